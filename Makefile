@@ -1,0 +1,49 @@
+# ctdc — the two commands a newcomer needs are `make demo` and `make test`.
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DEMO   ?= demo-run
+ROWS   ?= 2000
+
+.PHONY: help install demo test bench lint sample clean
+
+help:  ## list the targets
+	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/' | expand -t 10
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (set PYTHON=...)"; exit 3; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install ctdc with its dev tools
+
+demo: $(STAMP)  ## run the whole job end to end on generated sample data
+	@rm -rf $(DEMO)
+	$(BIN)/ctdc --data-dir $(DEMO)/data init
+	$(BIN)/ctdc sample --out $(DEMO)/exports --rows $(ROWS) --seed 7
+	$(BIN)/ctdc --data-dir $(DEMO)/data ingest --org hotline-es $(DEMO)/exports/hotline-es.csv
+	$(BIN)/ctdc --data-dir $(DEMO)/data ingest --org casework-ngo $(DEMO)/exports/casework-ngo.xlsx
+	$(BIN)/ctdc --data-dir $(DEMO)/data ingest --org intl-agency $(DEMO)/exports/intl-agency.json
+	$(BIN)/ctdc --data-dir $(DEMO)/data ingest --org registry-gov $(DEMO)/exports/registry-gov.csv
+	$(BIN)/ctdc --data-dir $(DEMO)/data harmonize --k 10
+	$(BIN)/ctdc --data-dir $(DEMO)/data query \
+	  "SELECT citizenship, count(*) AS cases, round(avg(is_sexual_exploit::INT), 2) AS share_sexual FROM cases GROUP BY ALL ORDER BY cases DESC LIMIT 10"
+
+test: $(STAMP)  ## install and run the test suite
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)  ## run the benchmarks (not tests) and print ratios against baselines
+	$(BIN)/python benchmarks/run.py
+
+lint: $(STAMP)  ## ruff check and format check
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+sample: $(STAMP)  ## regenerate the small committed exports in sample_data/
+	$(BIN)/ctdc sample --out sample_data --rows 200 --seed 42
+
+clean:  ## remove the venv and demo output
+	rm -rf $(VENV) $(DEMO) .pytest_cache .ruff_cache .hypothesis

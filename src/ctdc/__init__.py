@@ -1,0 +1,3 @@
+"""ctdc: counter-trafficking data collaborative pipeline."""
+
+__version__ = "0.1.0"

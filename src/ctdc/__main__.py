@@ -1,0 +1,5 @@
+"""`python -m ctdc` runs the CLI."""
+
+from ctdc.cli import main
+
+main()

@@ -1,0 +1,252 @@
+"""The ``ctdc`` command line: a thin typer layer over the library, no logic of its own.
+
+Every command resolves settings, calls one library function and renders its
+result. Catalogued errors print one line and exit with their code (0 ok,
+1 data/policy, 2 usage, 3 I/O or environment); ``--debug`` shows tracebacks.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from ctdc import __version__
+from ctdc.config import Settings, load_settings
+from ctdc.errors import CtdcError, ExitCode
+from ctdc.report import console, frame_table, harmonize_tables, ingest_table
+
+app = typer.Typer(
+    name="ctdc",
+    help="Counter-trafficking data collaborative: ingest exports, publish k-anonymous releases.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+T = TypeVar("T")
+
+
+@dataclass
+class State:
+    settings: Settings
+    debug: bool = False
+
+
+def _state(ctx: typer.Context) -> State:
+    return ctx.ensure_object(State)
+
+
+@contextmanager
+def _errors(state: State) -> Iterator[None]:
+    """Turn catalogued errors into one stderr line and their exit code."""
+    try:
+        yield
+    except CtdcError as exc:
+        if state.debug:
+            raise
+        console(stderr=True).print(exc.message(), markup=False, soft_wrap=True)
+        raise typer.Exit(exc.exit_code) from None
+    except OSError as exc:
+        if state.debug:
+            raise
+        err = CtdcError("io-error", exc.strerror or str(exc), file=exc.filename)
+        console(stderr=True).print(err.message(), markup=False, soft_wrap=True)
+        raise typer.Exit(err.exit_code) from None
+
+
+def _progress(quiet: bool) -> Callable[[str], None]:
+    err = console(stderr=True)
+    return (lambda _m: None) if quiet else (lambda m: err.print(f"[dim]… {m}[/dim]"))
+
+
+@app.callback()
+def _main(
+    ctx: typer.Context,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", envvar="CTDC_HOME", help="Workspace folder [default: ./ctdc-data]."),
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    if version:
+        typer.echo(f"ctdc {__version__}")
+        raise typer.Exit()
+    state = State(settings=load_settings(data_dir=data_dir), debug=debug)
+    ctx.obj = state
+
+
+def _workspace(state: State) -> Any:
+    from ctdc.store.workspace import open_workspace
+
+    return open_workspace(state.settings.data_dir)
+
+
+def _schema(state: State) -> Any:
+    from ctdc.schema import load_schema
+
+    return load_schema(state.settings.schema_path)
+
+
+@app.command()
+def init(ctx: typer.Context) -> None:
+    """Create a workspace with a new pseudonymization key (0600). Never overwrites a key."""
+    from ctdc.store.workspace import init_workspace
+
+    state = _state(ctx)
+    with _errors(state):
+        ws, created = init_workspace(state.settings.data_dir)
+        what = "created key" if created else "key already present, kept"
+        typer.echo(f"workspace {ws.root} ready ({what}: {ws.key_path.name}). Back the key up: "
+                   "without it, re-exported cases can no longer be linked.")  # fmt: skip
+
+
+@app.command()
+def sample(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option(help="Folder for the generated exports.")] = Path("sample_data"),
+    rows: Annotated[int, typer.Option(min=1, help="Rows per organization.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same bytes.")] = 0,
+    bad_rate: Annotated[float, typer.Option(min=0.0, max=0.5, help="Share of planted bad rows.")] = 0.02,
+) -> None:
+    """Generate realistic fake exports for four organizations (formats, languages, codes)."""
+    from ctdc.sample import generate_samples
+
+    state = _state(ctx)
+    with _errors(state):
+        result = generate_samples(out, rows=rows, seed=seed, bad_rate=bad_rate)
+        for org, path in result.files.items():
+            typer.echo(f"{org:14} {path}")
+        typer.echo(f"{len(result.planted)} planted bad rows listed in {out / 'planted.json'}")
+
+
+@app.command()
+def ingest(
+    ctx: typer.Context,
+    files: Annotated[list[Path], typer.Argument(help="Export files of this organization.")],
+    org: Annotated[str, typer.Option("--org", help="Organization id (pipelines/<org>.yaml).")],
+    max_reject_rate: Annotated[
+        float | None,
+        typer.Option(min=0.0, max=1.0, help="Fail (exit 1, nothing staged) above this share "
+                     "of quarantined rows [default: 0.10]."),  # fmt: skip
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no table.")] = False,
+) -> None:
+    """Map, validate, quarantine and stage exports; the same file again is a no-op."""
+    from ctdc.ingest import check_org_name, ingest_file, load_mapping
+
+    state = _state(ctx)
+    with _errors(state):
+        settings = state.settings.with_overrides(max_reject_rate=max_reject_rate)
+        check_org_name(org)
+        schema = _schema(state)
+        mapping_path = settings.pipelines_dir / f"{org}.yaml"
+        if not mapping_path.is_file():
+            raise CtdcError("unknown-org", f"no mapping {mapping_path}", file=mapping_path)
+        mapping = load_mapping(mapping_path, schema)
+        ws = _workspace(state)
+        key = ws.load_key()
+        results = [
+            ingest_file(ws, schema, mapping, f, key=key, max_reject_rate=settings.max_reject_rate,
+                        progress=_progress(quiet or as_json))  # fmt: skip
+            for f in files
+        ]
+    if as_json:
+        typer.echo(json.dumps([r.to_dict() for r in results], indent=2))
+    elif not quiet:
+        console().print(ingest_table(results))
+    rejected = [r for r in results if r.status == "rejected"]
+    if rejected:
+        for r in rejected:
+            err = CtdcError("reject-rate-exceeded", f"{r.quarantined:,} of {r.rows_read:,} rows "
+                            f"({r.reject_rate:.1%}) quarantined, above {settings.max_reject_rate:.1%};"
+                            " nothing staged", file=r.file)  # fmt: skip
+            console(stderr=True).print(err.message(), markup=False, soft_wrap=True)
+        raise typer.Exit(ExitCode.DATA)
+
+
+def _parse_levels(pairs: list[str]) -> dict[str, int]:
+    levels = {}
+    for pair in pairs:
+        name, _, level = pair.partition("=")
+        if not level.isdigit():
+            raise CtdcError("bad-option", f"--generalize {pair!r}: expected FIELD=LEVEL, e.g. age_band=1")
+        levels[name] = int(level)
+    return levels
+
+
+@app.command()
+def harmonize(
+    ctx: typer.Context,
+    k: Annotated[int | None, typer.Option("--k", min=2, help="k of k-anonymity [default: 10].")] = None,
+    generalize: Annotated[
+        list[str] | None,
+        typer.Option("--generalize", help="FIELD=LEVEL of its hierarchy, e.g. age_band=1."),
+    ] = None,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for a running harmonize.")] = 0.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the manifest as JSON.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success (cron).")] = False,
+) -> None:
+    """Merge all staged batches, anonymize, verify k and publish a release atomically."""
+    from ctdc.harmonize import harmonize as run
+
+    state = _state(ctx)
+    with _errors(state):
+        settings = state.settings.with_overrides(k=k)
+        result = run(_workspace(state), _schema(state), k=settings.k,
+                     levels=_parse_levels(generalize or []), wait=wait,
+                     progress=_progress(quiet or as_json))  # fmt: skip
+    if as_json:
+        typer.echo(json.dumps({"status": result.status, **result.manifest}, indent=2))
+    elif not quiet:
+        out = console()
+        if result.status == "unchanged":
+            out.print(f"input unchanged: release {result.release_id} stays current")
+            return
+        for table in harmonize_tables(result.manifest):
+            out.print(table)
+        out.print(f"published {result.path}")
+
+
+class Format(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+@app.command()
+def query(
+    ctx: typer.Context,
+    sql: Annotated[str, typer.Argument(help="One SELECT over the view `cases` (or `dictionary`).")],
+    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+) -> None:
+    """Run read-only SQL over the current release with DuckDB."""
+    from ctdc.query import run_query
+
+    state = _state(ctx)
+    with _errors(state):
+        frame = run_query(_workspace(state), sql)
+    if fmt is Format.csv:
+        frame.to_csv(sys.stdout, index=False)
+    elif fmt is Format.json:
+        typer.echo(frame.to_json(orient="records", force_ascii=False))
+    else:
+        console().print(frame_table(frame))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""Settings: defaults < ``ctdc.toml`` in the working directory < ``CTDC_HOME`` < CLI options.
+
+Every setting has a default so the demo needs no configuration. The schema
+and pipelines are looked up in the working directory first (a deployment's
+own), then beside the installed package (the project's bundled copies).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from ctdc.errors import CtdcError
+
+CONFIG_FILE = "ctdc.toml"
+DEFAULT_DATA_DIR = "ctdc-data"
+DEFAULT_K = 10
+DEFAULT_MAX_REJECT_RATE = 0.10
+
+
+def _bundled(name: str) -> Path:
+    """``schemas``/``pipelines`` shipped with the package (wheel) or in the source tree."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "_bundled" / name, here.parents[1] / name):
+        if candidate.is_dir():
+            return candidate
+    return Path(name)
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    schema_path: Path
+    pipelines_dir: Path
+    k: int = DEFAULT_K
+    max_reject_rate: float = DEFAULT_MAX_REJECT_RATE
+
+    def with_overrides(self, **values: Any) -> Settings:
+        return replace(self, **{k: v for k, v in values.items() if v is not None})
+
+
+def load_settings(cwd: Path | None = None, data_dir: Path | None = None) -> Settings:
+    cwd = cwd or Path.cwd()
+    doc: dict[str, Any] = {}
+    cfg = cwd / CONFIG_FILE
+    if cfg.is_file():
+        try:
+            doc = tomllib.loads(cfg.read_text(encoding="utf-8")).get("ctdc", {})
+        except tomllib.TOMLDecodeError as exc:
+            raise CtdcError("bad-option", f"invalid TOML: {exc}", file=cfg) from exc
+
+    def path(key: str, default: Path) -> Path:
+        value = doc.get(key)
+        return (cwd / value) if value else default
+
+    local_schemas, local_pipelines = cwd / "schemas", cwd / "pipelines"
+    settings = Settings(
+        data_dir=path("data_dir", cwd / DEFAULT_DATA_DIR),
+        schema_path=path(
+            "schema",
+            (local_schemas if local_schemas.is_dir() else _bundled("schemas")) / "ctdc.yaml",
+        ),
+        pipelines_dir=path(
+            "pipelines", local_pipelines if local_pipelines.is_dir() else _bundled("pipelines")
+        ),
+        k=int(doc.get("k", DEFAULT_K)),
+        max_reject_rate=float(doc.get("max_reject_rate", DEFAULT_MAX_REJECT_RATE)),
+    )
+    env_home = os.environ.get("CTDC_HOME")
+    if env_home:
+        settings = replace(settings, data_dir=Path(env_home))
+    if data_dir is not None:
+        settings = replace(settings, data_dir=data_dir)
+    return settings

@@ -1,0 +1,172 @@
+"""The error catalogue: every error ctdc reports, with a stable slug and its fix.
+
+Two kinds of failure share the catalogue. *Row-level* slugs are quarantine
+reason codes: a row that carries one is set aside with the slug, the column
+and the offending value, and the ingest goes on. *Run-level* slugs stop the
+command: they are raised as :class:`CtdcError` and the CLI prints one line
+naming file, row and column, then exits with the catalogue's exit code
+(DESIGN.md: 0 ok, 1 data/policy failure, 2 usage error, 3 I/O or environment).
+
+Slugs are an interface: data officers grep for them, the quarantine stores
+them, docs/errors.md lists them. Never rename one; add a new one instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from pathlib import Path
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    DATA = 1
+    USAGE = 2
+    ENVIRONMENT = 3
+
+
+@dataclass(frozen=True)
+class ErrorKind:
+    slug: str
+    exit_code: ExitCode
+    title: str
+    fix: str
+    row_level: bool = False
+
+
+_KINDS = [
+    # --- row level: quarantine reasons -------------------------------------------------
+    ErrorKind("unknown-value", ExitCode.DATA, "value not in the vocabulary",
+              "correct the value, or add it to the column's `values:` in pipelines/<org>.yaml",
+              row_level=True),
+    ErrorKind("bad-date", ExitCode.DATA, "date does not match the pinned format",
+              "correct the date, or fix `date_format` in pipelines/<org>.yaml", row_level=True),
+    ErrorKind("bad-number", ExitCode.DATA, "not a whole number",
+              "write the number in digits, e.g. 27", row_level=True),
+    ErrorKind("out-of-range", ExitCode.DATA, "value outside the allowed range",
+              "check the value: ages are 0-120, years 2002 to this year, birth before registration",
+              row_level=True),
+    ErrorKind("unknown-country", ExitCode.DATA, "not a recognised country",
+              "use an ISO 3166 name or code, or add the spelling to `values:` in the mapping",
+              row_level=True),
+    ErrorKind("missing-required", ExitCode.DATA, "required value is empty",
+              "fill in the value; the case id and registration date are required", row_level=True),
+    ErrorKind("duplicate-case-id", ExitCode.DATA, "case id appears more than once in this export",
+              "give each case one row per export; merge or renumber the duplicates",
+              row_level=True),
+    ErrorKind("schema-violation", ExitCode.DATA, "value breaks the harmonized schema",
+              "fix the mapping so it yields the schema's values (see schemas/ctdc.yaml)",
+              row_level=True),
+    # --- run level: usage ----------------------------------------------------------------
+    ErrorKind("bad-org-name", ExitCode.USAGE, "invalid organization id",
+              "use 2-40 characters: lowercase a-z, 0-9 and '-', starting with a letter or digit"),
+    ErrorKind("unknown-org", ExitCode.USAGE, "no mapping for this organization",
+              "write pipelines/<org>.yaml (see docs/mapping.md) or check the spelling"),
+    ErrorKind("bad-mapping", ExitCode.USAGE, "mapping file is invalid",
+              "correct the named key in the mapping (see docs/mapping.md)"),
+    ErrorKind("bad-schema", ExitCode.USAGE, "schema file is invalid",
+              "correct the named field in schemas/ctdc.yaml"),
+    ErrorKind("bad-option", ExitCode.USAGE, "invalid option value", "see `ctdc COMMAND --help`"),
+    ErrorKind("bad-sql", ExitCode.USAGE, "the query failed", "check the SQL; `cases` is the view"),
+    ErrorKind("read-only", ExitCode.USAGE, "only read-only SQL is allowed",
+              "use SELECT (or WITH ... SELECT, DESCRIBE, SUMMARIZE, EXPLAIN)"),
+    # --- run level: data / policy --------------------------------------------------------
+    ErrorKind("missing-column", ExitCode.DATA, "a column the mapping needs is not in the file",
+              "export the column, or correct its name in pipelines/<org>.yaml"),
+    ErrorKind("unmapped-column", ExitCode.DATA, "the file has a column the mapping does not name",
+              "add it to `drop:` (if it identifies a person) or `ignore:` or map it"),
+    ErrorKind("empty-file", ExitCode.DATA, "the file has no data rows",
+              "export again; the file must have a header and at least one row"),
+    ErrorKind("unreadable-file", ExitCode.DATA, "the file cannot be read in the pinned format",
+              "check `source:` (format, encoding, delimiter) in pipelines/<org>.yaml"),
+    ErrorKind("reject-rate-exceeded", ExitCode.DATA, "too many rows were quarantined",
+              "fix the rows listed in the quarantine, or raise --max-reject-rate"),
+    ErrorKind("no-staged-data", ExitCode.DATA, "nothing has been ingested yet",
+              "run `ctdc ingest --org ORG FILE` first"),
+    ErrorKind("k-check-failed", ExitCode.DATA, "the release is not k-anonymous; nothing published",
+              "report this as a bug: the anonymizer's output failed the independent check"),
+    # --- run level: environment -----------------------------------------------------------
+    ErrorKind("file-not-found", ExitCode.ENVIRONMENT, "file not found", "check the path"),
+    ErrorKind("no-workspace", ExitCode.ENVIRONMENT, "no ctdc workspace here",
+              "run `ctdc init` (or pass --data-dir / set CTDC_HOME)"),
+    ErrorKind("missing-key", ExitCode.ENVIRONMENT, "the pseudonymization key is missing",
+              "restore the key file from your backup, or run `ctdc init` for a new workspace"),
+    ErrorKind("unsafe-key", ExitCode.ENVIRONMENT, "the key file is readable by others",
+              "run `chmod 600` on the key file"),
+    ErrorKind("bad-key", ExitCode.ENVIRONMENT, "the key file is too short",
+              "the key must hold at least 32 random bytes; restore it from backup"),
+    ErrorKind("locked", ExitCode.ENVIRONMENT, "another harmonize run holds the lock",
+              "wait for it to finish, or pass --wait"),
+    ErrorKind("no-release", ExitCode.ENVIRONMENT, "no release has been published yet",
+              "run `ctdc harmonize` first"),
+    ErrorKind("io-error", ExitCode.ENVIRONMENT, "a file could not be read or written",
+              "check the path, the permissions and the free disk space"),
+]
+
+CATALOGUE: dict[str, ErrorKind] = {kind.slug: kind for kind in _KINDS}
+ROW_REASONS: frozenset[str] = frozenset(k.slug for k in _KINDS if k.row_level)
+
+
+class CtdcError(Exception):
+    """A user-facing failure with a slug from the catalogue.
+
+    The message is one line a data officer can act on: what is wrong, where
+    (file, row, column) and how to fix it. The CLI prints it and exits with
+    the slug's exit code; only ``--debug`` shows a traceback.
+    """
+
+    def __init__(
+        self,
+        slug: str,
+        detail: str = "",
+        *,
+        file: str | Path | None = None,
+        row: int | None = None,
+        column: str | None = None,
+        fix: str | None = None,
+    ) -> None:
+        if slug not in CATALOGUE:
+            raise KeyError(f"unknown error slug {slug!r}: add it to the catalogue in errors.py")
+        self.kind = CATALOGUE[slug]
+        self.slug = slug
+        self.detail = detail
+        self.file = str(file) if file is not None else None
+        self.row = row
+        self.column = column
+        self.fix = fix or self.kind.fix
+        super().__init__(self.message())
+
+    def located(self, file: str | Path | None) -> CtdcError:
+        """Fill in the file when the code that raised did not know it."""
+        if self.file is None and file is not None:
+            self.file = str(file)
+            self.args = (self.message(),)
+        return self
+
+    @property
+    def exit_code(self) -> int:
+        return int(self.kind.exit_code)
+
+    def message(self) -> str:
+        where = []
+        if self.file:
+            where.append(self.file)
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column:
+            where.append(f"column {self.column!r}")
+        place = ", ".join(where)
+        text = self.detail or self.kind.title
+        head = f"{place}: {text}" if place else text
+        return f"error[{self.slug}]: {head} — fix: {self.fix}"
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "slug": self.slug,
+            "message": self.detail or self.kind.title,
+            "file": self.file,
+            "row": self.row,
+            "column": self.column,
+            "fix": self.fix,
+            "exit_code": self.exit_code,
+        }

@@ -1,0 +1,219 @@
+"""``harmonize``: staged batches -> one verified, k-anonymous release, published atomically.
+
+Steps, under an exclusive lock: union and de-duplicate the staging (DuckDB),
+generalize, anonymize (strict k by local suppression), derive the label
+columns, write the release into a temp folder, check k independently with a
+GROUP BY over the written Parquet, and only then publish. A failed check
+publishes nothing. A run over unchanged input publishes nothing new either:
+its data would be byte-identical to the current release.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from ctdc import __version__
+from ctdc.anonymize import anonymize, check_k_anonymity
+from ctdc.errors import CtdcError
+from ctdc.harmonize.generalize import generalize
+from ctdc.harmonize.merge import merge_staging
+from ctdc.schema import Schema
+from ctdc.store.atomic import write_json, write_parquet
+from ctdc.store.catalog import write_catalog
+from ctdc.store.ledger import BatchEntry, read_entries
+from ctdc.store.lock import exclusive_lock
+from ctdc.store.release import (
+    CASES_FILE,
+    DICTIONARY_FILE,
+    MANIFEST_FILE,
+    current_release,
+    publish,
+    read_manifest,
+    staging_release,
+)
+from ctdc.store.workspace import Workspace
+
+MIN_K = 2
+
+
+@dataclass(frozen=True)
+class HarmonizeResult:
+    status: str  # "published" | "unchanged"
+    release_id: str
+    path: Path
+    manifest: dict[str, Any]
+
+
+def label_columns(frame: pd.DataFrame, schema: Schema) -> dict[str, pd.Series]:
+    """One ``;``-joined label column per flag group, derived from the flags (never stored apart).
+
+    NA when no flag of the group is true: the flags themselves keep the
+    difference between "recorded: none" (false) and "not recorded" (NA).
+    """
+    out: dict[str, pd.Series] = {}
+    for group in schema.groups.values():
+        if not group.concatenated:
+            continue
+        joined = np.full(len(frame), "", dtype=object)
+        for flag in group.flags:
+            hit = frame[flag.name].fillna(False).to_numpy(dtype=bool)
+            sep = np.where(joined == "", "", ";")
+            joined = np.where(hit, joined + sep + str(flag.label), joined)
+        out[group.concatenated] = pd.Series(
+            pd.array(np.where(joined == "", None, joined), dtype="string"), index=frame.index
+        )
+    return out
+
+
+def _accounting(entries: list[BatchEntry], dups: dict[str, int], released: pd.Series,
+                suppressed: dict[str, int]) -> dict[str, Any]:  # fmt: skip
+    """Row accounting overall and per organization; ``balanced`` must hold."""
+    orgs = sorted({e.org for e in entries})
+    released_by_org = released.value_counts().to_dict()
+    per_org: dict[str, dict[str, int | bool]] = {}
+    for org in orgs:
+        mine = [e for e in entries if e.org == org]
+        row = {
+            "rows_read": sum(e.rows_read for e in mine),
+            "quarantined": sum(e.quarantined for e in mine),
+            "staged": sum(e.staged for e in mine),
+            "duplicates_merged": int(dups.get(org, 0)),
+            "records_suppressed": int(suppressed.get(org, 0)),
+            "released": int(released_by_org.get(org, 0)),
+        }
+        per_org[org] = row
+    total = {k: sum(int(r[k]) for r in per_org.values()) for k in next(iter(per_org.values()))}
+    for row in [*per_org.values(), total]:
+        row["balanced"] = (
+            row["rows_read"] == row["staged"] + row["quarantined"]
+            and row["staged"] == row["released"] + row["records_suppressed"] + row["duplicates_merged"]
+        )
+    return {"total": total, "per_org": per_org}
+
+
+def _release_id(ws: Workspace, fingerprint: str) -> str:
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    base = f"{stamp}-{fingerprint[:8]}"
+    candidate, n = base, 1
+    while (ws.releases_dir / candidate).exists():
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
+
+
+def harmonize(
+    ws: Workspace,
+    schema: Schema,
+    *,
+    k: int = 10,
+    levels: dict[str, int] | None = None,
+    wait: float = 0.0,
+    progress: Callable[[str], None] | None = None,
+) -> HarmonizeResult:
+    """Build, verify and publish a release from every committed batch."""
+    say = progress or (lambda _msg: None)
+    if k < MIN_K:
+        raise CtdcError("bad-option", f"k must be at least {MIN_K}, got {k}")
+    with exclusive_lock(ws.lock_path, wait=wait):
+        entries = read_entries(ws)
+        if not entries:
+            raise CtdcError("no-staged-data", f"no committed batch in {ws.ledger_dir}")
+        say(f"merging {len(entries)} batches")
+        merged, dups = merge_staging(ws, entries)
+        say(f"generalizing {len(merged):,} records")
+        frame = generalize(merged, schema, levels or {})
+        qis = schema.quasi_identifiers
+        say(f"anonymizing: k={k} over {len(qis)} quasi-identifiers")
+        result = anonymize(frame, qis, k, group_col="org_id")
+        out = result.frame
+        accounting = _accounting(entries, dups, out["org_id"],
+                                 result.report.records_suppressed_by_group)  # fmt: skip
+        if not accounting["total"]["balanced"]:
+            raise CtdcError("k-check-failed", f"row accounting does not balance: {accounting}")
+
+        release = out[schema.released].copy()
+        for name, col in label_columns(out, schema).items():
+            release[name] = col
+        arrow_schema = schema.release_arrow_schema()
+        cases = pa.Table.from_pandas(release, schema=arrow_schema, preserve_index=False)
+        cases = cases.replace_schema_metadata(None)  # no pandas/version metadata: stable bytes
+        dictionary = pa.Table.from_pylist(schema.dictionary_rows()).replace_schema_metadata(None)
+
+        with staging_release(ws) as tmp:
+            write_parquet(tmp / CASES_FILE, cases)
+            write_parquet(tmp / DICTIONARY_FILE, dictionary)
+            say("verifying k-anonymity on the written Parquet")
+            check = check_k_anonymity(tmp / CASES_FILE, qis, k)
+            if not check.passed:
+                raise CtdcError(
+                    "k-check-failed",
+                    f"{check.violating_classes} classes ({check.violating_records} records) "
+                    f"are smaller than k={k}",
+                )
+            data_sha = hashlib.sha256((tmp / CASES_FILE).read_bytes()).hexdigest()
+            batches = sorted(e.batch_id for e in entries)
+            fingerprint = hashlib.sha256(
+                json.dumps([data_sha, batches, k, levels or {}]).encode()
+            ).hexdigest()
+            previous = current_release(ws)
+            prev_manifest = read_manifest(previous) if previous else None
+            if prev_manifest and prev_manifest.get("fingerprint") == fingerprint:
+                return HarmonizeResult("unchanged", previous.name, previous, prev_manifest)  # type: ignore[union-attr]
+
+            release_id = _release_id(ws, fingerprint)
+            report = result.report.to_dict()
+            manifest = {
+                "release_id": release_id,
+                "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "ctdc_version": __version__,
+                "schema": {"name": schema.name, "version": schema.version},
+                "fingerprint": fingerprint,
+                "k": k,
+                "quasi_identifiers": qis,
+                "generalization_levels": {
+                    f.name: (levels or {}).get(f.name, f.level) for f in schema.fields if f.hierarchy
+                },
+                "accounting": accounting,
+                "anonymization": report,
+                "k_check": {
+                    "method": "DuckDB GROUP BY over all quasi-identifiers of cases.parquet",
+                    "passed": check.passed,
+                    "classes": check.classes,
+                    "min_class_size": check.min_class_size,
+                },
+                "batches": batches,
+                "files": {
+                    CASES_FILE: {"sha256": data_sha, "rows": cases.num_rows},
+                    DICTIONARY_FILE: {"rows": dictionary.num_rows},
+                },
+                "changes": _changes(prev_manifest, batches, cases.num_rows),
+            }
+            write_json(tmp / MANIFEST_FILE, manifest, mode=0o644)
+            final = publish(ws, tmp, release_id)
+        write_catalog(ws)
+        say(f"published release {release_id}")
+        return HarmonizeResult("published", release_id, final, manifest)
+
+
+def _changes(prev: dict[str, Any] | None, batches: list[str], rows: int) -> dict[str, Any]:
+    if prev is None:
+        return {"previous_release": None, "batches_added": batches, "batches_removed": [],
+                "rows_before": 0, "rows_after": rows}  # fmt: skip
+    before = set(prev.get("batches", []))
+    return {
+        "previous_release": prev["release_id"],
+        "batches_added": sorted(set(batches) - before),
+        "batches_removed": sorted(before - set(batches)),
+        "rows_before": prev["files"][CASES_FILE]["rows"],
+        "rows_after": rows,
+    }

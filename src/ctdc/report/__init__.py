@@ -1,0 +1,70 @@
+"""Human-readable summaries (rich tables) of ingest, harmonize and query results.
+
+Kept apart from the library so that the API returns data and only the CLI
+decides how to show it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from ctdc.ingest import IngestResult
+
+
+def ingest_table(results: Sequence[IngestResult]) -> Table:
+    table = Table(title="ctdc ingest", title_justify="left")
+    for col in ("org", "file", "batch", "status", "read", "staged", "quarantined", "reasons"):
+        table.add_column(col, justify="right" if col in ("read", "staged", "quarantined") else "left")
+    for r in results:
+        reasons = "\n".join(f"{slug} {n}" for slug, n in r.quarantined_by_reason.items()) or "-"
+        table.add_row(r.org, r.file, r.batch_id, r.status, f"{r.rows_read:,}", f"{r.staged:,}",
+                      f"{r.quarantined:,}", reasons)  # fmt: skip
+    return table
+
+
+def harmonize_tables(manifest: dict[str, Any]) -> list[Table]:
+    acc = manifest["accounting"]
+    rows = Table(title=f"release {manifest['release_id']} (k={manifest['k']})", title_justify="left")
+    cols = ("rows_read", "quarantined", "staged", "duplicates_merged", "records_suppressed",
+            "released", "balanced")  # fmt: skip
+    rows.add_column("org")
+    for c in cols:
+        rows.add_column(c.replace("_", " "), justify="right")
+    for org, r in [*acc["per_org"].items(), ("TOTAL", acc["total"])]:
+        rows.add_row(org, *[f"{r[c]:,}" if c != "balanced" else ("yes" if r[c] else "NO")
+                            for c in cols])  # fmt: skip
+    cells = Table(title="cells suppressed per quasi-identifier", title_justify="left")
+    cells.add_column("quasi-identifier")
+    cells.add_column("cells", justify="right")
+    for qi, n in manifest["anonymization"]["cells_suppressed"].items():
+        if n:
+            cells.add_row(qi, f"{n:,}")
+    return [rows, cells]
+
+
+def frame_table(frame: pd.DataFrame, max_rows: int = 200) -> Table:
+    table = Table(show_lines=False)
+    for col in frame.columns:
+        numeric = pd.api.types.is_numeric_dtype(frame[col])
+        table.add_column(str(col), justify="right" if numeric else "left")
+    for row in frame.head(max_rows).itertuples(index=False):
+        table.add_row(*["NULL" if pd.isna(v) else str(v) for v in row])
+    if len(frame) > max_rows:
+        table.caption = f"{len(frame):,} rows, first {max_rows} shown (use --format csv for all)"
+    return table
+
+
+#: width when the output is not a terminal (cron logs, pipes): wide enough for the tables
+PIPE_WIDTH = 160
+
+
+def console(stderr: bool = False) -> Console:
+    con = Console(stderr=stderr, highlight=False)
+    if not con.is_terminal:
+        con = Console(stderr=stderr, highlight=False, width=PIPE_WIDTH)
+    return con

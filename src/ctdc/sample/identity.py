@@ -1,0 +1,432 @@
+"""Fake direct identifiers: names, phones, e-mails, documents, addresses and notes.
+
+Faker is called only to fill small pools per locale (a few hundred names,
+streets, sentences); the per-row values are then composed from the pools with
+numpy indices. That keeps 100k rows per organization in seconds while names
+still look like the victims' nationalities (a Ukrainian victim of the
+international agency gets a Cyrillic name, a Venezuelan caller of the hotline
+a Spanish one).
+
+With ``marker`` set, every identifier value carries a unique marker string, so
+a test can grep staging and releases for any trace of an identifier.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+from faker import Faker
+
+from ctdc.sample.world import FEMALE, MALE, Cases
+
+MARKER_RE = re.compile(r"[A-Za-z0-9_-]{1,40}")
+_POOL = 240  # names per gender and locale; streets, cities and sentences scale from it
+_EMAIL_DOMAINS = ("example.com", "example.org", "example.net", "mail.example")
+
+_PUNCTUATION = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2026": "...",
+    }
+)
+
+
+def fold_latin1(text: str) -> str:
+    """``text`` with every character outside latin-1 folded (accents dropped) or replaced.
+
+    The Spanish hotline exports latin-1: a name Faker spells with, say, a
+    Romanian "ș" would make the file unwritable, so it becomes "s".
+    """
+    try:
+        text.encode("latin-1")
+        return text
+    except UnicodeEncodeError:
+        pass
+    out = []
+    for ch in text.translate(_PUNCTUATION):
+        if ord(ch) < 256:
+            out.append(ch)
+            continue
+        base = "".join(
+            c
+            for c in unicodedata.normalize("NFKD", ch)
+            if ord(c) < 256 and not unicodedata.combining(c)
+        )
+        out.append(base or "?")
+    return "".join(out)
+
+
+def fold_ascii(text: str) -> str:
+    """Lowercase ASCII letters of ``text`` (for e-mail local parts); "" for non-Latin scripts."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if c.isascii() and c.isalpha()).lower()
+
+
+def embed_marker(value: str, marker: str) -> str:
+    """``value`` with ``marker`` embedded where it still looks like the value.
+
+    ``Ana López`` -> ``Ana MARK López``; ``ana@example.org`` ->
+    ``ana.MARK@example.org``; ``V-123`` -> ``V-123-MARK``.
+    """
+    if "@" in value:
+        local, _, domain = value.partition("@")
+        return f"{local}.{marker}@{domain}"
+    first, space, rest = value.partition(" ")
+    if space:
+        return f"{first} {marker} {rest}"
+    return f"{value}-{marker}"
+
+
+@dataclass(frozen=True)
+class IdentitySpec:
+    """How one organization's identifiers look."""
+
+    default_locale: str
+    locales: dict[str, str]  # citizenship alpha-2 -> Faker locale for the victim's name
+    notes_locale: str  # language of the free-text notes
+    notes: tuple[str, ...]  # note templates: {first} {last} {city} {phone} {address} {s1} {s2}
+    phones: dict[str, tuple[str, ...]]  # country of exploitation -> formats ("#" = digit)
+    documents: dict[str, tuple[str, ...]]  # citizenship -> formats ("#" digit, "@" letter)
+    latin1: bool = False
+    two_surnames: bool = False
+    present: dict[str, float] = field(default_factory=dict)  # share of rows with the value
+
+
+_ES_NOTES = (
+    "{first} llamó desde {city}; refiere que le ofrecieron trabajo y le retienen el pasaporte.",
+    "Llamada de un familiar de {first} {last}. {s1}",
+    "Se deriva a albergue en {city}. {s1}",
+    "Refiere deuda con el empleador. Contacto seguro: {phone}. {s1}",
+    "Vive en {address}; pide no llamar de noche. {s1}",
+    "{s1} {s2}",
+)
+_EN_NOTES = (
+    "{first} was referred by a labour inspector in {city}. {s1}",
+    "Client reports passport held by employer. Safe contact via {phone}.",
+    "Met {first} {last} at the shelter in {city}. {s1}",
+    "Follow-up visit planned at {address}. {s1}",
+    "{s1} {s2}",
+)
+_PASSPORT = ("@@#######", "@########")
+
+SPECS: dict[str, IdentitySpec] = {
+    "hotline-es": IdentitySpec(
+        default_locale="es_MX",
+        locales={
+            "CO": "es_CO",
+            "VE": "es_CO",
+            "EC": "es_CO",
+            "ES": "es_ES",
+            "AR": "es_AR",
+            "PY": "es_AR",
+            "BO": "es_AR",
+            "UY": "es_AR",
+            "CL": "es_CL",
+            "PE": "es_CL",
+        },
+        notes_locale="es_ES",
+        notes=_ES_NOTES,
+        phones={
+            "CO": ("+57 3## ### ####",),
+            "MX": ("+52 55 #### ####", "+52 1 ### ### ####"),
+            "PE": ("+51 9## ### ###",),
+            "ES": ("+34 6## ### ###",),
+            "AR": ("+54 9 11 ####-####",),
+            "": ("+57 3## ### ####", "### ### ####"),
+        },
+        documents={
+            "VE": ("V-########",),
+            "CO": ("CC 1.0##.###.###",),
+            "PE": ("DNI ########",),
+            "": ("PAS @@######",),
+        },
+        latin1=True,
+        two_surnames=True,
+        present={
+            "first": 0.88,
+            "phone": 0.8,
+            "email": 0.35,
+            "document": 0.45,
+            "address": 0.4,
+            "notes": 0.95,
+        },
+    ),
+    "casework-ngo": IdentitySpec(
+        default_locale="en_GB",
+        locales={
+            "ID": "id_ID",
+            "VN": "vi_VN",
+            "IN": "en_IN",
+            "NP": "en_IN",
+            "BD": "en_IN",
+            "LK": "en_IN",
+            "NG": "en_NG",
+            "ET": "en_KE",
+            "UA": "uk_UA",
+            "RO": "ro_RO",
+            "AL": "en_GB",
+            "PH": "en_US",
+            "TH": "en_US",
+            "KH": "en_US",
+            "MM": "en_US",
+        },
+        notes_locale="en_US",
+        notes=_EN_NOTES,
+        phones={
+            "AE": ("+971 5# ### ####",),
+            "SA": ("+966 5# ### ####",),
+            "MY": ("+60 1#-### ####",),
+            "TH": ("+66 8# ### ####",),
+            "GB": ("+44 7### ######",),
+            "IN": ("+91 9#### #####",),
+            "": ("+63 9## ### ####",),
+        },
+        documents={"PH": ("P#######@",), "": _PASSPORT},
+        present={
+            "first": 0.99,
+            "phone": 0.75,
+            "email": 0.45,
+            "document": 0.7,
+            "address": 0.6,
+            "notes": 0.9,
+        },
+    ),
+    "intl-agency": IdentitySpec(
+        default_locale="en_US",
+        locales={
+            "UA": "uk_UA",
+            "MD": "ro_RO",
+            "RU": "ru_RU",
+            "KG": "ru_RU",
+            "UZ": "uz_UZ",
+            "NA": "en_US",
+            "ZA": "zu_ZA",
+            "ZW": "zu_ZA",
+            "ET": "en_KE",
+            "ER": "en_KE",
+            "SO": "en_KE",
+            "UG": "en_KE",
+            "NG": "yo_NG",
+            "GH": "tw_GH",
+            "SY": "ar_AA",
+            "YE": "ar_AA",
+            "AF": "fa_IR",
+            "VE": "es_CO",
+            "HT": "fr_FR",
+            "CD": "fr_FR",
+            "BJ": "fr_FR",
+            "NE": "fr_FR",
+            "AO": "pt_PT",
+        },
+        notes_locale="en_US",
+        notes=_EN_NOTES,
+        phones={
+            "DE": ("+49 15# #######",),
+            "PL": ("+48 ### ### ###",),
+            "NA": ("+264 81 ### ####",),
+            "ZA": ("+27 7# ### ####",),
+            "RU": ("+7 9## ###-##-##",),
+            "SA": ("+966 5# ### ####",),
+            "LY": ("+218 9# ### ####",),
+            "": ("+2## ## ### ####", "+9## ## ### ####"),
+        },
+        documents={"UA": ("@@######",), "NA": ("P@#######",), "": _PASSPORT},
+        present={
+            "first": 0.97,
+            "phone": 0.7,
+            "email": 0.3,
+            "document": 0.65,
+            "address": 0.5,
+            "notes": 0.85,
+        },
+    ),
+    "registry-gov": IdentitySpec(
+        default_locale="en_US",
+        locales={
+            "MX": "es_MX",
+            "GT": "es_MX",
+            "HN": "es_MX",
+            "SV": "es_MX",
+            "VE": "es_CO",
+            "CN": "zh_CN",
+            "KR": "ko_KR",
+            "PH": "en_US",
+            "IN": "en_IN",
+            "TH": "en_US",
+        },
+        notes_locale="en_US",
+        notes=_EN_NOTES,
+        phones={"": ("(###) ###-####", "+1 ### ### ####")},
+        documents={"US": ("9##-##-####",), "": ("A#########",)},
+        present={
+            "first": 1.0,
+            "phone": 0.85,
+            "email": 0.5,
+            "document": 0.8,
+            "address": 0.9,
+            "notes": 0.8,
+        },
+    ),
+}
+
+
+@dataclass(frozen=True)
+class People:
+    """Identifier values per case (object arrays; "" = not recorded)."""
+
+    first: np.ndarray
+    last: np.ndarray
+    phone: np.ndarray
+    email: np.ndarray
+    document: np.ndarray
+    address: np.ndarray
+    notes: np.ndarray
+    staff: tuple[str, ...]  # caseworker names of the organization
+
+
+@dataclass
+class _Pool:
+    female: np.ndarray
+    male: np.ndarray
+    last: np.ndarray
+    street: np.ndarray
+    city: np.ndarray
+
+
+def _faker(locale: str, seed: int) -> Faker:
+    fake = Faker(locale)
+    fake.seed_instance(seed)
+    return fake
+
+
+def _texts(values: Iterable[str], fold: bool) -> np.ndarray:
+    """Faker output as an object array: whitespace collapsed, folded to latin-1 if asked."""
+    cleaned = (" ".join(v.split()) for v in values)
+    return np.array([fold_latin1(v) if fold else v for v in cleaned], dtype=object)
+
+
+def _pool(locale: str, seed: int, fold: bool) -> _Pool:
+    fake = _faker(locale, seed)
+    return _Pool(
+        female=_texts((fake.first_name_female() for _ in range(_POOL)), fold),
+        male=_texts((fake.first_name_male() for _ in range(_POOL)), fold),
+        last=_texts((fake.last_name() for _ in range(_POOL)), fold),
+        street=_texts((fake.street_address().replace("\n", ", ") for _ in range(_POOL // 2)), fold),
+        city=_texts((fake.city() for _ in range(_POOL // 4)), fold),
+    )
+
+
+def fill_formats(formats: tuple[str, ...], n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` values from ``formats``, "#" replaced by a random digit and "@" by a letter."""
+    choice = rng.integers(0, len(formats), size=n)
+    width = max(len(f) for f in formats)
+    digits = rng.integers(0, 10, size=(n, width)).astype("U1")
+    letters = np.array(list("ABCDEFGHJKLMNPRSTUVWXYZ"))[rng.integers(0, 23, size=(n, width))]
+    out = np.empty(n, dtype=object)
+    for k, fmt in enumerate(formats):
+        rows = np.flatnonzero(choice == k)
+        holes = [j for j, ch in enumerate(fmt) if ch in "#@"]
+        parts = np.tile(np.array(list(fmt), dtype=object), (len(rows), 1))
+        for j in holes:
+            parts[:, j] = (digits if fmt[j] == "#" else letters)[rows, j]
+        out[rows] = ["".join(p) for p in parts]
+    return out
+
+
+def _by_key(
+    keys: np.ndarray, table: dict[str, tuple[str, ...]], rng: np.random.Generator
+) -> np.ndarray:
+    """Formats chosen per row by ``keys`` (fallback ``table[""]``), filled."""
+    out = np.empty(len(keys), dtype=object)
+    rest = np.ones(len(keys), dtype=bool)
+    for key, formats in table.items():
+        if key:
+            rows = np.flatnonzero(keys == key)
+            rest[rows] = False
+            out[rows] = fill_formats(formats, len(rows), rng)
+    out[rest] = fill_formats(table[""], int(rest.sum()), rng)
+    return out
+
+
+def draw_people(org: str, cases: Cases, rng: np.random.Generator) -> People:
+    """Identifiers for every case of ``org``; Faker is seeded from ``rng``."""
+    spec = SPECS[org]
+    n = len(cases)
+    faker_seed = int(rng.integers(2**31))
+    locales = sorted({spec.default_locale, *spec.locales.values()})
+    pools = {loc: _pool(loc, faker_seed + i, spec.latin1) for i, loc in enumerate(locales)}
+    row_locale = np.array(
+        [spec.locales.get(c, spec.default_locale) for c in cases.citizenship], dtype=object
+    )
+    female = (cases.gender == FEMALE) | ((cases.gender != MALE) & (rng.random(n) < 0.5))
+    first = np.empty(n, dtype=object)
+    last = np.empty(n, dtype=object)
+    street = np.empty(n, dtype=object)
+    city = np.empty(n, dtype=object)
+    for loc, pool in pools.items():
+        rows = np.flatnonzero(row_locale == loc)
+        k = len(rows)
+        i_name = rng.integers(0, _POOL, size=k)
+        first[rows] = np.where(female[rows], pool.female[i_name], pool.male[i_name])
+        surname = pool.last[rng.integers(0, _POOL, size=k)]
+        if spec.two_surnames:
+            surname = surname + " " + pool.last[rng.integers(0, _POOL, size=k)]
+        last[rows] = surname
+        street[rows] = pool.street[rng.integers(0, len(pool.street), size=k)]
+        city[rows] = pool.city[rng.integers(0, len(pool.city), size=k)]
+    address = street + ", " + city
+
+    phone = _by_key(cases.exploited_in, spec.phones, rng)
+    document = _by_key(cases.citizenship, spec.documents, rng)
+    user = np.array(
+        [
+            fold_ascii(f) + "." + fold_ascii(s.split(" ")[0])
+            for f, s in zip(first, last, strict=True)
+        ],
+        dtype=object,
+    )
+    user = np.where(user == ".", "contact", user)
+    domains = np.array(_EMAIL_DOMAINS, dtype=object)[rng.integers(0, len(_EMAIL_DOMAINS), size=n)]
+    email = user + rng.integers(1, 99, size=n).astype(str).astype(object) + "@" + domains
+
+    notes_fake = _faker(spec.notes_locale, faker_seed + len(locales))
+    sentences = _texts((notes_fake.sentence(nb_words=9) for _ in range(_POOL)), spec.latin1)
+    s1 = sentences[rng.integers(0, _POOL, size=n)]
+    s2 = sentences[rng.integers(0, _POOL, size=n)]
+    template = rng.integers(0, len(spec.notes), size=n)
+    notes = np.array(
+        [
+            spec.notes[t].format(first=f, last=la, city=c, phone=p, address=a, s1=x, s2=y)
+            for t, f, la, c, p, a, x, y in zip(
+                template, first, last, city, phone, address, s1, s2, strict=True
+            )
+        ],
+        dtype=object,
+    )
+
+    def present(values: np.ndarray, key: str) -> np.ndarray:
+        keep = rng.random(n) < spec.present.get(key, 1.0)
+        return np.where(keep, values, "")
+
+    staff_fake = _faker(spec.notes_locale, faker_seed + len(locales) + 1)
+    staff = tuple(_texts((staff_fake.name() for _ in range(12)), spec.latin1))
+    anonymous = rng.random(n) >= spec.present.get("first", 1.0)
+    return People(
+        first=np.where(anonymous, "", first),
+        last=np.where(anonymous, "", last),
+        phone=present(phone, "phone"),
+        email=np.where(anonymous, "", present(email, "email")),
+        document=present(document, "document"),
+        address=present(address, "address"),
+        notes=present(notes, "notes"),
+        staff=staff,
+    )

@@ -1,0 +1,260 @@
+"""The harmonized schema as typed Python objects, loaded from ``schemas/*.yaml``.
+
+The YAML is the single source of truth; everything else (the pandera
+contract, the Arrow schema of staging and releases, the data dictionary, the
+list of quasi-identifiers) is derived from it here, so that a field added to
+the YAML reaches every stage without code changes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+import pyarrow as pa
+import pycountry
+import yaml
+
+from ctdc.errors import CtdcError
+
+FieldType = Literal["integer", "boolean", "category", "country", "string"]
+Role = Literal["direct_identifier", "quasi_identifier", "sensitive", "attribute", "internal"]
+
+FIELD_TYPES: tuple[str, ...] = ("integer", "boolean", "category", "country", "string")
+ROLES: tuple[str, ...] = (
+    "direct_identifier",
+    "quasi_identifier",
+    "sensitive",
+    "attribute",
+    "internal",
+)
+#: roles whose columns may appear in a release
+RELEASED_ROLES: frozenset[str] = frozenset({"quasi_identifier", "sensitive", "attribute"})
+
+#: ISO 3166-1 alpha-2 codes, from pycountry (maintained), not a hand-typed table
+COUNTRY_CODES: tuple[str, ...] = tuple(sorted(c.alpha_2 for c in pycountry.countries))
+
+_ARROW_TYPES: dict[str, pa.DataType] = {
+    "integer": pa.int16(),
+    "boolean": pa.bool_(),
+    "category": pa.string(),
+    "country": pa.string(),
+    "string": pa.string(),
+}
+_PANDAS_DTYPES: dict[str, str] = {
+    "integer": "Int16",
+    "boolean": "boolean",
+    "category": "string",
+    "country": "string",
+    "string": "string",
+}
+
+
+@dataclass(frozen=True)
+class Field:
+    """One column of the harmonized record."""
+
+    name: str
+    type: FieldType
+    role: Role
+    description: str
+    values: tuple[str, ...] = ()
+    min: int | None = None
+    max: int | None = None
+    pattern: str | None = None
+    required: bool = False
+    group: str | None = None
+    label: str | None = None
+    ctdc_name: str | None = None
+    bands: tuple[tuple[int, int | None], ...] = ()
+    hierarchy: Path | None = None  # ARX-form CSV: one row per leaf, one column per level
+    level: int = 0  # generalization level released by default (0 = as recorded)
+
+    @property
+    def arrow_type(self) -> pa.DataType:
+        return _ARROW_TYPES[self.type]
+
+    @property
+    def pandas_dtype(self) -> str:
+        return _PANDAS_DTYPES[self.type]
+
+    @property
+    def allowed(self) -> tuple[str, ...]:
+        """The closed list of values for category and country fields."""
+        return COUNTRY_CODES if self.type == "country" else self.values
+
+
+@dataclass(frozen=True)
+class Group:
+    """A family of boolean flags (e.g. means of control) with its label column."""
+
+    name: str
+    description: str
+    concatenated: str | None
+    flags: tuple[Field, ...] = ()
+
+
+@dataclass(frozen=True)
+class Schema:
+    name: str
+    version: int
+    description: str
+    fields: tuple[Field, ...]
+    groups: dict[str, Group] = field(default_factory=dict)
+    source: Path | None = None
+
+    @cached_property
+    def by_name(self) -> dict[str, Field]:
+        return {f.name: f for f in self.fields}
+
+    def __getitem__(self, name: str) -> Field:
+        return self.by_name[name]
+
+    def names(self, *roles: str) -> list[str]:
+        """Field names with any of the given roles, in schema order (all without roles)."""
+        return [f.name for f in self.fields if not roles or f.role in roles]
+
+    @property
+    def quasi_identifiers(self) -> list[str]:
+        return self.names("quasi_identifier")
+
+    @property
+    def released(self) -> list[str]:
+        return self.names(*RELEASED_ROLES)
+
+    @property
+    def staged(self) -> list[str]:
+        """What staging holds: every field except direct identifiers."""
+        return [f.name for f in self.fields if f.role != "direct_identifier"]
+
+    def arrow_schema(self, names: list[str] | None = None) -> pa.Schema:
+        cols = names if names is not None else self.staged
+        return pa.schema([pa.field(n, self[n].arrow_type, nullable=True) for n in cols])
+
+    def release_arrow_schema(self) -> pa.Schema:
+        """Released fields plus one ``;``-joined label column per flag group."""
+        base = self.arrow_schema(self.released)
+        extra = [pa.field(g.concatenated, pa.string()) for g in self.groups.values() if g.concatenated]
+        return pa.schema(list(base) + extra)
+
+    def dictionary_rows(self) -> list[dict[str, Any]]:
+        """The data dictionary of a release: one row per released column."""
+        rows = [
+            {
+                "column": f.name,
+                "type": f.type,
+                "role": f.role,
+                "ctdc_name": f.ctdc_name,
+                "group": f.group,
+                "allowed_values": "; ".join(f.values) if f.type == "category" else None,
+                "description": f.description,
+            }
+            for f in self.fields
+            if f.role in RELEASED_ROLES
+        ]
+        for g in self.groups.values():
+            if g.concatenated:
+                rows.append(
+                    {
+                        "column": g.concatenated,
+                        "type": "string",
+                        "role": "attribute",
+                        "ctdc_name": None,
+                        "group": g.name,
+                        "allowed_values": "; ".join(str(f.label) for f in g.flags),
+                        "description": f"{g.description} Labels of the true flags, joined by ';'.",
+                    }
+                )
+        return rows
+
+
+def _bad(path: Path, detail: str) -> CtdcError:
+    return CtdcError("bad-schema", detail, file=path)
+
+
+def _parse_field(raw: dict[str, Any], path: Path) -> Field:
+    name = raw.get("name")
+    if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+        raise _bad(path, f"field name {name!r} must be snake_case")
+    ftype, role = raw.get("type"), raw.get("role")
+    if ftype not in FIELD_TYPES:
+        raise _bad(path, f"field {name}: type {ftype!r} is not one of {', '.join(FIELD_TYPES)}")
+    if role not in ROLES:
+        raise _bad(path, f"field {name}: role {role!r} is not one of {', '.join(ROLES)}")
+    if not raw.get("description"):
+        raise _bad(path, f"field {name}: a description is required")
+    values = tuple(str(v) for v in raw.get("values") or ())
+    if ftype == "category" and not values:
+        raise _bad(path, f"field {name}: a category needs `values`")
+    maximum = raw.get("max")
+    if maximum == "current_year":
+        maximum = dt.date.today().year
+    bands = tuple((int(lo), None if hi is None else int(hi)) for lo, hi in raw.get("bands") or ())
+    if bands and len(bands) != len(values):
+        raise _bad(path, f"field {name}: `bands` must have one [low, high] per value")
+    hierarchy = raw.get("hierarchy")
+    if hierarchy is not None:
+        hierarchy = (path.parent / hierarchy).resolve()
+        if not hierarchy.is_file():
+            raise _bad(path, f"field {name}: hierarchy file {raw['hierarchy']} not found")
+        if ftype not in ("category", "country"):
+            raise _bad(path, f"field {name}: hierarchies are for category and country fields")
+    return Field(
+        name=name,
+        type=ftype,
+        role=role,
+        description=str(raw["description"]).strip(),
+        values=values,
+        min=raw.get("min"),
+        max=maximum,
+        pattern=raw.get("pattern"),
+        required=bool(raw.get("required", False)),
+        group=raw.get("group"),
+        label=raw.get("label"),
+        ctdc_name=raw.get("ctdc_name"),
+        bands=bands,
+        hierarchy=hierarchy,
+        level=int(raw.get("level", 0)),
+    )
+
+
+def load_schema(path: str | Path) -> Schema:
+    """Read and check a schema YAML; raise ``bad-schema`` naming the field at fault."""
+    path = Path(path)
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise CtdcError("file-not-found", "schema file not found", file=path) from exc
+    except yaml.YAMLError as exc:
+        raise _bad(path, f"not valid YAML: {exc}") from exc
+    if not isinstance(doc, dict) or not isinstance(doc.get("fields"), list):
+        raise _bad(path, "expected a mapping with a `fields` list")
+    fields = tuple(_parse_field(f, path) for f in doc["fields"])
+    seen: set[str] = set()
+    for f in fields:
+        if f.name in seen:
+            raise _bad(path, f"field {f.name} is defined twice")
+        seen.add(f.name)
+    groups: dict[str, Group] = {}
+    for gname, graw in (doc.get("groups") or {}).items():
+        flags = tuple(f for f in fields if f.group == gname)
+        if not flags:
+            raise _bad(path, f"group {gname} has no fields")
+        groups[gname] = Group(gname, str(graw.get("description", "")), graw.get("concatenated"), flags)
+    for f in fields:
+        if f.group and f.group not in groups:
+            raise _bad(path, f"field {f.name}: group {f.group!r} is not declared under `groups`")
+        if f.group and f.type != "boolean":
+            raise _bad(path, f"field {f.name}: only boolean flags can belong to a group")
+    return Schema(
+        name=str(doc.get("name", path.stem)),
+        version=int(doc.get("version", 1)),
+        description=str(doc.get("description", "")),
+        fields=fields,
+        groups=groups,
+        source=path,
+    )

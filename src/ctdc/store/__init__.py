@@ -1,0 +1,1 @@
+"""Durable state: atomic writes, the workspace and its key, the ledger, the lock, releases."""

@@ -1,0 +1,66 @@
+"""Releases: built in a temp folder, published by one rename, made current by a symlink swap.
+
+``releases/.tmp-*`` is invisible to readers; ``os.rename`` of the whole folder
+and ``os.replace`` of the ``current`` symlink are each atomic, so an analyst
+(or a crash) sees the old release or the new one, never a half-written one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ctdc.store.atomic import fsync_dir
+from ctdc.store.workspace import Workspace
+
+CASES_FILE = "cases.parquet"
+DICTIONARY_FILE = "dictionary.parquet"
+MANIFEST_FILE = "manifest.json"
+
+
+def current_release(ws: Workspace) -> Path | None:
+    """The folder ``current`` points at, or None before the first publish."""
+    if not ws.current.is_symlink():
+        return None
+    target = ws.current.resolve()
+    return target if target.is_dir() else None
+
+
+def read_manifest(release: Path) -> dict[str, Any]:
+    return json.loads((release / MANIFEST_FILE).read_text(encoding="utf-8"))
+
+
+@contextmanager
+def staging_release(ws: Workspace) -> Iterator[Path]:
+    """A private temp folder for building a release; removed unless published."""
+    ws.releases_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=ws.releases_dir))
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def publish(ws: Workspace, built: Path, release_id: str) -> Path:
+    """Move ``built`` to ``releases/<release_id>`` and point ``current`` at it."""
+    for f in built.iterdir():
+        os.chmod(f, 0o644)
+        with open(f, "rb") as fh:
+            os.fsync(fh.fileno())
+    os.chmod(built, 0o755)
+    fsync_dir(built)
+    final = ws.releases_dir / release_id
+    os.rename(built, final)
+    fsync_dir(ws.releases_dir)
+    link_tmp = ws.root / f".current.{os.getpid()}.tmp"
+    link_tmp.unlink(missing_ok=True)
+    os.symlink(Path("releases") / release_id, link_tmp)
+    os.replace(link_tmp, ws.current)
+    fsync_dir(ws.root)
+    return final

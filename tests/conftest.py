@@ -1,0 +1,80 @@
+"""Shared fixtures: the real schema, a fresh workspace, and a small hand-made export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ctdc.schema import Schema, load_schema
+from ctdc.store.workspace import Workspace, init_workspace
+
+ROOT = Path(__file__).resolve().parents[1]
+
+TEST_MAPPING = """\
+org: test-org
+data_source: Hotline
+source: {format: csv, encoding: latin-1, delimiter: ";"}
+case_id: ID
+drop: [Nombre, Notas]
+missing: ["", "N/D"]
+age: {column: Edad}
+fields:
+  year_of_registration: {column: Fecha, date_format: "%d/%m/%Y"}
+  gender:
+    column: Sexo
+    values: {Mujer: Female, Hombre: Male, Desconocido: null}
+  citizenship: {column: Nac, country: name, language: es}
+  is_abduction: {column: Secuestro, values: {Sí: true, No: false}}
+multi:
+  - column: Control
+    separator: ","
+    values: {Deuda: moc_debt_bondage, Amenazas: moc_threats}
+"""
+
+#: one good row per line 2-3, then one defect per row (row numbers as a spreadsheet shows)
+TEST_ROWS = [
+    "ID;Nombre;Notas;Edad;Fecha;Sexo;Nac;Secuestro;Control",
+    "00123;Ana Marker1;vive en Marker2;25;01/02/2020;Mujer;Perú;Sí;Deuda, Amenazas",  # row 2
+    "002;Bo;y;N/D;03/04/2021;hombre;Namibia;No;",  # row 3: NA = Namibia, missing age
+    "003;C;z;veinte;01/02/2021;Mujer;Perú;No;",  # row 4: bad-number
+    "004;D;z;30;31/02/2021;Mujer;Perú;No;",  # row 5: bad-date
+    "005;E;z;30;01/02/2021;Varón;Perú;No;",  # row 6: unknown-value
+    "006;F;z;30;01/02/2021;Mujer;Narnia;No;",  # row 7: unknown-country
+    "007;G;z;150;01/02/2021;Mujer;Perú;No;",  # row 8: out-of-range
+    ";H;z;30;01/02/2021;Mujer;Perú;No;",  # row 9: missing-required
+    "002;I;z;30;01/02/2021;Mujer;Perú;No;",  # row 10: duplicate-case-id
+    "008;J;z;30;01/02/2021;Mujer;Perú;No;Deuda,Magia",  # row 11: unknown-value (multi)
+]
+EXPECTED_BAD = {
+    4: ("bad-number", "Edad"),
+    5: ("bad-date", "Fecha"),
+    6: ("unknown-value", "Sexo"),
+    7: ("unknown-country", "Nac"),
+    8: ("out-of-range", "Edad"),
+    9: ("missing-required", "ID"),
+    10: ("duplicate-case-id", "ID"),
+    11: ("unknown-value", "Control"),
+}
+
+
+@pytest.fixture(scope="session")
+def schema() -> Schema:
+    return load_schema(ROOT / "schemas" / "ctdc.yaml")
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Workspace:
+    ws, _ = init_workspace(tmp_path / "data")
+    return ws
+
+
+@pytest.fixture
+def test_org(tmp_path: Path) -> tuple[Path, Path]:
+    """(pipelines dir, export file) for the hand-made ``test-org`` export."""
+    pipelines = tmp_path / "pipelines"
+    pipelines.mkdir()
+    (pipelines / "test-org.yaml").write_text(TEST_MAPPING, encoding="utf-8")
+    export = tmp_path / "export.csv"
+    export.write_bytes(("\n".join(TEST_ROWS) + "\n").encode("latin-1"))
+    return pipelines, export

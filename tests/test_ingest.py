@@ -1,0 +1,126 @@
+"""Ingest on real files: mapping, quarantine reasons, pseudonyms, accounting, idempotence."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import EXPECTED_BAD, TEST_ROWS
+
+from ctdc.errors import CtdcError
+from ctdc.ingest import ingest_file, load_mapping
+from ctdc.schema import Schema
+from ctdc.store.ledger import read_entries
+from ctdc.store.workspace import Workspace
+
+
+def _ingest(ws: Workspace, schema: Schema, test_org: tuple[Path, Path], **kw: object):
+    pipelines, export = test_org
+    mapping = load_mapping(pipelines / "test-org.yaml", schema)
+    return ingest_file(ws, schema, mapping, export, key=ws.load_key(), **kw)
+
+
+def test_each_bad_row_is_quarantined_with_its_slug_row_and_column(workspace, schema, test_org):
+    result = _ingest(workspace, schema, test_org)
+    q = pd.read_parquet(workspace.quarantine_dir("test-org") / f"{result.batch_id}.parquet")
+    got = {(int(r.source_row), r.reason, r.column) for r in q.itertuples()}
+    for row, (slug, column) in EXPECTED_BAD.items():
+        assert (row, slug, column) in got
+    assert set(q["source_row"]) == set(EXPECTED_BAD)
+    assert set(q["source_file"]) == {"export.csv"}
+    unknown = q[(q.source_row == 11)].iloc[0]
+    assert unknown.value == "Magia" and "deuda" in unknown.expected
+    # the raw row is kept for correction, in the organization's own column names
+    assert json.loads(q[q.source_row == 6].iloc[0].raw)["Sexo"] == "Varón"
+
+
+def test_accounting_balances_and_is_in_the_ledger(workspace, schema, test_org):
+    result = _ingest(workspace, schema, test_org)
+    assert result.rows_read == len(TEST_ROWS) - 1
+    assert result.quarantined == len(EXPECTED_BAD)
+    assert result.staged == result.rows_read - result.quarantined == 2
+    [entry] = read_entries(workspace)
+    assert entry.balanced and entry.staged == 2 and entry.rows_read == 10
+    assert entry.quarantined_by_reason["unknown-value"] == 2
+
+
+def test_staging_holds_typed_values_and_no_identifiers(workspace, schema, test_org):
+    result = _ingest(workspace, schema, test_org)
+    staged = pd.read_parquet(workspace.staging_dir("test-org") / f"{result.batch_id}.parquet")
+    assert list(staged.columns) == schema.staged
+    first, second = staged.iloc[0], staged.iloc[1]
+    by_country = staged.set_index("citizenship")
+    assert by_country.loc["PE", "gender"] == "Female"
+    assert by_country.loc["PE", "age_band"] == "24-26"
+    assert by_country.loc["PE", "majority_status"] == "Adult"
+    assert bool(by_country.loc["PE", "moc_debt_bondage"]) and bool(
+        by_country.loc["PE", "moc_threats"]
+    )
+    assert by_country["moc_other"].astype("boolean").loc["PE"] == False  # noqa: E712 - not NA
+    # Namibia's NA stays a country, and its empty means-of-control stays unknown (NULL)
+    assert by_country.loc["NA", "gender"] == "Male"
+    assert pd.isna(by_country.loc["NA", "moc_debt_bondage"])
+    assert pd.isna(by_country.loc["NA", "age_band"])
+    assert {first.year_of_registration, second.year_of_registration} == {2020, 2021}
+    text = staged.to_csv()
+    for secret in ("Ana", "Marker1", "Marker2", "00123"):
+        assert secret not in text
+
+
+def test_pseudonym_is_hmac_of_org_and_case_id_keeping_leading_zeros(workspace, schema, test_org):
+    result = _ingest(workspace, schema, test_org)
+    staged = pd.read_parquet(workspace.staging_dir("test-org") / f"{result.batch_id}.parquet")
+    key = workspace.load_key()
+    expected = hmac.new(key, b"test-org\x1f00123", hashlib.sha256).hexdigest()
+    assert expected in set(staged["case_pseudonym"])
+    wrong = hmac.new(key, b"test-org\x1f123", hashlib.sha256).hexdigest()
+    assert wrong not in set(staged["case_pseudonym"])
+
+
+def test_reingesting_the_same_file_is_a_no_op(workspace, schema, test_org):
+    first = _ingest(workspace, schema, test_org)
+    staged_file = workspace.staging_dir("test-org") / f"{first.batch_id}.parquet"
+    before = staged_file.stat().st_mtime_ns
+    again = _ingest(workspace, schema, test_org)
+    assert again.status == "unchanged" and again.batch_id == first.batch_id
+    assert again.staged == first.staged
+    assert staged_file.stat().st_mtime_ns == before
+    assert len(read_entries(workspace)) == 1
+
+
+def test_reject_rate_above_threshold_stages_nothing(workspace, schema, test_org):
+    result = _ingest(workspace, schema, test_org, max_reject_rate=0.5)
+    assert result.status == "rejected" and result.reject_rate == pytest.approx(0.8)
+    assert read_entries(workspace) == []
+    assert not (workspace.staging_dir("test-org") / f"{result.batch_id}.parquet").exists()
+    # the quarantine is kept so the data officer can see why
+    assert (workspace.quarantine_dir("test-org") / f"{result.batch_id}.parquet").exists()
+
+
+def test_quarantine_folder_is_private(workspace, schema, test_org):
+    _ingest(workspace, schema, test_org)
+    assert workspace.quarantine_dir("test-org").stat().st_mode & 0o777 == 0o700
+
+
+def test_unmapped_column_stops_the_ingest_naming_file_and_column(workspace, schema, test_org):
+    pipelines, export = test_org
+    lines = export.read_bytes().decode("latin-1").splitlines()
+    lines = [lines[0] + ";Pasaporte"] + [line + ";X123" for line in lines[1:]]
+    export.write_bytes("\n".join(lines).encode("latin-1"))
+    with pytest.raises(CtdcError) as err:
+        _ingest(workspace, schema, test_org)
+    assert err.value.slug == "unmapped-column" and err.value.column == "Pasaporte"
+    assert "export.csv" in err.value.message() and err.value.exit_code == 1
+
+
+def test_wrong_encoding_is_an_unreadable_file(workspace, schema, test_org, tmp_path):
+    pipelines, export = test_org
+    text = (pipelines / "test-org.yaml").read_text().replace("latin-1", "utf-8")
+    (pipelines / "test-org.yaml").write_text(text)
+    with pytest.raises(CtdcError) as err:
+        _ingest(workspace, schema, test_org)
+    assert err.value.slug == "unreadable-file" and "utf-8" in err.value.message()

@@ -1,0 +1,113 @@
+"""Readers: every format comes back as text, with the row numbers a person would look up."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import openpyxl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from ctdc.errors import CtdcError
+from ctdc.ingest.mapping import SourceSpec
+from ctdc.ingest.readers import read_export
+
+
+def test_csv_keeps_text_as_text(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text('id,country,n\n00123,NA,1\n"00124","",2\n', encoding="utf-8")
+    raw = read_export(path, SourceSpec("csv"))
+    assert raw.frame["id"].tolist() == ["00123", "00124"]
+    assert raw.frame["country"].tolist() == ["NA", ""]
+    assert raw.rows.tolist() == [2, 3]
+
+
+def test_tsv_and_utf8_bom(tmp_path: Path) -> None:
+    path = tmp_path / "a.tsv"
+    path.write_bytes("\ufeffid\tname\n1\tJosé\n".encode())
+    raw = read_export(path, SourceSpec("tsv", encoding="utf-8-sig", delimiter="\t"))
+    assert list(raw.frame.columns) == ["id", "name"] and raw.frame["name"][0] == "José"
+
+
+def test_csv_duplicate_header_names_the_column(tmp_path: Path) -> None:
+    path = tmp_path / "dup.csv"
+    path.write_text("id,name,name\n1,a,b\n")
+    with pytest.raises(CtdcError) as err:
+        read_export(path, SourceSpec("csv"))
+    assert err.value.slug == "unreadable-file" and err.value.column == "name"
+
+
+def test_header_only_file_is_empty(tmp_path: Path) -> None:
+    path = tmp_path / "h.csv"
+    path.write_text("id,name\n")
+    with pytest.raises(CtdcError) as err:
+        read_export(path, SourceSpec("csv"))
+    assert err.value.slug == "empty-file"
+
+
+def test_xlsx_dates_numbers_and_header_row(tmp_path: Path) -> None:
+    path = tmp_path / "a.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Cases"
+    ws.append(["Export of 2024"])  # a title row above the header
+    ws.append(["id", "born", "age", "flag", "formula"])
+    ws.append(["00123", dt.datetime(1990, 5, 17), 33.0, True, "=1+1"])
+    ws.append([None, None, None, None, None])  # an empty row is not a record
+    ws.append(["7", dt.date(2001, 1, 2), 12, False, None])
+    wb.save(path)
+    raw = read_export(path, SourceSpec("xlsx", sheet="Cases", header_row=2))
+    assert raw.frame["born"].tolist() == ["1990-05-17", "2001-01-02"]
+    assert raw.frame["age"].tolist() == ["33", "12"]
+    assert raw.frame["flag"].tolist() == ["true", "false"]
+    assert raw.frame["id"].tolist() == ["00123", "7"]
+    assert raw.frame["formula"].tolist() == ["", ""]  # never evaluated; no cached value saved
+    assert raw.rows.tolist() == [3, 5]
+
+
+def test_xlsx_unknown_sheet_lists_the_sheets(tmp_path: Path) -> None:
+    path = tmp_path / "a.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.append(["id"])
+    wb.save(path)
+    with pytest.raises(CtdcError) as err:
+        read_export(path, SourceSpec("xlsx", sheet="Casos"))
+    assert "Sheet" in err.value.message()
+
+
+def test_json_lists_booleans_and_missing_keys(tmp_path: Path) -> None:
+    path = tmp_path / "a.json"
+    path.write_text(json.dumps([{"id": "1", "moc": ["Debt", "Threats"], "ok": True, "age": 30.0},
+                                {"id": "2", "age": None}]))  # fmt: skip
+    raw = read_export(path, SourceSpec("json"))
+    assert raw.frame.to_dict("records") == [
+        {"id": "1", "moc": "Debt;Threats", "ok": "true", "age": "30"},
+        {"id": "2", "moc": "", "ok": "", "age": ""},
+    ]
+    assert raw.rows.tolist() == [1, 2]
+
+
+def test_ndjson_broken_line_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "a.ndjson"
+    path.write_text('{"id": "1"}\n\n{"id": 2\n')
+    with pytest.raises(CtdcError) as err:
+        read_export(path, SourceSpec("ndjson"))
+    assert err.value.slug == "unreadable-file" and err.value.row == 3
+
+
+def test_parquet_values_become_text(tmp_path: Path) -> None:
+    path = tmp_path / "a.parquet"
+    pq.write_table(pa.table({"id": [1, 2], "c": ["NA", None]}), path)
+    raw = read_export(path, SourceSpec("parquet"))
+    assert raw.frame["id"].tolist() == ["1", "2"] and raw.frame["c"].tolist() == ["NA", ""]
+
+
+def test_binary_file_named_csv_is_unreadable(tmp_path: Path) -> None:
+    path = tmp_path / "b.csv"
+    path.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(CtdcError) as err:
+        read_export(path, SourceSpec("csv"))
+    assert err.value.slug in {"unreadable-file", "empty-file"}
