@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import EXPECTED_BAD, TEST_ROWS
 
+from conftest import EXPECTED_BAD, TEST_ROWS
 from ctdc.errors import CtdcError
 from ctdc.ingest import ingest_file, load_mapping
 from ctdc.schema import Schema
@@ -107,7 +107,7 @@ def test_quarantine_folder_is_private(workspace, schema, test_org):
 
 
 def test_unmapped_column_stops_the_ingest_naming_file_and_column(workspace, schema, test_org):
-    pipelines, export = test_org
+    _, export = test_org
     lines = export.read_bytes().decode("latin-1").splitlines()
     lines = [lines[0] + ";Pasaporte"] + [line + ";X123" for line in lines[1:]]
     export.write_bytes("\n".join(lines).encode("latin-1"))
@@ -118,7 +118,7 @@ def test_unmapped_column_stops_the_ingest_naming_file_and_column(workspace, sche
 
 
 def test_wrong_encoding_is_an_unreadable_file(workspace, schema, test_org, tmp_path):
-    pipelines, export = test_org
+    pipelines, _ = test_org
     text = (pipelines / "test-org.yaml").read_text().replace("latin-1", "utf-8")
     (pipelines / "test-org.yaml").write_text(text)
     with pytest.raises(CtdcError) as err:

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -72,7 +72,9 @@ def _main(
     ctx: typer.Context,
     data_dir: Annotated[
         Path | None,
-        typer.Option("--data-dir", envvar="CTDC_HOME", help="Workspace folder [default: ./ctdc-data]."),
+        typer.Option(
+            "--data-dir", envvar="CTDC_HOME", help="Workspace folder [default: ./ctdc-data]."
+        ),
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
     version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
@@ -112,10 +114,14 @@ def init(ctx: typer.Context) -> None:
 @app.command()
 def sample(
     ctx: typer.Context,
-    out: Annotated[Path, typer.Option(help="Folder for the generated exports.")] = Path("sample_data"),
+    out: Annotated[Path, typer.Option(help="Folder for the generated exports.")] = Path(
+        "sample_data"
+    ),
     rows: Annotated[int, typer.Option(min=1, help="Rows per organization.")] = 1000,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same bytes.")] = 0,
-    bad_rate: Annotated[float, typer.Option(min=0.0, max=0.5, help="Share of planted bad rows.")] = 0.02,
+    bad_rate: Annotated[
+        float, typer.Option(min=0.0, max=0.5, help="Share of planted bad rows.")
+    ] = 0.02,
 ) -> None:
     """Generate realistic fake exports for four organizations (formats, languages, codes)."""
     from ctdc.sample import generate_samples
@@ -135,8 +141,12 @@ def ingest(
     org: Annotated[str, typer.Option("--org", help="Organization id (pipelines/<org>.yaml).")],
     max_reject_rate: Annotated[
         float | None,
-        typer.Option(min=0.0, max=1.0, help="Fail (exit 1, nothing staged) above this share "
-                     "of quarantined rows [default: 0.10]."),  # fmt: skip
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Fail (exit 1, nothing staged) above this share "
+            "of quarantined rows [default: 0.10].",
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no table.")] = False,
@@ -156,8 +166,15 @@ def ingest(
         ws = _workspace(state)
         key = ws.load_key()
         results = [
-            ingest_file(ws, schema, mapping, f, key=key, max_reject_rate=settings.max_reject_rate,
-                        progress=_progress(quiet or as_json))  # fmt: skip
+            ingest_file(
+                ws,
+                schema,
+                mapping,
+                f,
+                key=key,
+                max_reject_rate=settings.max_reject_rate,
+                progress=_progress(quiet or as_json),
+            )
             for f in files
         ]
     if as_json:
@@ -167,9 +184,12 @@ def ingest(
     rejected = [r for r in results if r.status == "rejected"]
     if rejected:
         for r in rejected:
-            err = CtdcError("reject-rate-exceeded", f"{r.quarantined:,} of {r.rows_read:,} rows "
-                            f"({r.reject_rate:.1%}) quarantined, above {settings.max_reject_rate:.1%};"
-                            " nothing staged", file=r.file)  # fmt: skip
+            err = CtdcError(
+                "reject-rate-exceeded",
+                f"{r.quarantined:,} of {r.rows_read:,} rows ({r.reject_rate:.1%}) quarantined,"
+                f" above {settings.max_reject_rate:.1%}; nothing staged",
+                file=r.file,
+            )
             console(stderr=True).print(err.message(), markup=False, soft_wrap=True)
         raise typer.Exit(ExitCode.DATA)
 
@@ -179,7 +199,9 @@ def _parse_levels(pairs: list[str]) -> dict[str, int]:
     for pair in pairs:
         name, _, level = pair.partition("=")
         if not level.isdigit():
-            raise CtdcError("bad-option", f"--generalize {pair!r}: expected FIELD=LEVEL, e.g. age_band=1")
+            raise CtdcError(
+                "bad-option", f"--generalize {pair!r}: expected FIELD=LEVEL, e.g. age_band=1"
+            )
         levels[name] = int(level)
     return levels
 
@@ -187,14 +209,18 @@ def _parse_levels(pairs: list[str]) -> dict[str, int]:
 @app.command()
 def harmonize(
     ctx: typer.Context,
-    k: Annotated[int | None, typer.Option("--k", min=2, help="k of k-anonymity [default: 10].")] = None,
+    k: Annotated[
+        int | None, typer.Option("--k", min=2, help="k of k-anonymity [default: 10].")
+    ] = None,
     generalize: Annotated[
         list[str] | None,
         typer.Option("--generalize", help="FIELD=LEVEL of its hierarchy, e.g. age_band=1."),
     ] = None,
     wait: Annotated[float, typer.Option(help="Seconds to wait for a running harmonize.")] = 0.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the manifest as JSON.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success (cron).")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print nothing on success (cron).")
+    ] = False,
 ) -> None:
     """Merge all staged batches, anonymize, verify k and publish a release atomically."""
     from ctdc.harmonize import harmonize as run
@@ -217,7 +243,7 @@ def harmonize(
         out.print(f"published {result.path}")
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"

@@ -32,7 +32,7 @@ def load_text_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
     """Parse ``path``; return the data and the node tree (for line numbers)."""
     text = path.read_text(encoding="utf-8")
     node = yaml.compose(text, Loader=TextLoader)
-    data = yaml.load(text, Loader=TextLoader)  # noqa: S506 - TextLoader is a SafeLoader
+    data = yaml.load(text, Loader=TextLoader)
     return data, node
 
 

@@ -37,7 +37,9 @@ def recode(values: pd.Series, hierarchy: tuple[tuple[str, ...], ...], level: int
     table = {row[0]: row[min(level, len(row) - 1)] for row in hierarchy}
     unknown = set(values.dropna().unique()) - set(table)
     if unknown:
-        raise CtdcError("bad-schema", f"values {sorted(unknown)[:5]} are not leaves of the hierarchy")
+        raise CtdcError(
+            "bad-schema", f"values {sorted(unknown)[:5]} are not leaves of the hierarchy"
+        )
     return values.map(table).astype(values.dtype)
 
 
@@ -52,6 +54,8 @@ def generalize(frame: pd.DataFrame, schema: Schema, levels: dict[str, int]) -> p
             raise CtdcError("bad-option", f"field {f.name} has no hierarchy to generalize with")
         hierarchy = load_hierarchy(f.hierarchy)
         if not 0 <= level < len(hierarchy[0]):
-            raise CtdcError("bad-option", f"{f.name}: level {level} is outside 0..{len(hierarchy[0]) - 1}")
+            raise CtdcError(
+                "bad-option", f"{f.name}: level {level} is outside 0..{len(hierarchy[0]) - 1}"
+            )
         out[f.name] = recode(out[f.name], hierarchy, level)
     return out

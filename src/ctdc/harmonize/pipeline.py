@@ -96,7 +96,8 @@ def _accounting(entries: list[BatchEntry], dups: dict[str, int], released: pd.Se
     for row in [*per_org.values(), total]:
         row["balanced"] = (
             row["rows_read"] == row["staged"] + row["quarantined"]
-            and row["staged"] == row["released"] + row["records_suppressed"] + row["duplicates_merged"]
+            and row["staged"]
+            == row["released"] + row["records_suppressed"] + row["duplicates_merged"]
         )
     return {"total": total, "per_org": per_org}
 
@@ -181,7 +182,9 @@ def harmonize(
                 "k": k,
                 "quasi_identifiers": qis,
                 "generalization_levels": {
-                    f.name: (levels or {}).get(f.name, f.level) for f in schema.fields if f.hierarchy
+                    f.name: (levels or {}).get(f.name, f.level)
+                    for f in schema.fields
+                    if f.hierarchy
                 },
                 "accounting": accounting,
                 "anonymization": report,

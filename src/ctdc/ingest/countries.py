@@ -25,10 +25,15 @@ def country_lookup(form: str, language: str = "en") -> dict[str, str]:
         return {normalize(c.alpha_2): c.alpha_2 for c in countries}
     if form == "alpha3":
         return {normalize(c.alpha_3): c.alpha_2 for c in countries}
-    translate = (lambda s: s)
+
+    def translate(s: str) -> str:
+        return s
+
     if language != "en":
         try:
-            catalogue = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[language])
+            catalogue = gettext.translation(
+                "iso3166-1", pycountry.LOCALES_DIR, languages=[language]
+            )
         except OSError as exc:
             raise ValueError(f"pycountry has no country names in language {language!r}") from exc
         translate = catalogue.gettext

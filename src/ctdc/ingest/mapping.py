@@ -188,7 +188,9 @@ def _field_rule(schema: Schema, name: str, raw: Any, chk: _Checker) -> FieldRule
         }
     country = raw.get("country")
     if country is not None and (f.type != "country" or country not in COUNTRY_FORMS):
-        raise chk.fail(f"{name}: `country` must be one of {COUNTRY_FORMS} on a country field", *where)
+        raise chk.fail(
+            f"{name}: `country` must be one of {COUNTRY_FORMS} on a country field", *where
+        )
     date_format = chk.text(raw, "date_format", *where)
     if date_format and name != "year_of_registration":
         raise chk.fail(f"{name}: `date_format` is only for year_of_registration", *where)

@@ -80,8 +80,9 @@ def _read_csv(path: Path, source: SourceSpec) -> RawTable:
     try:
         table = pacsv.read_csv(
             path,
-            read_options=pacsv.ReadOptions(encoding=source.encoding, column_names=names,
-                                           skip_rows=1),  # fmt: skip
+            read_options=pacsv.ReadOptions(
+                encoding=source.encoding, column_names=names, skip_rows=1
+            ),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.string() for n in names},
@@ -125,8 +126,14 @@ def _records_frame(path: Path, records: list[tuple[int, dict[str, Any]]]) -> Raw
             try:
                 cols[n].append(_cell_text(rec.get(n)))
             except TypeError as exc:
-                raise CtdcError("unreadable-file", str(exc), file=path, row=row, column=n,
-                                fix="flatten the export: one scalar or list per key") from exc  # fmt: skip
+                raise CtdcError(
+                    "unreadable-file",
+                    str(exc),
+                    file=path,
+                    row=row,
+                    column=n,
+                    fix="flatten the export: one scalar or list per key",
+                ) from exc
     frame = pd.DataFrame({n: pd.array(v, dtype=TEXT) for n, v in cols.items()})
     return RawTable(frame, np.array([r for r, _ in records], dtype=np.int64), path)
 

@@ -67,7 +67,9 @@ def _clean(raw: pd.DataFrame, column: str, mapping: Mapping) -> tuple[pd.Series,
     return text, text.isin(list(mapping.missing))
 
 
-def _translate(text: pd.Series, missing: pd.Series, table: dict[str, Any]) -> tuple[pd.Series, pd.Series]:
+def _translate(
+    text: pd.Series, missing: pd.Series, table: dict[str, Any]
+) -> tuple[pd.Series, pd.Series]:
     """Map normalized text through ``table``; return (values, unmatched mask).
 
     Normalization runs once per distinct value, not once per row.
@@ -126,9 +128,7 @@ def _map_field(raw: pd.DataFrame, rule: FieldRule, f: Field, mapping: Mapping, o
         result = result.where(~pending, numbers.where(whole).astype(object))
         out.error(pending & ~whole, col, f.name, "bad-number", text, expected_text(f))
     elif f.type in ("category", "boolean"):
-        table = (
-            BOOLEAN_WORDS if f.type == "boolean" else {normalize(v): v for v in f.values}
-        )
+        table = BOOLEAN_WORDS if f.type == "boolean" else {normalize(v): v for v in f.values}
         mapped, bad = _translate(text.where(pending, ""), ~pending, table)
         result = result.where(~pending, mapped)
         out.error(bad, col, f.name, "unknown-value", text, expected_text(f))
@@ -139,7 +139,9 @@ def _map_field(raw: pd.DataFrame, rule: FieldRule, f: Field, mapping: Mapping, o
     return pd.Series(pd.array(result.where(result.notna(), None), dtype=f.pandas_dtype))
 
 
-def _ages(raw: pd.DataFrame, mapping: Mapping, out: Mapped, reg_dates: dict[str, pd.Series]) -> pd.Series:
+def _ages(
+    raw: pd.DataFrame, mapping: Mapping, out: Mapped, reg_dates: dict[str, pd.Series]
+) -> pd.Series:
     """Age in whole years at registration (float, NaN = unknown), with its errors."""
     age = mapping.age
     assert age is not None
@@ -217,7 +219,9 @@ def apply_mapping(raw: pd.DataFrame, mapping: Mapping, schema: Schema) -> Mapped
                 out.frame[f.name] = _map_field(raw, mapping.fields[f.name], f, mapping, out,
                                                reg_dates)  # fmt: skip
             except ValueError as exc:
-                raise CtdcError("bad-mapping", f"fields.{f.name}: {exc}", file=mapping.path) from exc
+                raise CtdcError(
+                    "bad-mapping", f"fields.{f.name}: {exc}", file=mapping.path
+                ) from exc
         else:
             out.frame[f.name] = pd.array([None] * len(raw), dtype=f.pandas_dtype)
     if mapping.age is not None:

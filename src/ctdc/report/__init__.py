@@ -19,7 +19,9 @@ from ctdc.ingest import IngestResult
 def ingest_table(results: Sequence[IngestResult]) -> Table:
     table = Table(title="ctdc ingest", title_justify="left")
     for col in ("org", "file", "batch", "status", "read", "staged", "quarantined", "reasons"):
-        table.add_column(col, justify="right" if col in ("read", "staged", "quarantined") else "left")
+        table.add_column(
+            col, justify="right" if col in ("read", "staged", "quarantined") else "left"
+        )
     for r in results:
         reasons = "\n".join(f"{slug} {n}" for slug, n in r.quarantined_by_reason.items()) or "-"
         table.add_row(r.org, r.file, r.batch_id, r.status, f"{r.rows_read:,}", f"{r.staged:,}",
@@ -29,7 +31,9 @@ def ingest_table(results: Sequence[IngestResult]) -> Table:
 
 def harmonize_tables(manifest: dict[str, Any]) -> list[Table]:
     acc = manifest["accounting"]
-    rows = Table(title=f"release {manifest['release_id']} (k={manifest['k']})", title_justify="left")
+    rows = Table(
+        title=f"release {manifest['release_id']} (k={manifest['k']})", title_justify="left"
+    )
     cols = ("rows_read", "quarantined", "staged", "duplicates_merged", "records_suppressed",
             "released", "balanced")  # fmt: skip
     rows.add_column("org")

@@ -82,8 +82,11 @@ def contract_failures(contract: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.D
             {
                 "index": cell["index"].astype("int64").to_numpy(),
                 "field": cell["column"].astype(str).to_numpy(),
-                "reason": cell["check"].astype(str).str.replace(r"\(.*", "", regex=True)
-                .map(lambda c: _CHECK_SLUGS.get(c, "schema-violation")).to_numpy(),
+                "reason": cell["check"]
+                .astype(str)
+                .str.replace(r"\(.*", "", regex=True)
+                .map(lambda c: _CHECK_SLUGS.get(c, "schema-violation"))
+                .to_numpy(),
                 "value": cell["failure_case"].astype(str).to_numpy(),
             }
         )

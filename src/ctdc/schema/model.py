@@ -138,7 +138,9 @@ class Schema:
     def release_arrow_schema(self) -> pa.Schema:
         """Released fields plus one ``;``-joined label column per flag group."""
         base = self.arrow_schema(self.released)
-        extra = [pa.field(g.concatenated, pa.string()) for g in self.groups.values() if g.concatenated]
+        extra = [
+            pa.field(g.concatenated, pa.string()) for g in self.groups.values() if g.concatenated
+        ]
         return pa.schema(list(base) + extra)
 
     def dictionary_rows(self) -> list[dict[str, Any]]:
@@ -244,7 +246,9 @@ def load_schema(path: str | Path) -> Schema:
         flags = tuple(f for f in fields if f.group == gname)
         if not flags:
             raise _bad(path, f"group {gname} has no fields")
-        groups[gname] = Group(gname, str(graw.get("description", "")), graw.get("concatenated"), flags)
+        groups[gname] = Group(
+            gname, str(graw.get("description", "")), graw.get("concatenated"), flags
+        )
     for f in fields:
         if f.group and f.group not in groups:
             raise _bad(path, f"field {f.name}: group {f.group!r} is not declared under `groups`")

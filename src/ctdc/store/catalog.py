@@ -27,7 +27,8 @@ def view_statements(ws: Workspace) -> list[str]:
     current = root / "current"
     manifests = root / "releases" / "*" / MANIFEST_FILE
     return [
-        f"CREATE OR REPLACE VIEW cases AS SELECT * FROM read_parquet({_literal(current / CASES_FILE)})",
+        "CREATE OR REPLACE VIEW cases AS SELECT * FROM "
+        f"read_parquet({_literal(current / CASES_FILE)})",
         "CREATE OR REPLACE VIEW dictionary AS SELECT * FROM "
         f"read_parquet({_literal(current / DICTIONARY_FILE)})",
         "CREATE OR REPLACE VIEW release_log AS SELECT release_id, created_at, k, "

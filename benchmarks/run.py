@@ -1,0 +1,36 @@
+"""Run every benchmark (``make bench``); each prints a dated markdown table of ratios.
+
+Benchmarks are never tests: nothing here fails on a slow machine. Copy the
+tables from ``benchmarks/out/`` into ``docs/benchmarks.md`` when they change.
+
+    python benchmarks/run.py            # the sizes the issues name (minutes)
+    python benchmarks/run.py --quick    # small sizes, to check the scripts work
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import ingest  # after the path insert: benchmarks/ is not a package
+
+#: (module, full-size arguments, quick arguments)
+BENCHMARKS = [
+    (ingest, ["--rows", "1000000"], ["--rows", "20000"]),
+]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    quick = ap.parse_args().quick
+    for module, full, small in BENCHMARKS:
+        print(f"== {module.__name__}", flush=True)
+        module.main(small if quick else full)
+
+
+if __name__ == "__main__":
+    main()
