@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 DEMO   ?= demo-run
 ROWS   ?= 2000
 
-.PHONY: help install demo test bench lint sample clean
+.PHONY: help install demo test bench lint sample hierarchies clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/' | expand -t 10
@@ -44,6 +44,9 @@ lint: $(STAMP)  ## ruff check and format check
 
 sample: $(STAMP)  ## regenerate the small committed exports in sample_data/
 	$(BIN)/ctdc sample --out sample_data --rows 200 --seed 42
+
+hierarchies: $(STAMP)  ## regenerate schemas/hierarchies/*.csv from country_converter and the schema
+	$(BIN)/python -m ctdc.schema.hierarchies
 
 clean:  ## remove the venv and demo output
 	rm -rf $(VENV) $(DEMO) .pytest_cache .ruff_cache .hypothesis

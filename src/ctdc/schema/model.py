@@ -203,8 +203,8 @@ def _parse_field(raw: dict[str, Any], path: Path) -> Field:
         hierarchy = (path.parent / hierarchy).resolve()
         if not hierarchy.is_file():
             raise _bad(path, f"field {name}: hierarchy file {raw['hierarchy']} not found")
-        if ftype not in ("category", "country"):
-            raise _bad(path, f"field {name}: hierarchies are for category and country fields")
+        if ftype not in ("category", "country", "integer"):  # integer leaves as text: "2015"
+            raise _bad(path, f"field {name}: hierarchies are for category, country, integer fields")
     return Field(
         name=name,
         type=ftype,
