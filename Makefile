@@ -4,6 +4,10 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   ?= demo-run
+# anjana and pycanon pin pandas 2.3.3 and numpy 2.0.2 (we need pandas >= 3): own venv
+ANJANA_VENV := benchmarks/.venv-anjana
+ANJANA_STAMP := $(ANJANA_VENV)/.installed
+ANJANA_PKGS := anjana==1.2.3 pycanon==1.3.5 pyarrow==26.0.1
 ROWS   ?= 2000
 
 .PHONY: help install demo test bench lint sample hierarchies clean
@@ -35,7 +39,13 @@ demo: $(STAMP)  ## run the whole job end to end on generated sample data
 test: $(STAMP)  ## install and run the test suite
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)  ## run the benchmarks (not tests) and print ratios against baselines
+$(ANJANA_STAMP): Makefile
+	$(PYTHON) -m venv $(ANJANA_VENV)
+	$(ANJANA_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(ANJANA_VENV)/bin/python -m pip install --quiet $(ANJANA_PKGS)
+	@touch $(ANJANA_STAMP)
+
+bench: $(STAMP) $(ANJANA_STAMP)  ## run the benchmarks (not tests) and print ratios against baselines
 	$(BIN)/python benchmarks/run.py
 
 lint: $(STAMP)  ## ruff check and format check
@@ -49,4 +59,4 @@ hierarchies: $(STAMP)  ## regenerate schemas/hierarchies/*.csv from country_conv
 	$(BIN)/python -m ctdc.schema.hierarchies
 
 clean:  ## remove the venv and demo output
-	rm -rf $(VENV) $(DEMO) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(ANJANA_VENV) $(DEMO) .pytest_cache .ruff_cache .hypothesis
