@@ -22,7 +22,7 @@ from ctdc.anonymize import (
     anonymize,
     check_k_anonymity,
 )
-from ctdc.anonymize import suppress as engine
+from ctdc.anonymize import recode as engine
 
 # --------------------------------------------------------------------------------------
 # helpers
@@ -157,13 +157,10 @@ def test_two_cells_when_one_is_not_enough(tmp_path: Path) -> None:
     assert_released_k_anonymous(result.frame, ["c1", "c2"], 5, tmp_path)
 
 
-def test_restoration_gives_back_cells_that_escalation_took_needlessly(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_each_class_keeps_the_cells_it_can_keep() -> None:
     # k=2. r1, r2 = (a, p, 1), (a, q, 2) can pair up as (a, <NA>, <NA>); r3, r4 = (b, s, 3),
-    # (c, s, 4) as (<NA>, s, <NA>). No single column rescues anyone, so the greedy escalates
-    # c1 in all four; r3, r4 are then rescued by c3, but r1, r2 end up all-NA. Restoration
-    # gives r1 and r2 their `a` back: (a, <NA>, <NA>) x2 is still a class of k.
+    # (c, s, 4) as (<NA>, s, <NA>): local recoding lets each pair choose its own cells,
+    # where one global choice would blank c1 (or c2) in all four.
     records = [("a", "p", 1), ("a", "q", 2), ("b", "s", 3), ("c", "s", 4)]
     df = frame_of(records, c1="string", c2="string", c3="Int16")
     result = anonymize(df, ["c1", "c2", "c3"], 2)
@@ -176,10 +173,6 @@ def test_restoration_gives_back_cells_that_escalation_took_needlessly(
     )
     pd.testing.assert_frame_equal(result.frame, expected)
     assert result.report.cells_suppressed == {"c1": 2, "c2": 2, "c3": 4}
-
-    monkeypatch.setattr(engine, "_restore", lambda codes, final, *args: final)
-    without = anonymize(df, ["c1", "c2", "c3"], 2).report
-    assert without.cells_suppressed == {"c1": 4, "c2": 2, "c3": 4}
 
 
 def test_na_is_a_value_of_its_own_not_a_wildcard(tmp_path: Path) -> None:
@@ -434,12 +427,11 @@ def test_deterministic() -> None:
 
 
 def test_wide_keys_take_the_refactorizing_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    # With a tiny key limit every key is re-factorized as it grows and the exact
-    # mixed-radix shortcut is off; the result must be identical, only slower.
+    # With a tiny key limit every key is re-factorized as it grows; the result must be
+    # identical, only slower.
     df = skewed_frame(3000, seed=6)
     expected = anonymize(df, SKEWED_QIS, 7, group_col="org")
     monkeypatch.setattr(engine, "_KEY_LIMIT", 1 << 8)
-    assert engine._radix([3, 5, 100]) is None
     got = anonymize(df, SKEWED_QIS, 7, group_col="org")
     pd.testing.assert_frame_equal(got.frame, expected.frame)
     assert got.report == expected.report
@@ -452,7 +444,7 @@ def test_many_high_cardinality_columns() -> None:
     df = pd.DataFrame({f"c{j}": rng.integers(0, 600, size=n) for j in range(8)})
     df = pd.concat([df.iloc[:20]] * 30 + [df], ignore_index=True)  # some real classes
     qis = list(df.columns)
-    assert engine._radix([601] * 8) is None
+    assert 601.0**8 > engine._KEY_LIMIT
     out = anonymize(df, qis, 10).frame
     assert out.groupby(qis, dropna=False).size().min() >= 10
     assert check_k_anonymity(out, qis, 10).passed

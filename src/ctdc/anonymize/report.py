@@ -1,34 +1,96 @@
-"""What an anonymization run lost, and what it released.
+"""What an anonymization run lost, what it released, and the risk before and after.
 
-The report is what goes into a release manifest: DESIGN.md asks that loss be
-reported per variable and per organization, and that row accounting always
-balances (``records_in == records_out + records_suppressed``). It is kept
-separate from the engine so that later engines (generalization hierarchies,
-lattice search, l-diversity) can fill the same report, or a subclass of it,
-without the manifest code having to change.
+The report goes into the release manifest and is printed by ``ctdc harmonize``.
+DESIGN.md asks that loss be reported per variable and per organization and that
+the row accounting always balance (``records_in == records_out +
+records_suppressed``); issue 4 adds the utility and risk figures a data steward
+needs to judge a release:
+
+* ``loss_metric``: Iyengar's LM, the mean over every QI cell of every *input*
+  record of (leaves covered by the published value - 1) / (leaves in the domain
+  - 1); a suppressed cell and every cell of a removed record cost 1, a leaf 0,
+  an input NA 0 (nothing was there to lose);
+* ``levels``: per QI, how many released records were published at each level
+  (local recoding lets classes choose different levels);
+* ``class_sizes``: the equivalence-class size distribution of the release;
+* ``risk_before``/``risk_after``: sample uniques, records in classes smaller
+  than k, and the maximum and mean prosecutor risk (1 / class size).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from ctdc.anonymize.hierarchy import Encoded
+
+#: upper bounds of the class-size buckets reported (the last bucket is open)
+SIZE_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 1000)
+
+
+def _class_sizes(rows: np.ndarray) -> np.ndarray:
+    """Per row, the size of its class (rows equal in every column); rows: (n, m) ints."""
+    from ctdc.anonymize.recode import row_classes
+
+    classes, _ = row_classes(rows)
+    return np.bincount(classes)[classes] if len(classes) else np.zeros(0, dtype=np.int64)
+
+
+def risk_profile(rows: np.ndarray, k: int) -> dict[str, float | int]:
+    """Re-identification risk of a table of QI codes (NA a value of its own)."""
+    sizes = _class_sizes(rows)
+    n = len(sizes)
+    if n == 0:
+        return {"records": 0, "classes": 0, "sample_uniques": 0, "records_below_k": 0,
+                "max_prosecutor_risk": 0.0, "mean_prosecutor_risk": 0.0}  # fmt: skip
+    return {
+        "records": int(n),
+        "classes": int((1.0 / sizes).sum().round()),
+        "sample_uniques": int((sizes == 1).sum()),
+        "records_below_k": int((sizes < k).sum()),
+        "max_prosecutor_risk": round(float(1.0 / sizes.min()), 6),
+        "mean_prosecutor_risk": round(float((1.0 / sizes).mean()), 6),
+    }
+
+
+def _bucket_label(lo: int, hi: int | None) -> str:
+    if hi is None:
+        return f"{lo}+"
+    return str(lo) if hi == lo else f"{lo}-{hi}"
+
+
+def class_size_distribution(rows: np.ndarray) -> dict[str, dict[str, int]]:
+    """Classes and records per class-size bucket (``"10-19": {"classes": 3, "records": 41}``)."""
+    from ctdc.anonymize.recode import row_classes
+
+    if not len(rows):
+        return {}
+    counts = np.bincount(row_classes(rows)[0])
+    edges = [*SIZE_BUCKETS, None]
+    out: dict[str, dict[str, int]] = {}
+    for lo, nxt in zip(edges[:-1], edges[1:], strict=True):
+        hi = None if nxt is None else nxt - 1
+        mask = (counts >= lo) & (counts <= (hi if hi is not None else counts.max()))
+        if mask.any():
+            out[_bucket_label(lo, hi)] = {"classes": int(mask.sum()),
+                                          "records": int(counts[mask].sum())}  # fmt: skip
+    return out
 
 
 @dataclass(frozen=True)
 class AnonymizationReport:
-    """Counts of one anonymization run; all plain ``int``/``str`` so it serializes as is.
+    """Counts and measures of one run; plain ``int``/``float``/``str`` so it serializes as is.
 
-    ``cells_suppressed`` counts, per quasi-identifier, the cells the engine turned
-    into NA in *released* records. Cells that were already NA do not count (no
-    information was lost), nor do cells of removed records (their loss is counted
-    once, in ``records_suppressed``). Every quasi-identifier is a key, with 0 when
-    nothing was lost, so a manifest always has the same shape.
-
-    ``records_suppressed_by_group`` and ``cells_suppressed_by_group`` break the same
-    counts down by the value of ``group_col`` (e.g. the contributing organization);
-    every group present in the input is a key. Both are ``{}`` without ``group_col``.
+    ``cells_suppressed`` counts, per QI, cells the engine turned into NA in
+    *released* records (input NAs and cells of removed records do not count:
+    the latter are counted once, in ``records_suppressed``). ``..._by_group``
+    break the same counts down by ``group_col`` (``{}`` without one).
+    ``records_all_suppressed`` are released records whose every QI is NA after
+    the run while at least one was known before: released, but with no QI left.
     """
 
     k: int
@@ -41,6 +103,15 @@ class AnonymizationReport:
     cells_suppressed_by_group: dict[str, dict[str, int]]
     classes: int
     min_class_size: int
+    l: int | None = None  # noqa: E741 -- the letter of l-diversity
+    records_all_suppressed: int = 0
+    cells_generalized: dict[str, int] = field(default_factory=dict)
+    loss_metric: float = 0.0
+    loss_by_qi: dict[str, float] = field(default_factory=dict)
+    levels: dict[str, dict[str, int]] = field(default_factory=dict)
+    class_sizes: dict[str, dict[str, int]] = field(default_factory=dict)
+    risk_before: dict[str, float | int] = field(default_factory=dict)
+    risk_after: dict[str, float | int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # The accounting identity is a promise to the manifest: fail loudly, never publish
@@ -51,20 +122,98 @@ class AnonymizationReport:
                 f"{self.records_out} out + {self.records_suppressed} suppressed"
             )
 
+    @classmethod
+    def build(
+        cls,
+        *,
+        k: int,
+        l: int | None,  # noqa: E741
+        columns: list[Encoded],
+        levels: np.ndarray,
+        removed: np.ndarray,
+        published: np.ndarray,
+        groups: pd.Series | None,
+        risk_before: dict[str, float | int],
+        risk_after: dict[str, float | int],
+    ) -> AnonymizationReport:
+        """Account for a run from the engine's encoded columns and chosen levels."""
+        qis = tuple(c.name for c in columns)
+        n, keep = len(removed), ~removed
+        known = np.stack([c.codes[keep] > 0 for c in columns], axis=1) if columns else None
+        suppressed = (published == 0) & known if known is not None else np.zeros((0, 0), bool)
+        generalized = (published > np.array([c.domain for c in columns])) if columns else None
+
+        cost = np.zeros((n, len(columns)))
+        for j, c in enumerate(columns):
+            cost[:, j] = np.where(removed, 1.0, c.cost[np.maximum(levels[:, j], 0), c.codes])
+        loss_by_qi = {q: round(float(cost[:, j].mean()), 6) if n else 0.0
+                      for j, q in enumerate(qis)}  # fmt: skip
+
+        records_by_group: dict[str, int] = {}
+        cells_by_group: dict[str, dict[str, int]] = {}
+        if groups is not None and n:
+            codes, names = pd.factorize(groups, sort=True)
+            g = len(names)
+            removed_per = np.bincount(codes[removed], minlength=g)
+            kept_codes = codes[keep]
+            per_qi = [np.bincount(kept_codes[suppressed[:, j]], minlength=g)
+                      for j in range(len(qis))]  # fmt: skip
+            for i, name in enumerate(str(v) for v in names):
+                records_by_group[name] = int(removed_per[i])
+                cells_by_group[name] = {q: int(per_qi[j][i]) for j, q in enumerate(qis)}
+
+        sizes = _class_sizes(published)
+        kept_levels = levels[keep]
+        return cls(
+            k=k,
+            quasi_identifiers=qis,
+            records_in=n,
+            records_out=int(keep.sum()),
+            records_suppressed=int(removed.sum()),
+            cells_suppressed={q: int(suppressed[:, j].sum()) for j, q in enumerate(qis)},
+            records_suppressed_by_group=records_by_group,
+            cells_suppressed_by_group=cells_by_group,
+            classes=int(round((1.0 / sizes).sum())) if len(sizes) else 0,
+            min_class_size=int(sizes.min()) if len(sizes) else 0,
+            l=l,
+            records_all_suppressed=int(((published == 0).all(axis=1) & known.any(axis=1)).sum())
+            if known is not None and len(published)
+            else 0,
+            cells_generalized={
+                q: int(generalized[:, j].sum()) if generalized is not None else 0
+                for j, q in enumerate(qis)
+            },  # fmt: skip
+            loss_metric=round(float(cost.mean()), 6) if cost.size else 0.0,
+            loss_by_qi=loss_by_qi,
+            levels={
+                q: {
+                    str(lv): int(c)
+                    for lv, c in zip(*np.unique(kept_levels[:, j], return_counts=True))
+                }
+                for j, q in enumerate(qis)
+            },  # fmt: skip
+            class_sizes=class_size_distribution(published),
+            risk_before=risk_before,
+            risk_after=risk_after,
+        )
+
     @property
     def cells_suppressed_total(self) -> int:
         """All cells turned NA in released records, over every quasi-identifier."""
         return sum(self.cells_suppressed.values())
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready copy: plain ``dict``/``list``/``int``/``str`` only, fresh containers."""
+        """A JSON-ready copy: plain ``dict``/``list``/``int``/``float``/``str`` only."""
         return {
             "k": int(self.k),
+            "l": self.l,
             "quasi_identifiers": [str(q) for q in self.quasi_identifiers],
             "records_in": int(self.records_in),
             "records_out": int(self.records_out),
             "records_suppressed": int(self.records_suppressed),
+            "records_all_suppressed": int(self.records_all_suppressed),
             "cells_suppressed": {str(q): int(n) for q, n in self.cells_suppressed.items()},
+            "cells_generalized": {str(q): int(n) for q, n in self.cells_generalized.items()},
             "records_suppressed_by_group": {
                 str(g): int(n) for g, n in self.records_suppressed_by_group.items()
             },
@@ -74,6 +223,12 @@ class AnonymizationReport:
             },
             "classes": int(self.classes),
             "min_class_size": int(self.min_class_size),
+            "loss_metric": float(self.loss_metric),
+            "loss_by_qi": {str(q): float(v) for q, v in self.loss_by_qi.items()},
+            "levels": {str(q): dict(v) for q, v in self.levels.items()},
+            "class_sizes": {b: dict(v) for b, v in self.class_sizes.items()},
+            "risk_before": dict(self.risk_before),
+            "risk_after": dict(self.risk_after),
         }
 
 
