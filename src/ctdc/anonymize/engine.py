@@ -125,7 +125,10 @@ def _column(original: pd.Series, col: Encoded, ids: np.ndarray) -> pd.Series:
 
 
 def _sensitive(
-    frame: pd.DataFrame, sensitive: Sequence[str], l: int | None, qis: tuple[str, ...]
+    frame: pd.DataFrame,
+    sensitive: Sequence[str],
+    l: int | None,  # noqa: E741
+    qis: tuple[str, ...],
 ) -> tuple[list[np.ndarray], int]:
     if isinstance(sensitive, str):
         raise ValueError(f"sensitive must be a sequence of column names, not {sensitive!r}")

@@ -73,7 +73,7 @@ def local_recode(
     *,
     sensitive: list[np.ndarray] | None = None,
     l_div: int = 1,
-    prices: tuple[float, ...] = PRICES,
+    prices: tuple[float, ...] | None = None,
     budget: int = NODE_BUDGET,
 ) -> Recoding:
     """Choose a published level per row and QI; ``allowed[j]`` lists QI j's levels (ascending)."""
@@ -84,6 +84,7 @@ def local_recode(
     raw = np.stack([c.codes for c in columns] + list(sens), axis=1)
     tuples, weights, inverse = _collapse(raw)
     state = _Sweep(columns, allowed, k, tuples, weights, len(sens), l_div)
+    prices = prices or PRICES
     for i, lam in enumerate(prices):
         if not state.remaining.size:
             break
@@ -151,6 +152,7 @@ class _Sweep:
         self.f_ids = np.zeros((0, self.m), dtype=np.int64)
         self.f_sens = np.zeros((0, n_sensitive), dtype=np.int64)
         self.f_w = np.zeros(0, dtype=np.int64)
+        self.floor: dict[tuple[int, ...], float] = {}  # cheapest safe class cost seen per node
 
     # -- one node ---------------------------------------------------------------------
 
@@ -182,7 +184,12 @@ class _Sweep:
         return cls[: len(rows)], safe
 
     def _evaluate(self, node: tuple[int, ...], lam: float, nxt: float) -> tuple[float, np.ndarray]:
-        """Benefit of finalizing at ``node`` now, and the mask of remaining tuples it finalizes."""
+        """Benefit of finalizing at ``node`` now, and the mask of remaining tuples it finalizes.
+
+        Also caches the cheapest safe class cost at ``node``: as records leave,
+        safe classes only disappear, so that floor only rises and a node whose
+        floor is above the price can be skipped without evaluating it.
+        """
         rows = self.remaining
         ids, cost = self._publish(node, rows)
         cls, safe = self._classes(ids, rows)
@@ -191,6 +198,10 @@ class _Sweep:
         mean_cost = np.bincount(cls, weights=w * cost, minlength=n_cls) / np.maximum(
             np.bincount(cls, weights=w, minlength=n_cls), 1
         )
+        present = np.zeros(n_cls, dtype=bool)
+        present[cls] = True
+        safe_costs = mean_cost[safe & present]
+        self.floor[node] = float(safe_costs.min()) if safe_costs.size else np.inf
         take = (safe & (mean_cost <= lam + 1e-12))[cls]
         return float((w[take] * (nxt - cost[take])).sum()), take
 
@@ -198,9 +209,16 @@ class _Sweep:
         rows = self.remaining[take]
         ids, _ = self._publish(node, rows)
         self.level[rows] = node
-        self.f_ids = np.concatenate([self.f_ids, ids])
-        self.f_sens = np.concatenate([self.f_sens, self.sens[rows]])
-        self.f_w = np.concatenate([self.f_w, self.weights[rows]])
+        # Keep one row per distinct (published tuple, sensitive codes), weights summed.
+        both = np.concatenate([np.concatenate([self.f_ids, ids]),
+                               np.concatenate([self.f_sens, self.sens[rows]])], axis=1)  # fmt: skip
+        w = np.concatenate([self.f_w, self.weights[rows]])
+        cls, n_cls = row_classes(both)
+        first = np.full(n_cls, -1, dtype=np.int64)
+        first[cls[::-1]] = np.arange(len(cls))[::-1]
+        self.f_ids = both[first, : self.m]
+        self.f_sens = both[first, self.m :]
+        self.f_w = np.bincount(cls, weights=w).astype(np.int64)
         self.remaining = self.remaining[~take]
 
     # -- one price --------------------------------------------------------------------
@@ -209,6 +227,8 @@ class _Sweep:
         """Finalize, node by node (best benefit first, lazily re-evaluated), at price ``lam``."""
         heap: list[tuple[float, int, tuple[int, ...]]] = []
         for order, node in enumerate(self._candidates(lam, budget)):
+            if self.floor.get(node, 0.0) > lam + 1e-12:
+                continue
             benefit, _ = self._evaluate(node, lam, nxt)
             if benefit > 0:
                 heap.append((-benefit, order, node))

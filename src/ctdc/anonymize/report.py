@@ -20,6 +20,7 @@ needs to judge a release:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -72,12 +73,12 @@ def class_size_distribution(rows: np.ndarray) -> dict[str, dict[str, int]]:
     counts = np.bincount(row_classes(rows)[0])
     edges = [*SIZE_BUCKETS, None]
     out: dict[str, dict[str, int]] = {}
-    for lo, nxt in zip(edges[:-1], edges[1:], strict=True):
+    for lo, nxt in pairwise(edges):
         hi = None if nxt is None else nxt - 1
         mask = (counts >= lo) & (counts <= (hi if hi is not None else counts.max()))
         if mask.any():
-            out[_bucket_label(lo, hi)] = {"classes": int(mask.sum()),
-                                          "records": int(counts[mask].sum())}  # fmt: skip
+            records = int(counts[mask].sum())
+            out[_bucket_label(lo, hi)] = {"classes": int(mask.sum()), "records": records}
     return out
 
 
@@ -163,7 +164,11 @@ class AnonymizationReport:
                 cells_by_group[name] = {q: int(per_qi[j][i]) for j, q in enumerate(qis)}
 
         sizes = _class_sizes(published)
-        kept_levels = levels[keep]
+        all_na = (published == 0).all(axis=1) & known.any(axis=1) if known is not None else []
+        levels_used = {}
+        for j, q in enumerate(qis):
+            used, counts = np.unique(levels[keep, j], return_counts=True)
+            levels_used[q] = {str(lv): int(c) for lv, c in zip(used, counts, strict=True)}
         return cls(
             k=k,
             quasi_identifiers=qis,
@@ -173,25 +178,17 @@ class AnonymizationReport:
             cells_suppressed={q: int(suppressed[:, j].sum()) for j, q in enumerate(qis)},
             records_suppressed_by_group=records_by_group,
             cells_suppressed_by_group=cells_by_group,
-            classes=int(round((1.0 / sizes).sum())) if len(sizes) else 0,
+            classes=round(float((1.0 / sizes).sum())) if len(sizes) else 0,
             min_class_size=int(sizes.min()) if len(sizes) else 0,
             l=l,
-            records_all_suppressed=int(((published == 0).all(axis=1) & known.any(axis=1)).sum())
-            if known is not None and len(published)
-            else 0,
+            records_all_suppressed=int(np.sum(all_na)),
             cells_generalized={
                 q: int(generalized[:, j].sum()) if generalized is not None else 0
                 for j, q in enumerate(qis)
-            },  # fmt: skip
+            },
             loss_metric=round(float(cost.mean()), 6) if cost.size else 0.0,
             loss_by_qi=loss_by_qi,
-            levels={
-                q: {
-                    str(lv): int(c)
-                    for lv, c in zip(*np.unique(kept_levels[:, j], return_counts=True))
-                }
-                for j, q in enumerate(qis)
-            },  # fmt: skip
+            levels=levels_used,
             class_sizes=class_size_distribution(published),
             risk_before=risk_before,
             risk_after=risk_after,
