@@ -21,9 +21,6 @@ import argparse
 import inspect
 import json
 import subprocess
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,15 +81,6 @@ out = k_anonymity(frame, [], list(qis), {k}, {supp}, hier)
 if {out!r}:
     out[list(qis)].to_parquet({out!r})
 RESULT = {{"released": len(out)}}
-"""
-
-# harness.measure reports ru_maxrss, which on Linux carries the *parent's* peak across
-# fork+exec (this script holds pandas and 3M-row frames); VmHWM is the child's own peak.
-# Keys of RESULT override harness's, so this replaces it in every measurement here.
-OWN_PEAK = """
-with open("/proc/self/status") as _f:
-    _hwm = next(int(x.split()[1]) for x in _f if x.startswith("VmHWM:"))
-RESULT = {**RESULT, "peak_mb": _hwm / 1024}
 """
 
 # pandas' groupby drops NA keys by default, so pycanon alone would ignore every record
@@ -196,16 +184,6 @@ def k_pycanon(path: Path, python: Path | None) -> int | None:
     return json.loads(subprocess.run(args, capture_output=True, text=True, check=True).stdout)
 
 
-@contextmanager
-def interpreter(python: Path) -> Iterator[None]:
-    """harness.measure starts ``sys.executable``; anjana must start from its own venv."""
-    saved, sys.executable = sys.executable, str(python)
-    try:
-        yield
-    finally:
-        sys.executable = saved
-
-
 def revision() -> str:
     """The commit measured; ``-dirty`` when the working tree had uncommitted changes."""
     cmd = ["git", "-C", str(ROOT), "describe", "--always", "--dirty"]
@@ -250,7 +228,7 @@ def scaled(adult: Path, factor: int, seed: int) -> Path:
 
 def run_ours(data: Path, adult: Path, out: Path | None, name: str) -> Measurement:
     fmt = {"data": str(data), "adult": str(adult), "qis": list(QIS), "k": K}
-    work = WORK_OURS.format(out=str(out or ""), **fmt) + OWN_PEAK
+    work = WORK_OURS.format(out=str(out or ""), **fmt)
     return measure(name, SETUP_OURS.format(**fmt), work)
 
 
@@ -260,10 +238,9 @@ def run_anjana(
     """anjana's k-anonymity, or None when it ran past ANJANA_BUDGET_S (SIGALRM kills it)."""
     fmt = {"data": str(data), "adult": str(adult), "qis": list(QIS), "k": K}
     setup = SETUP_ANJANA.format(budget=ANJANA_BUDGET_S, **fmt)
-    work = WORK_ANJANA.format(supp=SUPPRESSION_PCT, out=str(out or ""), **fmt) + OWN_PEAK
+    work = WORK_ANJANA.format(supp=SUPPRESSION_PCT, out=str(out or ""), **fmt)
     try:
-        with interpreter(python):
-            return measure(name, setup, work)
+        return measure(name, setup, work, python=python)
     except SystemExit as exc:  # harness.measure's way of saying the child failed
         if "@@over-budget" in str(exc):
             return None

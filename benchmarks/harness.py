@@ -3,7 +3,7 @@
 Every benchmark compares ctdc against a baseline measured *in the same run*, so
 results are ratios that survive a shared, noisy machine. Each measurement runs
 in its own interpreter (``python -c``) so that peak memory (the child's own
-``ru_maxrss``) is that work's alone.
+``VmHWM``) is that work's alone.
 """
 
 from __future__ import annotations
@@ -22,11 +22,12 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "out"
 
 PRELUDE = """
-import json, resource, time
+import json, time
 _t0 = time.perf_counter()
 """
 EPILOGUE = """
-_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM is this process's own peak; ru_maxrss can carry the parent's RSS over fork+exec.
+_peak = next(int(x.split()[1]) for x in open("/proc/self/status") if x.startswith("VmHWM")) / 1024
 print("\\n@@result " + json.dumps(
     {"seconds": time.perf_counter() - _t0, "peak_mb": _peak, **dict(RESULT)}))
 """
@@ -44,16 +45,23 @@ class Measurement:
                 "peak_mb": round(self.peak_mb, 1), **self.extra}  # fmt: skip
 
 
-def measure(name: str, setup: str, work: str, env: dict[str, str] | None = None) -> Measurement:
+def measure(
+    name: str,
+    setup: str,
+    work: str,
+    env: dict[str, str] | None = None,
+    python: str | Path | None = None,
+) -> Measurement:
     """Run ``setup`` (untimed imports and data loading) then ``work`` (timed) in a child.
 
     ``work`` must leave a mapping called ``RESULT`` (may be empty) with anything
     worth reporting besides time and memory. Peak RSS covers setup too, which is
-    why setup should only import.
+    why setup should only import and load. ``python`` runs the child in another
+    interpreter (a tool that needs its own venv).
     """
     code = textwrap.dedent(setup) + PRELUDE + textwrap.dedent(work) + EPILOGUE
     proc = subprocess.run(
-        [sys.executable, "-c", code],
+        [str(python or sys.executable), "-c", code],
         capture_output=True,
         text=True,
         cwd=ROOT,
