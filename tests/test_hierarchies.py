@@ -9,7 +9,8 @@ import pandas as pd
 import pycountry
 import pytest
 
-from ctdc.harmonize.generalize import generalize
+from ctdc.anonymize import Hierarchy
+from ctdc.anonymize.hierarchy import encode_column
 from ctdc.ingest.countries import country_lookup
 from ctdc.schema import COUNTRY_CODES, Schema, load_schema
 from ctdc.schema.hierarchies import (
@@ -99,7 +100,7 @@ def test_levels_get_coarser(name: str) -> None:
     assert distinct == sorted(distinct, reverse=True) and distinct[-1] == 1
 
 
-def test_schema_wires_the_hierarchies_at_level_0(real_schema: Schema) -> None:
+def test_schema_wires_the_hierarchies_at_level_auto(real_schema: Schema) -> None:
     for name, file in [
         ("citizenship", "country.csv"),
         ("country_of_exploitation", "country.csv"),
@@ -108,7 +109,7 @@ def test_schema_wires_the_hierarchies_at_level_0(real_schema: Schema) -> None:
     ]:
         f = real_schema[name]
         assert f.hierarchy == (HIERARCHIES / file).resolve()
-        assert f.level == 0
+        assert f.level is None  # `level: auto`: the anonymizer chooses per class
         assert f.role == "quasi_identifier"
 
 
@@ -187,25 +188,23 @@ def test_age_band_wider_bands() -> None:
         age_band_rows(["10-20"], [(10, 20)])
 
 
-def test_default_levels_leave_the_data_unchanged(real_schema: Schema) -> None:
-    frame = pd.DataFrame(
-        {
-            "year_of_registration": pd.array([2015, None, 2002], dtype="Int16"),
-            "citizenship": pd.array(["NA", "FR", None], dtype="string"),
-            "country_of_exploitation": pd.array([None, "MX", "AQ"], dtype="string"),
-            "age_band": pd.array(["0-8", None, "48+"], dtype="string"),
-        }
-    )
-    pd.testing.assert_frame_equal(generalize(frame, real_schema, {}), frame)
+def _at_level(real_schema: Schema, field: str, values: list[str | None], level: int) -> list:
+    """What the anonymizer publishes for ``values`` at ``level`` of the field's hierarchy."""
+    enc = encode_column(field, pd.Series(values, dtype="string"),
+                        Hierarchy.from_csv(real_schema[field].hierarchy))  # fmt: skip
+    return [enc.values[i] for i in enc.ancestor[level, enc.codes]]
+
+
+def test_level_zero_publishes_the_recorded_values(real_schema: Schema) -> None:
+    for field, values in [("citizenship", ["NA", "FR", None]), ("age_band", ["0-8", "48+"]),
+                          ("year_of_registration", ["2002", "2015"])]:  # fmt: skip
+        assert _at_level(real_schema, field, values, 0) == [
+            pd.NA if v is None else v for v in values
+        ]
 
 
 def test_country_fields_generalize_along_the_hierarchy(real_schema: Schema) -> None:
-    frame = pd.DataFrame(
-        {
-            "citizenship": pd.array(["NA", "FR", None], dtype="string"),
-            "country_of_exploitation": pd.array(["NG", "MX", "AQ"], dtype="string"),
-        }
-    )
-    out = generalize(frame, real_schema, {"citizenship": 2, "country_of_exploitation": 1})
-    assert out["citizenship"].tolist() == ["Africa", "Europe", pd.NA]
-    assert out["country_of_exploitation"].tolist() == ["Western Africa", "Central America", "Other"]
+    assert _at_level(real_schema, "citizenship", ["NA", "FR", None], 2) == [
+        "Africa", "Europe", pd.NA]  # fmt: skip
+    assert _at_level(real_schema, "country_of_exploitation", ["NG", "MX", "AQ"], 1) == [
+        "Western Africa", "Central America", "Other"]  # fmt: skip

@@ -53,8 +53,9 @@ from ctdc.anonymize.hierarchy import Encoded
 #: prices at which classes are finalized, cheapest first; finer means less loss, more time
 PRICES = (0.0, 0.01, 0.02, 0.03, 0.045, 0.06, 0.08, 0.1, 0.125, 0.15, 0.2, 0.25, 0.3,
           0.4, 0.5, 0.6, 0.8, 1.0)  # fmt: skip
-#: most nodes evaluated per price (the cheapest by lower bound); bounds the work on wide lattices
-NODE_BUDGET = 4000
+#: node x tuple evaluations per price (the cheapest nodes by lower bound first): bounds the
+#: sweep's work on wide lattices, where the bottom-up climb finishes what the sweep leaves
+CELL_BUDGET = 4_000_000
 _KEY_LIMIT = 1 << 62
 #: cells (nodes x tuples) scored in one batch; bounds the memory of a batch to ~100 MB
 BATCH_CELLS = 2_000_000
@@ -76,7 +77,7 @@ def local_recode(
     sensitive: list[np.ndarray] | None = None,
     l_div: int = 1,
     prices: tuple[float, ...] | None = None,
-    budget: int = NODE_BUDGET,
+    budget: int | None = None,
 ) -> Recoding:
     """Choose a published level per row and QI; ``allowed[j]`` lists QI j's levels (ascending)."""
     n, m = len(columns[0].codes) if columns else 0, len(columns)
@@ -91,8 +92,9 @@ def local_recode(
         if not state.remaining.size:
             break
         nxt = prices[i + 1] if i + 1 < len(prices) else lam + 0.05
-        state.sweep(lam, nxt, budget)
-    state.place_residual()
+        nodes = max(16, (budget or CELL_BUDGET) // max(len(state.weights), 1))
+        state.sweep(lam, nxt, nodes)
+    state.climb()
     levels = state.level[inverse]
     return Recoding(levels, levels[:, 0] < 0 if m else np.zeros(n, bool))
 
@@ -195,9 +197,9 @@ class _Sweep:
             cost += self.cost[j][node[j]]
         return ids, cost
 
-    def _classes(self, ids: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """Class index of each remaining tuple, and which classes are safe (>= k, l-diverse),
-        counting the finalized records that publish the same tuple."""
+    def _classes(self, ids: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Class index of each remaining tuple, class sizes, and which classes are safe
+        (>= k, l-diverse), counting the finalized records that publish the same tuple."""
         w = self.weights
         if self.radix is not None:
             key = ids[0] * self.radix[0]
@@ -208,11 +210,11 @@ class _Sweep:
             if self.f_keys.size:
                 pos = np.minimum(np.searchsorted(self.f_keys, uniq), len(self.f_keys) - 1)
                 size += np.where(self.f_keys[pos] == uniq, self.f_size[pos], 0)
-            return cls, size >= self.k
+            return cls, size, size >= self.k
         both = [np.concatenate([ids[j], self.f_ids[:, j]]) for j in range(self.m)]
         cls, uniq = pd.factorize(_exact_key(both, self.cards))
-        safe = np.bincount(cls, weights=np.concatenate([w, self.f_w]), minlength=len(uniq))
-        safe = safe >= self.k
+        size = np.bincount(cls, weights=np.concatenate([w, self.f_w]), minlength=len(uniq))
+        safe = size >= self.k
         if self.n_sensitive and self.l_div > 1:
             sens = np.concatenate([self.sens, self.f_sens])
             for s in range(self.n_sensitive):
@@ -220,7 +222,7 @@ class _Sweep:
                 known = sens[:, s] > 0
                 pairs = pd.unique(cls[known].astype(np.int64) * card + sens[known, s])
                 safe &= np.bincount(pairs // card, minlength=len(uniq)) >= self.l_div
-        return cls[: len(w)], safe
+        return cls[: len(w)], size, safe
 
     def _evaluate(self, node: tuple[int, ...], lam: float, nxt: float) -> tuple[float, np.ndarray]:
         """Benefit of finalizing at ``node`` now, and the mask of remaining tuples it finalizes.
@@ -230,7 +232,7 @@ class _Sweep:
         floor is above the price can be skipped without evaluating it.
         """
         ids, cost = self._publish(node)
-        cls, safe = self._classes(ids)
+        cls, _, safe = self._classes(ids)
         w = self.weights
         n_cls = len(safe)
         total = np.bincount(cls, weights=w, minlength=n_cls)
@@ -240,10 +242,17 @@ class _Sweep:
         take = (safe & (mean_cost <= lam + 1e-12))[cls]
         return float((w[take] * (nxt - cost[take])).sum()), take
 
-    def _finalize(self, node: tuple[int, ...], take: np.ndarray) -> None:
-        ids, _ = self._publish(node)
+    def _ids_at(self, levels: np.ndarray) -> list[np.ndarray]:
+        """Published ids per QI of every remaining tuple at its own levels ((r, m) array)."""
+        idx = np.arange(len(self.weights))
+        return [self.anc[j][levels[:, j], idx] for j in range(self.m)]
+
+    def _finalize(self, node: tuple[int, ...] | np.ndarray, take: np.ndarray) -> None:
+        """Fix the levels of the ``take`` tuples (one node, or per-tuple levels) for good."""
+        per_tuple = isinstance(node, np.ndarray)
+        ids = self._ids_at(node) if per_tuple else self._publish(node)[0]
         ids = np.stack([i[take] for i in ids], axis=1) if self.m else np.zeros((0, 0), np.int64)
-        self.level[self.remaining[take]] = node
+        self.level[self.remaining[take]] = node[take] if per_tuple else node
         both = np.concatenate([np.concatenate([self.f_ids, ids]),
                                np.concatenate([self.f_sens, self.sens[take]])], axis=1)  # fmt: skip
         w = np.concatenate([self.f_w, self.weights[take]])
@@ -273,8 +282,10 @@ class _Sweep:
     def sweep(self, lam: float, nxt: float, budget: int) -> None:
         """Finalize, node by node (best benefit first, lazily re-evaluated), at price ``lam``."""
         nodes = [n for n in self._candidates(lam, budget) if self.floor.get(n, 0.0) <= lam + 1e-12]
-        heap = [(-b, order, node) for order, (node, b) in
-                enumerate(zip(nodes, self._score(nodes, lam, nxt), strict=True)) if b > 0]  # fmt: skip
+        scores = self._score(nodes, lam, nxt)
+        heap = [
+            (-b, i, node) for i, (node, b) in enumerate(zip(nodes, scores, strict=True)) if b > 0
+        ]
         heapq.heapify(heap)
         while heap and self.remaining.size:
             _, order, node = heapq.heappop(heap)
@@ -362,41 +373,68 @@ class _Sweep:
 
     # -- what is left ---------------------------------------------------------------
 
-    def place_residual(self) -> None:
-        """Join the cheapest finalized class each leftover can generalize into; else all-NA."""
-        rows = self.remaining
-        if rows.size and self.f_w.size:
-            leaves_left = self.leaves
-            classes, f_first = np.unique(self.f_ids, axis=0, return_index=True)
-            del f_first
-            best_cost = np.full(len(rows), np.inf)
-            best_class = np.full(len(rows), -1)
-            best_levels = np.zeros((len(rows), self.m), dtype=np.int8)
-            # cost and level of matching class c at QI j, per leftover row: (rows, classes)
-            total = np.zeros((len(rows), len(classes)))
-            levels = np.zeros((len(rows), len(classes), self.m), dtype=np.int8)
-            fits = np.ones((len(rows), len(classes)), dtype=bool)
-            for j, col in enumerate(self.columns):
-                leaf = leaves_left[:, j]
-                match = np.zeros((len(rows), len(classes)), dtype=bool)
-                for a in self.allowed[j]:
-                    hit = col.ancestor[a, leaf][:, None] == classes[None, :, j]
-                    new = hit & ~match
-                    total += np.where(new, col.cost[a, leaf][:, None], 0.0)
-                    levels[:, :, j] = np.where(new, a, levels[:, :, j])
-                    match |= hit
-                fits &= match
-            total = np.where(fits, total, np.inf)
-            if len(classes):
-                best_class = total.argmin(axis=1)
-                best_cost = total[np.arange(len(rows)), best_class]
-                best_levels = levels[np.arange(len(rows)), best_class]
-            ok = np.isfinite(best_cost)
-            self.level[rows[ok]] = best_levels[ok]
-            self._compact(~ok)
-        rows = self.remaining
-        if rows.size and self.weights.sum() >= self.k:
-            top = tuple(col.levels - 1 for col in self.columns)
-            _, take = self._evaluate(top, 1.0, 1.05)
-            if take.any():
-                self._finalize(top, take)
+    def climb(self) -> None:
+        """Bottom-up greedy for the tuples the sweep left, one level step at a time.
+
+        The sweep only finds classes at nodes it could afford to visit; on wide
+        lattices (many QIs) the leftovers need combinations it never reached.
+        Here every leftover tuple climbs from its lowest allowed level. Each step
+        tries raising each QI by one level in all leftovers: if some become safe
+        (alone or by joining a finalized class), the QI rescuing the most records
+        (then adding the least loss) is raised *only in those* and they are
+        finalized; if none would, the QI bringing leftovers closest to ``k`` is
+        raised in all of them. Tuples still unsafe at the top are removed; there
+        are fewer than ``k`` of them unless the data offers no class at all.
+        """
+        allowed = [np.asarray(a, dtype=np.int64) for a in self.allowed]
+        pos = np.zeros((len(self.weights), self.m), dtype=np.int64)  # index into allowed
+
+        def levels_of(p: np.ndarray) -> np.ndarray:
+            return np.stack([allowed[j][p[:, j]] for j in range(self.m)], axis=1)
+
+        while self.weights.size:
+            w = self.weights
+            idx = np.arange(len(w))
+            level = levels_of(pos)
+            ids = self._ids_at(level)
+            cls, size, safe = self._classes(ids)
+            done = safe[cls]
+            if done.any():
+                self._finalize(level, done)
+                pos = pos[~done]
+                continue
+            baseline = float((w * np.minimum(size[cls], self.k)).sum())
+            rescue: tuple[tuple[float, float, int], int, np.ndarray] | None = None
+            escalate: tuple[tuple[float, float, int], int] | None = None
+            for q in range(self.m):
+                can = pos[:, q] + 1 < len(allowed[q])
+                if not can.any():
+                    continue
+                up = level[:, q].copy()
+                up[can] = allowed[q][pos[can, q] + 1]
+                cls, size, safe = self._classes([*ids[:q], self.anc[q][up, idx], *ids[q + 1 :]])
+                added = self.cost[q][up, idx] - self.cost[q][level[:, q], idx]
+                rescued = safe[cls]
+                if rescued.any():
+                    saved = float(w[rescued].sum())
+                    loss = float((w * added)[rescued].sum())
+                    score = (saved / (loss + 1e-3 * saved), saved, -q)
+                    if rescue is None or score > rescue[0]:
+                        rescue = (score, q, rescued)
+                elif rescue is None:
+                    gain = float((w * np.minimum(size[cls], self.k)).sum()) - baseline
+                    loss = float((w * added).sum())
+                    score = (gain / (loss + 1e-3 * max(gain, 1.0)), gain, -q)
+                    if escalate is None or score > escalate[0]:
+                        escalate = (score, q)
+            if rescue is not None:
+                _, q, rescued = rescue
+                trial = pos.copy()
+                trial[:, q] = np.minimum(trial[:, q] + 1, len(allowed[q]) - 1)
+                self._finalize(levels_of(trial), rescued)
+                pos = pos[~rescued]
+            elif escalate is not None:
+                q = escalate[1]
+                pos[:, q] = np.minimum(pos[:, q] + 1, len(allowed[q]) - 1)
+            else:
+                break  # all at the root and still fewer than k: these are removed

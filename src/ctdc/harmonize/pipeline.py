@@ -1,7 +1,8 @@
 """``harmonize``: staged batches -> one verified, k-anonymous release, published atomically.
 
 Steps, under an exclusive lock: union and de-duplicate the staging (DuckDB),
-generalize, anonymize (strict k by local suppression), derive the label
+anonymize (strict k by local recoding along the schema's hierarchies, optional
+l-diversity over the sensitive fields), derive the label
 columns, write the release into a temp folder, check k independently with a
 GROUP BY over the written Parquet, and only then publish. A failed check
 publishes nothing. A run over unchanged input publishes nothing new either:
@@ -15,6 +16,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +25,8 @@ import pandas as pd
 import pyarrow as pa
 
 from ctdc import __version__
-from ctdc.anonymize import anonymize, check_k_anonymity
+from ctdc.anonymize import Hierarchy, anonymize, check_k_anonymity
 from ctdc.errors import CtdcError
-from ctdc.harmonize.generalize import generalize
 from ctdc.harmonize.merge import merge_staging
 from ctdc.schema import Schema
 from ctdc.store.atomic import write_json, write_parquet
@@ -112,30 +113,78 @@ def _release_id(ws: Workspace, fingerprint: str) -> str:
     return candidate
 
 
+def release_levels(schema: Schema, overrides: dict[str, int | None]) -> dict[str, int | None]:
+    """Level per quasi-identifier with a hierarchy: the schema's, then ``overrides``.
+
+    Raises ``bad-option`` for a field that is not a quasi-identifier with a
+    hierarchy, or a level outside its hierarchy.
+    """
+    levels = {f.name: f.level for f in schema.fields if f.role == "quasi_identifier"
+              and f.hierarchy is not None}  # fmt: skip
+    for name, level in overrides.items():
+        if name not in levels:
+            raise CtdcError("bad-option", f"--generalize {name}: not a quasi-identifier with a "
+                            f"hierarchy; those are {', '.join(sorted(levels))}")  # fmt: skip
+        top = load_hierarchy(schema[name].hierarchy).height - 1  # type: ignore[arg-type]
+        if level is not None and not 0 <= level <= top:
+            raise CtdcError("bad-option", f"--generalize {name}={level}: levels are 0..{top}")
+        levels[name] = level
+    return levels
+
+
+@lru_cache(maxsize=16)
+def load_hierarchy(path: Path) -> Hierarchy:
+    try:
+        return Hierarchy.from_csv(path)
+    except (OSError, ValueError) as exc:
+        raise CtdcError("bad-schema", str(exc), file=path) from exc
+
+
 def harmonize(
     ws: Workspace,
     schema: Schema,
     *,
     k: int = 10,
-    levels: dict[str, int] | None = None,
+    l: int | None = None,  # noqa: E741 -- the letter of l-diversity
+    levels: dict[str, int | None] | None = None,
     wait: float = 0.0,
     progress: Callable[[str], None] | None = None,
 ) -> HarmonizeResult:
-    """Build, verify and publish a release from every committed batch."""
+    """Build, verify and publish a release from every committed batch.
+
+    ``levels`` overrides the schema's release level of quasi-identifiers
+    (``None`` = auto); ``l`` asks for distinct l-diversity of every sensitive field.
+    """
     say = progress or (lambda _msg: None)
     if k < MIN_K:
         raise CtdcError("bad-option", f"k must be at least {MIN_K}, got {k}")
+    if l is not None and l < 1:
+        raise CtdcError("bad-option", f"l must be at least 1, got {l}")
+    chosen = release_levels(schema, levels or {})
     with exclusive_lock(ws.lock_path, wait=wait):
         entries = read_entries(ws)
         if not entries:
             raise CtdcError("no-staged-data", f"no committed batch in {ws.ledger_dir}")
         say(f"merging {len(entries)} batches")
         merged, dups = merge_staging(ws, entries)
-        say(f"generalizing {len(merged):,} records")
-        frame = generalize(merged, schema, levels or {})
         qis = schema.quasi_identifiers
-        say(f"anonymizing: k={k} over {len(qis)} quasi-identifiers")
-        result = anonymize(frame, qis, k, group_col="org_id")
+        say(f"anonymizing {len(merged):,} records: k={k} over {len(qis)} quasi-identifiers"
+            + (f", l={l}" if l else ""))  # fmt: skip
+        hierarchies = {n: load_hierarchy(schema[n].hierarchy) for n in chosen}  # type: ignore[arg-type]
+        pinned = {name: level for name, level in chosen.items() if level is not None}
+        try:
+            result = anonymize(
+                merged,
+                qis,
+                k,
+                hierarchies=hierarchies,
+                levels=pinned,
+                sensitive=schema.names("sensitive"),
+                l=l,
+                group_col="org_id",
+            )
+        except ValueError as exc:
+            raise CtdcError("bad-option", str(exc)) from exc
         out = result.frame
         accounting = _accounting(entries, dups, out["org_id"],
                                  result.report.records_suppressed_by_group)  # fmt: skip
@@ -145,7 +194,7 @@ def harmonize(
         release = out[schema.released].copy()
         for name, col in label_columns(out, schema).items():
             release[name] = col
-        arrow_schema = schema.release_arrow_schema()
+        arrow_schema = schema.release_arrow_schema(chosen)
         cases = pa.Table.from_pandas(release, schema=arrow_schema, preserve_index=False)
         cases = cases.replace_schema_metadata(None)  # no pandas/version metadata: stable bytes
         dictionary = pa.Table.from_pylist(schema.dictionary_rows()).replace_schema_metadata(None)
@@ -164,7 +213,7 @@ def harmonize(
             data_sha = hashlib.sha256((tmp / CASES_FILE).read_bytes()).hexdigest()
             batches = sorted(e.batch_id for e in entries)
             fingerprint = hashlib.sha256(
-                json.dumps([data_sha, batches, k, levels or {}]).encode()
+                json.dumps([data_sha, batches, k, l, chosen], sort_keys=True).encode()
             ).hexdigest()
             previous = current_release(ws)
             prev_manifest = read_manifest(previous) if previous else None
@@ -180,12 +229,10 @@ def harmonize(
                 "schema": {"name": schema.name, "version": schema.version},
                 "fingerprint": fingerprint,
                 "k": k,
+                "l": l,
                 "quasi_identifiers": qis,
-                "generalization_levels": {
-                    f.name: (levels or {}).get(f.name, f.level)
-                    for f in schema.fields
-                    if f.hierarchy
-                },
+                "sensitive": schema.names("sensitive") if l else [],
+                "generalization_levels": {n: "auto" if v is None else v for n, v in chosen.items()},
                 "accounting": accounting,
                 "anonymization": report,
                 "k_check": {

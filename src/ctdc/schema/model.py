@@ -72,7 +72,9 @@ class Field:
     ctdc_name: str | None = None
     bands: tuple[tuple[int, int | None], ...] = ()
     hierarchy: Path | None = None  # ARX-form CSV: one row per leaf, one column per level
-    level: int = 0  # generalization level released by default (0 = as recorded)
+    #: generalization level released: 0 = as recorded, n = level n of the hierarchy (or
+    #: suppressed), None (``level: auto`` in YAML) = the anonymizer chooses per class
+    level: int | None = 0
 
     @property
     def arrow_type(self) -> pa.DataType:
@@ -135,9 +137,19 @@ class Schema:
         cols = names if names is not None else self.staged
         return pa.schema([pa.field(n, self[n].arrow_type, nullable=True) for n in cols])
 
-    def release_arrow_schema(self) -> pa.Schema:
-        """Released fields plus one ``;``-joined label column per flag group."""
-        base = self.arrow_schema(self.released)
+    def release_arrow_schema(self, levels: dict[str, int | None] | None = None) -> pa.Schema:
+        """Released fields plus one ``;``-joined label column per flag group.
+
+        A field released above level 0 (or at ``auto``) holds hierarchy labels
+        such as ``2014-2016`` or ``Western Africa``, so it is text whatever its type.
+        """
+        chosen = {f.name: f.level for f in self.fields} | dict(levels or {})
+        base = pa.schema(
+            [
+                pa.field(n, pa.string() if chosen.get(n) != 0 else self[n].arrow_type)
+                for n in self.released
+            ]
+        )
         extra = [
             pa.field(g.concatenated, pa.string()) for g in self.groups.values() if g.concatenated
         ]
@@ -220,8 +232,20 @@ def _parse_field(raw: dict[str, Any], path: Path) -> Field:
         ctdc_name=raw.get("ctdc_name"),
         bands=bands,
         hierarchy=hierarchy,
-        level=int(raw.get("level", 0)),
+        level=_parse_level(raw.get("level", 0), name, hierarchy, path),
     )
+
+
+def _parse_level(raw: object, name: str, hierarchy: Path | None, path: Path) -> int | None:
+    if raw == "auto":
+        if hierarchy is None:
+            raise _bad(path, f"field {name}: `level: auto` needs a `hierarchy`")
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int | str) or not str(raw).isdigit():
+        raise _bad(path, f"field {name}: level must be a number or `auto`, got {raw!r}")
+    if int(raw) and hierarchy is None:
+        raise _bad(path, f"field {name}: level {raw} needs a `hierarchy`")
+    return int(raw)
 
 
 def load_schema(path: str | Path) -> Schema:
