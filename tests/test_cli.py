@@ -14,7 +14,8 @@ import pytest
 def ctdc(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     full_env = {k: v for k, v in os.environ.items() if k != "CTDC_HOME"} | (env or {})
     proc = subprocess.run([sys.executable, "-m", "ctdc", *args], cwd=cwd, env=full_env,
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc
 

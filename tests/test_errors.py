@@ -29,3 +29,16 @@ def test_message_names_file_row_column_and_fix() -> None:
 def test_unknown_slugs_are_a_programming_error() -> None:
     with pytest.raises(KeyError):
         CtdcError("no-such-slug")
+
+
+def test_hostile_input_limits_are_documented() -> None:
+    """docs/errors.md lists every safety limit of src/ctdc/limits.py that a user can meet."""
+    from ctdc import limits
+
+    text = DOCS.read_text(encoding="utf-8")
+    documented = ["MAX_CELL_CHARS", "MAX_FIELD_BYTES", "XLSX_MAX_UNCOMPRESSED_BYTES",
+                  "XLSX_MAX_RATIO", "XLSX_RATIO_MIN_BYTES", "XLSX_MAX_MEMBERS", "EXCEL_MAX_ROWS",
+                  "BINARY_CONTROL_SHARE"]  # fmt: skip
+    assert [name for name in documented if f"`{name}`" not in text] == []
+    assert f"{limits.MAX_CELL_CHARS:,}" in text and f"{limits.EXCEL_MAX_ROWS:,}" in text
+    assert f"| `XLSX_MAX_RATIO` | {limits.XLSX_MAX_RATIO} |" in text

@@ -37,7 +37,7 @@ def test_csv_duplicate_header_names_the_column(tmp_path: Path) -> None:
     path.write_text("id,name,name\n1,a,b\n")
     with pytest.raises(CtdcError) as err:
         read_export(path, SourceSpec("csv"))
-    assert err.value.slug == "unreadable-file" and err.value.column == "name"
+    assert err.value.slug == "duplicate-column" and err.value.column == "name"
 
 
 def test_header_only_file_is_empty(tmp_path: Path) -> None:
@@ -90,12 +90,21 @@ def test_json_lists_booleans_and_missing_keys(tmp_path: Path) -> None:
     assert raw.rows.tolist() == [1, 2]
 
 
-def test_ndjson_broken_line_names_the_line(tmp_path: Path) -> None:
+def test_ndjson_broken_line_is_a_row_error_naming_the_line(tmp_path: Path) -> None:
     path = tmp_path / "a.ndjson"
     path.write_text('{"id": "1"}\n\n{"id": 2\n')
+    raw = read_export(path, SourceSpec("ndjson"))
+    assert raw.rows.tolist() == [1, 3] and raw.frame["id"].tolist() == ["1", ""]
+    [err] = raw.errors.itertuples()
+    assert (err.pos, err.reason, err.value) == (1, "bad-json-line", '{"id": 2')
+
+
+def test_ndjson_with_no_object_at_all_is_unreadable(tmp_path: Path) -> None:
+    path = tmp_path / "a.ndjson"
+    path.write_text("id,name\n1,a\n")
     with pytest.raises(CtdcError) as err:
         read_export(path, SourceSpec("ndjson"))
-    assert err.value.slug == "unreadable-file" and err.value.row == 3
+    assert err.value.slug == "unreadable-file" and err.value.row == 1
 
 
 def test_parquet_values_become_text(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ import typer
 from ctdc import __version__
 from ctdc.config import Settings, load_settings
 from ctdc.errors import CtdcError, ExitCode
-from ctdc.report import console, frame_table, harmonize_tables, ingest_table
+from ctdc.report import console, frame_table, harmonize_tables, ingest_examples, ingest_table
 
 app = typer.Typer(
     name="ctdc",
@@ -152,17 +152,14 @@ def ingest(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no table.")] = False,
 ) -> None:
     """Map, validate, quarantine and stage exports; the same file again is a no-op."""
-    from ctdc.ingest import check_org_name, ingest_file, load_mapping
+    from ctdc.ingest import check_org_name, ingest_file
 
     state = _state(ctx)
     with _errors(state):
         settings = state.settings.with_overrides(max_reject_rate=max_reject_rate)
         check_org_name(org)
         schema = _schema(state)
-        mapping_path = settings.pipelines_dir / f"{org}.yaml"
-        if not mapping_path.is_file():
-            raise CtdcError("unknown-org", f"no mapping {mapping_path}", file=mapping_path)
-        mapping = load_mapping(mapping_path, schema)
+        mapping = _mapping(settings, org, schema)
         ws = _workspace(state)
         key = ws.load_key()
         results = [
@@ -177,32 +174,86 @@ def ingest(
             )
             for f in files
         ]
+    _show_ingest(results, as_json=as_json, quiet=quiet, max_reject_rate=settings.max_reject_rate)
+
+
+def _mapping(settings: Settings, org: str, schema: Any) -> Any:
+    from ctdc.ingest import load_mapping
+
+    mapping_path = settings.pipelines_dir / f"{org}.yaml"
+    if not mapping_path.is_file():
+        raise CtdcError("unknown-org", f"no mapping {mapping_path}", file=mapping_path)
+    return load_mapping(mapping_path, schema)
+
+
+def _show_ingest(results: list[Any], *, as_json: bool, quiet: bool, max_reject_rate: float) -> None:
+    """The summary of ``ingest`` and ``validate``; exit 1 if a file is (or would be) rejected."""
     if as_json:
         typer.echo(json.dumps([r.to_dict() for r in results], indent=2))
     elif not quiet:
-        console().print(ingest_table(results))
+        out = console()
+        out.print(ingest_table(results))
+        for line in ingest_examples(results):
+            out.print(line, markup=False, soft_wrap=True, highlight=False)
     rejected = [r for r in results if r.status == "rejected"]
     if rejected:
         for r in rejected:
+            staged = "nothing would be staged" if r.dry_run else "nothing staged"
+            kept = "" if r.dry_run else f", all {r.rows_read:,} rows kept in the quarantine"
             err = CtdcError(
                 "reject-rate-exceeded",
-                f"{r.quarantined:,} of {r.rows_read:,} rows ({r.reject_rate:.1%}) quarantined,"
-                f" above {settings.max_reject_rate:.1%}; nothing staged",
+                f"{r.invalid:,} of {r.rows_read:,} rows ({r.reject_rate:.1%}) failed,"
+                f" above {max_reject_rate:.1%}; {staged}{kept}",
                 file=r.file,
             )
             console(stderr=True).print(err.message(), markup=False, soft_wrap=True)
         raise typer.Exit(ExitCode.DATA)
 
 
-def _parse_levels(pairs: list[str]) -> dict[str, int]:
-    levels = {}
+@app.command()
+def validate(
+    ctx: typer.Context,
+    files: Annotated[list[Path], typer.Argument(help="Export files of this organization.")],
+    org: Annotated[str, typer.Option("--org", help="Organization id (pipelines/<org>.yaml).")],
+    max_reject_rate: Annotated[
+        float | None,
+        typer.Option(min=0.0, max=1.0, help="Exit 1 above this share of bad rows [default: 0.10]."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no table.")] = False,
+) -> None:
+    """Dry run of ingest: the same checks and summary, nothing written (no workspace needed)."""
+    import secrets
+
+    from ctdc.ingest import check_org_name, ingest_file
+
+    state = _state(ctx)
+    with _errors(state):
+        settings = state.settings.with_overrides(max_reject_rate=max_reject_rate)
+        check_org_name(org)
+        schema = _schema(state)
+        mapping = _mapping(settings, org, schema)
+        key = secrets.token_bytes(32)  # throwaway: no pseudonym leaves this process
+        rate, say = settings.max_reject_rate, _progress(quiet or as_json)
+        results = [
+            ingest_file(
+                None, schema, mapping, f, key=key, dry_run=True, max_reject_rate=rate, progress=say
+            )
+            for f in files
+        ]
+    _show_ingest(results, as_json=as_json, quiet=quiet, max_reject_rate=settings.max_reject_rate)
+
+
+def _parse_levels(pairs: list[str]) -> dict[str, int | None]:
+    levels: dict[str, int | None] = {}
     for pair in pairs:
         name, _, level = pair.partition("=")
-        if not level.isdigit():
+        if not (level.isdigit() or level == "auto"):
             raise CtdcError(
-                "bad-option", f"--generalize {pair!r}: expected FIELD=LEVEL, e.g. age_band=1"
+                "bad-option",
+                f"--generalize {pair!r}: expected FIELD=LEVEL or FIELD=auto, e.g. age_band=1",
             )
-        levels[name] = int(level)
+        levels[name] = None if level == "auto" else int(level)
     return levels
 
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
 
+from ctdc.limits import MAX_CELL_CHARS
+
 
 class ExitCode(IntEnum):
     OK = 0
@@ -92,6 +94,44 @@ _KINDS = [
         "fix the mapping so it yields the schema's values (see schemas/ctdc.yaml)",
         row_level=True,
     ),
+    ErrorKind(
+        "bad-field-count",
+        ExitCode.DATA,
+        "row has more or fewer fields than the header",
+        "quote values that contain the delimiter or a line break, so that every row has "
+        "the header's number of fields",
+        row_level=True,
+    ),
+    ErrorKind(
+        "bad-json-line",
+        ExitCode.DATA,
+        "line is not one complete JSON object",
+        "write one JSON object per line; look for a cut-off line or an unescaped quote",
+        row_level=True,
+    ),
+    ErrorKind(
+        "control-character",
+        ExitCode.DATA,
+        "value holds a NUL or another control character",
+        "delete the control characters (shown as \\xNN); they come from a damaged export "
+        "or a copy-paste",
+        row_level=True,
+    ),
+    ErrorKind(
+        "value-too-long",
+        ExitCode.DATA,
+        f"value longer than {MAX_CELL_CHARS:,} characters (a spreadsheet cell's limit)",
+        "shorten the value; no spreadsheet cell holds more, so look for an unclosed quote "
+        "or a damaged export",
+        row_level=True,
+    ),
+    ErrorKind(
+        "batch-rejected",
+        ExitCode.DATA,
+        "row is valid, but its file was rejected: too many of its other rows failed",
+        "nothing to change in this row; fix the file's other quarantined rows and ingest it again",
+        row_level=True,
+    ),
     # --- run level: usage ----------------------------------------------------------------
     ErrorKind(
         "bad-org-name",
@@ -149,6 +189,32 @@ _KINDS = [
         ExitCode.DATA,
         "the file cannot be read in the pinned format",
         "check `source:` (format, encoding, delimiter) in pipelines/<org>.yaml",
+    ),
+    ErrorKind(
+        "binary-file",
+        ExitCode.DATA,
+        "the file is binary, not text",
+        "export the data as text (CSV, JSON), or pin the file's real `source.format` "
+        "(e.g. xlsx) in pipelines/<org>.yaml",
+    ),
+    ErrorKind(
+        "unterminated-quote",
+        ExitCode.DATA,
+        "a quoted value never closes, so the rest of the file would become one value",
+        'close the quote; a quote inside a quoted value is written twice ("")',
+    ),
+    ErrorKind(
+        "duplicate-column",
+        ExitCode.DATA,
+        "two columns (or two keys of one JSON object) have the same name",
+        "rename one of them so that every column name is unique",
+    ),
+    ErrorKind(
+        "archive-too-large",
+        ExitCode.DATA,
+        "the workbook would unpack beyond the safety limits (a zip bomb?)",
+        "export as CSV, or split the export into smaller workbooks; "
+        "the limits are listed in docs/errors.md",
     ),
     ErrorKind(
         "reject-rate-exceeded",

@@ -1,5 +1,14 @@
 """``ingest_file``: one export -> staging Parquet + quarantine + ledger entry.
 
+Nothing is lost: every row read ends up staged or quarantined, and the
+function checks ``rows_read == staged + quarantined`` before it writes. Rows
+the *reader* flagged (wrong field count, broken NDJSON line, control
+characters, overlong values) go to the quarantine with that reason alone,
+since mapping a misaligned row would only add noise. When the share of bad
+rows passes ``max_reject_rate`` the file is rejected: nothing is staged and
+*every* row goes to the quarantine, the valid ones as ``batch-rejected``, so
+the accounting still balances and the data officer sees the whole file.
+
 Order of writes is the crash-safety argument: quarantine, then staging, then
 the ledger entry, each atomic. Until the ledger entry exists the batch does
 not exist for harmonize or for the "already ingested" check, so an
@@ -21,47 +30,52 @@ import pandas as pd
 import pyarrow as pa
 
 from ctdc import __version__
-from ctdc.errors import CtdcError
+from ctdc.errors import CATALOGUE, CtdcError
 from ctdc.ingest.mapping import Mapping
 from ctdc.ingest.pseudonym import pseudonymize
-from ctdc.ingest.readers import RawTable, read_export, text_lines
-from ctdc.ingest.transform import apply_mapping
+from ctdc.ingest.raw import RawTable, error_rows
+from ctdc.ingest.readers import read_export
+from ctdc.ingest.transform import Mapped, apply_mapping
+from ctdc.quarantine.table import quarantine_table
 from ctdc.schema import Schema, build_contract, contract_failures, expected_text
 from ctdc.store.atomic import write_parquet
 from ctdc.store.ledger import BatchEntry, commit_entry, find_entry
 from ctdc.store.workspace import Workspace
 
-QUARANTINE_SCHEMA = pa.schema(
-    [
-        ("batch_id", pa.string()),
-        ("source_file", pa.string()),
-        ("source_row", pa.int64()),
-        ("column", pa.string()),
-        ("field", pa.string()),
-        ("reason", pa.string()),
-        ("value", pa.string()),
-        ("expected", pa.string()),
-        ("raw", pa.string()),
-    ]
-)
+#: how many offending rows the summary shows (all of them are in the quarantine)
+MAX_EXAMPLES = 5
 
 
 @dataclass(frozen=True)
 class IngestResult:
-    """What a data officer needs to know about one file."""
+    """What a data officer needs to know about one file.
+
+    ``status``: ``ingested``, ``unchanged`` (same bytes already ingested),
+    ``rejected`` (too many bad rows: nothing staged) or, for a dry run
+    (``ctdc validate``), ``valid``. Always ``rows_read == staged + quarantined``;
+    ``invalid`` counts the rows that failed a check (= ``quarantined`` unless
+    the file was rejected, which quarantines its valid rows too).
+    """
 
     org: str
     file: str
     batch_id: str
-    status: str  # "ingested" | "unchanged" | "rejected"
+    status: str
     rows_read: int
     staged: int
     quarantined: int
     quarantined_by_reason: dict[str, int] = field(default_factory=dict)
     reject_rate: float = 0.0
+    invalid: int = 0
+    examples: list[dict[str, object]] = field(default_factory=list)
+    dry_run: bool = False
+
+    @property
+    def balanced(self) -> bool:
+        return self.rows_read == self.staged + self.quarantined
 
     def to_dict(self) -> dict[str, object]:
-        return asdict(self)
+        return {**asdict(self), "balanced": self.balanced}
 
 
 def file_sha256(path: Path) -> str:
@@ -90,29 +104,43 @@ def _contract_errors(schema: Schema, mapping: Mapping, staged: pd.DataFrame) -> 
     )
 
 
-def _quarantine_table(raw: RawTable, errors: pd.DataFrame, batch_id: str) -> pa.Table:
-    errors = errors.sort_values(["pos", "column", "reason"], kind="stable")
-    pos = errors["pos"].to_numpy(dtype=np.int64)
-    unique_pos = np.unique(pos)
-    raw_json = dict(zip(unique_pos, text_lines(raw.frame.iloc[unique_pos]), strict=True))
-    return pa.table(
+def _row_errors(raw: RawTable, mapped: Mapped) -> pd.DataFrame:
+    """Read errors win: a row the reader flagged keeps only those (mapping it is noise)."""
+    errors = mapped.error_frame()
+    if not raw.errors.empty:
+        errors = errors[~errors["pos"].isin(raw.errors["pos"])]
+        errors = pd.concat([raw.errors, errors], ignore_index=True)
+    dup = (errors["reason"] == "duplicate-case-id").to_numpy()
+    if dup.any() and mapped.case_id is not None:
+        # say where the first occurrence is, so the officer can compare the two rows
+        ids = mapped.case_id
+        first_pos = pd.Series(ids.index.to_numpy(), index=ids.to_numpy())
+        first_pos = first_pos[~first_pos.index.duplicated(keep="first")]
+        first_row = raw.rows[first_pos.reindex(errors.loc[dup, "value"]).to_numpy(dtype=np.int64)]
+        errors.loc[dup, "expected"] = [f"each case id once per export (first at row {r})"
+                                       for r in first_row]  # fmt: skip
+    return errors
+
+
+def _examples(raw: RawTable, errors: pd.DataFrame) -> list[dict[str, object]]:
+    shown_rows = errors[errors["reason"] != "batch-rejected"].sort_values("pos", kind="stable")
+    shown_rows = shown_rows.drop_duplicates("pos").head(MAX_EXAMPLES)
+    return [
         {
-            "batch_id": [batch_id] * len(errors),
-            "source_file": [raw.path.name] * len(errors),
-            "source_row": raw.rows[pos],
-            "column": errors["column"].astype(str).to_list(),
-            "field": errors["field"].astype(str).to_list(),
-            "reason": errors["reason"].astype(str).to_list(),
-            "value": errors["value"].astype(str).to_list(),
-            "expected": errors["expected"].astype(str).to_list(),
-            "raw": [raw_json[p] for p in pos],
-        },
-        schema=QUARANTINE_SCHEMA,
-    )
+            "file": raw.path.name,
+            "row": int(raw.rows[e.pos]),
+            "column": e.column or None,
+            "reason": e.reason,
+            "value": str(e.value),  # read errors are already escaped and cut (raw.shown)
+            "expected": e.expected,
+            "fix": CATALOGUE[e.reason].fix if e.reason in CATALOGUE else "",
+        }
+        for e in shown_rows.itertuples(index=False)
+    ]
 
 
 def ingest_file(
-    ws: Workspace,
+    ws: Workspace | None,
     schema: Schema,
     mapping: Mapping,
     path: Path,
@@ -120,12 +148,17 @@ def ingest_file(
     key: bytes,
     max_reject_rate: float = 1.0,
     progress: Callable[[str], None] | None = None,
+    dry_run: bool = False,
 ) -> IngestResult:
     """Ingest one export of ``mapping.org``; a re-ingest of the same bytes is a no-op.
 
-    When the share of quarantined rows passes ``max_reject_rate`` the batch is
-    *not* committed (nothing is staged), but its quarantine is written so the
-    data officer can see why; the result's status is then ``rejected``.
+    When the share of bad rows passes ``max_reject_rate`` the batch is *not*
+    committed (nothing is staged), but all its rows are quarantined so the data
+    officer can see why; the result's status is then ``rejected``.
+
+    ``dry_run`` (``ctdc validate``) does every step but writes nothing and does
+    not look at the ledger: ``ws`` may then be None and ``key`` any key, since
+    no pseudonym leaves the process.
     """
     say = progress or (lambda _msg: None)
     org = mapping.org
@@ -133,10 +166,13 @@ def ingest_file(
         raise CtdcError("file-not-found", "no such file", file=path)
     sha = file_sha256(path)
     batch_id = sha[:16]
-    done = find_entry(ws, org, batch_id)
-    if done is not None:
-        return IngestResult(org, path.name, batch_id, "unchanged", done.rows_read, done.staged,
-                            done.quarantined, done.quarantined_by_reason)  # fmt: skip
+    if not dry_run:
+        assert ws is not None
+        done = find_entry(ws, org, batch_id)
+        if done is not None:
+            return IngestResult(org, path.name, batch_id, "unchanged", done.rows_read,
+                                done.staged, done.quarantined, done.quarantined_by_reason,
+                                invalid=done.quarantined)  # fmt: skip
     try:
         say(f"reading {path.name}")
         raw = read_export(path, mapping.source)
@@ -144,8 +180,9 @@ def ingest_file(
         mapped = apply_mapping(raw.frame, mapping, schema)
     except CtdcError as exc:
         raise exc.located(path) from None
-    errors = mapped.error_frame()
-    good = ~np.isin(np.arange(len(raw.frame)), errors["pos"].to_numpy())
+    errors = _row_errors(raw, mapped)
+    rows_read = len(raw.frame)
+    good = ~np.isin(np.arange(rows_read), errors["pos"].to_numpy())
 
     staged = mapped.frame[good].copy()
     assert mapped.case_id is not None
@@ -161,17 +198,32 @@ def ingest_file(
         errors = pd.concat([errors, contract], ignore_index=True)
         staged = staged.drop(index=contract["pos"].unique())
 
-    rows_read = len(raw.frame)
+    invalid = int(errors["pos"].nunique())
+    rate = invalid / rows_read
+    status = "rejected" if rate > max_reject_rate else ("valid" if dry_run else "ingested")
+    if status == "rejected":
+        held = staged.index.to_numpy()
+        errors = pd.concat([errors, error_rows(held, "", "batch-rejected", "", "")],
+                           ignore_index=True)  # fmt: skip
+        staged = staged.iloc[:0]
+    quarantined = int(errors["pos"].nunique())
     bad_rows = errors.drop_duplicates(["pos", "reason"])
     by_reason = {str(k): int(v) for k, v in bad_rows["reason"].value_counts().sort_index().items()}
-    quarantined = int(errors["pos"].nunique())
-    rate = quarantined / rows_read
-    status = "rejected" if rate > max_reject_rate else "ingested"
-    if quarantined:
-        qdir = ws.private_dir(ws.quarantine_dir(org))
-        write_parquet(qdir / f"{batch_id}.parquet", _quarantine_table(raw, errors, batch_id))
+    if rows_read != len(staged) + quarantined:  # a bug, never a data problem
+        raise RuntimeError(f"row accounting does not balance for {path.name}: {rows_read} read, "
+                           f"{len(staged)} staged, {quarantined} quarantined")  # fmt: skip
     result = IngestResult(org, path.name, batch_id, status, rows_read, len(staged), quarantined,
-                          by_reason, round(rate, 6))  # fmt: skip
+                          by_reason, round(rate, 6), invalid, _examples(raw, errors),
+                          dry_run)  # fmt: skip
+    if dry_run:
+        return result
+    assert ws is not None
+    qfile = ws.quarantine_dir(org) / f"{batch_id}.parquet"
+    if quarantined:
+        ws.private_dir(qfile.parent)
+        write_parquet(qfile, quarantine_table(raw.frame, raw.rows, path, errors, batch_id))
+    else:
+        qfile.unlink(missing_ok=True)  # left by an earlier, rejected ingest of these bytes
     if status == "rejected":
         return result
     say(f"staging {len(staged):,} rows")

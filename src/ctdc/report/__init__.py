@@ -17,15 +17,49 @@ from ctdc.ingest import IngestResult
 
 
 def ingest_table(results: Sequence[IngestResult]) -> Table:
-    table = Table(title="ctdc ingest", title_justify="left")
-    for col in ("org", "file", "batch", "status", "read", "staged", "quarantined", "reasons"):
+    dry = any(r.dry_run for r in results)
+    table = Table(title="ctdc validate (dry run: nothing written)" if dry else "ctdc ingest",
+                  title_justify="left")  # fmt: skip
+    cols = ("org", "file", "batch", "status", "read", "staged", "quarantined", "reasons",
+            "read = staged + quarantined")  # fmt: skip
+    for col in cols:
         table.add_column(
             col, justify="right" if col in ("read", "staged", "quarantined") else "left"
         )
     for r in results:
         reasons = "\n".join(f"{slug} {n}" for slug, n in r.quarantined_by_reason.items()) or "-"
         table.add_row(r.org, r.file, r.batch_id, r.status, f"{r.rows_read:,}", f"{r.staged:,}",
-                      f"{r.quarantined:,}", reasons)  # fmt: skip
+                      f"{r.quarantined:,}", reasons,
+                      "yes" if r.balanced else "NO")  # fmt: skip
+    return table
+
+
+def ingest_examples(results: Sequence[IngestResult]) -> list[str]:
+    """The first offending rows of each file, one line each: where, what, and the fix."""
+    lines = []
+    for r in results:
+        for e in r.examples:
+            where = ", ".join(
+                [str(e["file"]), f"row {e['row']}"]
+                + ([f"column {e['column']!r}"] if e["column"] else [])
+            )
+            value = f"'{e['value']}'" if e["value"] else "(whole row)"
+            lines.append(f"{where}: {e['reason']} {value} — expected {e['expected']} "
+                         f"— fix: {e['fix']}")  # fmt: skip
+        if r.invalid > len(r.examples):
+            lines.append(f"{r.file}: … {r.invalid - len(r.examples):,} more rows; "
+                         f"see `ctdc quarantine list --org {r.org}`")  # fmt: skip
+    return lines
+
+
+def quarantine_batches_table(org: str, batches: Sequence[Any]) -> Table:
+    """``ctdc quarantine list``: one line per batch with its rows by reason."""
+    table = Table(title=f"quarantine of {org}", title_justify="left")
+    for col in ("batch", "file", "status", "written", "rows", "reasons"):
+        table.add_column(col, justify="right" if col == "rows" else "left")
+    for b in batches:
+        reasons = "\n".join(f"{slug} {n:,}" for slug, n in b.rows_by_reason.items())
+        table.add_row(b.batch_id, b.source_file, b.status, b.written_at, f"{b.rows:,}", reasons)
     return table
 
 

@@ -1,0 +1,114 @@
+"""The reader's output: an export as an all-text frame, its row numbers and its read errors.
+
+Every reader returns a :class:`RawTable`. Rows that were read but could not be
+read *well* (too many fields, a broken NDJSON line, a NUL in a cell) stay in
+the frame, padded with empty cells, and get a row in ``errors``: the ingest
+then quarantines them like any other bad row, so rows read = staged +
+quarantined holds for files rejected row by row, and nothing disappears.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from ctdc.errors import CtdcError
+from ctdc.limits import SHOWN_VALUE_CHARS
+
+TEXT = pd.StringDtype("pyarrow")
+
+#: one row per offending cell; ``pos`` is the frame position, ``field`` the schema field
+ERROR_COLUMNS = ["pos", "column", "field", "reason", "value", "expected"]
+
+#: C0 controls and DEL, except tab, line feed and carriage return (legal in quoted cells)
+CONTROL_CLASS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+_CONTROL_RE = re.compile(CONTROL_CLASS)
+
+
+def empty_errors() -> pd.DataFrame:
+    return pd.DataFrame(
+        {c: pd.Series(dtype="int64" if c == "pos" else object) for c in ERROR_COLUMNS}
+    )
+
+
+def error_rows(
+    pos: Sequence[int] | np.ndarray,
+    column: str | Sequence[str],
+    reason: str,
+    value: str | Sequence[str],
+    expected: str | Sequence[str],
+) -> pd.DataFrame:
+    """Read errors (no schema field yet) in the shape ``transform`` uses for cell errors."""
+    pos = np.asarray(pos, dtype=np.int64)
+    return pd.DataFrame(
+        {
+            "pos": pos,
+            "column": column,
+            "field": "",
+            "reason": reason,
+            "value": value,
+            "expected": expected,
+        },
+        index=range(len(pos)),
+    )
+
+
+def shown(value: str) -> str:
+    """An offending value as a person can read it: controls escaped, long text cut."""
+    text = _CONTROL_RE.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
+    if len(text) > SHOWN_VALUE_CHARS:
+        text = f"{text[:SHOWN_VALUE_CHARS]}… ({len(value):,} characters)"
+    return text
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """An export as text: ``frame`` has one str column per source column."""
+
+    frame: pd.DataFrame
+    rows: np.ndarray  # source row number of each frame row
+    path: Path
+    errors: pd.DataFrame = field(default_factory=empty_errors)
+    #: False only when a reader has proven there is no control character in the file,
+    #: which lets the cell check skip a regex pass over every column
+    may_have_controls: bool = True
+
+
+def check_header(path: Path, names: Sequence[object], row: int = 1) -> list[str]:
+    """Header names as text; refuse empty, duplicate or control-character names."""
+    out = [str(n).strip() for n in names]
+    seen: set[str] = set()
+    for i, name in enumerate(out, start=1):
+        if not name:
+            raise CtdcError(
+                "unreadable-file",
+                f"header column {i} has no name",
+                file=path,
+                row=row,
+                fix="give every column of the header a name",
+            )
+        if _CONTROL_RE.search(name):
+            raise CtdcError(
+                "control-character", f"header column {i} is {shown(name)!r}", file=path, row=row
+            )
+        if name in seen:
+            raise CtdcError(
+                "duplicate-column",
+                f"column {name!r} appears twice in the header",
+                file=path,
+                row=row,
+                column=name,
+            )
+        seen.add(name)
+    return out
+
+
+def text_frame(table: pa.Table, names: list[str]) -> pd.DataFrame:
+    table = table.rename_columns(names)
+    return table.to_pandas(types_mapper={pa.string(): TEXT, pa.large_string(): TEXT}.get)

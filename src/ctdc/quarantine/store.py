@@ -1,0 +1,99 @@
+"""Find, summarize and purge an organization's quarantine (``<data>/quarantine/<org>/``).
+
+The quarantine is the only place raw rows (with their direct identifiers)
+are kept, so it lives in a 0700 folder and can be purged as a whole once the
+organization has sent its corrections.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ctdc.quarantine.table import QUARANTINE_SCHEMA
+from ctdc.store.atomic import fsync_dir
+from ctdc.store.ledger import find_entry
+from ctdc.store.workspace import Workspace
+
+
+def quarantine_files(ws: Workspace, org: str) -> list[Path]:
+    folder = ws.quarantine_dir(org)
+    return sorted(folder.glob("*.parquet")) if folder.is_dir() else []
+
+
+def read_quarantine(ws: Workspace, org: str) -> pd.DataFrame:
+    """Every quarantine entry of ``org``, oldest batch first, rows in source order."""
+    files = sorted(quarantine_files(ws, org), key=lambda p: (p.stat().st_mtime_ns, p.name))
+    if not files:
+        return QUARANTINE_SCHEMA.empty_table().to_pandas()
+    tables = [pq.read_table(p, schema=QUARANTINE_SCHEMA) for p in files]
+    frame = pa.concat_tables(tables).to_pandas()
+    written = {p.stem: p.stat().st_mtime for p in files}
+    frame["written_at"] = frame["batch_id"].map(written)
+    return frame
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """One quarantined batch, as ``ctdc quarantine list`` shows it."""
+
+    batch_id: str
+    source_file: str
+    status: str  # "ingested": its good rows are staged; "rejected": nothing of it is staged
+    written_at: str
+    rows: int
+    rows_by_reason: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def list_batches(ws: Workspace, org: str) -> list[BatchSummary]:
+    q = read_quarantine(ws, org)
+    if q.empty:
+        return []
+    per_reason = (
+        q.drop_duplicates(["batch_id", "source_row", "reason"])
+        .groupby(["batch_id", "reason"], sort=True)
+        .size()
+    )
+    rows = q.drop_duplicates(["batch_id", "source_row"]).groupby("batch_id").size()
+    firsts = q.drop_duplicates("batch_id")
+    out = []
+    for rec in firsts.itertuples(index=False):  # one iteration per batch, not per row
+        b = rec.batch_id
+        out.append(
+            BatchSummary(
+                batch_id=b,
+                source_file=rec.source_file,
+                status="ingested" if find_entry(ws, org, b) is not None else "rejected",
+                written_at=dt.datetime.fromtimestamp(rec.written_at, dt.UTC).isoformat(
+                    timespec="seconds"
+                ),
+                rows=int(rows[b]),
+                rows_by_reason={str(r): int(n) for r, n in per_reason[b].items()},
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class PurgeResult:
+    batches: int
+    rows: int
+
+
+def purge(ws: Workspace, org: str) -> PurgeResult:
+    """Delete every quarantined row of ``org`` (the folder goes too)."""
+    batches = list_batches(ws, org)
+    folder = ws.quarantine_dir(org)
+    if folder.is_dir():
+        shutil.rmtree(folder)
+        fsync_dir(folder.parent)
+    return PurgeResult(len(batches), sum(b.rows for b in batches))
