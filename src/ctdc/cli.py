@@ -320,6 +320,101 @@ def query(
         console().print(frame_table(frame))
 
 
+quarantine_app = typer.Typer(
+    help="List, export (for correction) or purge an organization's quarantined rows.",
+    no_args_is_help=True,
+)
+app.add_typer(quarantine_app, name="quarantine")
+
+OrgOption = Annotated[str, typer.Option("--org", help="Organization id.")]
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    ctx: typer.Context,
+    org: OrgOption,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Quarantined batches of ORG, with their rows counted by reason."""
+    from ctdc.ingest import check_org_name
+    from ctdc.quarantine import list_batches
+    from ctdc.report import quarantine_batches_table
+
+    state = _state(ctx)
+    with _errors(state):
+        check_org_name(org)
+        batches = list_batches(_workspace(state), org)
+    if as_json:
+        typer.echo(json.dumps([b.to_dict() for b in batches], indent=2))
+    elif not batches:
+        typer.echo(f"no quarantined rows for {org}")
+    else:
+        console().print(quarantine_batches_table(org, batches))
+
+
+@quarantine_app.command("export")
+def quarantine_export(
+    ctx: typer.Context,
+    org: OrgOption,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="CSV to write, '-' for standard output [default: ./<org>-quarantine.csv].",
+        ),
+    ] = None,
+) -> None:
+    """Write the quarantined rows as a CSV in ORG's own column names, to send back for fixing."""
+    from ctdc.ingest import check_org_name
+    from ctdc.quarantine import export_csv, export_dialect
+
+    state = _state(ctx)
+    with _errors(state):
+        check_org_name(org)
+        ws = _workspace(state)
+        source = None
+        if (state.settings.pipelines_dir / f"{org}.yaml").is_file():
+            source = _mapping(state.settings, org, _schema(state)).source
+        encoding, delimiter = export_dialect(source)
+        target = None if str(out) == "-" else (out or Path(f"{org}-quarantine.csv"))
+        result = export_csv(ws, org, target, encoding=encoding, delimiter=delimiter)
+    if target is not None:
+        console(stderr=True).print(
+            f"wrote {result.rows:,} quarantined rows to {result.path} ({encoding}, "
+            f"{delimiter!r}); it holds raw rows: delete it once sent",
+            markup=False,
+            soft_wrap=True,
+        )
+
+
+@quarantine_app.command("purge")
+def quarantine_purge(
+    ctx: typer.Context,
+    org: OrgOption,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete every quarantined row of ORG for good (the raw rows it holds included)."""
+    from ctdc.ingest import check_org_name
+    from ctdc.quarantine import list_batches, purge
+
+    state = _state(ctx)
+    with _errors(state):
+        check_org_name(org)
+        ws = _workspace(state)
+        if not yes:
+            rows = sum(b.rows for b in list_batches(ws, org))
+            if not sys.stdin.isatty():
+                raise CtdcError(
+                    "bad-option",
+                    f"purge would delete {rows:,} quarantined rows of {org} for good",
+                    fix="pass --yes to purge without a prompt",
+                )
+            typer.confirm(f"Delete all {rows:,} quarantined rows of {org} for good?", abort=True)
+        result = purge(ws, org)
+    typer.echo(f"purged {result.rows:,} rows in {result.batches} batches of {org}")
+
+
 def main() -> None:
     """Console-script entry point."""
     app()
