@@ -57,6 +57,10 @@ PRICES = (0.0, 0.01, 0.02, 0.03, 0.045, 0.06, 0.08, 0.1, 0.125, 0.15, 0.2, 0.25,
 #: sweep's work on wide lattices, where the bottom-up climb finishes what the sweep leaves
 CELL_BUDGET = 4_000_000
 _KEY_LIMIT = 1 << 62
+#: the sweep hands over to the climb after this many prices in a row that each finalized
+#: less than IDLE_SHARE of the remaining records (wide lattices, where nodes rarely fit)
+IDLE_PRICES = 2
+IDLE_SHARE = 0.01
 #: cells (nodes x tuples) scored in one batch; bounds the memory of a batch to ~100 MB
 BATCH_CELLS = 2_000_000
 
@@ -88,12 +92,16 @@ def local_recode(
     tuples, weights, inverse = _collapse(raw)
     state = _Sweep(columns, allowed, k, tuples, weights, len(sens), l_div)
     prices = prices or PRICES
+    idle = 0
     for i, lam in enumerate(prices):
-        if not state.remaining.size:
+        if not state.remaining.size or idle >= IDLE_PRICES:
             break
+        before = int(state.weights.sum())
         nxt = prices[i + 1] if i + 1 < len(prices) else lam + 0.05
         nodes = max(16, (budget or CELL_BUDGET) // max(len(state.weights), 1))
         state.sweep(lam, nxt, nodes)
+        done = before - int(state.weights.sum())
+        idle = idle + 1 if done < IDLE_SHARE * before else 0
     state.climb()
     levels = state.level[inverse]
     return Recoding(levels, levels[:, 0] < 0 if m else np.zeros(n, bool))
@@ -183,7 +191,7 @@ class _Sweep:
         self.f_ids = np.zeros((0, self.m), dtype=np.int64)
         self.f_sens = np.zeros((0, n_sensitive), dtype=np.int64)
         self.f_w = np.zeros(0, dtype=np.int64)
-        self.f_keys = np.zeros(0, dtype=np.int64)  # radix path: sorted keys and their sizes
+        self.f_keys = pd.Index(np.zeros(0, dtype=np.int64))  # radix path: keys (hashed) and sizes
         self.f_size = np.zeros(0, dtype=np.int64)
         self.floor: dict[tuple[int, ...], float] = {}  # cheapest safe class cost seen per node
 
@@ -207,9 +215,7 @@ class _Sweep:
                 key += ids[j] * self.radix[j]
             cls, uniq = pd.factorize(key)
             size = np.bincount(cls, weights=w, minlength=len(uniq))
-            if self.f_keys.size:
-                pos = np.minimum(np.searchsorted(self.f_keys, uniq), len(self.f_keys) - 1)
-                size += np.where(self.f_keys[pos] == uniq, self.f_size[pos], 0)
+            size += self._finalized_sizes(uniq)
             return cls, size, size >= self.k
         both = [np.concatenate([ids[j], self.f_ids[:, j]]) for j in range(self.m)]
         cls, uniq = pd.factorize(_exact_key(both, self.cards))
@@ -223,6 +229,13 @@ class _Sweep:
                 pairs = pd.unique(cls[known].astype(np.int64) * card + sens[known, s])
                 safe &= np.bincount(pairs // card, minlength=len(uniq)) >= self.l_div
         return cls[: len(w)], size, safe
+
+    def _finalized_sizes(self, keys: np.ndarray) -> np.ndarray:
+        """Records already finalized under each key (radix path), 0 where none."""
+        if not len(self.f_keys):
+            return np.zeros(len(keys), dtype=np.int64)
+        pos = self.f_keys.get_indexer(keys)
+        return np.where(pos >= 0, self.f_size[pos], 0)
 
     def _evaluate(self, node: tuple[int, ...], lam: float, nxt: float) -> tuple[float, np.ndarray]:
         """Benefit of finalizing at ``node`` now, and the mask of remaining tuples it finalizes.
@@ -262,7 +275,8 @@ class _Sweep:
         self.f_w = np.bincount(cls, weights=w).astype(np.int64)
         if self.radix is not None:
             keys = self.f_ids @ self.radix
-            self.f_keys, inverse = np.unique(keys, return_inverse=True)
+            inverse, uniq = pd.factorize(keys)
+            self.f_keys = pd.Index(uniq)
             self.f_size = np.bincount(inverse, weights=self.f_w).astype(np.int64)
         self._compact(~take)
 
@@ -323,10 +337,7 @@ class _Sweep:
             w = np.tile(self.weights, c)
             total = np.bincount(cls, weights=w)
             size = total.copy()
-            if self.f_keys.size:
-                inner = uniq % span
-                pos = np.minimum(np.searchsorted(self.f_keys, inner), len(self.f_keys) - 1)
-                size += np.where(self.f_keys[pos] == inner, self.f_size[pos], 0)
+            size += self._finalized_sizes(uniq % span)
             mean = np.bincount(cls, weights=w * cost.ravel()) / total
             safe = size >= self.k
             owner = uniq // span
