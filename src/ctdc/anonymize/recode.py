@@ -57,6 +57,8 @@ PRICES = (0.0, 0.01, 0.02, 0.03, 0.045, 0.06, 0.08, 0.1, 0.125, 0.15, 0.2, 0.25,
 #: sweep's work on wide lattices, where the bottom-up climb finishes what the sweep leaves
 CELL_BUDGET = 4_000_000
 _KEY_LIMIT = 1 << 62
+#: inputs of at most this many distinct tuples also try the full sweep and keep the better
+SMALL = 2000
 #: the sweep hands over to the climb after this many prices in a row that each finalized
 #: less than IDLE_SHARE of the remaining records (wide lattices, where nodes rarely fit)
 IDLE_PRICES = 2
@@ -90,19 +92,18 @@ def local_recode(
         return Recoding(np.zeros((0, m), np.int8), np.zeros(0, bool))
     raw = np.stack([c.codes for c in columns] + list(sens), axis=1)
     tuples, weights, inverse = _collapse(raw)
-    state = _Sweep(columns, allowed, k, tuples, weights, len(sens), l_div)
-    prices = prices or PRICES
-    idle = 0
-    for i, lam in enumerate(prices):
-        if not state.remaining.size or idle >= IDLE_PRICES:
-            break
-        before = int(state.weights.sum())
-        nxt = prices[i + 1] if i + 1 < len(prices) else lam + 0.05
-        nodes = max(16, (budget or CELL_BUDGET) // max(len(state.weights), 1))
-        state.sweep(lam, nxt, nodes)
-        done = before - int(state.weights.sum())
-        idle = idle + 1 if done < IDLE_SHARE * before else 0
-    state.climb()
+
+    def run(handover: bool) -> _Sweep:
+        state = _Sweep(columns, allowed, k, tuples, weights, len(sens), l_div)
+        state.run(prices or PRICES, budget or CELL_BUDGET, handover=handover)
+        return state
+
+    state = run(handover=True)
+    if len(tuples) <= SMALL and state.handed_over:
+        # Small input: also try the full sweep and keep whichever loses less.
+        other = run(handover=False)
+        if (other.loss(), other.removed()) < (state.loss(), state.removed()):
+            state = other
     levels = state.level[inverse]
     return Recoding(levels, levels[:, 0] < 0 if m else np.zeros(n, bool))
 
@@ -185,6 +186,8 @@ class _Sweep:
         self.leaves = tuples[:, : self.m]
         self.sens = tuples[:, self.m :]
         self.weights = weights
+        self.all_leaves, self.all_weights = self.leaves, weights  # never compacted
+        self.handed_over = False
         self.anc = [c.ancestor[:, self.leaves[:, j]] for j, c in enumerate(columns)]
         self.cost = [c.cost[:, self.leaves[:, j]] / max(self.m, 1) for j, c in enumerate(columns)]
         # finalized classes: one row per distinct (published ids, sensitive codes), weights summed
@@ -194,6 +197,40 @@ class _Sweep:
         self.f_keys = pd.Index(np.zeros(0, dtype=np.int64))  # radix path: keys (hashed) and sizes
         self.f_size = np.zeros(0, dtype=np.int64)
         self.floor: dict[tuple[int, ...], float] = {}  # cheapest safe class cost seen per node
+
+    def run(self, prices: tuple[float, ...], cell_budget: int, *, handover: bool) -> None:
+        """The sweep over ``prices``, then the climb for what is left.
+
+        With ``handover``, the sweep stops after IDLE_PRICES prices in a row that
+        each finalized less than IDLE_SHARE of the remaining records: on wide
+        lattices nodes rarely fit whole classes and the climb does better, faster.
+        """
+        idle = 0
+        self.handed_over = False
+        for i, lam in enumerate(prices):
+            if not self.weights.size:
+                break
+            if handover and idle >= IDLE_PRICES:
+                self.handed_over = True
+                break
+            before = int(self.weights.sum())
+            nxt = prices[i + 1] if i + 1 < len(prices) else lam + 0.05
+            self.sweep(lam, nxt, max(16, cell_budget // len(self.weights)))
+            done = before - int(self.weights.sum())
+            idle = idle + 1 if done < IDLE_SHARE * before else 0
+        self.climb()
+
+    def loss(self) -> float:
+        """Total loss (LM numerator) of the finished run over the collapsed tuples."""
+        kept = self.level[:, 0] >= 0 if self.m else np.zeros(len(self.level), bool)
+        total = float(self.all_weights[~kept].sum()) * self.m
+        for j, col in enumerate(self.columns):
+            cost = col.cost[self.level[kept, j], self.all_leaves[kept, j]]
+            total += float((cost * self.all_weights[kept]).sum())
+        return total
+
+    def removed(self) -> int:
+        return int(self.all_weights[self.level[:, 0] < 0].sum()) if self.m else 0
 
     # -- one node ---------------------------------------------------------------------
 
