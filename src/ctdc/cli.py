@@ -265,7 +265,20 @@ def harmonize(
     ] = None,
     generalize: Annotated[
         list[str] | None,
-        typer.Option("--generalize", help="FIELD=LEVEL of its hierarchy, e.g. age_band=1."),
+        typer.Option(
+            "--generalize",
+            help="FIELD=LEVEL (0 = as recorded) or FIELD=auto: release level of a "
+            "quasi-identifier, overriding the schema; e.g. age_band=1.",
+        ),
+    ] = None,
+    l_div: Annotated[
+        int | None,
+        typer.Option(
+            "--l",
+            min=2,
+            help="Also require l distinct values of every sensitive "
+            "field in each class (distinct l-diversity).",
+        ),
     ] = None,
     wait: Annotated[float, typer.Option(help="Seconds to wait for a running harmonize.")] = 0.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the manifest as JSON.")] = False,
@@ -279,7 +292,7 @@ def harmonize(
     state = _state(ctx)
     with _errors(state):
         settings = state.settings.with_overrides(k=k)
-        result = run(_workspace(state), _schema(state), k=settings.k,
+        result = run(_workspace(state), _schema(state), k=settings.k, l=l_div,
                      levels=_parse_levels(generalize or []), wait=wait,
                      progress=_progress(quiet or as_json))  # fmt: skip
     if as_json:

@@ -76,13 +76,34 @@ def harmonize_tables(manifest: dict[str, Any]) -> list[Table]:
     for org, r in [*acc["per_org"].items(), ("TOTAL", acc["total"])]:
         rows.add_row(org, *[f"{r[c]:,}" if c != "balanced" else ("yes" if r[c] else "NO")
                             for c in cols])  # fmt: skip
-    cells = Table(title="cells suppressed per quasi-identifier", title_justify="left")
-    cells.add_column("quasi-identifier")
-    cells.add_column("cells", justify="right")
-    for qi, n in manifest["anonymization"]["cells_suppressed"].items():
-        if n:
-            cells.add_row(qi, f"{n:,}")
-    return [rows, cells]
+    return [rows, *anonymization_tables(manifest["anonymization"])]
+
+
+def anonymization_tables(report: dict[str, Any]) -> list[Table]:
+    """Loss per quasi-identifier, and re-identification risk before and after."""
+    loss = Table(
+        title=f"information loss: LM {report['loss_metric']:.4f}, "
+        f"{report['records_suppressed']:,} records removed, "
+        f"{report['records_all_suppressed']:,} with every quasi-identifier suppressed",
+        title_justify="left",
+    )
+    for col in ("quasi-identifier", "suppressed", "generalized", "LM", "records per level"):
+        loss.add_column(col, justify="left" if col[0] in "qr" else "right")
+    for qi in report["quasi_identifiers"]:
+        levels = " ".join(f"{lv}:{n:,}" for lv, n in report["levels"][qi].items())
+        loss.add_row(qi, f"{report['cells_suppressed'][qi]:,}",
+                     f"{report['cells_generalized'][qi]:,}", f"{report['loss_by_qi'][qi]:.4f}",
+                     levels)  # fmt: skip
+    risk = Table(title=f"re-identification risk (k={report['k']})", title_justify="left")
+    risk.add_column("")
+    for col in ("classes", "sample uniques", "records in classes < k", "max risk", "mean risk"):
+        risk.add_column(col, justify="right")
+    for name in ("before", "after"):
+        r = report[f"risk_{name}"]
+        risk.add_row(name, f"{r['classes']:,}", f"{r['sample_uniques']:,}",
+                     f"{r['records_below_k']:,}", f"{r['max_prosecutor_risk']:.3f}",
+                     f"{r['mean_prosecutor_risk']:.4f}")  # fmt: skip
+    return [loss, risk]
 
 
 def frame_table(frame: pd.DataFrame, max_rows: int = 200) -> Table:
