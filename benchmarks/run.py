@@ -15,13 +15,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import anonymize_adult  # after the path insert: benchmarks/ is not a package
+import anonymize_adult
+import anonymize_ctdc  # after the path insert: benchmarks/ is not a package
 import ingest
 
 #: (module, full-size arguments, quick arguments)
 BENCHMARKS = [
     (ingest, ["--rows", "1000000"], ["--rows", "20000"]),
     (anonymize_adult, ["--scales", "10,100"], ["--scales", "2"]),
+    (anonymize_ctdc, ["--rows", "100000"], ["--rows", "2000"]),
 ]
 
 
