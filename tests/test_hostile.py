@@ -371,6 +371,23 @@ def test_utf16_file_pinned_as_utf8_says_where_and_how_to_fix(tmp_path: Path) -> 
     assert raw.frame["name"].tolist() == ["José"]
 
 
+def test_utf8_read_as_latin1_is_called_utf8_not_binary(tmp_path: Path) -> None:
+    path = tmp_path / "ar.csv"
+    path.write_text("id,name\n" + "".join(f"{i},ناصر شمران\n" for i in range(50)), "utf-8")
+    with pytest.raises(CtdcError) as err:
+        read_export(path, SourceSpec("csv", encoding="latin-1"))
+    assert err.value.slug == "unreadable-file" and "this is UTF-8 text" in err.value.detail
+    assert "encoding: utf-8" in err.value.fix
+
+
+@pytest.mark.parametrize("fmt", ["json", "ndjson"])
+def test_json_with_a_utf8_bom_reads(tmp_path: Path, fmt: str) -> None:
+    path = tmp_path / f"bom.{fmt}"
+    body = '[{"id": "1"}]' if fmt == "json" else '{"id": "1"}\n'
+    path.write_bytes(b"\xef\xbb\xbf" + body.encode())
+    assert read_export(path, SourceSpec(fmt)).frame["id"].tolist() == ["1"]
+
+
 @pytest.mark.parametrize(
     ("text", "needle"),
     [("[" * 100_000 + "]" * 100_000, "RecursionError"), ('[{"n": ' + "9" * 5000 + "}]", "Value")],

@@ -23,7 +23,6 @@ lines count as rows but are not records. Line endings ``\\n``, ``\\r\\n`` and
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 from collections.abc import Iterator
@@ -44,6 +43,7 @@ from ctdc.ingest.raw import (
     check_header,
     empty_errors,
     error_rows,
+    python_encoding,
     shown,
     text_frame,
 )
@@ -51,11 +51,6 @@ from ctdc.ingest.sniff import check_text, scan
 from ctdc.limits import MAX_FIELD_BYTES
 
 QUOTE = '"'
-
-
-def _python_encoding(encoding: str) -> str:
-    """Python's csv sees a UTF-8 BOM as text; pyarrow skips it. Make both skip it."""
-    return "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
 
 
 @contextmanager
@@ -72,7 +67,7 @@ def _header(path: Path, source: SourceSpec) -> list[str]:
     try:
         with (
             _field_limit(),
-            open(path, encoding=_python_encoding(source.encoding), newline="") as fh,
+            open(path, encoding=python_encoding(source.encoding), newline="") as fh,
         ):
             header = next(csv.reader(fh, delimiter=source.delimiter), None)
     except UnicodeDecodeError as exc:
@@ -168,7 +163,7 @@ def _exact(path: Path, source: SourceSpec, names: list[str]) -> RawTable:
     try:
         with (
             _field_limit(),
-            open(path, encoding=_python_encoding(source.encoding), newline="") as fh,
+            open(path, encoding=python_encoding(source.encoding), newline="") as fh,
         ):
             lines = _Lines(fh)
             reader = csv.reader(lines, delimiter=source.delimiter)

@@ -23,7 +23,7 @@ import pandas as pd
 
 from ctdc.errors import CtdcError
 from ctdc.ingest.mapping import SourceSpec
-from ctdc.ingest.raw import TEXT, RawTable, empty_errors, error_rows, shown
+from ctdc.ingest.raw import TEXT, RawTable, empty_errors, error_rows, python_encoding, shown
 from ctdc.ingest.sniff import check_text
 from ctdc.ingest.values import cell_text
 
@@ -100,7 +100,7 @@ def read_json(path: Path, source: SourceSpec) -> RawTable:
     """A JSON array of flat objects."""
     check_text(path, source.encoding, source.format)
     try:
-        doc = _loads(path.read_text(encoding=source.encoding))
+        doc = _loads(path.read_text(encoding=python_encoding(source.encoding)))
     except UnicodeDecodeError as exc:
         raise _not_text(path, source, exc) from exc
     except json.JSONDecodeError as exc:
@@ -135,7 +135,7 @@ def read_ndjson(path: Path, source: SourceSpec) -> RawTable:
     records: list[tuple[int, dict[str, Any]]] = []
     bad: list[tuple[int, str, str]] = []  # (pos, value, expected)
     try:
-        with open(path, encoding=source.encoding) as fh:
+        with open(path, encoding=python_encoding(source.encoding)) as fh:
             for line_no, line in enumerate(fh, start=1):
                 if not line.strip():
                     continue

@@ -9,6 +9,7 @@ quarantined holds for files rejected row by row, and nothing disappears.
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,11 @@ ERROR_COLUMNS = ["pos", "column", "field", "reason", "value", "expected"]
 #: C0 controls and DEL, except tab, line feed and carriage return (legal in quoted cells)
 CONTROL_CLASS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 _CONTROL_RE = re.compile(CONTROL_CLASS)
+
+
+def python_encoding(encoding: str) -> str:
+    """Skip a UTF-8 BOM when reading with Python, as pyarrow's CSV reader does."""
+    return "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
 
 
 def empty_errors() -> pd.DataFrame:

@@ -56,6 +56,14 @@ def _binary_share(text: str) -> float:
     return controls / max(len(text), 1)
 
 
+def _is_utf8(head: bytes) -> bool:
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def check_text(path: Path, encoding: str, fmt: str) -> None:
     """Refuse a binary file or one that is not ``encoding`` text (looking at its start)."""
     with open(path, "rb") as fh:
@@ -75,6 +83,14 @@ def check_text(path: Path, encoding: str, fmt: str) -> None:
             "(e.g. cp1252 or utf-16), or export it again as UTF-8",
         ) from exc
     share = _binary_share(text)
+    if share > BINARY_CONTROL_SHARE and _is_utf8(head):
+        # e.g. Arabic or Cyrillic UTF-8 read as latin-1: its bytes land in the C1 range
+        raise CtdcError(
+            "unreadable-file",
+            f"this is UTF-8 text, not {encoding}",
+            file=path,
+            fix="pin `source.encoding: utf-8` in pipelines/<org>.yaml",
+        )
     if share > BINARY_CONTROL_SHARE:
         raise CtdcError(
             "binary-file",
