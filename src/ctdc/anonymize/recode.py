@@ -63,6 +63,8 @@ SMALL = 2000
 #: less than IDLE_SHARE of the remaining records (wide lattices, where nodes rarely fit)
 IDLE_PRICES = 2
 IDLE_SHARE = 0.01
+#: above this many keys, finalized sizes are looked up by hashing rather than binary search
+HASH_LOOKUP = 20_000
 #: cells (nodes x tuples) scored in one batch; bounds the memory of a batch to ~100 MB
 BATCH_CELLS = 2_000_000
 
@@ -269,10 +271,15 @@ class _Sweep:
 
     def _finalized_sizes(self, keys: np.ndarray) -> np.ndarray:
         """Records already finalized under each key (radix path), 0 where none."""
-        if not len(self.f_keys):
+        n = len(self.f_keys)
+        if not n:
             return np.zeros(len(keys), dtype=np.int64)
-        pos = self.f_keys.get_indexer(keys)
-        return np.where(pos >= 0, self.f_size[pos], 0)
+        if len(keys) > HASH_LOOKUP:
+            pos = self.f_keys.get_indexer(keys)
+            return np.where(pos >= 0, self.f_size[pos], 0)
+        sorted_keys = self.f_keys.to_numpy()
+        pos = np.minimum(np.searchsorted(sorted_keys, keys), n - 1)
+        return np.where(sorted_keys[pos] == keys, self.f_size[pos], 0)
 
     def _evaluate(self, node: tuple[int, ...], lam: float, nxt: float) -> tuple[float, np.ndarray]:
         """Benefit of finalizing at ``node`` now, and the mask of remaining tuples it finalizes.
@@ -312,8 +319,8 @@ class _Sweep:
         self.f_w = np.bincount(cls, weights=w).astype(np.int64)
         if self.radix is not None:
             keys = self.f_ids @ self.radix
-            inverse, uniq = pd.factorize(keys)
-            self.f_keys = pd.Index(uniq)
+            uniq, inverse = np.unique(keys, return_inverse=True)
+            self.f_keys = pd.Index(uniq)  # sorted: searchsorted for few keys, hashing for many
             self.f_size = np.bincount(inverse, weights=self.f_w).astype(np.int64)
         self._compact(~take)
 
@@ -377,12 +384,13 @@ class _Sweep:
             size += self._finalized_sizes(uniq % span)
             mean = np.bincount(cls, weights=w * cost.ravel()) / total
             safe = size >= self.k
-            owner = uniq // span
-            floor = np.full(c, np.inf)
-            np.minimum.at(floor, owner[safe], mean[safe])
+            # factorize numbers classes in order of first appearance, and the key matrix is
+            # node-major, so each node's classes are one contiguous run of class ids
+            starts = np.searchsorted(uniq // span, np.arange(c))
+            floor = np.minimum.reduceat(np.where(safe, mean, np.inf), starts)
             take = (safe & (mean <= lam + 1e-12))[cls]
             gain = np.where(take, w * (nxt - cost.ravel()), 0.0)
-            benefit = np.bincount(np.repeat(np.arange(c), r), weights=gain, minlength=c)
+            benefit = gain.reshape(c, r).sum(axis=1)
             for node, f in zip(nodes[start : start + step], floor, strict=True):
                 self.floor[node] = float(f)
             out += benefit.tolist()
