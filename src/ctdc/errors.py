@@ -231,7 +231,8 @@ _KINDS = [
     ErrorKind(
         "k-check-failed",
         ExitCode.DATA,
-        "the release is not k-anonymous; nothing published",
+        "the release failed its privacy check (k-anonymity, or l-diversity when asked); "
+        "nothing published",
         "report this as a bug: the anonymizer's output failed the independent check",
     ),
     # --- run level: environment -----------------------------------------------------------

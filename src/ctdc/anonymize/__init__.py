@@ -10,7 +10,7 @@ plain DuckDB ``GROUP BY`` and shares no code with the engine.
 from ctdc.anonymize.engine import anonymize
 from ctdc.anonymize.hierarchy import Hierarchy
 from ctdc.anonymize.report import AnonymizationReport, AnonymizationResult
-from ctdc.anonymize.verify import KCheck, check_k_anonymity
+from ctdc.anonymize.verify import KCheck, check_k_anonymity, check_l_diversity
 
 __all__ = [
     "AnonymizationReport",
@@ -19,4 +19,5 @@ __all__ = [
     "KCheck",
     "anonymize",
     "check_k_anonymity",
+    "check_l_diversity",
 ]

@@ -1,6 +1,6 @@
 """The independent k-anonymity check that gates every release.
 
-Deliberately shares no code with the engine (:mod:`ctdc.anonymize.suppress`):
+Deliberately shares no code with the engine (:mod:`ctdc.anonymize.recode`):
 it is one plain DuckDB ``SELECT count(*) ... GROUP BY <all QIs>``. ``GROUP BY``
 puts all NULLs of a column into one group, which is exactly the strict
 semantics (a missing or suppressed value is a value of its own, not a
@@ -126,6 +126,32 @@ def check_k_anonymity(
         violating_classes=bad_classes,
         violating_records=bad_records,
     )
+
+
+def check_l_diversity(
+    source: str | Path,
+    quasi_identifiers: Sequence[str],
+    sensitive: Sequence[str],
+    l: int,  # noqa: E741 -- the letter of l-diversity
+) -> dict[str, int]:
+    """Classes (QI combinations) with fewer than ``l`` distinct known values, per sensitive column.
+
+    Same independence as :func:`check_k_anonymity`: one DuckDB ``GROUP BY`` over
+    the Parquet file; ``count(DISTINCT s)`` ignores NULLs, so a missing value
+    never counts towards diversity. All zeros means the release is l-diverse.
+    """
+    relation, params = _parquet_relation(source)
+    group_by = ", ".join(quote_identifier(q) for q in quasi_identifiers)
+    out: dict[str, int] = {}
+    with duckdb.connect() as con:
+        for s in sensitive:
+            (bad,) = con.execute(
+                f"SELECT count(*) FILTER (WHERE d < ?) FROM (SELECT count(DISTINCT "
+                f"{quote_identifier(s)}) AS d FROM {relation} GROUP BY {group_by})",
+                [l, *params],
+            ).fetchall()[0]
+            out[str(s)] = int(bad)
+    return out
 
 
 def _parquet_relation(source: str | Path) -> tuple[str, list[Any]]:
