@@ -239,12 +239,6 @@ def test_impossible_l_is_refused(sensitive: list[str], l: int, message: str) -> 
         anonymize(df, ["age"], 2, hierarchies={"age": AGE}, sensitive=sensitive, l=l)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="l=1 is not enforced: a class may know no sensitive value at all, although the "
-    "engine documents l as 'at least l distinct known values' and refuses l=1 on an all-NA "
-    "sensitive column ('no class can be 1-diverse')",
-)
 def test_l_of_one_still_needs_one_known_sensitive_value_per_class() -> None:
     df = frame(q=(["a", "a", "b", "b"], "string"), s=(["x", None, None, None], "string"))
     result = anonymize(df, ["q"], 2, sensitive=["s"], l=1)

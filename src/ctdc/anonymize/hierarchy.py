@@ -114,7 +114,8 @@ def encode_column(name: str, column: pd.Series, hierarchy: Hierarchy | None) -> 
         hierarchical = False
     else:
         text = column.astype("string")
-        codes = pd.Categorical(text, categories=list(hierarchy.leaves)).codes.astype(np.int64)
+        codes = pd.Index(list(hierarchy.leaves)).get_indexer(text).astype(np.int64)
+        codes[text.isna().to_numpy()] = -1
         unknown = text[(codes < 0) & text.notna().to_numpy()]
         if len(unknown):
             sample = sorted(unknown.unique().tolist())[:5]

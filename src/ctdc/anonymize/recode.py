@@ -182,7 +182,8 @@ class _Sweep:
         self.n_sensitive = n_sensitive
         self.level = np.full((len(tuples), self.m), -1, dtype=np.int8)
         self.cards = [len(c.values) for c in columns]
-        self.radix = _radix(self.cards) if l_div <= 1 else None
+        # l-diversity needs the sensitive values of finalized records: no key lookups then
+        self.radix = _radix(self.cards) if not n_sensitive else None
         # the remaining tuples, compacted
         self.remaining = np.arange(len(tuples))
         self.leaves = tuples[:, : self.m]
@@ -260,7 +261,7 @@ class _Sweep:
         cls, uniq = pd.factorize(_exact_key(both, self.cards))
         size = np.bincount(cls, weights=np.concatenate([w, self.f_w]), minlength=len(uniq))
         safe = size >= self.k
-        if self.n_sensitive and self.l_div > 1:
+        if self.n_sensitive:  # l >= 1 known distinct values of every sensitive column
             sens = np.concatenate([self.sens, self.f_sens])
             for s in range(self.n_sensitive):
                 card = int(sens[:, s].max()) + 1
@@ -350,7 +351,7 @@ class _Sweep:
             benefit, take = self._evaluate(node, lam, nxt)
             if benefit <= 0:
                 continue
-            if heap and benefit < -heap[0][0]:
+            if heap and benefit < -heap[0][0] - 1e-9:  # batch and single sums may differ in ulps
                 heapq.heappush(heap, (-benefit, order, node))  # stale: someone else may be better
                 continue
             self._finalize(node, take)

@@ -53,7 +53,7 @@ def risk_profile(rows: np.ndarray, k: int) -> dict[str, float | int]:
         "classes": int((1.0 / sizes).sum().round()),
         "sample_uniques": int((sizes == 1).sum()),
         "records_below_k": int((sizes < k).sum()),
-        "max_prosecutor_risk": round(float(1.0 / sizes.min()), 6),
+        "max_prosecutor_risk": float(1.0 / sizes.min()),
         "mean_prosecutor_risk": round(float((1.0 / sizes).mean()), 6),
     }
 
