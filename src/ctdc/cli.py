@@ -134,6 +134,11 @@ def sample(
         typer.echo(f"{len(result.planted)} planted bad rows listed in {out / 'planted.json'}")
 
 
+class Mode(StrEnum):
+    append = "append"
+    snapshot = "snapshot"
+
+
 @app.command()
 def ingest(
     ctx: typer.Context,
@@ -148,6 +153,14 @@ def ingest(
             "of quarantined rows [default: 0.10].",
         ),
     ] = None,
+    mode: Annotated[
+        Mode,
+        typer.Option(
+            "--mode",
+            help="append: add to the organization's earlier batches; snapshot: this export "
+            "replaces them in the next releases (nothing is deleted).",
+        ),
+    ] = Mode.append,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no table.")] = False,
 ) -> None:
@@ -158,6 +171,10 @@ def ingest(
     with _errors(state):
         settings = state.settings.with_overrides(max_reject_rate=max_reject_rate)
         check_org_name(org)
+        if mode is Mode.snapshot and len(files) > 1:
+            raise CtdcError("bad-option", f"--mode snapshot takes one file, got {len(files)}",
+                            fix="ingest the first file with --mode snapshot, then the others "
+                            "with --mode append")  # fmt: skip
         schema = _schema(state)
         mapping = _mapping(settings, org, schema)
         ws = _workspace(state)
@@ -171,10 +188,35 @@ def ingest(
                 key=key,
                 max_reject_rate=settings.max_reject_rate,
                 progress=_progress(quiet or as_json),
+                mode=mode.value,
             )
             for f in files
         ]
+        if not quiet:
+            _warn_unchanged(ws, results, mode.value)
     _show_ingest(results, as_json=as_json, quiet=quiet, max_reject_rate=settings.max_reject_rate)
+
+
+def _warn_unchanged(ws: Any, results: list[Any], mode: str) -> None:
+    """Say when re-sent bytes keep an earlier mode, or stay superseded by a snapshot."""
+    from ctdc.store.ledger import superseded_by
+
+    for r in results:
+        if r.status != "unchanged":
+            continue
+        notes = []
+        if r.mode != mode:
+            notes.append(f"it was ingested as {r.mode}, and stays so")
+        snapshot = superseded_by(ws, r.org, r.batch_id)
+        if snapshot:
+            notes.append(f"it stays superseded by snapshot {snapshot}")
+        if notes:
+            console(stderr=True).print(
+                f"warning: {r.file}: the same bytes again change nothing (batch {r.batch_id}): "
+                + "; ".join(notes),
+                markup=False,
+                soft_wrap=True,
+            )
 
 
 def _mapping(settings: Settings, org: str, schema: Any) -> Any:

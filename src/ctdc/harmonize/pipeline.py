@@ -31,7 +31,7 @@ from ctdc.harmonize.merge import merge_staging
 from ctdc.schema import Schema
 from ctdc.store.atomic import write_json, write_parquet
 from ctdc.store.catalog import write_catalog
-from ctdc.store.ledger import BatchEntry, read_entries
+from ctdc.store.ledger import BatchEntry, Superseded, live_entries, read_entries
 from ctdc.store.lock import exclusive_lock
 from ctdc.store.release import (
     CASES_FILE,
@@ -150,7 +150,10 @@ def harmonize(
     wait: float = 0.0,
     progress: Callable[[str], None] | None = None,
 ) -> HarmonizeResult:
-    """Build, verify and publish a release from every committed batch.
+    """Build, verify and publish a release from every live committed batch.
+
+    Batches an organization's latest ``snapshot`` superseded are left out of
+    the release and its accounting, and listed in the manifest's ``changes``.
 
     ``levels`` overrides the schema's release level of quasi-identifiers
     (``None`` = auto); ``l`` asks for distinct l-diversity of every sensitive field.
@@ -162,7 +165,7 @@ def harmonize(
         raise CtdcError("bad-option", f"l must be at least 1, got {l}")
     chosen = release_levels(schema, levels or {})
     with exclusive_lock(ws.lock_path, wait=wait):
-        entries = read_entries(ws)
+        entries, superseded = live_entries(read_entries(ws))  # a snapshot replaces earlier
         if not entries:
             raise CtdcError("no-staged-data", f"no committed batch in {ws.ledger_dir}")
         say(f"merging {len(entries)} batches")
@@ -246,7 +249,7 @@ def harmonize(
                     CASES_FILE: {"sha256": data_sha, "rows": cases.num_rows},
                     DICTIONARY_FILE: {"rows": dictionary.num_rows},
                 },
-                "changes": _changes(prev_manifest, batches, cases.num_rows),
+                "changes": _changes(prev_manifest, batches, cases.num_rows, superseded),
             }
             write_json(tmp / MANIFEST_FILE, manifest, mode=0o644)
             final = publish(ws, tmp, release_id)
@@ -255,15 +258,23 @@ def harmonize(
         return HarmonizeResult("published", release_id, final, manifest)
 
 
-def _changes(prev: dict[str, Any] | None, batches: list[str], rows: int) -> dict[str, Any]:
+def _changes(prev: dict[str, Any] | None, batches: list[str], rows: int,
+             superseded: list[Superseded]) -> dict[str, Any]:  # fmt: skip
+    """What changed since ``prev``; ``superseded`` lists every batch a snapshot replaced."""
+    gone = [
+        {**s.to_dict(), "note": f"{len(s.batches)} earlier batches of {s.org} superseded by "
+         f"snapshot {s.snapshot}: not in this release, not in its accounting"}
+        for s in superseded
+    ]  # fmt: skip
     if prev is None:
         return {"previous_release": None, "batches_added": batches, "batches_removed": [],
-                "rows_before": 0, "rows_after": rows}  # fmt: skip
+                "batches_superseded": gone, "rows_before": 0, "rows_after": rows}  # fmt: skip
     before = set(prev.get("batches", []))
     return {
         "previous_release": prev["release_id"],
         "batches_added": sorted(set(batches) - before),
         "batches_removed": sorted(before - set(batches)),
+        "batches_superseded": gone,
         "rows_before": prev["files"][CASES_FILE]["rows"],
         "rows_after": rows,
     }

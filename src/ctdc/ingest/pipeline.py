@@ -39,7 +39,7 @@ from ctdc.ingest.transform import Mapped, apply_mapping
 from ctdc.quarantine.table import quarantine_table
 from ctdc.schema import Schema, build_contract, contract_failures, expected_text
 from ctdc.store.atomic import write_parquet
-from ctdc.store.ledger import BatchEntry, commit_entry, find_entry
+from ctdc.store.ledger import MODES, BatchEntry, commit_entry, find_entry
 from ctdc.store.workspace import Workspace
 
 #: how many offending rows the summary shows (all of them are in the quarantine)
@@ -69,6 +69,7 @@ class IngestResult:
     invalid: int = 0
     examples: list[dict[str, object]] = field(default_factory=list)
     dry_run: bool = False
+    mode: str = "append"  # ledger mode: "append" or "snapshot" (as recorded when unchanged)
 
     @property
     def balanced(self) -> bool:
@@ -149,8 +150,14 @@ def ingest_file(
     max_reject_rate: float = 1.0,
     progress: Callable[[str], None] | None = None,
     dry_run: bool = False,
+    mode: str = "append",
 ) -> IngestResult:
     """Ingest one export of ``mapping.org``; a re-ingest of the same bytes is a no-op.
+
+    ``mode`` is recorded in the ledger entry: ``append`` adds this batch to the
+    organization's earlier ones, ``snapshot`` makes it replace them in every
+    release from its commit on (``ctdc.store.ledger.live_entries``); nothing
+    is deleted, so an interrupted snapshot leaves the earlier batches live.
 
     When the share of bad rows passes ``max_reject_rate`` the batch is *not*
     committed (nothing is staged), but all its rows are quarantined so the data
@@ -162,6 +169,8 @@ def ingest_file(
     """
     say = progress or (lambda _msg: None)
     org = mapping.org
+    if mode not in MODES:
+        raise CtdcError("bad-option", f"--mode {mode!r}: expected one of {', '.join(MODES)}")
     if not path.is_file():
         raise CtdcError("file-not-found", "no such file", file=path)
     sha = file_sha256(path)
@@ -172,7 +181,7 @@ def ingest_file(
         if done is not None:
             return IngestResult(org, path.name, batch_id, "unchanged", done.rows_read,
                                 done.staged, done.quarantined, done.quarantined_by_reason,
-                                invalid=done.quarantined)  # fmt: skip
+                                invalid=done.quarantined, mode=done.mode)  # fmt: skip
     try:
         say(f"reading {path.name}")
         raw = read_export(path, mapping.source)
@@ -214,7 +223,7 @@ def ingest_file(
                            f"{len(staged)} staged, {quarantined} quarantined")  # fmt: skip
     result = IngestResult(org, path.name, batch_id, status, rows_read, len(staged), quarantined,
                           by_reason, round(rate, 6), invalid, _examples(raw, errors),
-                          dry_run)  # fmt: skip
+                          dry_run, mode)  # fmt: skip
     if dry_run:
         return result
     assert ws is not None
@@ -247,6 +256,7 @@ def ingest_file(
             mapping_sha256=mapping.sha256,
             schema_version=schema.version,
             ctdc_version=__version__,
+            mode=mode,
         ),
     )
     return result

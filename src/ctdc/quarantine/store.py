@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 
 from ctdc.quarantine.table import QUARANTINE_SCHEMA
 from ctdc.store.atomic import fsync_dir
-from ctdc.store.ledger import find_entry
+from ctdc.store.ledger import find_entry, live_entries, read_entries
 from ctdc.store.workspace import Workspace
 
 
@@ -45,13 +45,21 @@ class BatchSummary:
 
     batch_id: str
     source_file: str
-    status: str  # "ingested": its good rows are staged; "rejected": nothing of it is staged
+    #: "ingested": its good rows are staged; "rejected": nothing of it is staged;
+    #: "superseded": ingested, then replaced by a snapshot (out of every release since)
+    status: str
     written_at: str
     rows: int
     rows_by_reason: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
+
+
+def _status(ws: Workspace, org: str, batch_id: str, superseded: set[str]) -> str:
+    if batch_id in superseded:
+        return "superseded"
+    return "ingested" if find_entry(ws, org, batch_id) is not None else "rejected"
 
 
 def list_batches(ws: Workspace, org: str) -> list[BatchSummary]:
@@ -65,6 +73,8 @@ def list_batches(ws: Workspace, org: str) -> list[BatchSummary]:
     )
     rows = q.drop_duplicates(["batch_id", "source_row"]).groupby("batch_id").size()
     firsts = q.drop_duplicates("batch_id")
+    _, gone = live_entries(e for e in read_entries(ws) if e.org == org)
+    superseded = {b for s in gone for b in s.batches}
     out = []
     for rec in firsts.itertuples(index=False):  # one iteration per batch, not per row
         b = rec.batch_id
@@ -72,7 +82,7 @@ def list_batches(ws: Workspace, org: str) -> list[BatchSummary]:
             BatchSummary(
                 batch_id=b,
                 source_file=rec.source_file,
-                status="ingested" if find_entry(ws, org, b) is not None else "rejected",
+                status=_status(ws, org, b, superseded),
                 written_at=dt.datetime.fromtimestamp(rec.written_at, dt.UTC).isoformat(
                     timespec="seconds"
                 ),

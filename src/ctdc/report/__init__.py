@@ -28,7 +28,8 @@ def ingest_table(results: Sequence[IngestResult]) -> Table:
         )
     for r in results:
         reasons = "\n".join(f"{slug} {n}" for slug, n in r.quarantined_by_reason.items()) or "-"
-        table.add_row(r.org, r.file, r.batch_id, r.status, f"{r.rows_read:,}", f"{r.staged:,}",
+        status = f"{r.status} ({r.mode})" if r.mode == "snapshot" else r.status
+        table.add_row(r.org, r.file, r.batch_id, status, f"{r.rows_read:,}", f"{r.staged:,}",
                       f"{r.quarantined:,}", reasons,
                       "yes" if r.balanced else "NO")  # fmt: skip
     return table

@@ -4,16 +4,27 @@ A batch is one export file of one organization, named by its content hash.
 The ledger entry is written last, after staging and quarantine, so its
 existence is the commit point: a batch without an entry was interrupted and
 is invisible to harmonize, and re-ingesting the same content is a no-op.
+
+Each entry records its ``mode``. ``append`` adds the batch to the
+organization's earlier ones; ``snapshot`` says the export is the
+organization's whole data: from its commit on, harmonize uses only that batch
+and the ones committed after it (:func:`live_entries`). A snapshot deletes
+nothing: the batches it supersedes stay in staging and in the ledger, so an
+interrupted snapshot (no entry yet) changes nothing, and a harmonize running
+meanwhile never loses a file it is reading.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ctdc.store.atomic import write_json
 from ctdc.store.workspace import Workspace
+
+MODES = ("append", "snapshot")
 
 
 @dataclass(frozen=True)
@@ -32,6 +43,7 @@ class BatchEntry:
     mapping_sha256: str = ""
     schema_version: int = 1
     ctdc_version: str = ""
+    mode: str = "append"  # "append" | "snapshot" (entries written before modes: append)
 
     @property
     def balanced(self) -> bool:
@@ -61,3 +73,43 @@ def read_entries(ws: Workspace) -> list[BatchEntry]:
         for p in sorted(ws.ledger_dir.glob("*/*.json"))
     ]
     return sorted(entries, key=lambda e: (e.seq, e.org, e.batch_id))
+
+
+@dataclass(frozen=True)
+class Superseded:
+    """Batches of one organization replaced by its latest snapshot."""
+
+    org: str
+    snapshot: str  # batch id of the snapshot that replaced them
+    batches: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        return {"org": self.org, "snapshot": self.snapshot, "batches": list(self.batches)}
+
+
+def live_entries(entries: Iterable[BatchEntry]) -> tuple[list[BatchEntry], list[Superseded]]:
+    """Split committed batches into those a release uses and those superseded.
+
+    Per organization, the latest ``snapshot`` entry (by commit order) and every
+    entry committed after it are live; the earlier ones are superseded. An
+    organization without a snapshot keeps all its batches. Batches are listed
+    in commit order.
+    """
+    ordered = sorted(entries, key=lambda e: (e.seq, e.org, e.batch_id))
+    cut: dict[str, BatchEntry] = {}
+    for e in ordered:
+        if e.mode == "snapshot":
+            cut[e.org] = e  # later ones overwrite: the latest snapshot wins
+    live = [e for e in ordered if e.org not in cut or e.seq >= cut[e.org].seq]
+    gone = [
+        Superseded(org, snap.batch_id, tuple(e.batch_id for e in ordered
+                                             if e.org == org and e.seq < snap.seq))
+        for org, snap in sorted(cut.items())
+    ]  # fmt: skip
+    return live, [s for s in gone if s.batches]
+
+
+def superseded_by(ws: Workspace, org: str, batch_id: str) -> str | None:
+    """The snapshot batch that superseded ``batch_id`` of ``org``, or None if it is live."""
+    _, gone = live_entries(e for e in read_entries(ws) if e.org == org)
+    return next((s.snapshot for s in gone if batch_id in s.batches), None)
