@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ctdc import __version__
-from ctdc.anonymize import Hierarchy, anonymize, check_k_anonymity
+from ctdc.anonymize import Hierarchy, anonymize, check_k_anonymity, check_l_diversity
 from ctdc.errors import CtdcError
 from ctdc.harmonize.merge import merge_staging
 from ctdc.schema import Schema
@@ -213,6 +213,12 @@ def harmonize(
                     f"{check.violating_classes} classes ({check.violating_records} records) "
                     f"are smaller than k={k}",
                 )
+            sensitive = schema.names("sensitive") if l else []
+            l_check = check_l_diversity(tmp / CASES_FILE, qis, sensitive, l) if l else {}
+            if any(l_check.values()):
+                raise CtdcError(
+                    "k-check-failed", f"classes with fewer than l={l} distinct values: {l_check}"
+                )
             data_sha = hashlib.sha256((tmp / CASES_FILE).read_bytes()).hexdigest()
             batches = sorted(e.batch_id for e in entries)
             fingerprint = hashlib.sha256(
@@ -243,6 +249,7 @@ def harmonize(
                     "passed": check.passed,
                     "classes": check.classes,
                     "min_class_size": check.min_class_size,
+                    "l_diversity": {"l": l, "classes_below_l": l_check} if l else None,
                 },
                 "batches": batches,
                 "files": {
