@@ -470,6 +470,60 @@ def quarantine_purge(
     typer.echo(f"purged {result.rows:,} rows in {result.batches} batches of {org}")
 
 
+mapping_app = typer.Typer(
+    help="Write a first pipelines/<org>.yaml from a sample export.", no_args_is_help=True
+)
+app.add_typer(mapping_app, name="mapping")
+
+
+@mapping_app.command("init")
+def mapping_init(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="A sample export of the organization.")],
+    org: OrgOption,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Mapping to write [default: pipelines/<org>.yaml]."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing mapping.")] = False,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="csv, tsv, xlsx, json, ndjson or parquet.")
+    ] = None,
+    encoding: Annotated[str | None, typer.Option(help="Text encoding [default: guessed].")] = None,
+    delimiter: Annotated[str | None, typer.Option(help="CSV delimiter [default: guessed].")] = None,
+    sheet: Annotated[str | None, typer.Option(help="XLSX sheet [default: the first].")] = None,
+    header_row: Annotated[
+        int | None, typer.Option(min=1, help="XLSX row of the column names [default: 1].")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+) -> None:
+    """Scaffold a mapping: columns matched to the schema, values still to translate listed."""
+    from ctdc.ingest import check_org_name
+    from ctdc.ingest.scaffold import build_scaffold, check_target, guess_source, write_scaffold
+    from ctdc.report import scaffold_summary
+
+    state = _state(ctx)
+    with _errors(state):
+        check_org_name(org)
+        target = out or Path("pipelines") / f"{org}.yaml"
+        check_target(target, org, force=force)  # before reading a large file
+        schema = _schema(state)
+        source, notes = guess_source(file, fmt=fmt, encoding=encoding, delimiter=delimiter,
+                                     sheet=sheet, header_row=header_row)  # fmt: skip
+        scaffold = build_scaffold(file, org, schema, source=source, source_notes=notes)
+        written = write_scaffold(scaffold, schema, target, force=force)
+    if as_json:
+        typer.echo(json.dumps({**scaffold.to_dict(), "written": str(written)}, indent=2,
+                              ensure_ascii=False))  # fmt: skip
+        return
+    con = console()
+    for part in scaffold_summary(scaffold, written):
+        if isinstance(part, str):
+            con.print(part, markup=False, soft_wrap=True, highlight=False)
+        else:
+            con.print(part)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()
