@@ -87,6 +87,7 @@ IDENTIFIER_PHRASES = (
     ("national", "id"), ("id", "number"), ("id", "card"), ("id", "document"),
     ("social", "security"), ("numero", "documento"), ("piece", "identite"),
     ("carte", "identite"), ("free", "text"), ("texto", "libre"), ("texte", "libre"),
+    ("titre", "sejour"), ("residence", "permit"), ("permiso", "residencia"),
 )  # fmt: skip
 #: word sequences naming a birth date: the age is computed from it, then it is dropped
 BIRTH_DATE_PHRASES = (
