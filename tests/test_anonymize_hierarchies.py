@@ -201,12 +201,6 @@ def test_l_diversity_ignores_missing_sensitive_values() -> None:
     assert out.groupby("age", dropna=False)["dx"].nunique().min() >= 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the sweep finalizes (21) at its leaf first and never reopens it; the leftover "
-    "(20) pair then cannot become 2-diverse and k=2 records are removed, although publishing "
-    "all four as 20-24 keeps every record (LM 0.21 instead of 0.5)",
-)
 def test_l_diversity_merges_rather_than_removing_k_records() -> None:
     df = frame(age=([20, 20, 21, 21], "Int16"), dx=(["A", None, "B", "C"], "string"))
     result = anonymize(df, ["age"], 2, hierarchies={"age": AGE}, sensitive=["dx"], l=2)

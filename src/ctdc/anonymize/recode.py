@@ -440,8 +440,8 @@ class _Sweep:
         (alone or by joining a finalized class), the QI rescuing the most records
         (then adding the least loss) is raised *only in those* and they are
         finalized; if none would, the QI bringing leftovers closest to ``k`` is
-        raised in all of them. Tuples still unsafe at the top are removed; there
-        are fewer than ``k`` of them unless the data offers no class at all.
+        raised in all of them. Tuples still unsafe at the top go to
+        :meth:`reopen`.
         """
         allowed = [np.asarray(a, dtype=np.int64) for a in self.allowed]
         pos = np.zeros((len(self.weights), self.m), dtype=np.int64)  # index into allowed
@@ -494,4 +494,50 @@ class _Sweep:
                 q = escalate[1]
                 pos[:, q] = np.minimum(pos[:, q] + 1, len(allowed[q]) - 1)
             else:
-                break  # all at the root and still fewer than k: these are removed
+                break  # all at the root and still unsafe
+        self.reopen()
+
+    def reopen(self) -> None:
+        """Merge each leftover tuple into the finalized class that costs least to widen.
+
+        A leftover and a finalized class can always share a published tuple: per
+        QI, the lowest allowed level at which the leftover's leaf and the class's
+        values have the same ancestor (the root at worst). Widening the whole
+        class to that tuple keeps it >= k and l-diverse (it only gains records),
+        so the leftover can be placed instead of removed. The class to widen is
+        the one adding the least loss, the leftover's own cells included; if even
+        that costs more than removing the leftover (one per cell), it is removed.
+        """
+        allowed = [np.asarray(a, dtype=np.int64) for a in self.allowed]
+        for t in self.remaining.tolist():
+            done = np.flatnonzero(self.level[:, 0] >= 0)
+            if not done.size:
+                return
+            lv, leaves, w = (
+                self.level[done].astype(np.int64),
+                self.all_leaves[done],
+                self.all_weights[done],
+            )
+            pub = np.stack(
+                [c.ancestor[lv[:, j], leaves[:, j]] for j, c in enumerate(self.columns)], axis=1
+            )
+            cls, n_cls = row_classes(pub)
+            rep = _first_index(cls, n_cls)
+            new = np.empty((n_cls, self.m), dtype=np.int64)
+            for j, col in enumerate(self.columns):
+                start, rep_leaf, own = lv[rep, j], leaves[rep, j], self.all_leaves[t, j]
+                found = np.full(n_cls, allowed[j][-1])
+                for a in allowed[j][::-1]:  # lowest matching level wins: go top-down, overwrite
+                    fits = (a >= start) & (col.ancestor[a, rep_leaf] == col.ancestor[a, own])
+                    found = np.where(fits, a, found)
+                new[:, j] = found
+            added = np.zeros(n_cls)
+            for j, col in enumerate(self.columns):
+                delta = col.cost[new[cls, j], leaves[:, j]] - col.cost[lv[:, j], leaves[:, j]]
+                added += np.bincount(cls, weights=w * delta, minlength=n_cls)
+                added += self.all_weights[t] * col.cost[new[:, j], self.all_leaves[t, j]]
+            best = int(np.argmin(added))
+            if added[best] > self.all_weights[t] * self.m:
+                continue  # widening costs more than removing the leftover: remove it
+            self.level[done[cls == best]] = new[best]
+            self.level[t] = new[best]
