@@ -56,6 +56,8 @@ PRICES = (0.0, 0.01, 0.02, 0.03, 0.045, 0.06, 0.08, 0.1, 0.125, 0.15, 0.2, 0.25,
 #: node x tuple evaluations per price (the cheapest nodes by lower bound first): bounds the
 #: sweep's work on wide lattices, where the bottom-up climb finishes what the sweep leaves
 CELL_BUDGET = 4_000_000
+#: and never more than this many nodes per price, however few tuples remain
+NODE_CAP = 2_000
 _KEY_LIMIT = 1 << 62
 #: inputs of at most this many distinct tuples also try the full sweep and keep the better
 SMALL = 2000
@@ -218,7 +220,7 @@ class _Sweep:
                 break
             before = int(self.weights.sum())
             nxt = prices[i + 1] if i + 1 < len(prices) else lam + 0.05
-            self.sweep(lam, nxt, max(16, cell_budget // len(self.weights)))
+            self.sweep(lam, nxt, max(16, min(NODE_CAP, cell_budget // len(self.weights))))
             done = before - int(self.weights.sum())
             idle = idle + 1 if done < IDLE_SHARE * before else 0
         self.climb()
@@ -366,10 +368,10 @@ class _Sweep:
         """
         r = len(self.weights)
         span = int(self.radix[0]) * self.cards[0] if self.radix is not None and self.m else 0
-        if not nodes or not r or not span or span * len(nodes) > _KEY_LIMIT:
+        if not nodes or not r or not span or span > _KEY_LIMIT:
             return [self._evaluate(node, lam, nxt)[0] for node in nodes]
         out: list[float] = []
-        step = max(1, BATCH_CELLS // r)
+        step = max(1, min(BATCH_CELLS // r, _KEY_LIMIT // span))  # node offsets stay in int64
         for start in range(0, len(nodes), step):
             batch = np.array(nodes[start : start + step], dtype=np.int64)
             c = len(batch)
