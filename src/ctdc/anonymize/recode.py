@@ -1,4 +1,4 @@
-"""Local recoding by a price sweep over the generalization lattice.
+"""Local recoding: a price sweep over the generalization lattice, a climb, a reopen.
 
 The problem: give every record a published value per quasi-identifier (QI) --
 its leaf, an ancestor in the QI's hierarchy, or NA (the root, a suppressed
@@ -25,17 +25,21 @@ This engine does the latter, greedily, ordered by price:
    classes it would finalize. Nodes are taken in order of benefit with lazy
    re-evaluation (benefits only fall as records leave), and each finalizes its
    classes.
-4. What is left after the sweep joins the cheapest finalized class it can be
-   generalized into (which keeps that class >= k); what still remains forms an
-   all-NA class if there are ``k`` of them, and is removed otherwise. Whole
-   records are therefore removed only where no generalization or cell
-   suppression could place them: at most ``k - 1`` of them.
+4. On wide lattices few nodes fit whole classes: after two prices that each
+   finalize under 1% of what remains, the sweep hands over to a bottom-up
+   *climb* (:meth:`_Sweep.climb`): the leftovers rise one QI level at a time,
+   those that become safe are finalized. Small inputs run both ways and keep
+   the one that loses less.
+5. A tuple still unplaced is *reopened* into the finalized class that is
+   cheapest to widen to a common ancestor (:meth:`_Sweep.reopen`), unless
+   removing it loses less; only then is it removed.
 
-Why the output is strictly k-anonymous: a record's published tuple is fixed
-when it is finalized, into a class that then has >= ``k`` finalized records;
-classes only ever gain records afterwards, and removed records were never
-finalized. NA is a value of its own (an input NA leaf publishes NA at every
-level), which is exactly the semantics of a SQL ``GROUP BY``.
+Why the output is strictly k-anonymous: a record is finalized only into a class
+that then has >= ``k`` finalized records (and is l-diverse); afterwards a class
+only gains records, or is widened *whole* to a tuple it shares with a leftover
+(and maybe with another class), which merges classes and never splits one.
+Records never finalized are removed. NA is a value of its own (an input NA leaf
+publishes NA at every level), which is exactly the semantics of a SQL ``GROUP BY``.
 
 Determinism: no randomness; ties go to the lower bound, then lattice order.
 """
