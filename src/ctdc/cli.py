@@ -63,8 +63,9 @@ def _errors(state: State) -> Iterator[None]:
 
 
 def _progress(quiet: bool) -> Callable[[str], None]:
-    err = console(stderr=True)
-    return (lambda _m: None) if quiet else (lambda m: err.print(f"[dim]… {m}[/dim]"))
+    from ctdc.progress import Steps  # a step per line; a bar for long reads, on a terminal
+
+    return Steps(console(stderr=True), quiet=quiet)
 
 
 @app.callback()

@@ -40,3 +40,16 @@ BINARY_CONTROL_SHARE = 0.10
 
 #: how much of an offending value the quarantine and the messages show
 SHOWN_VALUE_CHARS = 200
+
+#: ingest reads, maps, validates and writes an export one chunk at a time, so that
+#: memory follows the chunk, not the file: a chunk holds at most CHUNK_ROWS records ...
+CHUNK_ROWS = 100_000
+#: ... and at most CHUNK_BYTES of CSV text (exports with very wide rows) ...
+CHUNK_BYTES = 64 * 1024 * 1024
+#: ... and, for readers that build Python text first (XLSX, JSON, NDJSON, the exact CSV
+#: path; ~60 bytes a cell), at most CHUNK_CELLS cells
+CHUNK_CELLS = 1_000_000
+#: a file this large gets a progress bar (on a terminal)
+PROGRESS_BYTES = 16 * 1024 * 1024
+#: how much of a text export's start is looked at to guess an unpinned encoding/delimiter
+SNIFF_GUESS_BYTES = 1024 * 1024

@@ -18,31 +18,22 @@ from ctdc.ingest.raw import CONTROL_CLASS, empty_errors, error_rows, shown
 from ctdc.limits import MAX_CELL_CHARS
 
 
-def _arrow(series: pd.Series) -> pa.ChunkedArray:
-    """The column's arrow data without a copy (the readers' frames are arrow-backed)."""
-    data = series.array
-    if hasattr(data, "__arrow_array__"):
-        return pa.chunked_array(data.__arrow_array__())
-    return pa.chunked_array([pa.array(series, type=pa.large_string())])
+def _positions(mask: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    return np.flatnonzero(pc.fill_null(mask, False).to_numpy(zero_copy_only=False))
 
 
-def _positions(mask: pa.ChunkedArray) -> np.ndarray:
-    return np.flatnonzero(pc.fill_null(mask, False).to_numpy())
-
-
-def cell_errors(frame: pd.DataFrame, *, check_controls: bool = True) -> pd.DataFrame:
+def cell_errors(table: pa.Table, *, check_controls: bool = True) -> pd.DataFrame:
     """One error row per cell with a control character or more than ``MAX_CELL_CHARS``."""
     parts = []
-    for column in frame.columns:
-        arr = _arrow(frame[column])
-        if len(arr) == 0:
-            continue
+    if table.num_rows == 0:
+        return empty_errors()
+    for column, arr in zip(table.column_names, table.columns, strict=True):
         # bytes >= characters, so a cheap max of byte lengths rules most columns out
         longest = pc.max(pc.binary_length(arr)).as_py() or 0
         if longest > MAX_CELL_CHARS:
             pos = _positions(pc.greater(pc.utf8_length(arr), MAX_CELL_CHARS))
             if len(pos):
-                values = frame[column].iloc[pos]
+                values = arr.take(pa.array(pos)).to_pylist()
                 parts.append(
                     error_rows(
                         pos,
@@ -55,7 +46,7 @@ def cell_errors(frame: pd.DataFrame, *, check_controls: bool = True) -> pd.DataF
         if check_controls:
             pos = _positions(pc.match_substring_regex(arr, CONTROL_CLASS))
             if len(pos):
-                values = frame[column].iloc[pos]
+                values = arr.take(pa.array(pos)).to_pylist()
                 parts.append(
                     error_rows(
                         pos,

@@ -1,18 +1,25 @@
-"""CSV/TSV: pyarrow's fast parser for clean files, Python's ``csv`` module for the rest.
+"""CSV/TSV in chunks: pyarrow's streaming parser for clean files, Python's ``csv`` for the rest.
 
-The fast path (pyarrow, multi-threaded, an order of magnitude faster than
+The fast path (pyarrow's streaming reader, an order of magnitude faster than
 ``pandas.read_csv(dtype=str)``) is taken only when it is known to be exact:
-no NUL in the file (pyarrow cuts a cell there), an even number of quotes (an
-odd one means a quote never closes) and every row with the header's number
-of fields (pyarrow reports any other row and the read restarts on the exact
-path). The exact path walks the records with ``csv.reader``, keeps each
-record's raw text, and turns what pyarrow would refuse into row errors:
+no NUL in the file (pyarrow cuts a cell there) and an even number of quotes
+(an odd one means a quote never closes). If pyarrow still meets a row it
+cannot place (a row with another number of fields than the header, text that
+is not in the pinned encoding), the exact path takes over *from the first
+record not yet handed on*: the chunks already yielded were parsed the same
+way by both paths, so the read never restarts and memory stays bounded.
+
+The exact path walks the records with ``csv.reader``, keeps each record's raw
+text, and turns what pyarrow would refuse into row errors:
 
 - a row with too many or too few fields -> ``bad-field-count`` (row quarantined,
   the rest of the file goes on);
 - a quote still open at the end of the file -> ``unterminated-quote`` for the
   whole file (every row after it would silently have become one value);
 - a single value over ``MAX_FIELD_BYTES`` -> the read stops (``value-too-long``).
+
+It is streamed too (chunks of ``CHUNK_ROWS`` records, fewer if wide), so hostile files are
+also read in bounded memory; only its speed is Python's.
 
 Row numbers are the ones a spreadsheet shows: the header is row 1, every
 record after it one row (a value with a line break stays one row), blank
@@ -30,22 +37,22 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from ctdc import limits
 from ctdc.errors import CtdcError
 from ctdc.ingest.mapping import SourceSpec
 from ctdc.ingest.raw import (
-    TEXT,
-    RawTable,
+    Chunk,
     check_header,
     empty_errors,
     error_rows,
     python_encoding,
+    records_per_chunk,
     shown,
-    text_frame,
+    text_table,
 )
 from ctdc.ingest.sniff import check_text, scan
 from ctdc.limits import MAX_FIELD_BYTES
@@ -83,19 +90,32 @@ def _header(path: Path, source: SourceSpec) -> list[str]:
     return check_header(path, header)
 
 
-def _fast(path: Path, source: SourceSpec, names: list[str]) -> pa.Table | None:
-    """The whole file through pyarrow, or None when it meets a row it cannot place."""
-    try:
-        return pacsv.read_csv(
-            path,
+#: pyarrow's read block: a record longer than this sends the rest of the file to the exact path
+BLOCK_BYTES = 1024 * 1024
+
+
+class _Fast:
+    """pyarrow's streaming reader, cut into chunks; stops quietly where it cannot go on."""
+
+    def __init__(self, path: Path, source: SourceSpec, names: list[str], controls: bool) -> None:
+        self.path, self.source, self.names, self.controls = path, source, names, controls
+        self.next_row = 2  # spreadsheet row of the first record not yet yielded
+        self.complete = False
+
+    def _open(self, fh: pa.NativeFile) -> pacsv.CSVStreamingReader:
+        names = self.names
+        return pacsv.open_csv(
+            fh,
             read_options=pacsv.ReadOptions(
-                encoding=source.encoding, column_names=names, skip_rows=1
+                encoding=self.source.encoding,
+                column_names=names,
+                skip_rows=1,
+                block_size=BLOCK_BYTES,
             ),
             parse_options=pacsv.ParseOptions(
-                delimiter=source.delimiter,
+                delimiter=self.source.delimiter,
                 newlines_in_values=True,
                 ignore_empty_lines=False,  # a blank line is a row number, dropped below
-                invalid_row_handler=lambda _row: "error",
             ),
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.string() for n in names},
@@ -104,13 +124,45 @@ def _fast(path: Path, source: SourceSpec, names: list[str]) -> pa.Table | None:
                 null_values=[],
             ),
         )
-    except (pa.ArrowInvalid, UnicodeDecodeError):
-        return None  # the exact path says precisely what is wrong, and where
+
+    def chunks(self) -> Iterator[Chunk]:
+        """Chunks of the file; ``complete`` tells whether it reached the end."""
+        with pa.OSFile(str(self.path)) as fh:
+            try:
+                reader = self._open(fh)
+            except (pa.ArrowInvalid, UnicodeDecodeError):
+                return  # the exact path says precisely what is wrong, and where
+            buf: pa.Table | None = None
+            limit = limits.CHUNK_ROWS
+            while True:
+                try:
+                    batch = reader.read_next_batch()
+                except StopIteration:
+                    break
+                except (pa.ArrowInvalid, UnicodeDecodeError):
+                    return  # ... from the first record not yet yielded
+                if buf is None:
+                    width = max(batch.nbytes // max(batch.num_rows, 1), 1)
+                    limit = max(1, min(limits.CHUNK_ROWS, limits.CHUNK_BYTES // width))
+                    buf = pa.Table.from_batches([batch])
+                else:
+                    buf = pa.concat_tables([buf, pa.Table.from_batches([batch])])
+                while buf.num_rows >= limit:
+                    part, buf = buf.slice(0, limit), buf.slice(limit)
+                    yield self._chunk(part, fh.tell())
+            if buf is not None and buf.num_rows:
+                yield self._chunk(buf, fh.tell())
+            self.complete = True
+
+    def _chunk(self, table: pa.Table, done: int) -> Chunk:
+        first, self.next_row = self.next_row, self.next_row + table.num_rows
+        table, rows = _drop_blank(table.combine_chunks(), first)
+        return Chunk(table, rows, may_have_controls=self.controls, done=done)
 
 
-def _drop_blank(table: pa.Table) -> tuple[pa.Table, np.ndarray]:
+def _drop_blank(table: pa.Table, first: int) -> tuple[pa.Table, np.ndarray]:
     """Drop all-empty rows (blank lines); return the table and its spreadsheet row numbers."""
-    rows = np.arange(2, table.num_rows + 2, dtype=np.int64)
+    rows = np.arange(first, first + table.num_rows, dtype=np.int64)
     if table.num_rows == 0 or table.num_columns == 0:
         return table, rows
     blank = pc.equal(pc.binary_length(table.column(0)), 0)
@@ -119,7 +171,7 @@ def _drop_blank(table: pa.Table) -> tuple[pa.Table, np.ndarray]:
     keep = pc.invert(blank)
     if pc.all(keep).as_py():
         return table, rows
-    return table.filter(keep), rows[keep.to_numpy()]
+    return table.filter(keep), rows[keep.to_numpy(zero_copy_only=False)]
 
 
 class _Lines:
@@ -128,6 +180,7 @@ class _Lines:
     def __init__(self, fh: io.TextIOBase) -> None:
         self._it = iter(fh)
         self._taken: list[str] = []
+        self.chars = 0
 
     def __iter__(self) -> _Lines:
         return self
@@ -140,6 +193,7 @@ class _Lines:
     def take(self) -> str:
         text = "".join(self._taken)
         self._taken.clear()
+        self.chars += len(text)
         return text
 
 
@@ -153,12 +207,60 @@ def _quote_left_open(text: str, delimiter: str) -> bool:
     return False
 
 
-def _exact(path: Path, source: SourceSpec, names: list[str]) -> RawTable:
-    """Record by record with ``csv.reader``: slower, but exact about every defect."""
-    width = len(names)
-    records: list[list[str]] = []
-    rows: list[int] = []
-    bad: list[tuple[int, str, str, str]] = []  # (pos, column, value, expected)
+class _Exact:
+    """Records of one chunk of the exact path, with their row numbers and field-count errors."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        self.records: list[list[str]] = []
+        self.rows: list[int] = []
+        self.bad: list[tuple[int, str, str, str]] = []  # (pos, column, value, expected)
+
+    def add(self, rec: list[str], row_no: int, text: str) -> None:
+        width = len(self.names)
+        if len(rec) != width:
+            missing = self.names[len(rec)] if len(rec) < width else ""
+            self.bad.append(
+                (
+                    len(self.records),
+                    missing,
+                    shown(text.rstrip("\r\n")),
+                    f"{width} fields like the header, found {len(rec)}",
+                )
+            )
+            rec = (rec + [""] * width)[:width]
+        self.records.append(rec)
+        self.rows.append(row_no)
+
+    def chunk(self, controls: bool, done: int) -> Chunk:
+        names, bad = self.names, self.bad
+        columns = list(zip(*self.records, strict=True)) if self.records else [() for _ in names]
+        errors = (
+            error_rows(
+                [b[0] for b in bad],
+                [b[1] for b in bad],
+                "bad-field-count",
+                [b[2] for b in bad],
+                [b[3] for b in bad],
+            )
+            if bad
+            else empty_errors()
+        )
+        return Chunk(
+            text_table(names, columns), np.array(self.rows, dtype=np.int64), errors, controls, done
+        )
+
+
+def _exact(
+    path: Path, source: SourceSpec, names: list[str], resume: int, controls: bool
+) -> Iterator[Chunk]:
+    """Record by record with ``csv.reader``: slower, but exact about every defect.
+
+    Records before row ``resume`` were already yielded by the fast path: they
+    are parsed (to know where the next one starts) but not kept.
+    """
+    part = _Exact(names)
+    size = records_per_chunk(len(names))
     row_no, fields, text = 1, 0, ""
     try:
         with (
@@ -173,21 +275,12 @@ def _exact(path: Path, source: SourceSpec, names: list[str]) -> RawTable:
                 row_no += 1
                 text = lines.take()
                 fields = len(rec)
-                if not any(rec):
-                    continue  # a blank line: a row number, not a record
-                if len(rec) != width:
-                    missing = names[len(rec)] if len(rec) < width else ""
-                    bad.append(
-                        (
-                            len(records),
-                            missing,
-                            shown(text.rstrip("\r\n")),
-                            f"{width} fields like the header, found {len(rec)}",
-                        )
-                    )
-                    rec = (rec + [""] * width)[:width]
-                records.append(rec)
-                rows.append(row_no)
+                if row_no < resume or not any(rec):
+                    continue  # yielded already, or a blank line: a row number, not a record
+                if len(part.records) >= size:
+                    yield part.chunk(controls, lines.chars)
+                    part = _Exact(names)
+                part.add(rec, row_no, text)
     except UnicodeDecodeError as exc:
         raise CtdcError(
             "unreadable-file",
@@ -206,7 +299,7 @@ def _exact(path: Path, source: SourceSpec, names: list[str]) -> RawTable:
             ) from exc
         raise CtdcError("unreadable-file", f"CSV error: {exc}", file=path, row=row_no + 1) from exc
     if fields and QUOTE in text and _quote_left_open(text, source.delimiter):
-        column = names[min(fields, width) - 1]
+        column = names[min(fields, len(names)) - 1]
         raise CtdcError(
             "unterminated-quote",
             "the quote opened in this row never closes: the rest of the file "
@@ -215,35 +308,20 @@ def _exact(path: Path, source: SourceSpec, names: list[str]) -> RawTable:
             row=row_no,
             column=column,
         )
-    columns = list(zip(*records, strict=True)) if records else [() for _ in names]
-    frame = pd.DataFrame(
-        {n: pd.array(list(c), dtype=TEXT) for n, c in zip(names, columns, strict=True)}
-    )
-    errors = (
-        error_rows(
-            [b[0] for b in bad],
-            [b[1] for b in bad],
-            "bad-field-count",
-            [b[2] for b in bad],
-            [b[3] for b in bad],
-        )
-        if bad
-        else empty_errors()
-    )
-    return RawTable(frame, np.array(rows, dtype=np.int64), path, errors)
+    if part.records:
+        yield part.chunk(controls, lines.chars)
 
 
-def read_csv(path: Path, source: SourceSpec) -> RawTable:
-    """Read a delimited text export as pinned by ``source``."""
+def iter_csv(path: Path, source: SourceSpec) -> Iterator[Chunk]:
+    """A delimited text export as pinned by ``source``, in chunks of consecutive records."""
     check_text(path, source.encoding, source.format)
     names = _header(path, source)
     found = scan(path, source.encoding, QUOTE)
-    table = None
+    resume = 2
     if not found.has_nul and found.quotes % 2 == 0:
-        table = _fast(path, source, names)
-    if table is None:
-        raw = _exact(path, source, names)
-    else:
-        table, rows = _drop_blank(table)
-        raw = RawTable(text_frame(table, names), rows, path)
-    return RawTable(raw.frame, raw.rows, path, raw.errors, may_have_controls=found.has_controls)
+        fast = _Fast(path, source, names, found.has_controls)
+        yield from fast.chunks()
+        if fast.complete:
+            return
+        resume = fast.next_row
+    yield from _exact(path, source, names, resume, found.has_controls)

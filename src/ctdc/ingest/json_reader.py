@@ -10,11 +10,20 @@ Hostile cases and what they become:
   line-oriented precisely so that one bad line does not spoil the file;
 - nesting deep enough to exhaust the parser's recursion, or a number too long
   to convert: ``unreadable-file`` instead of a crash.
+
+Both are handed on in chunks of ``CHUNK_ROWS`` records (fewer if wide). A JSON array has to be
+parsed whole (``json`` has no streaming parser), so its *document* is in memory
+at once; only the all-text tables are built chunk by chunk. NDJSON streams:
+a first pass over the lines finds every key (the columns are their union, in
+order of first appearance, as for a small file), the refusals above and the
+broken lines; the second pass builds the chunks. Memory is then bounded by the
+chunk, at the price of parsing each line twice. Export large files as NDJSON.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +32,15 @@ import pandas as pd
 
 from ctdc.errors import CtdcError
 from ctdc.ingest.mapping import SourceSpec
-from ctdc.ingest.raw import TEXT, RawTable, empty_errors, error_rows, python_encoding, shown
+from ctdc.ingest.raw import (
+    Chunk,
+    empty_errors,
+    error_rows,
+    python_encoding,
+    records_per_chunk,
+    shown,
+    text_table,
+)
 from ctdc.ingest.sniff import check_text
 from ctdc.ingest.values import cell_text
 
@@ -61,12 +78,20 @@ def _check_duplicates(path: Path, row: int, rec: dict[str, Any]) -> None:
         )
 
 
-def _records_frame(
-    path: Path, records: list[tuple[int, dict[str, Any]]], errors: pd.DataFrame
-) -> RawTable:
+def _names(records: list[tuple[int, dict[str, Any]]]) -> list[str]:
     names: dict[str, None] = {}
     for _, rec in records:
         names.update(dict.fromkeys(rec))
+    return list(names)
+
+
+def _records_chunk(
+    path: Path,
+    names: list[str],
+    records: list[tuple[int, dict[str, Any]]],
+    errors: pd.DataFrame,
+    done: int = 0,
+) -> Chunk:
     cols: dict[str, list[str]] = {n: [] for n in names}
     for row, rec in records:
         for n in names:
@@ -81,10 +106,8 @@ def _records_frame(
                     column=n,
                     fix="flatten the export: one scalar or list per key",
                 ) from exc
-    frame = pd.DataFrame(
-        {n: pd.array(v, dtype=TEXT) for n, v in cols.items()}, index=pd.RangeIndex(len(records))
-    )
-    return RawTable(frame, np.array([r for r, _ in records], dtype=np.int64), path, errors)
+    rows = np.array([r for r, _ in records], dtype=np.int64)
+    return Chunk(text_table(names, list(cols.values())), rows, errors, done=done)
 
 
 def _not_text(path: Path, source: SourceSpec, exc: UnicodeDecodeError) -> CtdcError:
@@ -96,8 +119,7 @@ def _not_text(path: Path, source: SourceSpec, exc: UnicodeDecodeError) -> CtdcEr
     )
 
 
-def read_json(path: Path, source: SourceSpec) -> RawTable:
-    """A JSON array of flat objects."""
+def _parse_json(path: Path, source: SourceSpec) -> list[dict[str, Any]]:
     check_text(path, source.encoding, source.format)
     try:
         doc = _loads(path.read_text(encoding=python_encoding(source.encoding)))
@@ -123,52 +145,90 @@ def read_json(path: Path, source: SourceSpec) -> RawTable:
             file=path,
             fix="export an array of records, or pin `source.format: ndjson`",
         )
+    return doc
+
+
+def iter_json(path: Path, source: SourceSpec) -> Iterator[Chunk]:
+    """A JSON array of flat objects (parsed whole), in chunks of records."""
+    doc = _parse_json(path, source)
     records = list(enumerate(doc, start=1))
     for row, rec in records:
         _check_duplicates(path, row, rec)
-    return _records_frame(path, records, empty_errors())
+    names = _names(records)
+    del doc
+    step = records_per_chunk(len(names))
+    for start in range(0, len(records), step):
+        part = records[start : start + step]
+        yield _records_chunk(path, names, part, empty_errors())
+        records[start : start + step] = [(0, {})] * len(part)  # let the parsed objects go
 
 
-def read_ndjson(path: Path, source: SourceSpec) -> RawTable:
-    """One JSON object per line; a broken line is quarantined, not fatal."""
-    check_text(path, source.encoding, source.format)
-    records: list[tuple[int, dict[str, Any]]] = []
-    bad: list[tuple[int, str, str]] = []  # (pos, value, expected)
+def _ndjson_lines(
+    path: Path, source: SourceSpec
+) -> Iterator[tuple[int, dict[str, Any] | None, str | None, str, int]]:
+    """(line number, object or None, problem, the line, characters read) for each non-blank line."""
+    done = 0
     try:
         with open(path, encoding=python_encoding(source.encoding)) as fh:
             for line_no, line in enumerate(fh, start=1):
+                done += len(line)
                 if not line.strip():
                     continue
+                text = line.rstrip("\r\n")
                 try:
-                    rec = _loads(line.rstrip("\r\n"))
+                    rec = _loads(text)
                     problem = None if isinstance(rec, dict) else f"a JSON {type(rec).__name__}"
                 except json.JSONDecodeError as exc:
                     problem = f"invalid JSON ({exc.msg}, character {exc.colno})"
                 except (RecursionError, ValueError) as exc:
                     problem = f"JSON that cannot be read safely ({type(exc).__name__})"
                 if problem is not None:
-                    bad.append(
-                        (
-                            len(records),
-                            shown(line.rstrip("\r\n")),
-                            f"one JSON object per line; found {problem}",
-                        )
-                    )
-                    rec = {}
-                _check_duplicates(path, line_no, rec)
-                records.append((line_no, rec))
+                    yield line_no, None, problem, text, done
+                else:
+                    _check_duplicates(path, line_no, rec)
+                    yield line_no, rec, None, text, done
     except UnicodeDecodeError as exc:
         raise _not_text(path, source, exc) from exc
-    if bad and len(bad) == len(records):
-        first = records[bad[0][0]][0]
+
+
+def iter_ndjson(path: Path, source: SourceSpec) -> Iterator[Chunk]:
+    """One JSON object per line; a broken line is quarantined, not fatal."""
+    check_text(path, source.encoding, source.format)
+    names: dict[str, None] = {}
+    lines = good = 0
+    first_bad = None
+    for line_no, rec, _problem, _text, _done in _ndjson_lines(path, source):
+        lines += 1
+        if rec is None:
+            first_bad = first_bad or line_no
+        else:
+            good += 1
+            names.update(dict.fromkeys(rec))
+    if lines and not good:
         raise CtdcError(
-            "unreadable-file", "no line is a JSON object: this is not NDJSON", file=path, row=first
+            "unreadable-file",
+            "no line is a JSON object: this is not NDJSON",
+            file=path,
+            row=first_bad,
         )
-    errors = (
-        error_rows(
-            [b[0] for b in bad], "", "bad-json-line", [b[1] for b in bad], [b[2] for b in bad]
-        )
-        if bad
-        else empty_errors()
+    records: list[tuple[int, dict[str, Any]]] = []
+    bad: list[tuple[int, str, str]] = []  # (pos, value, expected)
+    size = records_per_chunk(len(names))
+    for line_no, rec, problem, text, done in _ndjson_lines(path, source):
+        if rec is None:
+            bad.append((len(records), shown(text), f"one JSON object per line; found {problem}"))
+            rec = {}
+        records.append((line_no, rec))
+        if len(records) >= size:
+            yield _records_chunk(path, list(names), records, _line_errors(bad), done)
+            records, bad = [], []
+    if records:
+        yield _records_chunk(path, list(names), records, _line_errors(bad))
+
+
+def _line_errors(bad: list[tuple[int, str, str]]) -> pd.DataFrame:
+    if not bad:
+        return empty_errors()
+    return error_rows(
+        [b[0] for b in bad], "", "bad-json-line", [b[1] for b in bad], [b[2] for b in bad]
     )
-    return _records_frame(path, records, errors)

@@ -22,6 +22,7 @@ from ctdc.yamlio import line_of, load_text_yaml
 
 ORG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 FORMATS = ("csv", "tsv", "xlsx", "json", "ndjson", "parquet")
+TEXT_FORMATS = ("csv", "tsv", "json", "ndjson")
 COUNTRY_FORMS = ("name", "alpha2", "alpha3")
 
 #: the default yes/no vocabulary of boolean fields (keys already normalized)
@@ -51,6 +52,8 @@ class SourceSpec:
     delimiter: str = ","
     sheet: str | None = None
     header_row: int = 1
+    #: keys the mapping left out (``encoding``, ``delimiter``): guessed per file (sniff.py)
+    guess: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -256,7 +259,14 @@ def load_mapping(path: Path, schema: Schema) -> Mapping:
         "".encode(encoding)
     except LookupError as exc:
         raise chk.fail(f"unknown encoding {encoding!r}", "source", "encoding") from exc
-    source = SourceSpec(src["format"], encoding, delimiter, src.get("sheet"), int(header_row))
+    guess = tuple(
+        k
+        for k, formats in (("encoding", TEXT_FORMATS), ("delimiter", ("csv",)))
+        if src["format"] in formats and src.get(k) is None
+    )
+    source = SourceSpec(
+        src["format"], encoding, delimiter, src.get("sheet"), int(header_row), guess
+    )
 
     data_source = _vocab_target(schema, "data_source", raw.get("data_source"), chk, "data_source")
     if data_source is None:

@@ -14,6 +14,13 @@ the ledger entry, each atomic. Until the ledger entry exists the batch does
 not exist for harmonize or for the "already ingested" check, so an
 interrupted ingest leaves at worst an orphan file that the next run of the
 same export overwrites.
+
+The export is streamed (``ingest.stream``): read, mapped, validated and
+written chunk by chunk into temp files beside the quarantine and staging
+files, which only the end of a successful run moves into place. Whether a
+file is rejected is known only at its end; a rejected file is then read a
+second time to put its valid rows in the quarantine (``batch-rejected``), so
+that memory stays bounded on that path too.
 """
 
 from __future__ import annotations
@@ -25,25 +32,16 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-import pyarrow as pa
-
 from ctdc import __version__
-from ctdc.errors import CATALOGUE, CtdcError
+from ctdc.errors import CtdcError
 from ctdc.ingest.mapping import Mapping
-from ctdc.ingest.pseudonym import pseudonymize
-from ctdc.ingest.raw import RawTable, error_rows
-from ctdc.ingest.readers import read_export
-from ctdc.ingest.transform import Mapped, apply_mapping
-from ctdc.quarantine.table import quarantine_table
-from ctdc.schema import Schema, build_contract, contract_failures, expected_text
-from ctdc.store.atomic import write_parquet
+from ctdc.ingest.sniff import guess_source
+from ctdc.ingest.stream import Batch, Sinks, reject, run_pass
+from ctdc.limits import PROGRESS_BYTES
+from ctdc.progress import bar_of
+from ctdc.schema import Schema
 from ctdc.store.ledger import MODES, BatchEntry, commit_entry, find_entry
 from ctdc.store.workspace import Workspace
-
-#: how many offending rows the summary shows (all of them are in the quarantine)
-MAX_EXAMPLES = 5
 
 
 @dataclass(frozen=True)
@@ -70,6 +68,8 @@ class IngestResult:
     examples: list[dict[str, object]] = field(default_factory=list)
     dry_run: bool = False
     mode: str = "append"  # ledger mode: "append" or "snapshot" (as recorded when unchanged)
+    #: things the data officer should know, e.g. an encoding or delimiter that was guessed
+    notes: list[str] = field(default_factory=list)
 
     @property
     def balanced(self) -> bool:
@@ -85,59 +85,6 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _contract_errors(schema: Schema, mapping: Mapping, staged: pd.DataFrame) -> pd.DataFrame:
-    """Cells of ``staged`` that break the schema's pandera contract, as error rows."""
-    failures = contract_failures(build_contract(schema, list(staged.columns)), staged)
-    if failures.empty:
-        return failures
-    source_col = {name: rule.column or name for name, rule in mapping.fields.items()}
-    return pd.DataFrame(
-        {
-            "pos": failures["index"].to_numpy(),
-            "column": failures["field"].map(lambda f: source_col.get(f, f)).to_numpy(),
-            "field": failures["field"].to_numpy(),
-            "reason": failures["reason"].to_numpy(),
-            "value": failures["value"].to_numpy(),
-            "expected": failures["field"].map(lambda f: expected_text(schema[f])).to_numpy(),
-        }
-    )
-
-
-def _row_errors(raw: RawTable, mapped: Mapped) -> pd.DataFrame:
-    """Read errors win: a row the reader flagged keeps only those (mapping it is noise)."""
-    errors = mapped.error_frame()
-    if not raw.errors.empty:
-        errors = errors[~errors["pos"].isin(raw.errors["pos"])]
-        errors = pd.concat([raw.errors, errors], ignore_index=True)
-    dup = (errors["reason"] == "duplicate-case-id").to_numpy()
-    if dup.any() and mapped.case_id is not None:
-        # say where the first occurrence is, so the officer can compare the two rows
-        ids = mapped.case_id
-        first_pos = pd.Series(ids.index.to_numpy(), index=ids.to_numpy())
-        first_pos = first_pos[~first_pos.index.duplicated(keep="first")]
-        first_row = raw.rows[first_pos.reindex(errors.loc[dup, "value"]).to_numpy(dtype=np.int64)]
-        errors.loc[dup, "expected"] = [f"each case id once per export (first at row {r})"
-                                       for r in first_row]  # fmt: skip
-    return errors
-
-
-def _examples(raw: RawTable, errors: pd.DataFrame) -> list[dict[str, object]]:
-    shown_rows = errors[errors["reason"] != "batch-rejected"].sort_values("pos", kind="stable")
-    shown_rows = shown_rows.drop_duplicates("pos").head(MAX_EXAMPLES)
-    return [
-        {
-            "file": raw.path.name,
-            "row": int(raw.rows[e.pos]),
-            "column": e.column or None,
-            "reason": e.reason,
-            "value": str(e.value),  # read errors are already escaped and cut (raw.shown)
-            "expected": e.expected,
-            "fix": CATALOGUE[e.reason].fix if e.reason in CATALOGUE else "",
-        }
-        for e in shown_rows.itertuples(index=False)
-    ]
 
 
 def ingest_file(
@@ -182,62 +129,49 @@ def ingest_file(
             return IngestResult(org, path.name, batch_id, "unchanged", done.rows_read,
                                 done.staged, done.quarantined, done.quarantined_by_reason,
                                 invalid=done.quarantined, mode=done.mode)  # fmt: skip
+    source, guessed = guess_source(path, mapping.source)
+    notes = [guessed] if guessed else []
+    if guessed:
+        say(f"{path.name}: {guessed}")
+    sinks = None if dry_run else Sinks(ws, schema, org, batch_id)
     try:
         say(f"reading {path.name}")
-        raw = read_export(path, mapping.source)
-        say(f"mapping {len(raw.frame):,} rows")
-        mapped = apply_mapping(raw.frame, mapping, schema)
+        batch = Batch(schema, mapping, path, source, key, batch_id, sinks)
+        size = path.stat().st_size
+        with bar_of(progress if size >= PROGRESS_BYTES else None, path.name, size) as update:
+            tally = run_pass(batch, update)
+        rows_read, invalid = tally.rows_read, tally.invalid
+        rate = invalid / rows_read
+        status = "rejected" if rate > max_reject_rate else ("valid" if dry_run else "ingested")
+        if status == "rejected":
+            if sinks is not None:
+                say(f"{path.name} is rejected: all {rows_read:,} rows go to the quarantine")
+            tally = reject(batch, tally)
     except CtdcError as exc:
+        if sinks is not None:
+            sinks.discard()
         raise exc.located(path) from None
-    errors = _row_errors(raw, mapped)
-    rows_read = len(raw.frame)
-    good = ~np.isin(np.arange(rows_read), errors["pos"].to_numpy())
-
-    staged = mapped.frame[good].copy()
-    assert mapped.case_id is not None
-    staged["org_id"] = pd.array([org] * len(staged), dtype="string")
-    staged["case_pseudonym"] = pd.array(
-        pseudonymize(key, org, mapped.case_id[good].to_list()), dtype="string"
-    )
-    staged["batch_id"] = pd.array([batch_id] * len(staged), dtype="string")
-    staged = staged[schema.staged]
-    say("validating against the schema")
-    contract = _contract_errors(schema, mapping, staged)
-    if not contract.empty:
-        errors = pd.concat([errors, contract], ignore_index=True)
-        staged = staged.drop(index=contract["pos"].unique())
-
-    invalid = int(errors["pos"].nunique())
-    rate = invalid / rows_read
-    status = "rejected" if rate > max_reject_rate else ("valid" if dry_run else "ingested")
-    if status == "rejected":
-        held = staged.index.to_numpy()
-        errors = pd.concat([errors, error_rows(held, "", "batch-rejected", "", "")],
-                           ignore_index=True)  # fmt: skip
-        staged = staged.iloc[:0]
-    quarantined = int(errors["pos"].nunique())
-    bad_rows = errors.drop_duplicates(["pos", "reason"])
-    by_reason = {str(k): int(v) for k, v in bad_rows["reason"].value_counts().sort_index().items()}
-    if rows_read != len(staged) + quarantined:  # a bug, never a data problem
+    except BaseException:
+        if sinks is not None:
+            sinks.discard()
+        raise
+    quarantined, by_reason = tally.quarantined, tally.reasons()
+    if rows_read != tally.staged + quarantined:  # a bug, never a data problem
+        if sinks is not None:
+            sinks.discard()
         raise RuntimeError(f"row accounting does not balance for {path.name}: {rows_read} read, "
-                           f"{len(staged)} staged, {quarantined} quarantined")  # fmt: skip
-    result = IngestResult(org, path.name, batch_id, status, rows_read, len(staged), quarantined,
-                          by_reason, round(rate, 6), invalid, _examples(raw, errors),
-                          dry_run, mode)  # fmt: skip
+                           f"{tally.staged} staged, {quarantined} quarantined")  # fmt: skip
+    result = IngestResult(org, path.name, batch_id, status, rows_read, tally.staged, quarantined,
+                          by_reason, round(rate, 6), invalid, tally.examples, dry_run, mode,
+                          notes)  # fmt: skip
     if dry_run:
         return result
-    assert ws is not None
-    qfile = ws.quarantine_dir(org) / f"{batch_id}.parquet"
-    if quarantined:
-        ws.private_dir(qfile.parent)
-        write_parquet(qfile, quarantine_table(raw.frame, raw.rows, path, errors, batch_id))
-    else:
-        qfile.unlink(missing_ok=True)  # left by an earlier, rejected ingest of these bytes
+    assert ws is not None and sinks is not None
+    sinks.publish_quarantine()  # or remove one left by an earlier, rejected ingest
     if status == "rejected":
         return result
-    say(f"staging {len(staged):,} rows")
-    table = pa.Table.from_pandas(staged, schema=schema.arrow_schema(), preserve_index=False)
-    write_parquet(ws.private_dir(ws.staging_dir(org)) / f"{batch_id}.parquet", table)
+    say(f"staging {tally.staged:,} rows")
+    sinks.publish_staging()
     now = time.time_ns()
     commit_entry(
         ws,
@@ -250,7 +184,7 @@ def ingest_file(
             ingested_at=dt.datetime.fromtimestamp(now / 1e9, dt.UTC).isoformat(),
             seq=now,
             rows_read=rows_read,
-            staged=len(staged),
+            staged=tally.staged,
             quarantined=quarantined,
             quarantined_by_reason=by_reason,
             mapping_sha256=mapping.sha256,

@@ -1,10 +1,13 @@
-"""The reader's output: an export as an all-text frame, its row numbers and its read errors.
+"""The reader's output: an export as all-text chunks, their row numbers and their read errors.
 
-Every reader returns a :class:`RawTable`. Rows that were read but could not be
-read *well* (too many fields, a broken NDJSON line, a NUL in a cell) stay in
-the frame, padded with empty cells, and get a row in ``errors``: the ingest
-then quarantines them like any other bad row, so rows read = staged +
-quarantined holds for files rejected row by row, and nothing disappears.
+Every reader yields :class:`Chunk` objects, one after the other, so that a
+large export never sits in memory whole; :class:`RawTable` is the same for a
+whole file (``read_export``, for small files and tests). Rows that were read
+but could not be read *well* (too many fields, a broken NDJSON line, a NUL in
+a cell) stay in the chunk, padded with empty cells, and get a row in
+``errors``: the ingest then quarantines them like any other bad row, so rows
+read = staged + quarantined holds for files rejected row by row, and nothing
+disappears.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from ctdc import limits
 from ctdc.errors import CtdcError
 from ctdc.limits import SHOWN_VALUE_CHARS
 
@@ -84,6 +88,36 @@ class RawTable:
     #: False only when a reader has proven there is no control character in the file,
     #: which lets the cell check skip a regex pass over every column
     may_have_controls: bool = True
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Consecutive records of an export: one non-null string column per source column.
+
+    ``errors`` positions are into this chunk; ``done`` is how far into the file
+    the reader is (bytes, or characters for text it decodes itself), for a
+    progress bar.
+    """
+
+    table: pa.Table
+    rows: np.ndarray  # source row number of each record
+    errors: pd.DataFrame = field(default_factory=empty_errors)
+    may_have_controls: bool = True
+    done: int = 0
+
+    @property
+    def num_rows(self) -> int:
+        return self.table.num_rows
+
+
+def records_per_chunk(width: int) -> int:
+    """Chunk size of a reader that builds Python text: ``CHUNK_ROWS``, fewer for wide records."""
+    return max(1, min(limits.CHUNK_ROWS, limits.CHUNK_CELLS // max(width, 1)))
+
+
+def text_table(names: Sequence[str], columns: Sequence[Sequence[str]]) -> pa.Table:
+    """Python lists of text -> an all-string Arrow table in the export's column order."""
+    return pa.Table.from_arrays([pa.array(c, type=pa.string()) for c in columns], names=list(names))
 
 
 def check_header(path: Path, names: Sequence[object], row: int = 1) -> list[str]:

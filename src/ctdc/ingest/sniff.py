@@ -1,6 +1,7 @@
-"""Look at a text export's bytes before parsing it: binary or text, and what the parser will meet.
+"""Look at a text export's bytes before parsing it: binary or text, what the parser will meet,
+and, when the mapping does not pin them, which encoding and delimiter it most likely has.
 
-Two jobs, both cheap C-speed passes over bytes:
+Three jobs, all cheap passes over bytes:
 
 - :func:`check_text` reads the first ``SNIFF_BYTES`` and refuses a binary file
   (a workbook, an image, a PDF renamed ``.csv``) with a message that says what
@@ -10,16 +11,30 @@ Two jobs, both cheap C-speed passes over bytes:
   uses it to pick its fast path: pyarrow's parser cuts a cell at a NUL and an
   odd quote count means a quote never closes, so such files take the exact
   path instead.
+- :func:`guess_source` fills in what ``pipelines/<org>.yaml`` leaves out of
+  ``source`` (``encoding``; ``delimiter`` for CSV), from the first
+  ``SNIFF_GUESS_BYTES``: a byte order mark; UTF-16 without one (NULs on every
+  other byte); valid UTF-8; else cp1252 when bytes 0x80-0x9F occur (Windows'
+  letters and quotes there, unless one of the five it leaves undefined is
+  present), else latin-1, as ``ctdc mapping init`` guesses. The
+  delimiter is the one among ``, ; TAB |`` that splits the first records into
+  the same number of fields (more than one) most consistently. The guess is
+  made once per file and printed with the line that pins it, since a guess
+  can be wrong where the sample was not representative.
 """
 
 from __future__ import annotations
 
 import codecs
-from dataclasses import dataclass
+import csv
+import io
+import json
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ctdc.errors import CtdcError
-from ctdc.limits import BINARY_CONTROL_SHARE, SNIFF_BYTES
+from ctdc.ingest.mapping import SourceSpec
+from ctdc.limits import BINARY_CONTROL_SHARE, SNIFF_BYTES, SNIFF_GUESS_BYTES
 
 #: leading bytes of binary formats people send by mistake, and what to call them
 MAGIC: dict[bytes, str] = {
@@ -128,3 +143,93 @@ def scan(path: Path, encoding: str, quote: str = '"') -> Scan:
                 has_nul = has_nul or b"\x00" in found
             quotes += block.count(quote)
     return Scan(has_nul, has_controls, quotes)
+
+
+#: delimiters a guess chooses from, in order of preference on a tie
+DELIMITERS = (",", ";", "\t", "|")
+#: bytes cp1252 leaves undefined: a file holding them is not cp1252
+_CP1252_UNDEFINED = b"\x81\x8d\x8f\x90\x9d"
+_NOT_C1 = bytes(b for b in range(256) if not 0x80 <= b <= 0x9F)
+_GUESS_RECORDS = 50
+
+
+def guess_encoding(head: bytes) -> str:
+    """The most likely encoding of a text file that starts with ``head``."""
+    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "utf-32"
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8"  # both readers skip a UTF-8 BOM
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    even, odd = head[0::2], head[1::2]
+    if len(head) >= 4:
+        if odd.count(0) > 0.3 * len(odd) and even.count(0) < 0.05 * len(even):
+            return "utf-16-le"
+        if even.count(0) > 0.3 * len(even) and odd.count(0) < 0.05 * len(odd):
+            return "utf-16-be"
+    if _is_utf8(head):
+        return "utf-8"
+    c1 = head.translate(None, _NOT_C1)
+    if c1 and not any(b in _CP1252_UNDEFINED for b in c1):
+        return "cp1252"  # 0x80-0x9f are Windows-1252's letters and quotes, not C1 controls
+    return "latin-1"
+
+
+def guess_delimiter(text: str) -> str:
+    """The delimiter that splits the first records of ``text`` most consistently."""
+    cut = text.rfind("\n")
+    sample = text[: cut + 1] if cut > 0 else text
+    best, best_score = ",", (0, 0)
+    for delimiter in DELIMITERS:
+        try:
+            widths = [
+                len(rec)
+                for _, rec in zip(
+                    range(_GUESS_RECORDS),
+                    csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter),
+                    strict=False,
+                )
+                if any(rec)
+            ]
+        except csv.Error:
+            continue
+        if not widths:
+            continue
+        common = max(set(widths), key=lambda w: (widths.count(w), w))
+        score = (widths.count(common), common)
+        if common > 1 and score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def _yaml(value: str) -> str:
+    return json.dumps(value) if value in DELIMITERS else value
+
+
+def guess_source(path: Path, source: SourceSpec) -> tuple[SourceSpec, str | None]:
+    """``source`` with what the mapping did not pin guessed from the file, and what to print.
+
+    The message names the guess and the exact YAML that pins it. A pinned
+    source comes back unchanged, with no message.
+    """
+    if not source.guess:
+        return source, None
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(SNIFF_GUESS_BYTES)
+    except OSError:
+        return replace(source, guess=()), None  # the reader reports the missing file
+    found: dict[str, str] = {}
+    if "encoding" in source.guess:
+        found["encoding"] = guess_encoding(head)
+    if "delimiter" in source.guess:
+        encoding = found.get("encoding", source.encoding)
+        text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(head)
+        found["delimiter"] = guess_delimiter(text.removeprefix("\ufeff"))
+    guessed = replace(source, **found, guess=())
+    pinned = {"format": source.format, "encoding": guessed.encoding}
+    if source.format in ("csv", "tsv"):
+        pinned["delimiter"] = guessed.delimiter
+    yaml = "source: {" + ", ".join(f"{k}: {_yaml(v)}" for k, v in pinned.items()) + "}"
+    what = " and ".join(f"{k} {_yaml(v)}" for k, v in found.items())
+    return guessed, f"{what} guessed (not pinned in the mapping); to pin: {yaml}"

@@ -11,19 +11,21 @@ Three guards against a crafted workbook, because openpyxl trusts the file:
   empty row for every number it skips, so ``<row r="999999999">`` would spin.
 
 Anything openpyxl raises on a damaged workbook becomes ``unreadable-file``.
+The sheet is streamed (openpyxl's read-only mode parses the XML as it goes)
+and handed on in chunks of ``CHUNK_ROWS`` records (fewer if wide).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from ctdc.errors import CtdcError
 from ctdc.ingest.archive import check_archive
 from ctdc.ingest.mapping import SourceSpec
-from ctdc.ingest.raw import TEXT, RawTable, check_header
+from ctdc.ingest.raw import Chunk, check_header, records_per_chunk, text_table
 from ctdc.ingest.values import cell_text
 from ctdc.limits import EXCEL_MAX_ROWS
 
@@ -37,7 +39,7 @@ def _unreadable(path: Path, exc: Exception) -> CtdcError:
     )
 
 
-def _sheet_rows(path: Path, source: SourceSpec) -> RawTable:
+def _sheet_chunks(path: Path, source: SourceSpec) -> Iterator[Chunk]:
     import openpyxl  # imported here: only XLSX ingests pay its import time
 
     wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
@@ -68,9 +70,13 @@ def _sheet_rows(path: Path, source: SourceSpec) -> RawTable:
             )
         names = check_header(path, list(header), row=source.header_row)
         width = len(names)
+        size = records_per_chunk(width)
         rows: list[int] = []
         cols: list[list[str]] = [[] for _ in names]
         for row_no, values in enumerate(it, start=source.header_row + 1):
+            if len(rows) >= size:
+                yield Chunk(text_table(names, cols), np.array(rows, dtype=np.int64))
+                rows, cols = [], [[] for _ in names]
             if row_no > EXCEL_MAX_ROWS:
                 raise CtdcError(
                     "archive-too-large",
@@ -94,17 +100,17 @@ def _sheet_rows(path: Path, source: SourceSpec) -> RawTable:
             rows.append(row_no)
             for j, v in enumerate(cells):
                 cols[j].append(cell_text(v))
+        if rows:
+            yield Chunk(text_table(names, cols), np.array(rows, dtype=np.int64))
     finally:
         wb.close()
-    frame = pd.DataFrame({n: pd.array(c, dtype=TEXT) for n, c in zip(names, cols, strict=True)})
-    return RawTable(frame, np.array(rows, dtype=np.int64), path)
 
 
-def read_xlsx(path: Path, source: SourceSpec) -> RawTable:
-    """Read the pinned sheet; refuse a zip bomb before opening it."""
+def iter_xlsx(path: Path, source: SourceSpec) -> Iterator[Chunk]:
+    """Read the pinned sheet in chunks; refuse a zip bomb before opening it."""
     check_archive(path)
     try:
-        return _sheet_rows(path, source)
+        yield from _sheet_chunks(path, source)
     except CtdcError:
         raise
     except Exception as exc:  # openpyxl, zipfile and the XML parser raise many types

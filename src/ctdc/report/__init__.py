@@ -36,9 +36,10 @@ def ingest_table(results: Sequence[IngestResult]) -> Table:
 
 
 def ingest_examples(results: Sequence[IngestResult]) -> list[str]:
-    """The first offending rows of each file, one line each: where, what, and the fix."""
+    """Notes (a guessed encoding), then the first offending rows of each file: where, what, fix."""
     lines = []
     for r in results:
+        lines += [f"{r.file}: {note}" for note in r.notes]
         for e in r.examples:
             where = ", ".join(
                 [str(e["file"]), f"row {e['row']}"]

@@ -1,6 +1,11 @@
 """The harmonized schema: YAML in ``schemas/`` -> fields, pandera contract, Arrow schema."""
 
-from ctdc.schema.contract import build_contract, contract_failures, expected_text
+from ctdc.schema.contract import (
+    build_contract,
+    contract_failures,
+    expected_text,
+    table_failures,
+)
 from ctdc.schema.model import COUNTRY_CODES, Field, Group, Schema, load_schema
 
 __all__ = [
@@ -12,4 +17,5 @@ __all__ = [
     "contract_failures",
     "expected_text",
     "load_schema",
+    "table_failures",
 ]

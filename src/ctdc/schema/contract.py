@@ -4,12 +4,23 @@ The mapping step already turns text into typed values, so the contract is the
 independent second check that a mapping (or a schema edit) can never push a
 value into staging that the schema does not allow. Its failure cases come back
 as (row index, field, slug, value, expected), the quarantine's shape.
+
+Two ways to run the same contract: :func:`contract_failures` is pandera's own
+lazy validation of a DataFrame; :func:`table_failures` runs the same
+``DataFrameSchema`` on an Arrow table (ingest's staged chunks): the column
+set, types and nullability from Arrow metadata and null counts, and every
+check by calling the contract's own pandera ``Check`` objects on zero-copy
+pandas views of the columns that have checks. It returns the same failure
+cases in the same order, without turning the chunk into a DataFrame and
+without pandera's per-call report building.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow
 from pandera.errors import SchemaErrors
 
 from ctdc.schema.model import Field, Schema
@@ -91,3 +102,74 @@ def contract_failures(contract: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.D
             }
         )
     return empty
+
+
+#: pandas dtype of the contract -> the Arrow types that hold it
+_TEXT = (pyarrow.string(), pyarrow.large_string())
+_ARROW_TYPES = {
+    "Int16": (pyarrow.int16(),),
+    "boolean": (pyarrow.bool_(),),
+    "string": _TEXT,
+    "string[pyarrow]": _TEXT,
+    "string[python]": _TEXT,
+}
+_PANDAS_TYPES = {
+    pyarrow.int16(): pd.Int16Dtype(),
+    pyarrow.bool_(): pd.BooleanDtype(),
+    pyarrow.string(): pd.StringDtype("pyarrow"),
+    pyarrow.large_string(): pd.StringDtype("pyarrow"),
+}
+
+
+def table_failures(contract: pa.DataFrameSchema, table: pyarrow.Table) -> pd.DataFrame:
+    """:func:`contract_failures` for an Arrow table: ``index`` is the row position.
+
+    A column set or type that differs from the contract is a bug in the mapping
+    code, not in the data, so it raises (as pandera's frame-level failures do).
+    """
+    names = set(table.column_names)
+    if names != set(contract.columns):
+        wanted = set(contract.columns)
+        raise ValueError(
+            f"staged columns differ from the contract: missing {sorted(wanted - names)}"
+            f", unexpected {sorted(names - wanted)}"
+        )
+    index: list[np.ndarray] = []
+    fields: list[str] = []
+    reasons: list[str] = []
+    values: list[np.ndarray] = []
+
+    def add(pos: np.ndarray, name: str, reason: str, value: np.ndarray) -> None:
+        if len(pos):
+            index.append(pos)
+            fields.extend([name] * len(pos))
+            reasons.extend([reason] * len(pos))
+            values.append(value)
+
+    for name, column in contract.columns.items():
+        arr = table.column(name)
+        if arr.type not in _ARROW_TYPES.get(str(column.dtype), ()):
+            raise TypeError(f"column {name!r} is {arr.type}, the contract says {column.dtype}")
+        if not column.nullable and arr.null_count:
+            pos = np.flatnonzero(arr.is_null().to_numpy(zero_copy_only=False))
+            add(pos, name, _CHECK_SLUGS["not_nullable"], np.full(len(pos), np.nan, dtype=object))
+        if not column.checks:
+            continue
+        series = arr.to_pandas(types_mapper=_PANDAS_TYPES.get)
+        for check in column.checks:
+            passed = check(series).check_output  # indexed like ``series``, nulls maybe left out
+            pos = passed.index.to_numpy()[~passed.to_numpy(dtype=bool, na_value=True)]
+            pos = np.sort(pos.astype(np.int64))
+            failing = series.iloc[pos]
+            add(pos, name, _CHECK_SLUGS.get(check.name, "schema-violation"),
+                np.array([str(v) for v in failing], dtype=object))  # fmt: skip
+    if not index:
+        return pd.DataFrame({"index": [], "field": [], "reason": [], "value": []})
+    return pd.DataFrame(
+        {
+            "index": np.concatenate(index).astype("int64"),
+            "field": np.array(fields, dtype=object),
+            "reason": np.array(reasons, dtype=object),
+            "value": np.concatenate(values),
+        }
+    )
