@@ -124,3 +124,36 @@ def test_wrong_encoding_is_an_unreadable_file(workspace, schema, test_org, tmp_p
     with pytest.raises(CtdcError) as err:
         _ingest(workspace, schema, test_org)
     assert err.value.slug == "unreadable-file" and "utf-8" in err.value.message()
+
+
+def test_default_fills_missing_cells_of_its_column(workspace, schema, test_org):
+    # The export leaves `Secuestro` blank where it does not apply; `default: false` says so.
+    pipelines, export = test_org
+    text = (pipelines / "test-org.yaml").read_text()
+    text = text.replace(
+        "is_abduction: {column: Secuestro, values: {Sí: true, No: false}}",
+        "is_abduction: {column: Secuestro, values: {Sí: true, No: false}, default: false}",
+    )
+    (pipelines / "test-org.yaml").write_text(text)
+    lines = export.read_bytes().decode("latin-1").splitlines()
+    lines[2] = lines[2].replace(";No;", ";;")  # row 3: Secuestro blank
+    export.write_bytes(("\n".join(lines) + "\n").encode("latin-1"))
+    result = _ingest(workspace, schema, test_org, max_reject_rate=1.0)
+    staged = pd.read_parquet(workspace.staging_dir("test-org") / f"{result.batch_id}.parquet")
+    assert sorted(staged["is_abduction"].tolist()) == [False, True]
+    assert result.staged == 2
+
+
+def test_default_must_be_a_schema_value_next_to_a_column(schema, tmp_path):
+    from ctdc.errors import CtdcError
+
+    base = "org: xx\ndata_source: Hotline\nsource: {format: csv}\ncase_id: ID\nfields:\n"
+    for rule, needle in [
+        ("  gender: {column: S, default: Robot}", "'Robot' is not one of"),
+        ("  gender: {value: Female, default: Male}", "`default` needs a `column`"),
+    ]:
+        path = tmp_path / "xx.yaml"
+        path.write_text(base + rule + "\n")
+        with pytest.raises(CtdcError) as err:
+            load_mapping(path, schema)
+        assert needle in err.value.message() and "line 6" in err.value.message()

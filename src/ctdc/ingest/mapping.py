@@ -65,6 +65,7 @@ class FieldRule:
     date_format: str | None = None
     country: str | None = None
     language: str = "en"
+    default: Any = None  # schema value for rows where the column is missing (not recorded)
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,7 @@ _TOP_KEYS = {
     "org", "description", "data_source", "source", "case_id", "drop", "ignore", "missing",
     "age", "fields", "multi",
 }  # fmt: skip
-_RULE_KEYS = {"column", "value", "values", "date_format", "country", "language"}
+_RULE_KEYS = {"column", "value", "values", "date_format", "country", "language", "default"}
 
 
 def _vocab_target(schema: Schema, name: str, target: Any, chk: _Checker, *where: str) -> Any:
@@ -200,6 +201,12 @@ def _field_rule(schema: Schema, name: str, raw: Any, chk: _Checker) -> FieldRule
     value = raw.get("value")
     if "value" in raw:
         value = _vocab_target(schema, name, value, chk, *where, "value")
+    default = None
+    if raw.get("default") is not None:
+        if column is None:
+            raise chk.fail(f"{name}: `default` needs a `column` (it fills its missing cells)",
+                           *where)  # fmt: skip
+        default = _vocab_target(schema, name, raw["default"], chk, *where, "default")
     return FieldRule(
         field=name,
         column=column,
@@ -208,6 +215,7 @@ def _field_rule(schema: Schema, name: str, raw: Any, chk: _Checker) -> FieldRule
         date_format=date_format,
         country=country,
         language=str(raw.get("language") or "en"),
+        default=default,
     )
 
 

@@ -220,7 +220,10 @@ def _map_field(table: pa.Table, rule: FieldRule, f: Field, mapping: Mapping, out
             for j in np.flatnonzero(huge):
                 result[j] = None
             out.error(text.rows(huge), col, f.name, "out-of-range", text, expected_text(f))
-    if f.required:
+    if rule.default is not None:  # the mapping says what a missing cell means
+        for j in np.flatnonzero(text.missing):
+            result[j] = rule.default
+    elif f.required:
         out.error(text.row_missing(), col, f.name, "missing-required", text, expected_text(f))
     return _typed(result, text, f)
 
