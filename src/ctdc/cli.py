@@ -140,11 +140,20 @@ class Mode(StrEnum):
     snapshot = "snapshot"
 
 
+#: options shared by `ingest` and `validate`, which must read the same way
+FilesArgument = Annotated[list[Path], typer.Argument(help="Export files of this organization.")]
+OrgMappingOption = Annotated[
+    str, typer.Option("--org", help="Organization id (pipelines/<org>.yaml).")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print a JSON summary.")]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no table.")]
+
+
 @app.command()
 def ingest(
     ctx: typer.Context,
-    files: Annotated[list[Path], typer.Argument(help="Export files of this organization.")],
-    org: Annotated[str, typer.Option("--org", help="Organization id (pipelines/<org>.yaml).")],
+    files: FilesArgument,
+    org: OrgMappingOption,
     max_reject_rate: Annotated[
         float | None,
         typer.Option(
@@ -162,8 +171,8 @@ def ingest(
             "replaces them in the next releases (nothing is deleted).",
         ),
     ] = Mode.append,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no table.")] = False,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Map, validate, quarantine and stage exports; the same file again is a no-op."""
     from ctdc.ingest import check_org_name, ingest_file
@@ -256,14 +265,14 @@ def _show_ingest(results: list[Any], *, as_json: bool, quiet: bool, max_reject_r
 @app.command()
 def validate(
     ctx: typer.Context,
-    files: Annotated[list[Path], typer.Argument(help="Export files of this organization.")],
-    org: Annotated[str, typer.Option("--org", help="Organization id (pipelines/<org>.yaml).")],
+    files: FilesArgument,
+    org: OrgMappingOption,
     max_reject_rate: Annotated[
         float | None,
         typer.Option(min=0.0, max=1.0, help="Exit 1 above this share of bad rows [default: 0.10]."),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no table.")] = False,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Dry run of ingest: the same checks and summary, nothing written (no workspace needed)."""
     import secrets

@@ -24,36 +24,30 @@ def _positions(mask: pa.ChunkedArray | pa.Array) -> np.ndarray:
 
 def cell_errors(table: pa.Table, *, check_controls: bool = True) -> pd.DataFrame:
     """One error row per cell with a control character or more than ``MAX_CELL_CHARS``."""
-    parts = []
+    parts: list[pd.DataFrame | None] = []
     if table.num_rows == 0:
         return empty_errors()
     for column, arr in zip(table.column_names, table.columns, strict=True):
         # bytes >= characters, so a cheap max of byte lengths rules most columns out
         longest = pc.max(pc.binary_length(arr)).as_py() or 0
         if longest > MAX_CELL_CHARS:
-            pos = _positions(pc.greater(pc.utf8_length(arr), MAX_CELL_CHARS))
-            if len(pos):
-                values = arr.take(pa.array(pos)).to_pylist()
-                parts.append(
-                    error_rows(
-                        pos,
-                        column,
-                        "value-too-long",
-                        [shown(v) for v in values],
-                        f"at most {MAX_CELL_CHARS:,} characters",
-                    )
-                )
+            mask = pc.greater(pc.utf8_length(arr), MAX_CELL_CHARS)
+            expected = f"at most {MAX_CELL_CHARS:,} characters"
+            parts.append(_flagged(arr, mask, column, "value-too-long", expected))
         if check_controls:
-            pos = _positions(pc.match_substring_regex(arr, CONTROL_CLASS))
-            if len(pos):
-                values = arr.take(pa.array(pos)).to_pylist()
-                parts.append(
-                    error_rows(
-                        pos,
-                        column,
-                        "control-character",
-                        [shown(v) for v in values],
-                        "text without control characters",
-                    )
-                )
+            mask = pc.match_substring_regex(arr, CONTROL_CLASS)
+            expected = "text without control characters"
+            parts.append(_flagged(arr, mask, column, "control-character", expected))
+    parts = [p for p in parts if p is not None]
     return pd.concat(parts, ignore_index=True) if parts else empty_errors()
+
+
+def _flagged(
+    arr: pa.ChunkedArray, mask: pa.ChunkedArray, column: str, slug: str, expected: str
+) -> pd.DataFrame | None:
+    """Error rows for the cells of ``arr`` where ``mask`` holds, or None if there are none."""
+    pos = _positions(mask)
+    if not len(pos):
+        return None
+    values = arr.take(pa.array(pos)).to_pylist()
+    return error_rows(pos, column, slug, [shown(v) for v in values], expected)
