@@ -113,12 +113,14 @@ def encode_column(name: str, column: pd.Series, hierarchy: Hierarchy | None) -> 
         hierarchy = Hierarchy.flat(map(str, leaf_values)) if leaf_values else None
         hierarchical = False
     else:
-        text = column.astype("string")
-        codes = pd.Index(list(hierarchy.leaves)).get_indexer(text).astype(np.int64)
-        codes[text.isna().to_numpy()] = -1
-        unknown = text[(codes < 0) & text.notna().to_numpy()]
+        # distinct values first (Arrow's dictionary encoding), then only those are matched
+        raw, uniques = pd.factorize(column, use_na_sentinel=True)
+        text = pd.Series(uniques).astype("string")
+        position = pd.Index(list(hierarchy.leaves)).get_indexer(text).astype(np.int64)
+        codes = np.append(position, -1)[raw]  # raw -1 (NA) picks the appended -1
+        unknown = text[(position < 0) & text.notna().to_numpy()]
         if len(unknown):
-            sample = sorted(unknown.unique().tolist())[:5]
+            sample = sorted(unknown.tolist())[:5]
             raise ValueError(
                 f"column {name!r} has values that are not leaves of its hierarchy: {sample}"
             )
