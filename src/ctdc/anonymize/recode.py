@@ -64,12 +64,20 @@ CELL_BUDGET = 4_000_000
 #: and never more than this many nodes per price, however few tuples remain
 NODE_CAP = 2_000
 _KEY_LIMIT = 1 << 62
+_SLOT_BITS = 20  # 1 MB of Bloom bits for the finalized keys
 #: inputs of at most this many distinct tuples also try the full sweep and keep the better
 SMALL = 2000
 #: the sweep hands over to the climb after this many prices in a row that each finalized
 #: less than IDLE_SHARE of the remaining records (wide lattices, where nodes rarely fit)
 IDLE_PRICES = 2
 IDLE_SHARE = 0.01
+#: tables of at least this many tuples are scored node by node from cached classes (rolled
+#: up from a child node), smaller ones in batches of nodes computed afresh
+PER_NODE = 500
+#: memory for cached node classes (per generation of the tuple tables)
+CACHE_BYTES = 128 << 20
+#: the tuple tables are compacted once fewer than this share of their tuples remain
+COMPACT_SHARE = 0.5
 #: stale nodes re-scored together when the best benefit is out of date (sweep)
 RESCORE = 4
 #: above this many keys, finalized sizes are looked up by hashing rather than binary search
@@ -154,6 +162,13 @@ def _radix(cards: list[int]) -> np.ndarray | None:
     return radix
 
 
+def _slot(keys: np.ndarray) -> np.ndarray:
+    """A hash of each key into 0 .. 2**_SLOT_BITS - 1 (Fibonacci hashing)."""
+    return (
+        (keys.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - _SLOT_BITS)
+    ).astype(np.intp)
+
+
 def _dot(columns: list[np.ndarray], radix: np.ndarray) -> np.ndarray:
     """The mixed-radix key of rows given column by column (``radix`` from :func:`_radix`)."""
     key = columns[0] * radix[0]
@@ -173,6 +188,20 @@ def _exact_key(columns: list[np.ndarray], cards: list[int]) -> np.ndarray:
         key = key * card + col
         bound *= card
     return key
+
+
+@dataclass(frozen=True)
+class _NodeClasses:
+    """One node's classes over the tuples of the current generation (radix path)."""
+
+    cls: np.ndarray  # class of each tuple
+    key: np.ndarray  # published tuple of each class, as its mixed-radix key
+    rep: np.ndarray  # one tuple of each class
+    cost: np.ndarray  # mean cell cost of each tuple at the node
+
+    @property
+    def nbytes(self) -> int:
+        return self.cls.nbytes + self.key.nbytes + self.rep.nbytes + self.cost.nbytes
 
 
 class _Sweep:
@@ -207,7 +236,7 @@ class _Sweep:
         self.remaining = np.arange(len(tuples))
         self.leaves = tuples[:, : self.m]
         self.sens = tuples[:, self.m :]
-        self.weights = weights
+        self.weights = weights.copy()  # finalized tuples get weight 0 until compacted
         self.all_leaves, self.all_weights = self.leaves, weights  # never compacted
         self.handed_over = False
         # every QI's levels stacked in one table (compacting 2 arrays is ~5x faster than 2m)
@@ -222,8 +251,11 @@ class _Sweep:
         self.f_w = np.zeros(0, dtype=np.int64)
         self.f_keys = pd.Index(np.zeros(0, dtype=np.int64))  # radix path: keys and sizes
         self.f_size = np.zeros(0, dtype=np.int64)
+        self.f_seen = np.zeros(1 << _SLOT_BITS, dtype=bool)  # Bloom bits of f_keys
         self.floor: dict[tuple[int, ...], float] = {}  # cheapest safe class cost seen per node
         self.grid: np.ndarray | bool | None = None  # the whole lattice, when small (_grid)
+        self.cache: dict[tuple[int, ...], _NodeClasses] = {}  # per node, this generation
+        self.cache_bytes = 0
 
     def run(self, prices: tuple[float, ...], cell_budget: int, *, handover: bool) -> None:
         """The sweep over ``prices``, then the climb for what is left.
@@ -235,14 +267,15 @@ class _Sweep:
         idle = 0
         self.handed_over = False
         for i, lam in enumerate(prices):
-            if not self.weights.size:
+            live = int(np.count_nonzero(self.weights))
+            if not live:
                 break
             if handover and idle >= IDLE_PRICES:
                 self.handed_over = True
                 break
             before = int(self.weights.sum())
             nxt = prices[i + 1] if i + 1 < len(prices) else lam + 0.05
-            self.sweep(lam, nxt, max(16, min(NODE_CAP, cell_budget // len(self.weights))))
+            self.sweep(lam, nxt, max(16, min(NODE_CAP, cell_budget // live)))
             done = before - int(self.weights.sum())
             idle = idle + 1 if done < IDLE_SHARE * before else 0
         self.climb()
@@ -292,16 +325,28 @@ class _Sweep:
         return cls[: len(w)], size, safe
 
     def _finalized_sizes(self, keys: np.ndarray) -> np.ndarray:
-        """Records already finalized under each key (radix path), 0 where none."""
+        """Records already finalized under each key (radix path), 0 where none.
+
+        Most keys were never finalized: a bitmap over a hash of the finalized
+        keys (a one-hash Bloom filter) rules them out at ~1 ns a key, and only
+        the rest are looked up exactly.
+        """
+        out = np.zeros(len(keys), dtype=np.int64)
         n = len(self.f_keys)
         if not n:
-            return np.zeros(len(keys), dtype=np.int64)
+            return out
+        maybe = np.flatnonzero(self.f_seen[_slot(keys)])
+        if not maybe.size:
+            return out
+        keys = keys[maybe]
         if len(keys) > HASH_LOOKUP:  # hashing is ~5x faster per key, but costs ~0.1 ms a call
             pos = self.f_keys.get_indexer(keys)
-            return np.where(pos >= 0, self.f_size[pos], 0)
-        sorted_keys = self.f_keys.to_numpy()
-        pos = np.minimum(np.searchsorted(sorted_keys, keys), n - 1)
-        return np.where(sorted_keys[pos] == keys, self.f_size[pos], 0)
+            out[maybe] = np.where(pos >= 0, self.f_size[pos], 0)
+        else:
+            sorted_keys = self.f_keys.to_numpy()
+            pos = np.minimum(np.searchsorted(sorted_keys, keys), n - 1)
+            out[maybe] = np.where(sorted_keys[pos] == keys, self.f_size[pos], 0)
+        return out
 
     def _evaluate(self, node: tuple[int, ...], lam: float, nxt: float) -> tuple[float, np.ndarray]:
         """Benefit of finalizing at ``node`` now, and the mask of remaining tuples it finalizes.
@@ -310,6 +355,10 @@ class _Sweep:
         safe classes only disappear, so that floor only rises and a node whose
         floor is above the price can be skipped without evaluating it.
         """
+        if self.radix is not None:
+            classes = self._node_classes(node)
+            benefit, self.floor[node], take = self._judge(classes, lam, nxt)
+            return benefit, take[classes.cls] & (self.weights > 0)
         ids, cost = self._publish(node)
         cls, _, safe = self._classes(ids)
         w = self.weights
@@ -321,13 +370,65 @@ class _Sweep:
         take = (safe & (mean_cost <= lam + 1e-12))[cls]
         return float((w[take] * (nxt - cost[take])).sum()), take
 
+    def _judge(self, c: _NodeClasses, lam: float, nxt: float) -> tuple[float, float, np.ndarray]:
+        """Benefit, floor and the classes finalized at price ``lam``, from a node's classes."""
+        w, n = self.weights, len(c.key)
+        total = np.bincount(c.cls, weights=w, minlength=n)
+        spent = np.bincount(c.cls, weights=w * c.cost, minlength=n)
+        held = total > 0  # classes of finalized tuples only (weight 0) are gone
+        safe = held & (total + self._finalized_sizes(c.key) >= self.k)
+        mean = spent / np.where(held, total, 1.0)
+        floor = float(mean[safe].min()) if safe.any() else np.inf
+        take = safe & (mean <= lam + 1e-12)
+        return float(nxt * total[take].sum() - spent[take].sum()), floor, take
+
+    def _node_classes(self, node: tuple[int, ...]) -> _NodeClasses:
+        """The classes at ``node``, from the cache, rolled up from a cached child, or fresh.
+
+        Rolling up is cheap: a child one level lower in QI j has coarser classes
+        that merge, so only the child's classes (not the tuples) are re-keyed.
+        That works because a hierarchy is a tree: a value's ancestor is the
+        same whatever leaf it came from.
+        """
+        got = self.cache.get(node)
+        if got is not None:
+            return got
+        for j, lv in enumerate(node):
+            a = self.allowed[j].index(lv)
+            child = (
+                self.cache.get((*node[:j], self.allowed[j][a - 1], *node[j + 1 :])) if a else None
+            )
+            if child is not None:
+                low = self.allowed[j][a - 1]
+                shift = self.anc[j][lv][child.rep] - self.anc[j][low][child.rep]
+                merged, key = pd.factorize(child.key + shift * self.radix[j])
+                rep = child.rep[_first_index(merged, len(key))]
+                cost = child.cost + (self.cost[j][lv] - self.cost[j][low])
+                got = _NodeClasses(merged[child.cls], key, rep, cost)
+                break
+        else:
+            ids, cost = self._publish(node)
+            cls, key = pd.factorize(_dot(ids, self.radix))
+            got = _NodeClasses(cls, key, _first_index(cls, len(key)), cost)
+        if self.cache_bytes + got.nbytes <= CACHE_BYTES:
+            self.cache[node] = got
+            self.cache_bytes += got.nbytes
+        return got
+
     def _ids_at(self, levels: np.ndarray) -> list[np.ndarray]:
         """Published ids per QI of every remaining tuple at its own levels ((r, m) array)."""
         idx = np.arange(len(self.weights))
         return [self.anc[j][levels[:, j], idx] for j in range(self.m)]
 
-    def _finalize(self, node: tuple[int, ...] | np.ndarray, take: np.ndarray) -> None:
-        """Fix the levels of the ``take`` tuples (one node, or per-tuple levels) for good."""
+    def _finalize(
+        self, node: tuple[int, ...] | np.ndarray, take: np.ndarray, *, lazy: bool = True
+    ) -> None:
+        """Fix the levels of the ``take`` tuples (one node, or per-tuple levels) for good.
+
+        On the radix path (``lazy``) finalized tuples only get weight 0, so the
+        tables and the cached node classes stay valid; the tables are compacted
+        (a new generation) once fewer than COMPACT_SHARE of their tuples remain.
+        """
         per_tuple = isinstance(node, np.ndarray)
         ids = self._ids_at(node) if per_tuple else self._publish(node)[0]
         self.level[self.remaining[take]] = node[take] if per_tuple else node
@@ -338,6 +439,7 @@ class _Sweep:
             keys = np.concatenate([self.f_keys.to_numpy(), _dot(taken, self.radix)])
             uniq, inverse = np.unique(keys, return_inverse=True)
             self.f_keys = pd.Index(uniq)
+            self.f_seen[_slot(uniq)] = True
             self.f_size = np.bincount(
                 inverse, weights=np.concatenate([self.f_size, w]), minlength=len(uniq)
             ).astype(np.int64)
@@ -349,10 +451,18 @@ class _Sweep:
             first = _first_index(cls, n_cls)
             self.f_ids, self.f_sens = both[first, : self.m], both[first, self.m :]
             self.f_w = np.bincount(cls, weights=np.concatenate([self.f_w, w])).astype(np.int64)
-        self._compact(~take)
+        if lazy and self.radix is not None:
+            self.weights[take] = 0
+            live = self.weights > 0
+            if np.count_nonzero(live) < COMPACT_SHARE * len(live):
+                self._compact(live)
+        else:
+            self._compact(~take)
 
     def _compact(self, keep: np.ndarray) -> None:
         """Drop the tuples that are no longer remaining from every per-tuple table."""
+        self.cache.clear()
+        self.cache_bytes = 0
         self.remaining = self.remaining[keep]
         self.leaves, self.sens, self.weights = (
             self.leaves[keep],
@@ -384,7 +494,7 @@ class _Sweep:
         pairs = enumerate(zip(nodes, scores, strict=True))
         heap = [(-b, i, node, version) for i, (node, b) in pairs if b > 0]
         heapq.heapify(heap)
-        while heap and self.remaining.size:
+        while heap and self.weights.any():
             if heap[0][3] != version:
                 stale = []
                 while heap and heap[0][3] != version and len(stale) < RESCORE:
@@ -413,11 +523,35 @@ class _Sweep:
         if not nodes or not r or not span or span > _KEY_LIMIT:
             return [self._evaluate(node, lam, nxt)[0] for node in nodes]
         step = max(1, min(BATCH_CELLS // r, _KEY_LIMIT // span))  # node offsets stay in int64
-        batches = [np.array(nodes[i : i + step], np.int64) for i in range(0, len(nodes), step)]
-        results = [self._score_batch(batch, lam, nxt, span) for batch in batches]
+        batches = [nodes[i : i + step] for i in range(0, len(nodes), step)]
+        if r >= PER_NODE:
+            results = [self._score_cached(batch, lam, nxt) for batch in batches]
+        else:
+            results = [self._score_batch(np.array(b, np.int64), lam, nxt, span) for b in batches]
         benefit, floor = (np.concatenate(x) for x in zip(*results, strict=True))
         self.floor.update(zip(nodes, floor.tolist(), strict=True))
         return benefit.tolist()
+
+    def _score_cached(
+        self, nodes: list[tuple[int, ...]], lam: float, nxt: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Benefit and floor of each node from its (cached) classes: no tuple is re-hashed."""
+        got = [self._node_classes(node) for node in nodes]
+        r = len(self.weights)
+        n_cls = np.array([len(c.key) for c in got])
+        first = np.concatenate([[0], np.cumsum(n_cls)[:-1]])
+        cls = np.concatenate([c.cls for c in got]) + np.repeat(first, r)
+        w = np.tile(self.weights, len(got))
+        total = np.bincount(cls, weights=w, minlength=int(n_cls.sum()))
+        spent = np.bincount(cls, weights=w * np.concatenate([c.cost for c in got]),
+                            minlength=int(n_cls.sum()))  # fmt: skip
+        held = total > 0  # classes of finalized tuples only (weight 0) are gone
+        finalized = self._finalized_sizes(np.concatenate([c.key for c in got]))
+        safe = held & (total + finalized >= self.k)
+        mean = spent / np.where(held, total, 1.0)
+        floor = np.minimum.reduceat(np.where(safe, mean, np.inf), first)
+        gain = np.where(safe & (mean <= lam + 1e-12), nxt * total - spent, 0.0)
+        return np.add.reduceat(gain, first), floor
 
     def _score_batch(
         self, batch: np.ndarray, lam: float, nxt: float, span: int
@@ -433,8 +567,9 @@ class _Sweep:
         w = np.tile(self.weights, c)
         weighted = w * cost.ravel()
         total = np.bincount(cls, weights=w)
-        mean = np.bincount(cls, weights=weighted) / total
-        safe = total + self._finalized_sizes(uniq % span) >= self.k
+        held = total > 0  # classes of finalized tuples only (weight 0) are gone
+        safe = held & (total + self._finalized_sizes(uniq % span) >= self.k)
+        mean = np.bincount(cls, weights=weighted) / np.where(held, total, 1.0)
         # factorize numbers classes in order of first appearance, and the key matrix is
         # node-major, so each node's classes are one contiguous run of class ids
         starts = np.searchsorted(uniq // span, np.arange(c))
@@ -455,7 +590,7 @@ class _Sweep:
         """
         floors = []
         for j, col in enumerate(self.columns):
-            present = np.unique(self.leaves[:, j])
+            present = np.unique(self.leaves[self.weights > 0, j])
             per_level = col.cost[:, present].min(axis=1)
             floors.append(per_level[list(self.allowed[j])] / self.m)
         grid = self._grid()
@@ -513,8 +648,14 @@ class _Sweep:
         (then adding the least loss) is raised *only in those* and they are
         finalized; if none would, the QI bringing leftovers closest to ``k`` is
         raised in all of them. Tuples still unsafe at the top go to
-        :meth:`reopen`.
+        :meth:`reopen`. Fewer than ``k`` leftover records cannot form a class of
+        their own, and joining a finalized one is what :meth:`reopen` does best
+        (it also considers widening the class), so they go there directly.
         """
+        self._compact(self.weights > 0)
+        if self.weights.sum() < self.k:
+            self.reopen()
+            return
         allowed = [np.asarray(a, dtype=np.int64) for a in self.allowed]
         pos = np.zeros((len(self.weights), self.m), dtype=np.int64)  # index into allowed
 
@@ -529,7 +670,7 @@ class _Sweep:
             cls, size, safe = self._classes(ids)
             done = safe[cls]
             if done.any():
-                self._finalize(level, done)
+                self._finalize(level, done, lazy=False)
                 pos = pos[~done]
                 continue
             baseline = float((w * np.minimum(size[cls], self.k)).sum())
@@ -560,7 +701,7 @@ class _Sweep:
                 _, q, rescued = rescue
                 trial = pos.copy()
                 trial[:, q] = np.minimum(trial[:, q] + 1, len(allowed[q]) - 1)
-                self._finalize(levels_of(trial), rescued)
+                self._finalize(levels_of(trial), rescued, lazy=False)
                 pos = pos[~rescued]
             elif escalate is not None:
                 q = escalate[1]
@@ -581,35 +722,50 @@ class _Sweep:
         that costs more than removing the leftover (one per cell), it is removed.
         """
         allowed = [np.asarray(a, dtype=np.int64) for a in self.allowed]
+        classes = None  # the finalized classes, regrouped only after a merge
         for t in self.remaining.tolist():
-            done = np.flatnonzero(self.level[:, 0] >= 0)
-            if not done.size:
+            if classes is None:
+                classes = self._finalized_classes(allowed)
+            done, leaves, w, spent, cls, ancestors = classes
+            n_cls = len(spent)
+            if not n_cls:
                 return
-            lv, leaves, w = (
-                self.level[done].astype(np.int64),
-                self.all_leaves[done],
-                self.all_weights[done],
-            )
-            pub = np.stack(
-                [c.ancestor[lv[:, j], leaves[:, j]] for j, c in enumerate(self.columns)], axis=1
-            )
-            cls, n_cls = row_classes(pub)
-            rep = _first_index(cls, n_cls)
+            own_w, own = self.all_weights[t], self.all_leaves[t]
+            # per QI, the lowest allowed level (not below the class's own) where the leftover's
+            # leaf and the class's values meet; the root always fits, so argmax finds one
             new = np.empty((n_cls, self.m), dtype=np.int64)
             for j, col in enumerate(self.columns):
-                start, rep_leaf, own = lv[rep, j], leaves[rep, j], self.all_leaves[t, j]
-                found = np.full(n_cls, allowed[j][-1])
-                for a in allowed[j][::-1]:  # lowest matching level wins: go top-down, overwrite
-                    fits = (a >= start) & (col.ancestor[a, rep_leaf] == col.ancestor[a, own])
-                    found = np.where(fits, a, found)
-                new[:, j] = found
-            added = np.zeros(n_cls)
-            for j, col in enumerate(self.columns):
-                delta = col.cost[new[cls, j], leaves[:, j]] - col.cost[lv[:, j], leaves[:, j]]
-                added += np.bincount(cls, weights=w * delta, minlength=n_cls)
-                added += self.all_weights[t] * col.cost[new[:, j], self.all_leaves[t, j]]
+                up, anc = ancestors[j]
+                meet = up & (anc == col.ancestor[allowed[j], own[j]][:, None])
+                new[:, j] = allowed[j][np.argmax(meet, axis=0)]
+            cost = sum(col.cost[new[cls, j], leaves[:, j]] for j, col in enumerate(self.columns))
+            added = np.bincount(cls, weights=w * cost, minlength=n_cls) - spent
+            added += own_w * sum(col.cost[new[:, j], own[j]] for j, col in enumerate(self.columns))
             best = int(np.argmin(added))
-            if added[best] > self.all_weights[t] * self.m:
+            if added[best] > own_w * self.m:
                 continue  # widening costs more than removing the leftover: remove it
             self.level[done[cls == best]] = new[best]
             self.level[t] = new[best]
+            classes = None
+
+    def _finalized_classes(self, allowed: list[np.ndarray]) -> tuple:
+        """What :meth:`reopen` needs of the finalized tuples: their index, leaves, weights,
+        the loss of each class, the class of each, and per QI and class, which allowed levels
+        it may be widened to (not below any member's) and its values at each."""
+        done = np.flatnonzero(self.level[:, 0] >= 0)
+        lv = self.level[done].astype(np.int64)
+        leaves, w = self.all_leaves[done], self.all_weights[done]
+        pub = np.stack(
+            [c.ancestor[lv[:, j], leaves[:, j]] for j, c in enumerate(self.columns)], axis=1
+        )
+        cls, n_cls = row_classes(pub)
+        top = np.zeros((n_cls, self.m), dtype=np.int64)
+        np.maximum.at(top, cls, lv)  # members may sit at different levels with equal values
+        rep = leaves[_first_index(cls, n_cls)]
+        cost = sum(col.cost[lv[:, j], leaves[:, j]] for j, col in enumerate(self.columns))
+        spent = np.bincount(cls, weights=w * cost, minlength=n_cls)
+        ancestors = [
+            (levels[:, None] >= top[:, j], col.ancestor[levels][:, rep[:, j]])
+            for j, (col, levels) in enumerate(zip(self.columns, allowed, strict=True))
+        ]
+        return done, leaves, w, spent, cls, ancestors
