@@ -55,12 +55,17 @@ import pandas as pd
 
 from ctdc.anonymize.hierarchy import Encoded
 
+try:  # pandas' int64 hash table (see _factorize)
+    from pandas._libs.hashtable import Int64HashTable as _Int64HashTable
+except ImportError:  # pragma: no cover - a pandas release without it
+    _Int64HashTable = None
+
 #: prices at which classes are finalized, cheapest first; finer means less loss, more time
-PRICES = (0.0, 0.01, 0.02, 0.03, 0.045, 0.06, 0.08, 0.1, 0.125, 0.15, 0.2, 0.25, 0.3,
-          0.4, 0.5, 0.6, 0.8, 1.0)  # fmt: skip
+PRICES = (0.0, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.8,
+          1.0)  # fmt: skip
 #: node x tuple evaluations per price (the cheapest nodes by lower bound first): bounds the
 #: sweep's work on wide lattices, where the bottom-up climb finishes what the sweep leaves
-CELL_BUDGET = 4_000_000
+CELL_BUDGET = 1_000_000
 #: and never more than this many nodes per price, however few tuples remain
 NODE_CAP = 2_000
 _KEY_LIMIT = 1 << 62
@@ -134,7 +139,7 @@ def row_classes(rows: np.ndarray) -> tuple[np.ndarray, int]:
     if not rows.size:
         return np.zeros(len(rows), dtype=np.int64), int(len(rows) > 0)
     cards = [int(rows[:, j].max()) + 1 for j in range(rows.shape[1])]
-    inverse, uniques = pd.factorize(_exact_key([rows[:, j] for j in range(rows.shape[1])], cards))
+    inverse, uniques = _factorize(_exact_key([rows[:, j] for j in range(rows.shape[1])], cards))
     return inverse, len(uniques)
 
 
@@ -162,6 +167,20 @@ def _radix(cards: list[int]) -> np.ndarray | None:
     return radix
 
 
+def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes (in order of first appearance) and uniques of an int64 array.
+
+    ``pd.factorize`` with its Python-level dispatch skipped: pandas' own int64
+    hash table, ~2.5x faster on the small arrays rolled up node by node (the
+    engine makes ~1,000 such calls on Adult). Falls back to ``pd.factorize``
+    should a pandas release move the table.
+    """
+    if _Int64HashTable is None:
+        return pd.factorize(values)
+    uniques, codes = _Int64HashTable(len(values)).factorize(values.astype(np.int64, copy=False))
+    return codes, uniques
+
+
 def _slot(keys: np.ndarray) -> np.ndarray:
     """A hash of each key into 0 .. 2**_SLOT_BITS - 1 (Fibonacci hashing)."""
     return (
@@ -183,7 +202,7 @@ def _exact_key(columns: list[np.ndarray], cards: list[int]) -> np.ndarray:
     bound = 1
     for col, card in zip(columns, cards, strict=True):
         if bound * card > _KEY_LIMIT:
-            key = pd.factorize(key)[0].astype(np.int64)
+            key = _factorize(key)[0].astype(np.int64)
             bound = int(key.max()) + 1 if key.size else 1
         key = key * card + col
         bound *= card
@@ -196,12 +215,11 @@ class _NodeClasses:
 
     cls: np.ndarray  # class of each tuple
     key: np.ndarray  # published tuple of each class, as its mixed-radix key
-    rep: np.ndarray  # one tuple of each class
     cost: np.ndarray  # mean cell cost of each tuple at the node
 
     @property
     def nbytes(self) -> int:
-        return self.cls.nbytes + self.key.nbytes + self.rep.nbytes + self.cost.nbytes
+        return self.cls.nbytes + self.key.nbytes + self.cost.nbytes
 
 
 class _Sweep:
@@ -256,6 +274,7 @@ class _Sweep:
         self.grid: np.ndarray | bool | None = None  # the whole lattice, when small (_grid)
         self.cache: dict[tuple[int, ...], _NodeClasses] = {}  # per node, this generation
         self.cache_bytes = 0
+        self.lifts: dict[tuple[int, int, int], np.ndarray] = {}  # for _lift
 
     def run(self, prices: tuple[float, ...], cell_budget: int, *, handover: bool) -> None:
         """The sweep over ``prices``, then the climb for what is left.
@@ -307,12 +326,12 @@ class _Sweep:
         (>= k, l-diverse), counting the finalized records that publish the same tuple."""
         w = self.weights
         if self.radix is not None:
-            cls, uniq = pd.factorize(_dot(ids, self.radix))
+            cls, uniq = _factorize(_dot(ids, self.radix))
             size = np.bincount(cls, weights=w, minlength=len(uniq))
             size += self._finalized_sizes(uniq)
             return cls, size, size >= self.k
         both = [np.concatenate([ids[j], self.f_ids[:, j]]) for j in range(self.m)]
-        cls, uniq = pd.factorize(_exact_key(both, self.cards))
+        cls, uniq = _factorize(_exact_key(both, self.cards))
         size = np.bincount(cls, weights=np.concatenate([w, self.f_w]), minlength=len(uniq))
         safe = size >= self.k
         if self.n_sensitive:  # l >= 1 known distinct values of every sensitive column
@@ -400,19 +419,29 @@ class _Sweep:
             )
             if child is not None:
                 low = self.allowed[j][a - 1]
-                shift = self.anc[j][lv][child.rep] - self.anc[j][low][child.rep]
-                merged, key = pd.factorize(child.key + shift * self.radix[j])
-                rep = child.rep[_first_index(merged, len(key))]
+                ids = child.key // self.radix[j] % self.cards[j]  # QI j's value in each class
+                shift = self._lift(j, low, lv)[ids] - ids
+                merged, key = _factorize(child.key + shift * self.radix[j])
                 cost = child.cost + (self.cost[j][lv] - self.cost[j][low])
-                got = _NodeClasses(merged[child.cls], key, rep, cost)
+                got = _NodeClasses(merged[child.cls], key, cost)
                 break
         else:
             ids, cost = self._publish(node)
-            cls, key = pd.factorize(_dot(ids, self.radix))
-            got = _NodeClasses(cls, key, _first_index(cls, len(key)), cost)
+            cls, key = _factorize(_dot(ids, self.radix))
+            got = _NodeClasses(cls, key, cost)
         if self.cache_bytes + got.nbytes <= CACHE_BYTES:
             self.cache[node] = got
             self.cache_bytes += got.nbytes
+        return got
+
+    def _lift(self, j: int, low: int, high: int) -> np.ndarray:
+        """QI j's published id at level ``high`` of each id at level ``low`` (a tree: one)."""
+        got = self.lifts.get((j, low, high))
+        if got is None:
+            anc = self.columns[j].ancestor
+            got = np.zeros(self.cards[j], dtype=np.int64)
+            got[anc[low]] = anc[high]
+            self.lifts[(j, low, high)] = got
         return got
 
     def _ids_at(self, levels: np.ndarray) -> list[np.ndarray]:
@@ -461,7 +490,7 @@ class _Sweep:
 
     def _compact(self, keep: np.ndarray) -> None:
         """Drop the tuples that are no longer remaining from every per-tuple table."""
-        self.cache.clear()
+        self.cache.clear()  # cheaper to roll up again than to compact every node's classes
         self.cache_bytes = 0
         self.remaining = self.remaining[keep]
         self.leaves, self.sens, self.weights = (
@@ -563,7 +592,7 @@ class _Sweep:
         for j in range(self.m):
             key += self.anc[j][batch[:, j]] * self.radix[j]
             cost += self.cost[j][batch[:, j]]
-        cls, uniq = pd.factorize(key.ravel())
+        cls, uniq = _factorize(key.ravel())
         w = np.tile(self.weights, c)
         weighted = w * cost.ravel()
         total = np.bincount(cls, weights=w)

@@ -33,17 +33,23 @@ if TYPE_CHECKING:
 SIZE_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 1000)
 
 
-def _class_sizes(rows: np.ndarray) -> np.ndarray:
-    """Per row, the size of its class (rows equal in every column); rows: (n, m) ints."""
+def _class_sizes(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the size of its class (rows equal in every column), and the size of each
+    class; rows: (n, m) ints."""
     from ctdc.anonymize.recode import row_classes
 
     classes, _ = row_classes(rows)
-    return np.bincount(classes)[classes] if len(classes) else np.zeros(0, dtype=np.int64)
+    counts = np.bincount(classes) if len(classes) else np.zeros(0, dtype=np.int64)
+    return counts[classes], counts
 
 
 def risk_profile(rows: np.ndarray, k: int) -> dict[str, float | int]:
     """Re-identification risk of a table of QI codes (NA a value of its own)."""
-    sizes = _class_sizes(rows)
+    return _risk(_class_sizes(rows)[0], k)
+
+
+def _risk(sizes: np.ndarray, k: int) -> dict[str, float | int]:
+    """Risk figures from each row's class size."""
     n = len(sizes)
     if n == 0:
         return {"records": 0, "classes": 0, "sample_uniques": 0, "records_below_k": 0,
@@ -64,13 +70,11 @@ def _bucket_label(lo: int, hi: int | None) -> str:
     return str(lo) if hi == lo else f"{lo}-{hi}"
 
 
-def class_size_distribution(rows: np.ndarray) -> dict[str, dict[str, int]]:
-    """Classes and records per class-size bucket (``"10-19": {"classes": 3, "records": 41}``)."""
-    from ctdc.anonymize.recode import row_classes
-
-    if not len(rows):
+def class_size_distribution(counts: np.ndarray) -> dict[str, dict[str, int]]:
+    """Classes and records per class-size bucket (``"10-19": {"classes": 3, "records": 41}``),
+    from the size of each class."""
+    if not len(counts):
         return {}
-    counts = np.bincount(row_classes(rows)[0])
     edges = [*SIZE_BUCKETS, None]
     out: dict[str, dict[str, int]] = {}
     for lo, nxt in pairwise(edges):
@@ -135,7 +139,6 @@ class AnonymizationReport:
         published: np.ndarray,
         groups: pd.Series | None,
         risk_before: dict[str, float | int],
-        risk_after: dict[str, float | int],
     ) -> AnonymizationReport:
         """Account for a run from the engine's encoded columns and chosen levels."""
         qis = tuple(c.name for c in columns)
@@ -163,7 +166,7 @@ class AnonymizationReport:
                 records_by_group[name] = int(removed_per[i])
                 cells_by_group[name] = {q: int(per_qi[j][i]) for j, q in enumerate(qis)}
 
-        sizes = _class_sizes(published)
+        sizes, class_counts = _class_sizes(published)
         all_na = (published == 0).all(axis=1) & known.any(axis=1) if known is not None else []
         levels_used = {}
         for j, q in enumerate(qis):
@@ -189,9 +192,9 @@ class AnonymizationReport:
             loss_metric=round(float(cost.mean()), 6) if cost.size else 0.0,
             loss_by_qi=loss_by_qi,
             levels=levels_used,
-            class_sizes=class_size_distribution(published),
+            class_sizes=class_size_distribution(class_counts),
             risk_before=risk_before,
-            risk_after=risk_after,
+            risk_after=_risk(sizes, k),
         )
 
     @property
