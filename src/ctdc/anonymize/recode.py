@@ -61,8 +61,8 @@ except ImportError:  # pragma: no cover - a pandas release without it
     _Int64HashTable = None
 
 #: prices at which classes are finalized, cheapest first; finer means less loss, more time
-PRICES = (0.0, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.8,
-          1.0)  # fmt: skip
+PRICES = (0.0, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6,
+          0.8, 1.0)  # fmt: skip
 #: node x tuple evaluations per price (the cheapest nodes by lower bound first): bounds the
 #: sweep's work on wide lattices, where the bottom-up climb finishes what the sweep leaves
 CELL_BUDGET = 1_000_000
@@ -82,7 +82,7 @@ PER_NODE = 500
 #: memory for cached node classes (per generation of the tuple tables)
 CACHE_BYTES = 128 << 20
 #: the tuple tables are compacted once fewer than this share of their tuples remain
-COMPACT_SHARE = 0.5
+COMPACT_SHARE = 0.7
 #: stale nodes re-scored together when the best benefit is out of date (sweep)
 RESCORE = 4
 #: above this many keys, finalized sizes are looked up by hashing rather than binary search
