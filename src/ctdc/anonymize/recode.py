@@ -459,19 +459,25 @@ class _Sweep:
         (a new generation) once fewer than COMPACT_SHARE of their tuples remain.
         """
         per_tuple = isinstance(node, np.ndarray)
-        ids = self._ids_at(node) if per_tuple else self._publish(node)[0]
+        if per_tuple:
+            taken = [i[take] for i in self._ids_at(node)]
+        else:
+            taken = [self.anc[j][lv][take] for j, lv in enumerate(node)]
         self.level[self.remaining[take]] = node[take] if per_tuple else node
-        taken = [i[take] for i in ids]
         w = self.weights[take]
         if self.radix is not None:
-            # only sizes per key are needed: merge the new keys into the sorted ones
-            keys = np.concatenate([self.f_keys.to_numpy(), _dot(taken, self.radix)])
-            uniq, inverse = np.unique(keys, return_inverse=True)
-            self.f_keys = pd.Index(uniq)
-            self.f_seen[_slot(uniq)] = True
-            self.f_size = np.bincount(
-                inverse, weights=np.concatenate([self.f_size, w]), minlength=len(uniq)
-            ).astype(np.int64)
+            # only sizes per key are needed: add to the known keys, insert the new ones (sorted)
+            new, inverse = np.unique(_dot(taken, self.radix), return_inverse=True)
+            size = np.bincount(inverse, weights=w, minlength=len(new)).astype(np.int64)
+            known = self.f_keys.to_numpy()
+            pos = np.searchsorted(known, new)
+            hit = pos < len(known)
+            hit[hit] = known[pos[hit]] == new[hit]
+            f_size = self.f_size.copy()
+            f_size[pos[hit]] += size[hit]
+            self.f_keys = pd.Index(np.insert(known, pos[~hit], new[~hit]))
+            self.f_size = np.insert(f_size, pos[~hit], size[~hit])
+            self.f_seen[_slot(new)] = True
         else:
             taken = np.stack(taken, axis=1) if self.m else np.zeros((0, 0), np.int64)
             sens_both = np.concatenate([self.f_sens, self.sens[take]])
@@ -618,8 +624,9 @@ class _Sweep:
         down-set in bound order and never needs the rest.
         """
         floors = []
+        live = self.leaves[self.weights > 0]
         for j, col in enumerate(self.columns):
-            present = np.unique(self.leaves[self.weights > 0, j])
+            present = np.bincount(live[:, j], minlength=col.cost.shape[1]) > 0
             per_level = col.cost[:, present].min(axis=1)
             floors.append(per_level[list(self.allowed[j])] / self.m)
         grid = self._grid()
