@@ -90,6 +90,68 @@ def test_json_lists_booleans_and_missing_keys(tmp_path: Path) -> None:
     assert raw.rows.tolist() == [1, 2]
 
 
+def test_json_array_streams_through_a_small_buffer(tmp_path: Path, monkeypatch) -> None:
+    """Records, strings and numbers cut by the read buffer at every offset come out whole,
+    exactly as ``json.loads`` reads them, and the reader never holds the document."""
+    from ctdc.ingest import json_reader
+
+    records = [{"id": f"c{i}", "n": 12345678901234567890 + i, "x": 1.5e-7, "name": "Ñandú \u2028"}
+               for i in range(300)]  # fmt: skip
+    path = tmp_path / "big.json"
+    path.write_text(" [ " + " ,\n".join(json.dumps(r) for r in records) + " ]\n", "utf-8")
+    monkeypatch.setattr(json_reader, "READ_CHARS", 7)
+    monkeypatch.setattr(json_reader, "CHUNK_ROWS", 64, raising=False)
+    monkeypatch.setattr(json_reader.json, "loads", None)  # no whole-document parse
+    raw = read_export(path, SourceSpec("json"))
+    assert raw.rows.tolist() == list(range(1, 301))
+    assert raw.frame["id"].tolist() == [r["id"] for r in records]
+    assert raw.frame["n"].tolist() == [str(r["n"]) for r in records]
+    assert set(raw.frame["name"]) == {"Ñandú \u2028"} and set(raw.frame["x"]) == {"1.5e-07"}
+
+
+@pytest.mark.parametrize(
+    ("text", "row", "needle"),
+    [
+        ('[{"id": "1"}, {"id": "2"', 2, "the file ends inside record 2"),
+        ('[{"id": "1"}', None, "ends inside the array"),
+        ('[{"id": "1"} {"id": "2"}]', 1, "expected ',' or ']' after record 1"),
+        ('[{"id": "1"}, 7]', None, "record 2 is a int"),
+        ('[{"id": "1"}] [{"id": "2"}]', None, "extra data after the array"),
+        ('{"id": "1"}', None, "expected a JSON array of objects"),
+        ('[{"id": "1"}, {"id": "2",}]', 2, "invalid JSON in record 2"),
+    ],
+)
+def test_broken_json_array_names_the_record(
+    tmp_path: Path, text: str, row: int | None, needle: str
+) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(text)
+    with pytest.raises(CtdcError) as err:
+        read_export(path, SourceSpec("json"))
+    assert err.value.slug == "unreadable-file" and needle in err.value.detail
+    assert err.value.row == row
+
+
+def test_json_record_over_the_limit_is_refused(tmp_path: Path, monkeypatch) -> None:
+    from ctdc.ingest import json_reader
+
+    monkeypatch.setattr(json_reader, "READ_CHARS", 16)
+    monkeypatch.setattr(json_reader, "MAX_RECORD_CHARS", 100)
+    path = tmp_path / "wide.json"
+    path.write_text('[{"id": "1"}, {"notes": "' + "x" * 500 + '"}]')
+    with pytest.raises(CtdcError) as err:
+        read_export(path, SourceSpec("json"))
+    assert err.value.row == 2 and "over 100 characters" in err.value.detail
+
+
+def test_empty_json_array_is_an_empty_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.json"
+    path.write_text(" [ ] ")
+    with pytest.raises(CtdcError) as err:
+        read_export(path, SourceSpec("json"))
+    assert err.value.slug == "empty-file" and "an empty array" in err.value.detail
+
+
 def test_ndjson_broken_line_is_a_row_error_naming_the_line(tmp_path: Path) -> None:
     path = tmp_path / "a.ndjson"
     path.write_text('{"id": "1"}\n\n{"id": 2\n')

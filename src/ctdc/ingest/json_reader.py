@@ -11,18 +11,21 @@ Hostile cases and what they become:
 - nesting deep enough to exhaust the parser's recursion, or a number too long
   to convert: ``unreadable-file`` instead of a crash.
 
-Both are handed on in chunks of ``CHUNK_ROWS`` records (fewer if wide). A JSON array has to be
-parsed whole (``json`` has no streaming parser), so its *document* is in memory
-at once; only the all-text tables are built chunk by chunk. NDJSON streams:
-a first pass over the lines finds every key (the columns are their union, in
-order of first appearance, as for a small file), the refusals above and the
-broken lines; the second pass builds the chunks. Memory is then bounded by the
-chunk, at the price of parsing each line twice. Export large files as NDJSON.
+Both are handed on in chunks of ``CHUNK_ROWS`` records (fewer if wide), and
+both stream, in two passes: the first finds every key (the columns are their
+union, in order of first appearance, as for a small file) and the refusals
+above; the second builds the chunks. Memory is bounded by the chunk and the
+read buffer, at the price of parsing each record twice. A JSON array is read
+element by element with the standard library's own decoder
+(``JSONDecoder.raw_decode`` on a sliding buffer), so numbers, strings and
+duplicate keys are treated exactly as ``json.loads`` would, without a
+streaming-parser dependency whose C backend differs on huge integers.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -67,6 +70,14 @@ def _loads(text: str) -> Any:
     return json.loads(text, object_pairs_hook=_object)
 
 
+_DECODER = json.JSONDecoder(object_pairs_hook=_object)
+_SPACE = re.compile(r"[ \t\n\r]*")
+#: characters read from a JSON array at a time; the buffer grows only for a longer record
+READ_CHARS = 1 << 20
+#: a single record longer than this is refused rather than buffered
+MAX_RECORD_CHARS = 64 << 20
+
+
 def _check_duplicates(path: Path, row: int, rec: dict[str, Any]) -> None:
     if isinstance(rec, _Object) and rec.duplicate is not None:
         raise CtdcError(
@@ -76,13 +87,6 @@ def _check_duplicates(path: Path, row: int, rec: dict[str, Any]) -> None:
             row=row,
             column=rec.duplicate,
         )
-
-
-def _names(records: list[tuple[int, dict[str, Any]]]) -> list[str]:
-    names: dict[str, None] = {}
-    for _, rec in records:
-        names.update(dict.fromkeys(rec))
-    return list(names)
 
 
 def _records_chunk(
@@ -119,48 +123,119 @@ def _not_text(path: Path, source: SourceSpec, exc: UnicodeDecodeError) -> CtdcEr
     )
 
 
-def _parse_json(path: Path, source: SourceSpec) -> list[dict[str, Any]]:
-    check_text(path, source.encoding, source.format)
+def _unreadable(path: Path, detail: str, fix: str = "", row: int | None = None) -> CtdcError:
+    fix = fix or "export an array of records, or pin `source.format: ndjson`"
+    return CtdcError("unreadable-file", detail, file=path, row=row, fix=fix)
+
+
+class _Buffer:
+    """The unread part of a text file, refilled READ_CHARS at a time."""
+
+    def __init__(self, fh: Any) -> None:
+        self.fh, self.text, self.pos, self.done, self.eof = fh, "", 0, 0, False
+
+    def more(self) -> bool:
+        """Read on; False at the end of the file."""
+        if self.eof:
+            return False
+        text = self.fh.read(READ_CHARS)
+        self.done += len(text)
+        self.eof = not text
+        self.text, self.pos = self.text[self.pos :] + text, 0
+        return not self.eof
+
+    def next_char(self) -> str:
+        """The next character that is not JSON whitespace ("" at the end of the file)."""
+        while True:
+            self.pos = _SPACE.match(self.text, self.pos).end()
+            if self.pos < len(self.text) or not self.more():
+                return self.text[self.pos : self.pos + 1]
+
+
+def _json_records(path: Path, source: SourceSpec) -> Iterator[tuple[int, dict[str, Any], int]]:
+    """(record number, object, characters read) for each element of a JSON array, streamed.
+
+    A record cut by the end of the buffer fails to decode (or ends exactly at
+    it, for a number), so more is read and it is decoded again; a decoding
+    error is final only at the end of the file.
+    """
     try:
-        doc = _loads(path.read_text(encoding=python_encoding(source.encoding)))
+        with open(path, encoding=python_encoding(source.encoding)) as fh:
+            buf, row = _Buffer(fh), 0
+            if buf.next_char() != "[":
+                raise _unreadable(path, "expected a JSON array of objects")
+            buf.pos += 1
+            if buf.next_char() == "]":
+                buf.pos += 1
+            else:
+                while True:
+                    row += 1
+                    rec = _decode(path, buf, row)
+                    yield row, rec, buf.done
+                    char = buf.next_char()
+                    buf.pos += 1
+                    if char == "]":
+                        break
+                    if not char:
+                        raise _unreadable(path, "invalid JSON: the file ends inside the array")
+                    if char != ",":
+                        detail = f"invalid JSON: expected ',' or ']' after record {row}"
+                        raise _unreadable(path, detail, row=row)
+            if buf.next_char():
+                raise _unreadable(path, "invalid JSON: extra data after the array")
     except UnicodeDecodeError as exc:
         raise _not_text(path, source, exc) from exc
-    except json.JSONDecodeError as exc:
-        raise CtdcError(
-            "unreadable-file",
-            f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
-            file=path,
-        ) from exc
     except (RecursionError, ValueError) as exc:
-        raise CtdcError(
-            "unreadable-file",
-            f"JSON that cannot be read safely: {type(exc).__name__}: {str(exc)[:120]}",
-            file=path,
-            fix="export flat records: an array of objects of scalars",
+        if isinstance(exc, CtdcError):
+            raise
+        detail = f"JSON that cannot be read safely: {type(exc).__name__}: {str(exc)[:120]}"
+        raise _unreadable(
+            path, detail, "export flat records: an array of objects of scalars"
         ) from exc
-    if not isinstance(doc, list) or not all(isinstance(r, dict) for r in doc):
-        raise CtdcError(
-            "unreadable-file",
-            "expected a JSON array of objects",
-            file=path,
-            fix="export an array of records, or pin `source.format: ndjson`",
-        )
-    return doc
+
+
+def _decode(path: Path, buf: _Buffer, row: int) -> dict[str, Any]:
+    """The object at the buffer's position (record ``row``), reading on as needed."""
+    while True:
+        if not buf.next_char():
+            raise _unreadable(path, "invalid JSON: the file ends inside the array", row=row)
+        try:
+            rec, end = _DECODER.raw_decode(buf.text, buf.pos)
+        except json.JSONDecodeError as exc:
+            if len(buf.text) - buf.pos > MAX_RECORD_CHARS:
+                detail = f"record {row} is over {MAX_RECORD_CHARS:,} characters"
+                raise _unreadable(path, detail, "export flat records", row=row) from exc
+            cut = exc.pos - buf.pos  # from the record's start: more() moves the buffer
+            if buf.more():
+                continue
+            if cut >= len(buf.text[buf.pos :].rstrip()):
+                raise _unreadable(path, f"the file ends inside record {row}", row=row) from exc
+            raise _unreadable(path, f"invalid JSON in record {row}: {exc.msg}", row=row) from exc
+        if end == len(buf.text) and buf.more():
+            continue  # a number may go on past the buffer: decode it whole
+        buf.pos = end
+        if not isinstance(rec, dict):
+            kind = type(rec).__name__
+            raise _unreadable(path, f"expected a JSON array of objects; record {row} is a {kind}")
+        _check_duplicates(path, row, rec)
+        return rec
 
 
 def iter_json(path: Path, source: SourceSpec) -> Iterator[Chunk]:
-    """A JSON array of flat objects (parsed whole), in chunks of records."""
-    doc = _parse_json(path, source)
-    records = list(enumerate(doc, start=1))
-    for row, rec in records:
-        _check_duplicates(path, row, rec)
-    names = _names(records)
-    del doc
+    """A JSON array of flat objects, streamed in chunks of records (two passes)."""
+    check_text(path, source.encoding, source.format)
+    names: dict[str, None] = {}
+    for _, rec, _ in _json_records(path, source):
+        names.update(dict.fromkeys(rec))
     step = records_per_chunk(len(names))
-    for start in range(0, len(records), step):
-        part = records[start : start + step]
-        yield _records_chunk(path, names, part, empty_errors())
-        records[start : start + step] = [(0, {})] * len(part)  # let the parsed objects go
+    records: list[tuple[int, dict[str, Any]]] = []
+    for row, rec, done in _json_records(path, source):
+        records.append((row, rec))
+        if len(records) >= step:
+            yield _records_chunk(path, list(names), records, empty_errors(), done)
+            records = []
+    if records:
+        yield _records_chunk(path, list(names), records, empty_errors())
 
 
 def _ndjson_lines(

@@ -105,7 +105,10 @@ def iter_export(path: Path, source: SourceSpec) -> Iterator[Chunk]:
             chunk = Chunk(chunk.table, chunk.rows, errors, chunk.may_have_controls, chunk.done)
         yield chunk
     if records == 0:
-        raise CtdcError("empty-file", "the file has a header but no data rows", file=path)
+        what = "an empty array: no records" if source.format == "json" else "no data rows"
+        if source.format in ("csv", "tsv", "xlsx"):
+            what = "a header but no data rows"
+        raise CtdcError("empty-file", f"the file has {what}", file=path)
 
 
 def read_export(path: Path, source: SourceSpec) -> RawTable:
