@@ -10,11 +10,15 @@
   ctdc's XLSX reader is built on: the floor for any reader that, like ctdc,
   never evaluates formulas and bounds what a crafted workbook can unpack.
   DuckDB's Excel reader is an extension it would have to download.
+- JSON array (the international agency's export): ctdc ingest against
+  ``json.load`` of the same file -- the whole-document parse an array reader
+  without streaming does before it can start. The point is memory: ctdc's
+  reader streams the array, so its peak should stay flat as the file grows.
 
 Both run in this same process tree, one after the other, each in a fresh
 child (peak memory = that child's VmHWM).
 
-    python benchmarks/ingest.py --rows 1000000 --xlsx-rows 100000
+    python benchmarks/ingest.py --rows 1000000 --xlsx-rows 100000 --json-rows 200000
     python benchmarks/ingest.py --rows 10000000 --xlsx-rows 0   # memory at 10M (minutes)
 
 The 10M-row CSV is the 1M file's records ten times over with changed case ids;
@@ -54,6 +58,13 @@ n = con.execute(
     "COPY (SELECT * FROM read_csv(?, all_varchar = true, header = true)) "
     "TO {out!r} (FORMAT parquet, COMPRESSION zstd)", [{file!r}]
 ).fetchone()[0]
+RESULT = {{"rows": n}}
+"""
+
+SETUP_JSON = "import json\n"
+WORK_JSON = """
+with open({file!r}, encoding="utf-8") as fh:
+    n = len(json.load(fh))
 RESULT = {{"rows": n}}
 """
 
@@ -112,6 +123,19 @@ def export_xlsx(rows: int, seed: int) -> Path:
     return path
 
 
+def export_json(rows: int, seed: int) -> Path:
+    """The international agency's JSON array at ``rows`` records (cached in benchmarks/out/)."""
+    path = OUT / f"intl-agency-{rows}-{seed}.json"
+    if not path.exists():
+        from ctdc.sample.generator import build_export
+
+        OUT.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(build_export("intl-agency", rows, seed).to_bytes())
+        tmp.rename(path)
+    return path
+
+
 def _rows(base, ours) -> list[dict]:
     rows = []
     for m in (base, ours):
@@ -160,10 +184,34 @@ def bench_xlsx(rows: int, seed: int) -> str:
     )
 
 
+def bench_json(rows: int, seed: int) -> str:
+    """Two sizes, so that the memory of each reader can be seen to grow or not."""
+    table = []
+    for n in (rows // 2, rows):
+        path = export_json(n, seed)
+        paths = {
+            "file": str(path),
+            "data": str(OUT / "ingest-workspace"),
+            "schema": str(ROOT / "schemas" / "ctdc.yaml"),
+            "mapping": str(ROOT / "pipelines" / "intl-agency.yaml"),
+        }
+        base = measure(f"{n:,} records: json.load", SETUP_JSON, WORK_JSON.format(**paths))
+        ours = measure(f"{n:,} records: ctdc ingest", SETUP_CTDC, WORK_CTDC.format(**paths))
+        table += _rows(base, ours)
+    size = export_json(rows, seed).stat().st_size / 2**20
+    return record(
+        f"Ingest {rows:,}-record JSON array",
+        table,
+        [f"File: intl-agency JSON array from `ctdc sample`, {size:,.0f} MB at {rows:,} records, "
+         f"seed {seed}; half that size first."],
+    )  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> str:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=1_000_000, help="CSV rows (0: no CSV run)")
     ap.add_argument("--xlsx-rows", type=int, default=100_000, help="XLSX rows (0: no XLSX run)")
+    ap.add_argument("--json-rows", type=int, default=0, help="JSON array records (0: no run)")
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args(argv)
     out = []
@@ -171,6 +219,8 @@ def main(argv: list[str] | None = None) -> str:
         out.append(bench_csv(args.rows, args.seed))
     if args.xlsx_rows:
         out.append(bench_xlsx(args.xlsx_rows, args.seed))
+    if args.json_rows:
+        out.append(bench_json(args.json_rows, args.seed))
     return "\n".join(out)
 
 

@@ -23,8 +23,8 @@ import ingest
 BENCHMARKS = [
     (
         ingest,
-        ["--rows", "1000000", "--xlsx-rows", "100000"],
-        ["--rows", "20000", "--xlsx-rows", "2000"],
+        ["--rows", "1000000", "--xlsx-rows", "100000", "--json-rows", "200000"],
+        ["--rows", "20000", "--xlsx-rows", "2000", "--json-rows", "2000"],
     ),
     (ingest, ["--rows", "10000000", "--xlsx-rows", "0"], None),  # memory at 10M: ~4 minutes
     (anonymize_adult, ["--scales", "10,100"], ["--scales", "2"]),

@@ -28,6 +28,7 @@ was placed where it is, and how many rows each value has.
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import difflib
 import json
@@ -52,6 +53,8 @@ from ctdc.ingest.mapping import (
     normalize,
 )
 from ctdc.ingest.readers import read_export
+from ctdc.ingest.sniff import explain_encoding, guess_delimiter
+from ctdc.limits import SNIFF_GUESS_BYTES
 from ctdc.schema import Field, Group, Schema
 from ctdc.store.atomic import write_bytes
 from ctdc.yamlio import TextLoader
@@ -254,40 +257,16 @@ def guess_source(
 
 
 def _guess_encoding(path: Path) -> tuple[str, str]:
+    """The ingest's own guess (:mod:`ctdc.ingest.sniff`), so both always agree."""
     with open(path, "rb") as fh:
-        data = fh.read(8 << 20)
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "utf-16", "byte-order mark"
-    if data.startswith(b"\xef\xbb\xbf"):
-        return "utf-8-sig", "UTF-8 byte-order mark"
-    try:
-        data.decode("utf-8")
-        return "utf-8", "every byte read is valid UTF-8"
-    except UnicodeDecodeError as exc:
-        if exc.start > len(data) - 4 and len(data) == 8 << 20:
-            return "utf-8", "valid UTF-8 up to a character cut at the end of the sample"
-    if re.search(rb"[\x80-\x9f]", data):
-        try:
-            data.decode("cp1252")
-            return "cp1252", "not UTF-8; bytes 0x80-0x9F are Windows-1252 characters"
-        except UnicodeDecodeError:
-            pass
-    return "latin-1", "not UTF-8"
+        return explain_encoding(fh.read(SNIFF_GUESS_BYTES))
 
 
 def _guess_delimiter(path: Path, encoding: str) -> str:
-    with open(path, encoding=encoding, errors="replace", newline="") as fh:
-        lines = [line for _, line in zip(range(50), fh, strict=False) if line.strip()]
-    best, best_score = ",", -1.0
-    for sep in (",", ";", "\t", "|"):
-        counts = [line.count(sep) for line in lines]
-        if not counts or counts[0] == 0:
-            continue
-        regular = sum(c >= counts[0] for c in counts) / len(counts)
-        score = regular * 1000 + counts[0]
-        if score > best_score:
-            best, best_score = sep, score
-    return best
+    with open(path, "rb") as fh:
+        head = fh.read(SNIFF_GUESS_BYTES)
+    text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(head)
+    return guess_delimiter(text.removeprefix("\ufeff"))
 
 
 def _first_sheet(path: Path) -> tuple[str | None, list[str]]:

@@ -155,24 +155,30 @@ _GUESS_RECORDS = 50
 
 def guess_encoding(head: bytes) -> str:
     """The most likely encoding of a text file that starts with ``head``."""
+    return explain_encoding(head)[0]
+
+
+def explain_encoding(head: bytes) -> tuple[str, str]:
+    """:func:`guess_encoding`, and why (for ``ctdc mapping init``'s notes)."""
     if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
-        return "utf-32"
+        return "utf-32", "UTF-32 byte-order mark"
     if head.startswith(codecs.BOM_UTF8):
-        return "utf-8"  # both readers skip a UTF-8 BOM
+        return "utf-8", "UTF-8 byte-order mark (skipped when read)"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
+        return "utf-16", "UTF-16 byte-order mark"
     even, odd = head[0::2], head[1::2]
     if len(head) >= 4:
         if odd.count(0) > 0.3 * len(odd) and even.count(0) < 0.05 * len(even):
-            return "utf-16-le"
+            return "utf-16-le", "every other byte is zero: UTF-16 without a byte-order mark"
         if even.count(0) > 0.3 * len(even) and odd.count(0) < 0.05 * len(odd):
-            return "utf-16-be"
+            return "utf-16-be", "every other byte is zero: UTF-16 without a byte-order mark"
     if _is_utf8(head):
-        return "utf-8"
+        return "utf-8", "every byte read is valid UTF-8"
     c1 = head.translate(None, _NOT_C1)
     if c1 and not any(b in _CP1252_UNDEFINED for b in c1):
-        return "cp1252"  # 0x80-0x9f are Windows-1252's letters and quotes, not C1 controls
-    return "latin-1"
+        # 0x80-0x9f are Windows-1252's letters and quotes, not C1 controls
+        return "cp1252", "not UTF-8; bytes 0x80-0x9F are Windows-1252 characters"
+    return "latin-1", "not UTF-8"
 
 
 def guess_delimiter(text: str) -> str:
