@@ -265,6 +265,7 @@ def main(argv: list[str] | None = None) -> str:
     ap.add_argument("--adult", type=Path, default=DEFAULT_ADULT, help="folder with adult.csv")
     ap.add_argument("--scales", default="10,100", help="replication factors, comma-separated")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--repeat", type=int, default=5, help="runs of each tool on Adult (best)")
     ap.add_argument("--anjana-python", type=Path, default=DEFAULT_ANJANA_PY)
     args = ap.parse_args(argv)
     adult: Path = args.adult.resolve()
@@ -285,16 +286,21 @@ def main(argv: list[str] | None = None) -> str:
     rows_in = sum(1 for _ in csv.open(encoding="utf-8")) - 1
     OUT.mkdir(parents=True, exist_ok=True)
     results: dict[str, tuple[Measurement, Outcome]] = {}
-    if anjana_py:
-        out = OUT / "adult-anjana.parquet"
-        m = run_anjana(anjana_py, csv, adult, out, f"anjana, <={SUPPRESSION_PCT}% suppression")
-        if m is None:
-            raise SystemExit(f"anjana took over {ANJANA_BUDGET_S} s on Adult itself")
-        results["anjana"] = (m, score(out, rows_in, trees, anjana_py))
-    if not missing:
-        out = OUT / "adult-ctdc.parquet"
-        m = run_ours(csv, adult, out, "ctdc")
-        results["ctdc"] = (m, score(out, rows_in, trees, anjana_py))
+    runs: dict[str, list[Measurement]] = {"anjana": [], "ctdc": []}
+    for _ in range(args.repeat):  # alternating, so that both see the same machine
+        if anjana_py:
+            out = OUT / "adult-anjana.parquet"
+            m = run_anjana(anjana_py, csv, adult, out, f"anjana, <={SUPPRESSION_PCT}% suppression")
+            if m is None:
+                raise SystemExit(f"anjana took over {ANJANA_BUDGET_S} s on Adult itself")
+            runs["anjana"].append(m)
+        if not missing:
+            runs["ctdc"].append(run_ours(csv, adult, OUT / "adult-ctdc.parquet", "ctdc"))
+    for tool, measured in runs.items():
+        if measured:  # the fastest run: noise on a shared machine only ever adds time
+            best = min(measured, key=lambda m: m.seconds)
+            out = OUT / f"adult-{tool}.parquet"  # both tools are deterministic
+            results[tool] = (best, score(out, rows_in, trees, anjana_py))
 
     base = results["anjana"][0] if "anjana" in results else None
     rows = []
@@ -314,7 +320,10 @@ def main(argv: list[str] | None = None) -> str:
         "ARX hierarchies. LM, cells and k computed by the benchmark, not by the tools.",
         "Cells suppressed: QI cells published as NA or `*` in released records.",
         f"Code: {revision()}.",
-    ]
+        f"Seconds: the fastest of {args.repeat} runs of each tool, alternating; all runs (s): "
+        + "; ".join(f"{t} " + ", ".join(f"{m.seconds:.3f}" for m in ms)
+                    for t, ms in runs.items() if ms) + ".",
+    ]  # fmt: skip
     if anjana_py:
         versions = subprocess.run(
             [str(anjana_py), "-c", VERSIONS], capture_output=True, text=True, check=True

@@ -61,8 +61,13 @@ except ImportError:  # pragma: no cover - a pandas release without it
     _Int64HashTable = None
 
 #: prices at which classes are finalized, cheapest first; finer means less loss, more time
-PRICES = (0.0, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6,
-          0.8, 1.0)  # fmt: skip
+PRICES = (0.0, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.15, 0.2, 0.225, 0.25, 0.275, 0.3, 0.4,
+          0.5, 0.6, 0.8, 1.0)  # fmt: skip
+#: past this price, once under TAIL_SHARE of the records remain, the sweep hands the rest
+#: (outliers) to the climb: on Adult LM 0.0295 against 0.0291 for the sweep on to 1.0, in
+#: ~15% less time; small or hard inputs, where many records remain, still sweep to 1.0
+TAIL_PRICE = 0.3
+TAIL_SHARE = 0.05
 #: node x tuple evaluations per price (the cheapest nodes by lower bound first): bounds the
 #: sweep's work on wide lattices, where the bottom-up climb finishes what the sweep leaves
 CELL_BUDGET = 1_000_000
@@ -285,9 +290,10 @@ class _Sweep:
         """
         idle = 0
         self.handed_over = False
+        records = int(self.weights.sum())
         for i, lam in enumerate(prices):
             live = int(np.count_nonzero(self.weights))
-            if not live:
+            if not live or (lam > TAIL_PRICE and self.weights.sum() < TAIL_SHARE * records):
                 break
             if handover and idle >= IDLE_PRICES:
                 self.handed_over = True
