@@ -334,6 +334,15 @@ def test_mixed_line_endings_are_read_correctly(project: Path) -> None:
     assert not raw.frame["country"].str.contains("\r").any()
 
 
+def test_xlsx_formula_without_a_saved_value_is_quarantined(
+    project: Path, workspace: Workspace, schema: Schema, generated
+) -> None:
+    path = generated["uncached-formula.xlsx"]
+    formula = '=IF(C3="male","NA","PE")'
+    row_level_error(project, "bad-xlsx", path, "uncached-formula", 3, "nationality", formula)
+    accepted_row_by_row(workspace, schema, "bad-xlsx", path, "uncached-formula", 3)
+
+
 def test_xlsx_claiming_every_cell_is_read_by_its_real_cells(project: Path, generated) -> None:
     proc = ctdc(
         project, "ingest", "--org", "bad-xlsx", str(generated["huge-dimension.xlsx"]), "--json"

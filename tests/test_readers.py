@@ -64,8 +64,52 @@ def test_xlsx_dates_numbers_and_header_row(tmp_path: Path) -> None:
     assert raw.frame["age"].tolist() == ["33", "12"]
     assert raw.frame["flag"].tolist() == ["true", "false"]
     assert raw.frame["id"].tolist() == ["00123", "7"]
-    assert raw.frame["formula"].tolist() == ["", ""]  # never evaluated; no cached value saved
+    # never evaluated: openpyxl saves no value with a formula, so the row is quarantined
+    assert raw.frame["formula"].tolist() == ["", ""]
     assert raw.rows.tolist() == [3, 5]
+    [err] = raw.errors.itertuples()
+    assert (err.pos, err.column, err.reason, err.value) == (
+        0,
+        "formula",
+        "uncached-formula",
+        "=1+1",
+    )
+
+
+def _with_cached_values(path: Path, cached: dict[str, str]) -> None:
+    """Write a computed value into formula cells, as Excel does when it saves."""
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(path) as zf:
+        parts = {n: zf.read(n) for n in zf.namelist()}
+    xml = parts["xl/worksheets/sheet1.xml"].decode()
+    for ref, value in cached.items():
+        xml, n = re.subn(rf'(<c r="{ref}"[^>]*>\s*<f>[^<]*</f>)\s*(<v\s*/>|<v>\s*</v>)?',
+                         rf"\1<v>{value}</v>", xml)  # fmt: skip
+        assert n == 1, ref
+    parts["xl/worksheets/sheet1.xml"] = xml.encode()
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+
+
+def test_xlsx_formulas_read_as_their_saved_values(tmp_path: Path) -> None:
+    path = tmp_path / "f.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["id", "age", "band"])
+    ws.append(["1", "=20+3", "adult"])
+    ws.append(["2", "=A3*10", None])
+    ws.append([None, None, '=IF(B4>17,"adult","minor")'])  # a row of formulas only
+    wb.save(path)
+    _with_cached_values(path, {"B2": "23", "B3": "20"})
+    raw = read_export(path, SourceSpec("xlsx"))
+    assert raw.frame["age"].tolist() == ["23", "20", ""]
+    assert raw.rows.tolist() == [2, 3, 4]  # the formulas-only row is a record, not skipped
+    [err] = raw.errors.itertuples()
+    assert (err.pos, err.column, err.reason) == (2, "band", "uncached-formula")
+    assert err.value == '=IF(B4>17,"adult","minor")'
 
 
 def test_xlsx_unknown_sheet_lists_the_sheets(tmp_path: Path) -> None:

@@ -110,6 +110,14 @@ _KINDS = [
         row_level=True,
     ),
     ErrorKind(
+        "uncached-formula",
+        ExitCode.DATA,
+        "a spreadsheet formula saved without its computed value (ctdc never evaluates formulas)",
+        "open the workbook in Excel or LibreOffice and save it again, so that every formula's "
+        "value is stored; or replace the formula by its value",
+        row_level=True,
+    ),
+    ErrorKind(
         "control-character",
         ExitCode.DATA,
         "value holds a NUL or another control character",

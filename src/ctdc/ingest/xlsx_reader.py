@@ -10,6 +10,12 @@ Three guards against a crafted workbook, because openpyxl trusts the file:
 - a row number beyond Excel's 1,048,576 stops the read: openpyxl yields an
   empty row for every number it skips, so ``<row r="999999999">`` would spin.
 
+Formulas are read as the value the spreadsheet saved with them. A formula
+saved without one (a workbook written by a program, never opened in Excel)
+would read as an empty cell: when the workbook holds any formula, a second
+read of the sheet with the formulas themselves runs alongside, and such a cell
+quarantines its row (``uncached-formula``) instead of losing the value.
+
 Anything openpyxl raises on a damaged workbook becomes ``unreadable-file``.
 The sheet is streamed (openpyxl's read-only mode parses the XML as it goes)
 and handed on in chunks of ``CHUNK_ROWS`` records (fewer if wide).
@@ -17,6 +23,9 @@ and handed on in chunks of ``CHUNK_ROWS`` records (fewer if wide).
 
 from __future__ import annotations
 
+import itertools
+import re
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,7 +34,14 @@ import numpy as np
 from ctdc.errors import CtdcError
 from ctdc.ingest.archive import check_archive
 from ctdc.ingest.mapping import SourceSpec
-from ctdc.ingest.raw import Chunk, check_header, records_per_chunk, text_table
+from ctdc.ingest.raw import (
+    Chunk,
+    check_header,
+    empty_errors,
+    error_rows,
+    records_per_chunk,
+    text_table,
+)
 from ctdc.ingest.values import cell_text
 from ctdc.limits import EXCEL_MAX_ROWS
 
@@ -39,10 +55,46 @@ def _unreadable(path: Path, exc: Exception) -> CtdcError:
     )
 
 
+_FORMULA = re.compile(rb"<(?:\w+:)?f[ >/]")
+
+
+def _has_formulas(path: Path) -> bool:
+    """Whether any worksheet of the workbook holds a formula (a streamed scan of its XML)."""
+    with zipfile.ZipFile(path) as zf:
+        for name in zf.namelist():
+            if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+                continue
+            with zf.open(name) as fh:
+                tail = b""
+                while block := fh.read(1 << 20):
+                    if _FORMULA.search(tail + block):
+                        return True
+                    tail = block[-16:]
+    return False
+
+
+def _formula_rows(path: Path, source: SourceSpec) -> Iterator[tuple | None]:
+    """The sheet's rows with formulas as text (``=...``), in step with the values' rows;
+    None for every row when the workbook has no formula at all."""
+    if _has_formulas(path):
+        import openpyxl
+
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
+        try:
+            ws = wb[source.sheet] if source.sheet is not None else wb.worksheets[0]
+            if hasattr(ws, "reset_dimensions"):
+                ws.reset_dimensions()
+            yield from ws.iter_rows(min_row=source.header_row, values_only=True)
+        finally:
+            wb.close()
+    yield from itertools.repeat(None)
+
+
 def _sheet_chunks(path: Path, source: SourceSpec) -> Iterator[Chunk]:
     import openpyxl  # imported here: only XLSX ingests pay its import time
 
     wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    formulas = None
     try:
         if source.sheet is not None and source.sheet not in wb.sheetnames:
             raise CtdcError(
@@ -55,6 +107,8 @@ def _sheet_chunks(path: Path, source: SourceSpec) -> Iterator[Chunk]:
         if hasattr(ws, "reset_dimensions"):
             ws.reset_dimensions()
         it = ws.iter_rows(min_row=source.header_row, values_only=True)
+        formulas = _formula_rows(path, source)
+        next(formulas, None)
         header = next(it, None)
         if header is None:
             raise CtdcError("empty-file", "the sheet is empty", file=path)
@@ -73,10 +127,12 @@ def _sheet_chunks(path: Path, source: SourceSpec) -> Iterator[Chunk]:
         size = records_per_chunk(width)
         rows: list[int] = []
         cols: list[list[str]] = [[] for _ in names]
+        bad: list[tuple[int, str, str]] = []  # (pos in chunk, column, formula)
         for row_no, values in enumerate(it, start=source.header_row + 1):
+            written = next(formulas, None)
             if len(rows) >= size:
-                yield Chunk(text_table(names, cols), np.array(rows, dtype=np.int64))
-                rows, cols = [], [[] for _ in names]
+                yield _chunk(names, cols, rows, bad)
+                rows, cols, bad = [], [[] for _ in names], []
             if row_no > EXCEL_MAX_ROWS:
                 raise CtdcError(
                     "archive-too-large",
@@ -95,15 +151,32 @@ def _sheet_chunks(path: Path, source: SourceSpec) -> Iterator[Chunk]:
                     row=row_no,
                     fix="give the column a header, or delete the value",
                 )
-            if all(v is None or v == "" for v in cells):
+            uncached = [
+                (j, f)
+                for j, f in enumerate((written or ())[:width])
+                if cells[j] is None and isinstance(f, str) and f.startswith("=")
+            ]
+            if not uncached and all(v is None or v == "" for v in cells):
                 continue  # an empty spreadsheet row is not a record
+            bad += [(len(rows), names[j], f) for j, f in uncached]
             rows.append(row_no)
             for j, v in enumerate(cells):
                 cols[j].append(cell_text(v))
         if rows:
-            yield Chunk(text_table(names, cols), np.array(rows, dtype=np.int64))
+            yield _chunk(names, cols, rows, bad)
     finally:
+        if formulas is not None:
+            formulas.close()
         wb.close()
+
+
+def _chunk(names: list[str], cols: list[list[str]], rows: list[int], bad: list) -> Chunk:
+    errors = empty_errors()
+    if bad:
+        expected = "the formula's value, saved in the workbook"
+        errors = error_rows([b[0] for b in bad], [b[1] for b in bad], "uncached-formula",
+                            [b[2] for b in bad], expected)  # fmt: skip
+    return Chunk(text_table(names, cols), np.array(rows, dtype=np.int64), errors)
 
 
 def iter_xlsx(path: Path, source: SourceSpec) -> Iterator[Chunk]:

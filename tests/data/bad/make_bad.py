@@ -197,6 +197,12 @@ def write_generated(out: Path) -> dict[str, Path]:
     paths["huge-dimension.xlsx"] = out / "huge-dimension.xlsx"
     paths["huge-dimension.xlsx"].write_bytes(_rewrite(xlsx, SHEET, dim))
 
+    # a formula saved without its value (openpyxl never computes one): never read as empty
+    rows = [list(r) for r in XLSX_ROWS]
+    rows[2][3] = '=IF(C3="male","NA","PE")'
+    paths["uncached-formula.xlsx"] = out / "uncached-formula.xlsx"
+    paths["uncached-formula.xlsx"].write_bytes(_workbook(rows))
+
     # a row numbered past Excel's last row (openpyxl yields every empty row before it)
     far = sheet.replace(b'<row r="3"', b'<row r="9999999"').replace(b'r="A3"', b'r="A9999999"')
     far = far.replace(b'r="B3"', b'r="B9999999"').replace(b'r="C3"', b'r="C9999999"')
