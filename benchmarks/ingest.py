@@ -110,30 +110,28 @@ def export_csv(rows: int, seed: int) -> Path:
     return path
 
 
-def export_xlsx(rows: int, seed: int) -> Path:
-    """The case-management XLSX at ``rows`` rows (cached: writing it takes minutes)."""
-    path = OUT / f"casework-ngo-{rows}-{seed}.xlsx"
+def _sample_export(org: str, ext: str, rows: int, seed: int) -> Path:
+    """``ctdc sample``'s export of ``org`` at ``rows`` rows, cached in benchmarks/out/
+    (writing a large XLSX takes minutes)."""
+    path = OUT / f"{org}-{rows}-{seed}.{ext}"
     if not path.exists():
         from ctdc.sample.generator import build_export
 
         OUT.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(build_export("casework-ngo", rows, seed).to_bytes())
+        tmp.write_bytes(build_export(org, rows, seed).to_bytes())
         tmp.rename(path)
     return path
+
+
+def export_xlsx(rows: int, seed: int) -> Path:
+    """The case-management XLSX."""
+    return _sample_export("casework-ngo", "xlsx", rows, seed)
 
 
 def export_json(rows: int, seed: int) -> Path:
-    """The international agency's JSON array at ``rows`` records (cached in benchmarks/out/)."""
-    path = OUT / f"intl-agency-{rows}-{seed}.json"
-    if not path.exists():
-        from ctdc.sample.generator import build_export
-
-        OUT.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(build_export("intl-agency", rows, seed).to_bytes())
-        tmp.rename(path)
-    return path
+    """The international agency's JSON array."""
+    return _sample_export("intl-agency", "json", rows, seed)
 
 
 def _rows(base, ours) -> list[dict]:
@@ -147,15 +145,20 @@ def _rows(base, ours) -> list[dict]:
     return rows
 
 
-def bench_csv(rows: int, seed: int) -> str:
-    csv = export_csv(rows, seed)
-    paths = {
-        "file": str(csv),
+def _paths(file: Path, org: str) -> dict[str, str]:
+    """What the work templates are formatted with: the file and the org's mapping."""
+    return {
+        "file": str(file),
         "data": str(OUT / "ingest-workspace"),
         "schema": str(ROOT / "schemas" / "ctdc.yaml"),
-        "mapping": str(ROOT / "pipelines" / "registry-gov.yaml"),
+        "mapping": str(ROOT / "pipelines" / f"{org}.yaml"),
         "out": str(OUT / "baseline.parquet"),
     }
+
+
+def bench_csv(rows: int, seed: int) -> str:
+    csv = export_csv(rows, seed)
+    paths = _paths(csv, "registry-gov")
     base = measure("duckdb read_csv -> parquet", SETUP_DUCKDB, WORK_DUCKDB.format(**paths))
     ours = measure("ctdc ingest", SETUP_CTDC, WORK_CTDC.format(**paths))
     size = csv.stat().st_size / 2**20
@@ -168,12 +171,7 @@ def bench_csv(rows: int, seed: int) -> str:
 
 def bench_xlsx(rows: int, seed: int) -> str:
     xlsx = export_xlsx(rows, seed)
-    paths = {
-        "file": str(xlsx),
-        "data": str(OUT / "ingest-workspace"),
-        "schema": str(ROOT / "schemas" / "ctdc.yaml"),
-        "mapping": str(ROOT / "pipelines" / "casework-ngo.yaml"),
-    }
+    paths = _paths(xlsx, "casework-ngo")
     base = measure("openpyxl read-only iteration", SETUP_OPENPYXL, WORK_OPENPYXL.format(**paths))
     ours = measure("ctdc ingest", SETUP_CTDC, WORK_CTDC.format(**paths))
     size = xlsx.stat().st_size / 2**20
@@ -188,13 +186,7 @@ def bench_json(rows: int, seed: int) -> str:
     """Two sizes, so that the memory of each reader can be seen to grow or not."""
     table = []
     for n in (rows // 2, rows):
-        path = export_json(n, seed)
-        paths = {
-            "file": str(path),
-            "data": str(OUT / "ingest-workspace"),
-            "schema": str(ROOT / "schemas" / "ctdc.yaml"),
-            "mapping": str(ROOT / "pipelines" / "intl-agency.yaml"),
-        }
+        paths = _paths(export_json(n, seed), "intl-agency")
         base = measure(f"{n:,} records: json.load", SETUP_JSON, WORK_JSON.format(**paths))
         ours = measure(f"{n:,} records: ctdc ingest", SETUP_CTDC, WORK_CTDC.format(**paths))
         table += _rows(base, ours)
