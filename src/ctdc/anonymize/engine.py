@@ -77,16 +77,21 @@ def anonymize(
     columns = [encode_column(q, frame[q], hierarchies.get(q)) for q in qis]
     allowed = [_allowed(c, levels.get(c.name)) for c in columns]
     sens_codes, l_div = _sensitive(frame, sensitive, l, qis)
+    risk_before = risk_profile(np.stack([c.codes for c in columns], axis=1), int(k))
 
     recoding = local_recode(columns, allowed, int(k), sensitive=sens_codes, l_div=l_div)
     keep = ~recoding.removed
-    out = frame.loc[keep].copy()
-    published = np.zeros((int(keep.sum()), len(qis)), dtype=np.int64)
+    everyone = bool(keep.all())
+    # copy-on-write (pandas >= 3): the columns the engine does not touch are shared, and
+    # only those are filtered, so the release costs no second copy of the QI columns
+    out = frame.drop(columns=list(qis))
+    out = out if everyone else out.loc[keep]
+    published = np.zeros((int(keep.sum()), len(qis)), dtype=np.int32)  # ids: few values
     for j, col in enumerate(columns):
         ids = col.ancestor[recoding.levels[keep, j], col.codes[keep]]
         published[:, j] = ids
-        out[col.name] = _column(frame[col.name][keep], col, ids)
-    out = out.reset_index(drop=True)
+        out[col.name] = _column(frame[col.name] if everyone else frame[col.name][keep], col, ids)
+    out = out[list(frame.columns)].reset_index(drop=True)
 
     report = AnonymizationReport.build(
         k=int(k),
@@ -96,7 +101,7 @@ def anonymize(
         removed=recoding.removed,
         published=published,
         groups=frame[group_col] if group_col is not None else None,
-        risk_before=risk_profile(np.stack([c.codes for c in columns], axis=1), int(k)),
+        risk_before=risk_before,
     )
     return AnonymizationResult(frame=out, report=report)
 
