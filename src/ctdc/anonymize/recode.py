@@ -224,11 +224,12 @@ def _exact_key(columns: list[np.ndarray], cards: list[int]) -> np.ndarray:
 
 @dataclass(frozen=True)
 class _NodeClasses:
-    """One node's classes over the tuples of the current generation (radix path)."""
+    """One node's classes over the tuples of one generation of the tables (radix path)."""
 
     cls: np.ndarray  # class of each tuple
     key: np.ndarray  # published tuple of each class, as its mixed-radix key
     cost: np.ndarray  # mean cell cost of each tuple at the node
+    gen: int  # the generation of the tables these tuples are
 
     @property
     def nbytes(self) -> int:
@@ -283,13 +284,16 @@ class _Sweep:
         self.f_ids = np.zeros((0, self.m), dtype=np.int64)
         self.f_sens = np.zeros((0, n_sensitive), dtype=np.int64)
         self.f_w = np.zeros(0, dtype=np.int64)
-        self.f_keys = pd.Index(np.zeros(0, dtype=np.int64))  # radix path: keys and sizes
+        self.f_keys = np.zeros(0, dtype=np.int64)  # radix path: sorted keys, and sizes
+        self.f_index: pd.Index | None = None  # f_keys hashed, built when first needed
         self.f_size = np.zeros(0, dtype=np.int64)
         self.f_seen = np.zeros(1 << _SLOT_BITS, dtype=bool)  # Bloom bits of f_keys
         self.floor: dict[tuple[int, ...], float] = {}  # cheapest safe class cost seen per node
         self.grid: np.ndarray | bool | None = None  # the whole lattice, when small (_grid)
-        self.cache: dict[tuple[int, ...], _NodeClasses] = {}  # per node, this generation
+        self.cache: dict[tuple[int, ...], _NodeClasses] = {}  # per node (see _compact)
         self.cache_bytes = 0
+        self.gen = 0  # generation of the tables: +1 at every compaction
+        self.since: dict[int, np.ndarray] = {}  # per past generation: its index of each tuple
         self.lifts: dict[tuple[int, int, int], np.ndarray] = {}  # for _lift
 
     def run(self, prices: tuple[float, ...], cell_budget: int, *, handover: bool) -> None:
@@ -376,10 +380,12 @@ class _Sweep:
             return out
         keys = keys[maybe]
         if len(keys) > HASH_LOOKUP:  # hashing is ~5x faster per key, but costs ~0.1 ms a call
-            pos = self.f_keys.get_indexer(keys)
+            if self.f_index is None:
+                self.f_index = pd.Index(self.f_keys)
+            pos = self.f_index.get_indexer(keys)
             out[maybe] = np.where(pos >= 0, self.f_size[pos], 0)
         else:
-            sorted_keys = self.f_keys.to_numpy()
+            sorted_keys = self.f_keys
             pos = np.minimum(np.searchsorted(sorted_keys, keys), n - 1)
             out[maybe] = np.where(sorted_keys[pos] == keys, self.f_size[pos], 0)
         return out
@@ -428,27 +434,42 @@ class _Sweep:
         """
         got = self.cache.get(node)
         if got is not None:
-            return got
+            return got if got.gen == self.gen else self._carry(node, got)
         for j, lv in enumerate(node):
             a = self.allowed[j].index(lv)
-            child = (
-                self.cache.get((*node[:j], self.allowed[j][a - 1], *node[j + 1 :])) if a else None
-            )
+            child = self._cached((*node[:j], self.allowed[j][a - 1], *node[j + 1 :])) if a else None
             if child is not None:
                 low = self.allowed[j][a - 1]
                 ids = child.key // self.radix[j] % self.cards[j]  # QI j's value in each class
                 shift = self._lift(j, low, lv)[ids] - ids
                 merged, key = _factorize(child.key + shift * self.radix[j])
                 cost = child.cost + (self.cost[j][lv] - self.cost[j][low])
-                got = _NodeClasses(merged[child.cls], key, cost)
+                got = _NodeClasses(merged[child.cls], key, cost, self.gen)
                 break
         else:
             ids, cost = self._publish(node)
             cls, key = _factorize(_dot(ids, self.radix))
-            got = _NodeClasses(cls, key, cost)
+            got = _NodeClasses(cls, key, cost, self.gen)
         if self.cache_bytes + got.nbytes <= CACHE_BYTES:
             self.cache[node] = got
             self.cache_bytes += got.nbytes
+        return got
+
+    def _cached(self, node: tuple[int, ...]) -> _NodeClasses | None:
+        got = self.cache.get(node)
+        return got if got is None or got.gen == self.gen else self._carry(node, got)
+
+    def _carry(self, node: tuple[int, ...], old: _NodeClasses) -> _NodeClasses:
+        """A node cached in an earlier generation, brought to the current tuples: two
+        gathers, and classes left empty dropped (renumbered by rank, no hashing)."""
+        idx = self.since[old.gen]
+        cls, cost, key = old.cls[idx], old.cost[idx], old.key
+        if len(key) > 2 * len(cls):
+            used = np.bincount(cls, minlength=len(key)) > 0
+            cls, key = (np.cumsum(used) - 1)[cls], key[used]
+        got = _NodeClasses(cls, key, cost, self.gen)
+        self.cache[node] = got
+        self.cache_bytes += got.nbytes - old.nbytes
         return got
 
     def _lift(self, j: int, low: int, high: int) -> np.ndarray:
@@ -486,13 +507,14 @@ class _Sweep:
             # only sizes per key are needed: add to the known keys, insert the new ones (sorted)
             new, inverse = np.unique(_dot(taken, self.radix), return_inverse=True)
             size = np.bincount(inverse, weights=w, minlength=len(new)).astype(np.int64)
-            known = self.f_keys.to_numpy()
+            known = self.f_keys
             pos = np.searchsorted(known, new)
             hit = pos < len(known)
             hit[hit] = known[pos[hit]] == new[hit]
             f_size = self.f_size.copy()
             f_size[pos[hit]] += size[hit]
-            self.f_keys = pd.Index(np.insert(known, pos[~hit], new[~hit]))
+            self.f_keys = np.insert(known, pos[~hit], new[~hit])
+            self.f_index = None
             self.f_size = np.insert(f_size, pos[~hit], size[~hit])
             self.f_seen[_slot(new)] = True
         else:
@@ -512,9 +534,18 @@ class _Sweep:
             self._compact(~take)
 
     def _compact(self, keep: np.ndarray) -> None:
-        """Drop the tuples that are no longer remaining from every per-tuple table."""
-        self.cache.clear()  # cheaper to roll up again than to compact every node's classes
-        self.cache_bytes = 0
+        """Drop the tuples that are no longer remaining from every per-tuple table.
+
+        Cached node classes stay, each brought to the new tables when next used
+        (:meth:`_carry`, cheaper than rolling up again); those two generations
+        old are dropped.
+        """
+        kept = np.flatnonzero(keep)
+        self.since = {g: idx[kept] for g, idx in self.since.items() if g >= self.gen - 1}
+        self.since[self.gen] = kept
+        self.gen += 1
+        self.cache = {n: c for n, c in self.cache.items() if c.gen >= self.gen - 2}
+        self.cache_bytes = sum(c.nbytes for c in self.cache.values())
         self.remaining = self.remaining[keep]
         self.leaves, self.sens, self.weights = (
             self.leaves[keep],
