@@ -142,6 +142,7 @@ class Outcome:
 
     released: int
     removed: int
+    fully_suppressed: int  # removed, or released with every QI suppressed
     cells_suppressed: int
     lm: float
     k_groupby: int | None
@@ -154,9 +155,11 @@ def score(released: Path, rows_in: int, trees: dict[str, Tree], anjana_py: Path 
     removed = rows_in - len(frame)
     cost = float(removed * len(QIS))  # a removed record costs 1 per QI cell
     cells = 0
+    blank = pd.Series(True, index=frame.index)  # every QI suppressed so far
     for q in QIS:
         col = frame[q].astype(object)
         na = col.isna()
+        blank &= na | (col == "*")
         counts = col[~na].value_counts()
         per = trees[q].costs(list(counts.index))
         cost += float(na.sum()) + sum(per[v] * n for v, n in counts.items())
@@ -164,6 +167,7 @@ def score(released: Path, rows_in: int, trees: dict[str, Tree], anjana_py: Path 
     return Outcome(
         len(frame),
         removed,
+        removed + int(blank.sum()),
         cells,
         cost / (rows_in * len(QIS)),
         k_groupby(released),
@@ -309,6 +313,7 @@ def main(argv: list[str] | None = None) -> str:
             timing(m, base)
             | {
                 "records removed": o.removed,
+                "records fully suppressed": o.fully_suppressed,
                 "cells suppressed": o.cells_suppressed,
                 "LM": round(o.lm, 4),
                 "k (GROUP BY)": o.k_groupby if o.k_groupby is not None else "empty",
@@ -318,7 +323,8 @@ def main(argv: list[str] | None = None) -> str:
     notes = [
         f"Adult: {rows_in:,} rows from `{csv.name}`, QIs {', '.join(QIS)}, k={K}; "
         "ARX hierarchies. LM, cells and k computed by the benchmark, not by the tools.",
-        "Cells suppressed: QI cells published as NA or `*` in released records.",
+        "Cells suppressed: QI cells published as NA or `*` in released records; records "
+        "fully suppressed: removed, or released with every QI NA or `*`.",
         f"Code: {revision()}.",
         f"Seconds: the fastest of {args.repeat} runs of each tool, alternating; all runs (s): "
         + "; ".join(f"{t} " + ", ".join(f"{m.seconds:.3f}" for m in ms)
