@@ -347,10 +347,7 @@ class _Sweep:
         (>= k, l-diverse), counting the finalized records that publish the same tuple."""
         w = self.weights
         if self.radix is not None:
-            cls, uniq = _factorize(_dot(ids, self.radix))
-            size = np.bincount(cls, weights=w, minlength=len(uniq))
-            size += self._finalized_sizes(uniq)
-            return cls, size, size >= self.k
+            return self._key_classes(_dot(ids, self.radix))
         both = [np.concatenate([ids[j], self.f_ids[:, j]]) for j in range(self.m)]
         cls, uniq = _factorize(_exact_key(both, self.cards))
         size = np.bincount(cls, weights=np.concatenate([w, self.f_w]), minlength=len(uniq))
@@ -363,6 +360,13 @@ class _Sweep:
                 pairs = pd.unique(cls[known].astype(np.int64) * card + sens[known, s])
                 safe &= np.bincount(pairs // card, minlength=len(uniq)) >= self.l_div
         return cls[: len(w)], size, safe
+
+    def _key_classes(self, key: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`_classes` on the radix path, from each tuple's published key."""
+        cls, uniq = _factorize(key)
+        size = np.bincount(cls, weights=self.weights, minlength=len(uniq))
+        size += self._finalized_sizes(uniq)
+        return cls, size, size >= self.k
 
     def _finalized_sizes(self, keys: np.ndarray) -> np.ndarray:
         """Records already finalized under each key (radix path), 0 where none.
@@ -736,38 +740,59 @@ class _Sweep:
         their own, and joining a finalized one is what :meth:`reopen` does best
         (it also considers widening the class), so they go there directly.
         """
+        self.cache.clear()  # the climb groups tuples at their own levels, not at nodes
+        self.cache_bytes = 0
         self._compact(self.weights > 0)
         if self.weights.sum() < self.k:
             self.reopen()
             return
         allowed = [np.asarray(a, dtype=np.int64) for a in self.allowed]
         pos = np.zeros((len(self.weights), self.m), dtype=np.int64)  # index into allowed
+        level = np.stack([np.full(len(pos), a[0]) for a in allowed], axis=1)
+        ids = self._ids_at(level)  # kept up to date step by step, not rebuilt
+        steps: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}  # per QI, see step()
 
-        def levels_of(p: np.ndarray) -> np.ndarray:
-            return np.stack([allowed[j][p[:, j]] for j in range(self.m)], axis=1)
+        def step(q: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+            """QI q one level up: the levels, the published ids and the added cost, per
+            tuple (unchanged where q is at the top); None when all are at the top."""
+            if q not in steps:
+                can = pos[:, q] + 1 < len(allowed[q])
+                if not can.any():
+                    return None
+                idx = np.arange(len(pos))
+                up = level[:, q].copy()
+                up[can] = allowed[q][pos[can, q] + 1]
+                added = self.cost[q][up, idx] - self.cost[q][level[:, q], idx]
+                steps[q] = (up, self.anc[q][up, idx], added)
+            return steps[q]
+
+        def drop(gone: np.ndarray) -> None:
+            nonlocal pos, level, ids
+            pos, level, ids = pos[~gone], level[~gone], [i[~gone] for i in ids]
+            for q, arrays in steps.items():
+                steps[q] = tuple(a[~gone] for a in arrays)
 
         while self.weights.size:
             w = self.weights
-            idx = np.arange(len(w))
-            level = levels_of(pos)
-            ids = self._ids_at(level)
-            cls, size, safe = self._classes(ids)
+            key = _dot(ids, self.radix) if self.radix is not None else None
+            cls, size, safe = self._key_classes(key) if key is not None else self._classes(ids)
             done = safe[cls]
             if done.any():
                 self._finalize(level, done, lazy=False)
-                pos = pos[~done]
+                drop(done)
                 continue
             baseline = float((w * np.minimum(size[cls], self.k)).sum())
             rescue: tuple[tuple[float, float, int], int, np.ndarray] | None = None
             escalate: tuple[tuple[float, float, int], int] | None = None
             for q in range(self.m):
-                can = pos[:, q] + 1 < len(allowed[q])
-                if not can.any():
+                raised = step(q)
+                if raised is None:
                     continue
-                up = level[:, q].copy()
-                up[can] = allowed[q][pos[can, q] + 1]
-                cls, size, safe = self._classes([*ids[:q], self.anc[q][up, idx], *ids[q + 1 :]])
-                added = self.cost[q][up, idx] - self.cost[q][level[:, q], idx]
+                _, up_ids, added = raised
+                if key is not None:  # only QI q's part of the key changes
+                    cls, size, safe = self._key_classes(key + (up_ids - ids[q]) * self.radix[q])
+                else:
+                    cls, size, safe = self._classes([*ids[:q], up_ids, *ids[q + 1 :]])
                 rescued = safe[cls]
                 if rescued.any():
                     saved = float(w[rescued].sum())
@@ -783,13 +808,14 @@ class _Sweep:
                         escalate = (score, q)
             if rescue is not None:
                 _, q, rescued = rescue
-                trial = pos.copy()
-                trial[:, q] = np.minimum(trial[:, q] + 1, len(allowed[q]) - 1)
-                self._finalize(levels_of(trial), rescued, lazy=False)
-                pos = pos[~rescued]
+                trial = level.copy()
+                trial[:, q] = steps[q][0]
+                self._finalize(trial, rescued, lazy=False)
+                drop(rescued)
             elif escalate is not None:
                 q = escalate[1]
                 pos[:, q] = np.minimum(pos[:, q] + 1, len(allowed[q]) - 1)
+                level[:, q], ids[q] = steps.pop(q)[:2]
             else:
                 break  # all at the root and still unsafe
         self.reopen()
