@@ -502,7 +502,8 @@ class _Sweep:
         """
         per_tuple = isinstance(node, np.ndarray)
         if per_tuple:
-            taken = [i[take] for i in self._ids_at(node)]
+            rows = np.flatnonzero(take)  # only the taken tuples' ids are needed
+            taken = [self.anc[j][node[rows, j], rows] for j in range(self.m)]
         else:
             taken = [self.anc[j][lv][take] for j, lv in enumerate(node)]
         self.level[self.remaining[take]] = node[take] if per_tuple else node
