@@ -10,6 +10,8 @@ import openpyxl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ctdc.errors import CtdcError
 from ctdc.ingest.mapping import SourceSpec
@@ -226,3 +228,44 @@ def test_binary_file_named_csv_is_unreadable(tmp_path: Path) -> None:
     with pytest.raises(CtdcError) as err:
         read_export(path, SourceSpec("csv"))
     assert err.value.slug in {"unreadable-file", "empty-file"}
+
+
+_SCALAR = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=12),
+)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(
+    records=st.lists(
+        st.dictionaries(st.sampled_from(["id", "name", "n", "x", "ü"]), _SCALAR, max_size=5),
+        min_size=1,
+        max_size=12,
+    ).filter(any),  # some key somewhere: an array of empty objects has no columns
+    space=st.sampled_from(["", " ", "\n", " \r\n\t"]),
+    read_chars=st.integers(min_value=1, max_value=40),
+)
+def test_a_streamed_json_array_reads_as_json_loads_would(
+    tmp_path_factory: pytest.TempPathFactory, records: list, space: str, read_chars: int
+) -> None:
+    """Whatever the whitespace and wherever the buffer cuts, each record is what
+    ``json.loads`` makes of the whole document, cell by cell."""
+    from ctdc.ingest import json_reader
+    from ctdc.ingest.values import cell_text
+
+    path = tmp_path_factory.mktemp("json") / "a.json"
+    body = f",{space}".join(json.dumps(r, ensure_ascii=False) for r in records)
+    path.write_text(f"{space}[{space}{body}{space}]{space}", encoding="utf-8")
+    json_reader.READ_CHARS, saved = read_chars, json_reader.READ_CHARS
+    try:
+        raw = read_export(path, SourceSpec("json"))
+    finally:
+        json_reader.READ_CHARS = saved
+    expected = json.loads(path.read_text(encoding="utf-8"))
+    assert raw.rows.tolist() == list(range(1, len(records) + 1))
+    for name in raw.frame.columns:
+        assert raw.frame[name].tolist() == [cell_text(r.get(name)) for r in expected], name
