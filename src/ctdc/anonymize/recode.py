@@ -402,9 +402,13 @@ class _Sweep:
         floor is above the price can be skipped without evaluating it.
         """
         if self.radix is not None:
-            classes = self._node_classes(node)
-            benefit, self.floor[node], take = self._judge(classes, lam, nxt)
-            return benefit, take[classes.cls] & (self.weights > 0)
+            c, w = self._node_classes(node), self.weights
+            total = np.bincount(c.cls, weights=w, minlength=len(c.key))
+            spent = np.bincount(c.cls, weights=w * c.cost, minlength=len(c.key))
+            safe, mean, take = self._judge(total, spent, c.key, lam)
+            self.floor[node] = float(mean[safe].min()) if safe.any() else np.inf
+            benefit = float(nxt * total[take].sum() - spent[take].sum())
+            return benefit, take[c.cls] & (w > 0)
         ids, cost = self._publish(node)
         cls, _, safe = self._classes(ids)
         w = self.weights
@@ -416,17 +420,32 @@ class _Sweep:
         take = (safe & (mean_cost <= lam + 1e-12))[cls]
         return float((w[take] * (nxt - cost[take])).sum()), take
 
-    def _judge(self, c: _NodeClasses, lam: float, nxt: float) -> tuple[float, float, np.ndarray]:
-        """Benefit, floor and the classes finalized at price ``lam``, from a node's classes."""
-        w, n = self.weights, len(c.key)
-        total = np.bincount(c.cls, weights=w, minlength=n)
-        spent = np.bincount(c.cls, weights=w * c.cost, minlength=n)
-        held = total > 0  # classes of finalized tuples only (weight 0) are gone
-        safe = held & (total + self._finalized_sizes(c.key) >= self.k)
+    def _judge(
+        self, total: np.ndarray, spent: np.ndarray, keys: np.ndarray, lam: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per class (remaining weight ``total``, its summed cell cost ``spent``, published
+        ``keys``): safe (>= k with the finalized records), mean cell cost, finalized at
+        price ``lam``. A class of finalized tuples only (weight 0) is gone."""
+        held = total > 0
+        safe = held & (total + self._finalized_sizes(keys) >= self.k)
         mean = spent / np.where(held, total, 1.0)
-        floor = float(mean[safe].min()) if safe.any() else np.inf
-        take = safe & (mean <= lam + 1e-12)
-        return float(nxt * total[take].sum() - spent[take].sum()), floor, take
+        return safe, mean, safe & (mean <= lam + 1e-12)
+
+    def _per_node(
+        self,
+        total: np.ndarray,
+        spent: np.ndarray,
+        keys: np.ndarray,
+        first: np.ndarray,
+        lam: float,
+        nxt: float,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Benefit and floor of each of many nodes whose classes are consecutive runs of
+        the class arrays, node i's starting at ``first[i]``."""
+        safe, mean, take = self._judge(total, spent, keys, lam)
+        floor = np.minimum.reduceat(np.where(safe, mean, np.inf), first)
+        gain = np.where(take, nxt * total - spent, 0.0)
+        return np.add.reduceat(gain, first), floor
 
     def _node_classes(self, node: tuple[int, ...]) -> _NodeClasses:
         """The classes at ``node``, from the cache, rolled up from a cached child, or fresh.
@@ -633,13 +652,8 @@ class _Sweep:
         total = np.bincount(cls, weights=w, minlength=int(n_cls.sum()))
         spent = np.bincount(cls, weights=w * np.concatenate([c.cost for c in got]),
                             minlength=int(n_cls.sum()))  # fmt: skip
-        held = total > 0  # classes of finalized tuples only (weight 0) are gone
-        finalized = self._finalized_sizes(np.concatenate([c.key for c in got]))
-        safe = held & (total + finalized >= self.k)
-        mean = spent / np.where(held, total, 1.0)
-        floor = np.minimum.reduceat(np.where(safe, mean, np.inf), first)
-        gain = np.where(safe & (mean <= lam + 1e-12), nxt * total - spent, 0.0)
-        return np.add.reduceat(gain, first), floor
+        keys = np.concatenate([c.key for c in got])
+        return self._per_node(total, spent, keys, first, lam, nxt)
 
     def _score_batch(
         self, batch: np.ndarray, lam: float, nxt: float, span: int
@@ -653,18 +667,12 @@ class _Sweep:
             cost += self.cost[j][batch[:, j]]
         cls, uniq = _factorize(key.ravel())
         w = np.tile(self.weights, c)
-        weighted = w * cost.ravel()
         total = np.bincount(cls, weights=w)
-        held = total > 0  # classes of finalized tuples only (weight 0) are gone
-        safe = held & (total + self._finalized_sizes(uniq % span) >= self.k)
-        mean = np.bincount(cls, weights=weighted) / np.where(held, total, 1.0)
+        spent = np.bincount(cls, weights=w * cost.ravel())
         # factorize numbers classes in order of first appearance, and the key matrix is
         # node-major, so each node's classes are one contiguous run of class ids
         starts = np.searchsorted(uniq // span, np.arange(c))
-        floor = np.minimum.reduceat(np.where(safe, mean, np.inf), starts)
-        take = (safe & (mean <= lam + 1e-12))[cls]
-        gain = np.where(take, w * nxt - weighted, 0.0)
-        return gain.reshape(c, r).sum(axis=1), floor
+        return self._per_node(total, spent, uniq % span, starts, lam, nxt)
 
     def _candidates(self, lam: float, budget: int) -> list[tuple[int, ...]]:
         """Nodes whose lower bound is <= ``lam``, cheapest bound first, at most ``budget``.
