@@ -590,10 +590,12 @@ class _Sweep:
     def sweep(self, lam: float, nxt: float, budget: int) -> None:
         """Finalize, node by node (best benefit first, lazily re-evaluated), at price ``lam``.
 
-        Benefits only fall as records are finalized, so a stale benefit is an
-        upper bound: the top entry is taken when its benefit is current (scored
-        since the last finalization), else the stale entries at the top are
-        re-scored together, in one batch, and pushed back.
+        Finalizing records mostly lowers the other nodes' benefits, so a stale
+        benefit is treated as an upper bound (a heuristic: a class can also
+        become safe by joining records finalized elsewhere): the top entry is
+        taken when its benefit is current (scored since the last finalization),
+        else the stale entries at the top are re-scored together, four at a
+        time, and pushed back.
         """
         nodes = [n for n in self._candidates(lam, budget) if self.floor.get(n, 0.0) <= lam + 1e-12]
         scores = self._score(nodes, lam, nxt)
