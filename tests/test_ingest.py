@@ -157,3 +157,61 @@ def test_default_must_be_a_schema_value_next_to_a_column(schema, tmp_path):
         with pytest.raises(CtdcError) as err:
             load_mapping(path, schema)
         assert needle in err.value.message() and "line 6" in err.value.message()
+
+
+XLSX_DATES_MAPPING = """\
+org: sheet-org
+data_source: Case Management
+source: {format: xlsx}
+case_id: ref
+fields:
+  year_of_registration: {column: registered, date_format: ["%Y-%m-%d", excel]}
+age: {birth_date: born, birth_date_format: excel}
+"""
+
+
+def test_xlsx_dates_as_date_cells_text_or_serial_numbers(workspace, schema, tmp_path):
+    """A case-management XLSX holds dates three ways: cells formatted as dates, text, and
+    bare serial day numbers (cells never formatted as dates). A list of formats reads all."""
+    import datetime as dt
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["ref", "registered", "born"])
+    ws.append(["A1", dt.datetime(2019, 5, 17), 33970])  # a date cell; born 1993-01-01
+    ws.append(["A2", 44256, 36526])  # serial day numbers: 2021-03-01; born 2000-01-01
+    ws.append(["A3", "2020-02-29", 36526.75])  # text; a serial with a time of day
+    ws.append(["A4", "1/3/21", 60])  # neither format; 60 is Excel's 1900-02-29 that never was
+    path = tmp_path / "cases.xlsx"
+    wb.save(path)
+    (tmp_path / "sheet-org.yaml").write_text(XLSX_DATES_MAPPING, encoding="utf-8")
+    mapping = load_mapping(tmp_path / "sheet-org.yaml", schema)
+    result = ingest_file(workspace, schema, mapping, path, key=workspace.load_key(),
+                         max_reject_rate=1.0)  # fmt: skip
+    staged = pd.read_parquet(workspace.staging_dir("sheet-org") / f"{result.batch_id}.parquet")
+    assert staged["year_of_registration"].tolist() == [2019, 2021, 2020]
+    assert staged["age_band"].tolist() == ["24-26", "21-23", "18-20"]  # 26, 21, 20 years
+    q = pd.read_parquet(workspace.quarantine_dir("sheet-org") / f"{result.batch_id}.parquet")
+    bad = q[q.reason == "bad-date"].sort_values("column")
+    assert bad["source_row"].tolist() == [5, 5]
+    assert bad["column"].tolist() == ["born", "registered"]
+    assert "an Excel serial day number" in bad["expected"].iloc[0]
+    assert "%Y-%m-%d or an Excel serial day number" in bad["expected"].iloc[1]
+
+
+@pytest.mark.parametrize(
+    ("formats", "needle"),
+    [
+        ('["%d/%m/%Y", "%m/%d/%Y"]', "lists both '%d/%m/%Y' and '%m/%d/%Y'"),
+        ('["%Y-%m-%d", "yyyy"]', "must be a strftime format"),
+        ("[]", "must be a strftime format"),
+    ],
+)
+def test_date_format_lists_are_checked(schema, tmp_path, formats: str, needle: str):
+    text = XLSX_DATES_MAPPING.replace('["%Y-%m-%d", excel]', formats)
+    (tmp_path / "sheet-org.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(CtdcError) as err:
+        load_mapping(tmp_path / "sheet-org.yaml", schema)
+    assert needle in err.value.message() and "line 6" in err.value.message()

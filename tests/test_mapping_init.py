@@ -364,3 +364,23 @@ def test_similarity_is_word_by_word() -> None:
     assert similarity(words("minor_at_exploitation"), words("form of exploitation")) < 0.75
     assert words("País de explotación") == ("pais", "explotacion")
     assert words("meansOfControlDebtBondage") == ("means", "control", "debt", "bondage")
+
+
+def test_spreadsheet_serial_dates_are_recognised(tmp_path: Path, schema: Schema) -> None:
+    """Dates typed as text in some rows and left as bare serial numbers in others (cells
+    never formatted as dates): the scaffold pins both, and the mapping reads them."""
+    import openpyxl
+
+    path = tmp_path / "serials.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["case_id", "registration_date", "gender"])
+    for i, when in enumerate(["2021-03-04", "2021-05-06", 44256, 44257, 44500]):
+        ws.append([f"C{i}", when, "F"])
+    wb.save(path)
+    s = build_scaffold(path, "serials", schema)
+    [plan] = [c for c in s.columns if c.target == "year_of_registration"]
+    assert plan.extra["date_format"] == ("%Y-%m-%d", "excel")
+    assert 'date_format: ["%Y-%m-%d", excel]' in s.text
+    mapping = load(s, schema, tmp_path)
+    assert mapping.fields["year_of_registration"].date_format == ("%Y-%m-%d", "excel")

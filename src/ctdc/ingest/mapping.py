@@ -24,6 +24,9 @@ ORG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 FORMATS = ("csv", "tsv", "xlsx", "json", "ndjson", "parquet")
 TEXT_FORMATS = ("csv", "tsv", "json", "ndjson")
 COUNTRY_FORMS = ("name", "alpha2", "alpha3")
+#: the date "format" of spreadsheet serial day numbers (Excel's 1900 system: 45123 is
+#: 2023-07-15), as an XLSX export holds dates in cells not formatted as dates
+EXCEL_SERIAL = "excel"
 
 #: the default yes/no vocabulary of boolean fields (keys already normalized)
 BOOLEAN_WORDS: dict[str, bool] = {
@@ -62,7 +65,7 @@ class FieldRule:
     column: str | None = None
     value: Any = None
     values: dict[str, Any] | None = None  # normalized source text -> schema value
-    date_format: str | None = None
+    date_format: tuple[str, ...] | None = None  # tried in order; see date_formats()
     country: str | None = None
     language: str = "en"
     default: Any = None  # schema value for rows where the column is missing (not recorded)
@@ -72,7 +75,7 @@ class FieldRule:
 class AgeRule:
     column: str | None = None
     birth_date: str | None = None
-    birth_date_format: str | None = None
+    birth_date_format: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,36 @@ class _Checker:
         if not isinstance(value, str) or not value:
             raise self.fail(f"`{key}` must be a non-empty text", *where, key)
         return value
+
+    def date_formats(
+        self, raw: dict[str, Any], key: str, *where: str | int
+    ) -> tuple[str, ...] | None:
+        """``key``: one date format or a list tried in order (see :data:`EXCEL_SERIAL`)."""
+        value = raw.get(key)
+        if value is None:
+            return None
+        formats = [value] if isinstance(value, str) else value
+        if (
+            not isinstance(formats, list)
+            or not formats
+            or not all(isinstance(f, str) and ("%" in f or f == EXCEL_SERIAL) for f in formats)
+        ):
+            raise self.fail(
+                f'`{key}` must be a strftime format like "%d/%m/%Y", `{EXCEL_SERIAL}` '
+                "(spreadsheet serial day numbers), or a list of them",
+                *where,
+                key,
+            )
+        for f in formats:
+            swapped = f.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
+            if swapped != f and swapped in formats:
+                raise self.fail(
+                    f"`{key}` lists both {f!r} and {swapped!r}: a date like 03/04/2021 would "
+                    "be read either way; keep the one the export uses",
+                    *where,
+                    key,
+                )
+        return tuple(formats)
 
     def text_list(self, raw: dict[str, Any], key: str) -> tuple[str, ...]:
         value = raw.get(key) or []
@@ -195,7 +228,7 @@ def _field_rule(schema: Schema, name: str, raw: Any, chk: _Checker) -> FieldRule
         raise chk.fail(
             f"{name}: `country` must be one of {COUNTRY_FORMS} on a country field", *where
         )
-    date_format = chk.text(raw, "date_format", *where)
+    date_format = chk.date_formats(raw, "date_format", *where)
     if date_format and name != "year_of_registration":
         raise chk.fail(f"{name}: `date_format` is only for year_of_registration", *where)
     value = raw.get("value")
@@ -291,7 +324,7 @@ def load_mapping(path: Path, schema: Schema) -> Mapping:
         if not isinstance(a, dict) or (a.get("column") is None) == (a.get("birth_date") is None):
             raise chk.fail("`age` needs exactly one of `column` or `birth_date`", "age")
         if a.get("birth_date") is not None:
-            if not a.get("birth_date_format"):
+            if not chk.date_formats(a, "birth_date_format", "age"):
                 raise chk.fail("`age.birth_date` needs `birth_date_format`", "age")
             reg = rules.get("year_of_registration")
             if reg is None or not reg.date_format:
@@ -299,7 +332,8 @@ def load_mapping(path: Path, schema: Schema) -> Mapping:
                     "an age from birth_date needs fields.year_of_registration with date_format",
                     "age",
                 )
-        age = AgeRule(a.get("column"), a.get("birth_date"), a.get("birth_date_format"))
+        births = chk.date_formats(a, "birth_date_format", "age")
+        age = AgeRule(a.get("column"), a.get("birth_date"), births)
 
     missing = raw.get("missing", [""])
     if not isinstance(missing, list):

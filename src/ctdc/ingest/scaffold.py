@@ -37,6 +37,7 @@ import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -46,6 +47,7 @@ from ctdc.errors import CtdcError
 from ctdc.ingest.countries import country_lookup
 from ctdc.ingest.mapping import (
     BOOLEAN_WORDS,
+    EXCEL_SERIAL,
     FORMATS,
     SourceSpec,
     check_org_name,
@@ -54,6 +56,7 @@ from ctdc.ingest.mapping import (
 )
 from ctdc.ingest.readers import read_export
 from ctdc.ingest.sniff import explain_encoding, guess_delimiter
+from ctdc.ingest.transform import excel_serial_dates
 from ctdc.limits import SNIFF_GUESS_BYTES
 from ctdc.schema import Field, Group, Schema
 from ctdc.store.atomic import write_bytes
@@ -371,7 +374,8 @@ class ColumnPlan:
     how: str = ""
     score: float = 0.0
     values: list[ValueNote] = field(default_factory=list)
-    extra: dict[str, str] = field(default_factory=dict)  # date_format, country, language, ...
+    #: date_format (a format or a list), country, language, separator...
+    extra: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     separators_seen: frozenset[str] = frozenset()  # multi: separators found in its cells
 
@@ -516,25 +520,43 @@ def _country_plan(plan: ColumnPlan, counts: Counter[str]) -> None:
         plan.values.append(ValueNote(value, n, why=why, also=also))
 
 
-def _date_format(counts: Counter[str]) -> tuple[str | None, str]:
-    """The format parsing most rows, or None for whole years; and a note (ambiguity...)."""
+def _date_format(counts: Counter[str]) -> tuple[str | tuple[str, ...] | None, str]:
+    """The format parsing most rows (with spreadsheet serial days as a second format when
+    they make up the rest), or None for whole years; and a note (ambiguity...)."""
     total = sum(counts.values())
     if total and all(re.fullmatch(r"\d{4}", v) for v in counts):
         return None, "whole years"
     values = pd.Series(list(counts), dtype=object)
     weights = np.array([counts[v] for v in values])
-    parsed = {}
-    for fmt in DATE_FORMATS:
-        ok = pd.to_datetime(values, format=fmt, errors="coerce").notna().to_numpy()
-        parsed[fmt] = int(weights[ok].sum())
-    fmt = max(DATE_FORMATS, key=lambda f: parsed[f])  # first of the best: day first
-    if not total or parsed[fmt] == 0:
+    parsed = {
+        fmt: pd.to_datetime(values, format=fmt, errors="coerce").notna().to_numpy()
+        for fmt in DATE_FORMATS
+    }
+    serial = values.str.fullmatch(r"\d{5}(\.\d+)?").fillna(False).to_numpy(dtype=bool)
+    parsed[EXCEL_SERIAL] = serial & excel_serial_dates(values).notna().to_numpy()
+    score = {fmt: int(weights[ok].sum()) for fmt, ok in parsed.items()}
+    best = max(parsed, key=lambda f: score[f])  # first of the best: day first, serials last
+    if not total or score[best] == 0:
         return None, "TODO: no date format parses these values; set date_format"
-    note = f"parses {parsed[fmt]:,} of {total:,} rows"
-    twin = {"%d/%m/%Y": "%m/%d/%Y", "%d/%m/%y": "%m/%d/%y"}.get(fmt)
-    if twin and parsed[twin] == parsed[fmt]:
+    note = f"parses {score[best]:,} of {total:,} rows"
+    fmt: str | tuple[str, ...] = best
+    # dates typed as text in some rows, left as serial day numbers in others: both formats
+    rest = {f: int(weights[ok & ~parsed[best]].sum()) for f, ok in parsed.items()}
+    second = max(parsed, key=lambda f: rest[f])
+    if rest[second] and EXCEL_SERIAL in (best, second):
+        fmt = tuple(sorted((best, second), key=lambda f: f == EXCEL_SERIAL))
+        note += f", {rest[second]:,} more as {second}"
+    twin = {"%d/%m/%Y": "%m/%d/%Y", "%d/%m/%y": "%m/%d/%y"}.get(best)
+    if twin and score[twin] == score[best]:
         note += f"; TODO: ambiguous, {twin} parses them too: check which one the export uses"
     return fmt, note
+
+
+def _yaml_formats(fmt: str | tuple[str, ...]) -> str:
+    """A date format, or a list of them, as YAML."""
+    if isinstance(fmt, str):
+        return q(fmt)
+    return "[" + ", ".join(q(f, flow=True) for f in fmt) + "]"
 
 
 def _flag_keys(group: Group) -> dict[str, str]:
@@ -910,7 +932,7 @@ def render(s: Scaffold, schema: Schema) -> str:
         else:
             out.add(f"  birth_date: {q(age.column)}", "the age at registration comes from it; "
                     "the date itself is never staged")  # fmt: skip
-            out.add(f"  birth_date_format: {q(age.extra['birth_date_format'], flow=False)}",
+            out.add(f"  birth_date_format: {_yaml_formats(age.extra['birth_date_format'])}",
                     "; ".join(age.notes))  # fmt: skip
         out.add()
 
@@ -928,7 +950,8 @@ def render(s: Scaffold, schema: Schema) -> str:
         out.add(f"  {f.name}:")
         out.add(f"    column: {q(plan.column)}", how)
         if "date_format" in plan.extra:
-            out.add(f"    date_format: {q(plan.extra['date_format'])}", "; ".join(plan.notes))
+            out.add(f"    date_format: {_yaml_formats(plan.extra['date_format'])}",
+                    "; ".join(plan.notes))  # fmt: skip
         elif plan.notes and f.type != "country":
             out.comment("; ".join(plan.notes), 4)
         if "country" in plan.extra:

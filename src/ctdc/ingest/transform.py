@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 
 from ctdc.errors import CtdcError
 from ctdc.ingest.countries import country_lookup
-from ctdc.ingest.mapping import BOOLEAN_WORDS, FieldRule, Mapping, normalize
+from ctdc.ingest.mapping import BOOLEAN_WORDS, EXCEL_SERIAL, FieldRule, Mapping, normalize
 from ctdc.ingest.raw import ERROR_COLUMNS, TEXT
 from ctdc.schema import Field, Schema, expected_text
 
@@ -137,16 +137,48 @@ def _series(text: Text, which: np.ndarray) -> pd.Series:
     return pd.Series(pd.array(list(text.values[which]), dtype=TEXT))
 
 
-def _parse_dates(text: Text, pending: np.ndarray, fmt: str) -> tuple[np.ndarray, np.ndarray]:
-    """Per distinct value: the date (NaT unless pending and valid) and whether it is bad."""
-    which = np.flatnonzero(pending)
+def _parse_dates(
+    text: Text, pending: np.ndarray, formats: tuple[str, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per distinct value: the date (NaT unless pending and valid) and whether it is bad.
+
+    The formats are tried in order; a value takes the first that parses it.
+    """
     dates = np.full(text.size, np.datetime64("NaT"), dtype="datetime64[ns]")
-    bad = np.zeros(text.size, dtype=bool)
-    if len(which):
-        parsed = pd.to_datetime(_series(text, which), format=fmt, errors="coerce")
-        dates[which] = parsed.to_numpy(dtype="datetime64[ns]")
-        bad[which] = parsed.isna().to_numpy()
-    return dates, bad
+    left = pending.copy()
+    for fmt in formats:
+        which = np.flatnonzero(left)
+        if not len(which):
+            break
+        values = _series(text, which)
+        if fmt == EXCEL_SERIAL:
+            parsed = excel_serial_dates(values)
+        else:
+            parsed = pd.to_datetime(values, format=fmt, errors="coerce")
+        ok = parsed.notna().to_numpy()
+        dates[which[ok]] = parsed[ok].to_numpy(dtype="datetime64[ns]")
+        left[which[ok]] = False
+    return dates, left
+
+
+def excel_serial_dates(values: pd.Series) -> pd.Series:
+    """Spreadsheet serial day numbers (Excel's 1900 system) as dates, NaT where not one.
+
+    Day 1 is 1900-01-01; Excel counts a 29 February 1900 that never was (day 60), so
+    from day 61 on the origin is 1899-12-30. A fraction is the time of day: dropped.
+    """
+    days = np.floor(pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan))
+    ok = (days >= 1) & (days <= 2_958_465) & (days != 60)  # up to 9999-12-31
+    origin = np.where(days < 60, np.datetime64("1899-12-31"), np.datetime64("1899-12-30"))
+    out = np.full(len(days), np.datetime64("NaT"), dtype="datetime64[ns]")
+    out[ok] = origin[ok] + days[ok].astype("timedelta64[D]")
+    return pd.Series(out, index=values.index)
+
+
+def _date_words(formats: tuple[str, ...]) -> str:
+    """What the error says was expected: ``a date like %d/%m/%Y or an Excel serial day``."""
+    names = ["an Excel serial day number" if f == EXCEL_SERIAL else f for f in formats]
+    return "a date like " + " or ".join(names)
 
 
 def _numbers(text: Text, pending: np.ndarray) -> tuple[pd.Series, np.ndarray]:
@@ -192,7 +224,7 @@ def _map_field(table: pa.Table, rule: FieldRule, f: Field, mapping: Mapping, out
         years = pd.DatetimeIndex(dates).year
         for j in np.flatnonzero(pending & ~bad):
             result[j] = int(years[j])
-        out.error(text.rows(bad), col, f.name, "bad-date", text, f"a date like {rule.date_format}")
+        out.error(text.rows(bad), col, f.name, "bad-date", text, _date_words(rule.date_format))
     elif f.type == "integer":
         numbers, which = _numbers(text, pending)
         bad = np.zeros(text.size, dtype=bool)
@@ -246,9 +278,9 @@ def _ages(table: pa.Table, mapping: Mapping, out: Mapped, reg_dates: dict[str, n
     else:
         col = str(age.birth_date)
         text = _text(table, col, mapping, cache)
-        births_v, bad = _parse_dates(text, ~text.missing, str(age.birth_date_format))
-        out.error(text.rows(bad), col, "age_band", "bad-date", text,
-                  f"a date like {age.birth_date_format}")  # fmt: skip
+        formats = age.birth_date_format or ()
+        births_v, bad = _parse_dates(text, ~text.missing, formats)
+        out.error(text.rows(bad), col, "age_band", "bad-date", text, _date_words(formats))
         reg = pd.Series(reg_dates["year_of_registration"]).dt
         births = pd.Series(text.rows(births_v)).dt
         years = (reg.year - births.year) - (
