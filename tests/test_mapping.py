@@ -52,6 +52,8 @@ def test_normalize_ignores_case_accents_and_spaces() -> None:
         (("format: csv", "format: xls"), 3, "source.format"),
         (("case_id: id\n", "case_id: id\ncolour: red\n"), 5, "unknown keys"),
         (("column: sex", "column: sex\n    colour: red"), 6, "unknown keys"),
+        (("format: csv}", "format: csv, header_rows: 2}"), 3, "is for XLSX headers"),
+        (("format: csv}", "format: xlsx, header_rows: 9}"), 3, "1 to 5"),
     ],
 )
 def test_errors_name_the_yaml_line(tmp_path, schema, edit, line, needle) -> None:

@@ -384,3 +384,25 @@ def test_spreadsheet_serial_dates_are_recognised(tmp_path: Path, schema: Schema)
     assert 'date_format: ["%Y-%m-%d", excel]' in s.text
     mapping = load(s, schema, tmp_path)
     assert mapping.fields["year_of_registration"].date_format == ("%Y-%m-%d", "excel")
+
+
+def test_a_header_over_two_rows_is_pinned(tmp_path: Path, schema: Schema) -> None:
+    import openpyxl
+
+    path = tmp_path / "merged.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Case", None, "Victim"])
+    ws.append(["id", "registration date", "sex"])
+    ws.append(["C1", "2021-03-04", "F"])
+    ws.merge_cells("A1:B1")
+    wb.save(path)
+    source, _ = guess_source(path, header_rows=2)
+    s = build_scaffold(path, "merged", schema, source=source)
+    assert "  header_rows: 2" in s.text
+    assert s.by_kind("case_id") == ["Case / id"]
+    assert load(s, schema, tmp_path).source.header_rows == 2
+    csv_file = tmp_path / "x.csv"
+    csv_file.write_text("a\n1\n", encoding="utf-8")
+    with pytest.raises(CtdcError, match="for XLSX headers"):
+        guess_source(csv_file, header_rows=2)

@@ -269,3 +269,46 @@ def test_a_streamed_json_array_reads_as_json_loads_would(
     assert raw.rows.tolist() == list(range(1, len(records) + 1))
     for name in raw.frame.columns:
         assert raw.frame[name].tolist() == [cell_text(r.get(name)) for r in expected], name
+
+
+@pytest.mark.parametrize(
+    ("rows", "names"),
+    [
+        ([("id", "sex", None, None)], ["id", "sex"]),  # trailing empty columns dropped
+        ([("id", None, "sex")], ["id", "", "sex"]),  # an empty name in between stays empty
+        (  # group labels merged across columns, one label merged down
+            [("Case", None, "Victim", None, None), (None, "date", "sex", "age", "country")],
+            ["Case", "Case / date", "Victim / sex", "Victim / age", "Victim / country"],
+        ),
+        ([("ID", "Victim", None), ("ID", "sex", "age")], ["ID", "Victim / sex", "Victim / age"]),
+    ],
+)
+def test_header_names_from_merged_header_rows(rows: list[tuple], names: list[str]) -> None:
+    from ctdc.ingest.xlsx_reader import header_names
+
+    assert header_names(rows) == names
+
+
+def test_xlsx_header_over_two_rows_with_merged_cells(tmp_path: Path) -> None:
+    path = tmp_path / "merged.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Case management export"])  # a title above the header
+    ws.append(["Case", None, "Victim", None])
+    ws.append(["id", "date", "sex", "date"])  # "date" twice: only the group tells them apart
+    ws.append(["1", "2021-03-01", "F", "1990-01-01"])
+    ws.merge_cells("A2:B2")
+    ws.merge_cells("C2:D2")
+    wb.save(path)
+    raw = read_export(path, SourceSpec("xlsx", header_row=2, header_rows=2))
+    assert raw.frame.columns.tolist() == [
+        "Case / id",
+        "Case / date",
+        "Victim / sex",
+        "Victim / date",
+    ]
+    assert raw.frame.iloc[0].tolist() == ["1", "2021-03-01", "F", "1990-01-01"]
+    assert raw.rows.tolist() == [4]
+    with pytest.raises(CtdcError) as err:  # one header row: "date" twice
+        read_export(path, SourceSpec("xlsx", header_row=3))
+    assert err.value.slug == "duplicate-column" and err.value.row == 3

@@ -505,6 +505,10 @@ def mapping_init(
     header_row: Annotated[
         int | None, typer.Option(min=1, help="XLSX row of the column names [default: 1].")
     ] = None,
+    header_rows: Annotated[
+        int | None,
+        typer.Option(min=1, max=5, help="XLSX rows the header spans (merged labels) [default: 1]."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
 ) -> None:
     """Scaffold a mapping: columns matched to the schema, values still to translate listed."""
@@ -519,7 +523,8 @@ def mapping_init(
         check_target(target, org, force=force)  # before reading a large file
         schema = _schema(state)
         source, notes = guess_source(file, fmt=fmt, encoding=encoding, delimiter=delimiter,
-                                     sheet=sheet, header_row=header_row)  # fmt: skip
+                                     sheet=sheet, header_row=header_row,
+                                     header_rows=header_rows)  # fmt: skip
         scaffold = build_scaffold(file, org, schema, source=source, source_notes=notes)
         written = write_scaffold(scaffold, schema, target, force=force)
     if as_json:

@@ -55,6 +55,9 @@ class SourceSpec:
     delimiter: str = ","
     sheet: str | None = None
     header_row: int = 1
+    #: XLSX: rows making up the header, from ``header_row`` (merged group labels above the
+    #: column names); the names join each column's labels with " / "
+    header_rows: int = 1
     #: keys the mapping left out (``encoding``, ``delimiter``): guessed per file (sniff.py)
     guess: tuple[str, ...] = ()
 
@@ -295,6 +298,12 @@ def load_mapping(path: Path, schema: Schema) -> Mapping:
     header_row = str(src.get("header_row") or "1")
     if not header_row.isdigit() or int(header_row) < 1:
         raise chk.fail("`source.header_row` must be a row number from 1", "source", "header_row")
+    header_rows = str(src.get("header_rows") or "1")
+    if not header_rows.isdigit() or not 1 <= int(header_rows) <= 5:
+        raise chk.fail("`source.header_rows` must be a number of rows, 1 to 5", "source",
+                       "header_rows")  # fmt: skip
+    if int(header_rows) > 1 and src["format"] != "xlsx":
+        raise chk.fail("`source.header_rows` is for XLSX headers", "source", "header_rows")
     encoding = str(src.get("encoding") or "utf-8")
     try:
         "".encode(encoding)
@@ -306,7 +315,13 @@ def load_mapping(path: Path, schema: Schema) -> Mapping:
         if src["format"] in formats and src.get(k) is None
     )
     source = SourceSpec(
-        src["format"], encoding, delimiter, src.get("sheet"), int(header_row), guess
+        src["format"],
+        encoding,
+        delimiter,
+        src.get("sheet"),
+        int(header_row),
+        int(header_rows),
+        guess,
     )
 
     data_source = _vocab_target(schema, "data_source", raw.get("data_source"), chk, "data_source")

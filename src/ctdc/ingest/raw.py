@@ -131,7 +131,8 @@ def check_header(path: Path, names: Sequence[object], row: int = 1) -> list[str]
                 f"header column {i} has no name",
                 file=path,
                 row=row,
-                fix="give every column of the header a name",
+                fix="give every column of the header a name; for an XLSX header over several "
+                "rows (merged group labels above the names) set `source.header_rows`",
             )
         if _CONTROL_RE.search(name):
             raise CtdcError(

@@ -222,6 +222,7 @@ def guess_source(
     delimiter: str | None = None,
     sheet: str | None = None,
     header_row: int | None = None,
+    header_rows: int | None = None,
 ) -> tuple[SourceSpec, list[str]]:
     """How to read ``path``: what is given, the rest guessed; and notes on each guess."""
     notes: list[str] = []
@@ -245,6 +246,8 @@ def guess_source(
     if fmt == "csv" and delimiter is None:
         delimiter = _guess_delimiter(path, encoding or "utf-8")
         notes.append(f"delimiter {delimiter!r} (the most regular one in the first lines)")
+    if (header_rows or 1) > 1 and fmt != "xlsx":
+        raise CtdcError("bad-option", "--header-rows is for XLSX headers", file=path)
     if fmt == "xlsx" and sheet is None:
         sheet, names = _first_sheet(path)
         if len(names) > 1:
@@ -255,6 +258,7 @@ def guess_source(
         delimiter=delimiter or ("\t" if fmt == "tsv" else ","),
         sheet=sheet,
         header_row=header_row or 1,
+        header_rows=header_rows or 1,
     )
     return spec, notes
 
@@ -895,6 +899,8 @@ def render(s: Scaffold, schema: Schema) -> str:
         if s.source.sheet is not None:
             out.add(f"  sheet: {q(s.source.sheet)}", notes.get("sheet", ""))
         out.add(f"  header_row: {s.source.header_row}")
+        if s.source.header_rows > 1:
+            out.add(f"  header_rows: {s.source.header_rows}", "names joined with ' / '")
     out.add()
 
     plans = s.columns

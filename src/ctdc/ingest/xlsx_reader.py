@@ -108,13 +108,12 @@ def _sheet_chunks(path: Path, source: SourceSpec) -> Iterator[Chunk]:
             ws.reset_dimensions()
         it = ws.iter_rows(min_row=source.header_row, values_only=True)
         formulas = _formula_rows(path, source)
-        next(formulas, None)
-        header = next(it, None)
-        if header is None:
+        rows_above = [next(it, None) for _ in range(source.header_rows)]
+        for _ in range(source.header_rows):
+            next(formulas, None)
+        if rows_above[0] is None:
             raise CtdcError("empty-file", "the sheet is empty", file=path)
-        header = tuple(header)
-        while header and header[-1] is None:
-            header = header[:-1]
+        header = header_names([tuple(r or ()) for r in rows_above])
         if not header:
             raise CtdcError(
                 "empty-file",
@@ -122,13 +121,14 @@ def _sheet_chunks(path: Path, source: SourceSpec) -> Iterator[Chunk]:
                 file=path,
                 row=source.header_row,
             )
-        names = check_header(path, list(header), row=source.header_row)
+        last = source.header_row + source.header_rows - 1
+        names = check_header(path, header, row=last)
         width = len(names)
         size = records_per_chunk(width)
         rows: list[int] = []
         cols: list[list[str]] = [[] for _ in names]
         bad: list[tuple[int, str, str]] = []  # (pos in chunk, column, formula)
-        for row_no, values in enumerate(it, start=source.header_row + 1):
+        for row_no, values in enumerate(it, start=last + 1):
             written = next(formulas, None)
             if len(rows) >= size:
                 yield _chunk(names, cols, rows, bad)
@@ -168,6 +168,34 @@ def _sheet_chunks(path: Path, source: SourceSpec) -> Iterator[Chunk]:
         if formulas is not None:
             formulas.close()
         wb.close()
+
+
+def header_names(rows: list[tuple]) -> list[str]:
+    """Column names from one or more header rows (the last holds the column names).
+
+    A cell merged across columns holds its label in its first cell only, so in the
+    rows above the last an empty cell continues the label to its left, as the merge
+    shows it; the labels of a column are then joined with " / ", empty ones skipped
+    and a label repeated below (a cell merged down) kept once. Trailing empty
+    columns are dropped; an empty name in between stays empty (check_header refuses it).
+    """
+    width = max((len(r) for r in rows), default=0)
+    grid = [[("" if v is None else str(v).strip()) for v in r] + [""] * (width - len(r))
+            for r in rows]  # fmt: skip
+    for r in grid[:-1]:
+        for j in range(1, width):
+            if not r[j]:
+                r[j] = r[j - 1]
+    names = []
+    for j in range(width):
+        parts: list[str] = []
+        for r in grid:
+            if r[j] and (not parts or parts[-1] != r[j]):
+                parts.append(r[j])
+        names.append(" / ".join(parts))
+    while names and not grid[-1][len(names) - 1] and not any(r[len(names) - 1] for r in grid):
+        names.pop()
+    return names
 
 
 def _chunk(names: list[str], cols: list[list[str]], rows: list[int], bad: list) -> Chunk:
