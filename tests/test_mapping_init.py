@@ -406,3 +406,18 @@ def test_a_header_over_two_rows_is_pinned(tmp_path: Path, schema: Schema) -> Non
     csv_file.write_text("a\n1\n", encoding="utf-8")
     with pytest.raises(CtdcError, match="for XLSX headers"):
         guess_source(csv_file, header_rows=2)
+
+
+def test_a_todo_value_uncommented_by_an_editor_is_in_place(tmp_path: Path, schema: Schema) -> None:
+    """An editor's toggle-comment deletes "# ": the entry must then sit under `values:`."""
+    path = tmp_path / "v.csv"
+    path.write_text("case_id,registration_date,sex\nC1,2021-03-04,F\nC2,2021-03-05,M\n")
+    s = build_scaffold(path, "toggle", schema)
+    lines = s.text.splitlines()
+    for i, line in enumerate(lines):
+        if line.lstrip().startswith(("# F: TODO", "# M: TODO")):
+            key = line.lstrip()[2]
+            lines[i] = line.replace("# ", "", 1).replace("TODO", {"F": "Female", "M": "Male"}[key])
+    (tmp_path / "toggle.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    mapping = load_mapping(tmp_path / "toggle.yaml", schema)
+    assert mapping.fields["gender"].values == {"f": "Female", "m": "Male"}

@@ -850,8 +850,8 @@ def _values_block(out: _Lines, plan: ColumnPlan, indent: int, header: str) -> No
     out.add(f"{pad}values:", header)
     for v in entries:
         out.add(f"{pad}  {q(v.value, key=True)}: {v.target}", _value_comment(v))
-    for v in todo:
-        out.add(f"{pad}# {q(v.value, key=True)}: TODO", _value_comment(v))
+    for v in todo:  # "# " at the entry's column: an editor's uncomment leaves it in place
+        out.add(f"{pad}  # {q(v.value, key=True)}: TODO", _value_comment(v))
 
 
 def _value_comment(v: ValueNote) -> str:
