@@ -338,8 +338,9 @@ def load_mapping(path: Path, schema: Schema) -> Mapping:
         a = raw["age"]
         if not isinstance(a, dict) or (a.get("column") is None) == (a.get("birth_date") is None):
             raise chk.fail("`age` needs exactly one of `column` or `birth_date`", "age")
+        births = chk.date_formats(a, "birth_date_format", "age")
         if a.get("birth_date") is not None:
-            if not chk.date_formats(a, "birth_date_format", "age"):
+            if not births:
                 raise chk.fail("`age.birth_date` needs `birth_date_format`", "age")
             reg = rules.get("year_of_registration")
             if reg is None or not reg.date_format:
@@ -347,7 +348,6 @@ def load_mapping(path: Path, schema: Schema) -> Mapping:
                     "an age from birth_date needs fields.year_of_registration with date_format",
                     "age",
                 )
-        births = chk.date_formats(a, "birth_date_format", "age")
         age = AgeRule(a.get("column"), a.get("birth_date"), births)
 
     missing = raw.get("missing", [""])

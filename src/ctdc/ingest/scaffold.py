@@ -556,6 +556,14 @@ def _date_format(counts: Counter[str]) -> tuple[str | tuple[str, ...] | None, st
     return fmt, note
 
 
+def _date_plan(plan: ColumnPlan, counts: Counter[str], key: str) -> None:
+    """Pin the date format(s) of a date column under ``key``, with the note on the choice."""
+    fmt, note = _date_format(counts)
+    if fmt:
+        plan.extra[key] = fmt
+    plan.notes.append(note)
+
+
 def _yaml_formats(fmt: str | tuple[str, ...]) -> str:
     """A date format, or a list of them, as YAML."""
     if isinstance(fmt, str):
@@ -725,19 +733,13 @@ def _fill(plan: ColumnPlan, counts: Counter[str], schema: Schema, rows: int) -> 
         if bad:
             plan.notes.append(f"{bad:,} rows are not whole numbers of years")
     elif plan.kind == "birth_date":
-        fmt, note = _date_format(counts)
-        if fmt:
-            plan.extra["birth_date_format"] = fmt
-        plan.notes.append(note)
+        _date_plan(plan, counts, "birth_date_format")
     elif plan.kind == "multi":
         _multi_plan(plan, counts, schema.groups[plan.target])
     elif plan.kind == "field":
         f = schema[plan.target]
         if f.name == "year_of_registration":
-            fmt, note = _date_format(counts)
-            if fmt:
-                plan.extra["date_format"] = fmt
-            plan.notes.append(note)
+            _date_plan(plan, counts, "date_format")
         elif f.type == "country":
             _country_plan(plan, counts)
         elif f.type in ("category", "boolean"):
