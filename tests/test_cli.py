@@ -20,6 +20,13 @@ def ctdc(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess
     return proc
 
 
+def query_json(root: Path, sql: str) -> list[dict]:
+    """An analyst's ``ctdc query`` on the release under ``root/data``, as JSON rows."""
+    proc = ctdc(root, "--data-dir", "data", "query", sql, "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
 @pytest.fixture
 def project(tmp_path: Path, test_org: tuple[Path, Path]) -> Path:
     """A working directory with pipelines/test-org.yaml and an initialized workspace."""

@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 import pytest
-from tests.test_cli import ctdc
+from tests.test_cli import ctdc, query_json
 
 from ctdc.sample import ORGS, generate_samples
 from ctdc.schema import Schema
@@ -194,10 +194,7 @@ def test_latest_batch_wins_for_resent_cases(run: dict) -> None:
 
 def test_analyst_queries_the_release(run: dict) -> None:
     total = run["manifest"]["accounting"]["total"]["released"]
-    proc = ctdc(run["root"], "--data-dir", "data", "query",
-                "SELECT count(*) AS n FROM cases", "--format", "json")  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout) == [{"n": total}]
+    assert query_json(run["root"], "SELECT count(*) AS n FROM cases") == [{"n": total}]
     proc = ctdc(run["root"], "--data-dir", "data", "query",
                 "SELECT gender, count(*) AS n FROM cases GROUP BY ALL ORDER BY n DESC",
                 "--format", "csv")  # fmt: skip

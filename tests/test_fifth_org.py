@@ -24,7 +24,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 from faker import Faker
-from tests.test_cli import ctdc
+from tests.test_cli import ctdc, query_json
 
 from ctdc.ingest import load_mapping
 from ctdc.sample import ORGS, generate_samples
@@ -230,10 +230,7 @@ def test_no_identifier_marker_in_the_release_or_staging(run: dict) -> None:
 
 def test_analyst_sees_the_fifth_org_rows(run: dict) -> None:
     total = run["manifest"]["accounting"]["total"]["released"]
-    proc = ctdc(run["root"], "--data-dir", "data", "query",
-                "SELECT count(*) AS n FROM cases", "--format", "json")  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout) == [{"n": total}]
+    assert query_json(run["root"], "SELECT count(*) AS n FROM cases") == [{"n": total}]
     # Belgium: a country of exploitation that only the shelter network reports
     staged = (
         duckdb.connect()
@@ -245,8 +242,5 @@ def test_analyst_sees_the_fifth_org_rows(run: dict) -> None:
         .fetchall()
     )
     assert [org for org, _ in staged] == [ORG]
-    proc = ctdc(run["root"], "--data-dir", "data", "query",
-                "SELECT count(*) AS n FROM cases WHERE country_of_exploitation = 'BE'",
-                "--format", "json")  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)[0]["n"] >= K  # released as such, in classes of k or more
+    sql = "SELECT count(*) AS n FROM cases WHERE country_of_exploitation = 'BE'"
+    assert query_json(run["root"], sql)[0]["n"] >= K  # released as such, in classes of k or more
