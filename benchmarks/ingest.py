@@ -156,30 +156,31 @@ def _paths(file: Path, org: str) -> dict[str, str]:
     }
 
 
-def bench_csv(rows: int, seed: int) -> str:
-    csv = export_csv(rows, seed)
-    paths = _paths(csv, "registry-gov")
-    base = measure("duckdb read_csv -> parquet", SETUP_DUCKDB, WORK_DUCKDB.format(**paths))
+def _one_file(
+    file: Path, org: str, seed: int, baseline: str, setup: str, work: str, title: str
+) -> str:
+    """ctdc ingest of ``file`` against ``baseline`` reading the same file, in the same run."""
+    paths = _paths(file, org)
+    base = measure(baseline, setup, work.format(**paths))
     ours = measure("ctdc ingest", SETUP_CTDC, WORK_CTDC.format(**paths))
-    size = csv.stat().st_size / 2**20
+    size = file.stat().st_size / 2**20
+    kind = file.suffix.lstrip(".").upper()
     return record(
-        f"Ingest {rows:,}-row CSV",
+        title,
         _rows(base, ours),
-        [f"File: registry-gov CSV from `ctdc sample`, {size:,.0f} MB, seed {seed}."],
+        [f"File: {org} {kind} from `ctdc sample`, {size:,.1f} MB, seed {seed}."],
     )
+
+
+def bench_csv(rows: int, seed: int) -> str:
+    return _one_file(export_csv(rows, seed), "registry-gov", seed, "duckdb read_csv -> parquet",
+                     SETUP_DUCKDB, WORK_DUCKDB, f"Ingest {rows:,}-row CSV")  # fmt: skip
 
 
 def bench_xlsx(rows: int, seed: int) -> str:
-    xlsx = export_xlsx(rows, seed)
-    paths = _paths(xlsx, "casework-ngo")
-    base = measure("openpyxl read-only iteration", SETUP_OPENPYXL, WORK_OPENPYXL.format(**paths))
-    ours = measure("ctdc ingest", SETUP_CTDC, WORK_CTDC.format(**paths))
-    size = xlsx.stat().st_size / 2**20
-    return record(
-        f"Ingest {rows:,}-row XLSX",
-        _rows(base, ours),
-        [f"File: casework-ngo XLSX from `ctdc sample`, {size:,.1f} MB, seed {seed}."],
-    )
+    return _one_file(export_xlsx(rows, seed), "casework-ngo", seed,
+                     "openpyxl read-only iteration", SETUP_OPENPYXL, WORK_OPENPYXL,
+                     f"Ingest {rows:,}-row XLSX")  # fmt: skip
 
 
 def bench_json(rows: int, seed: int) -> str:
