@@ -166,6 +166,13 @@ _KINDS = [
         "correct the named field in schemas/ctdc.yaml",
     ),
     ErrorKind("bad-option", ExitCode.USAGE, "invalid option value", "see `ctdc COMMAND --help`"),
+    ErrorKind(
+        "unsafe-publish-dir",
+        ExitCode.USAGE,
+        "the public folder would overlap the private workspace",
+        "set publish_dir to <data-dir>/public or to a folder outside the workspace; never the "
+        "workspace itself, one of its private folders, or a folder that contains it",
+    ),
     ErrorKind("bad-sql", ExitCode.USAGE, "the query failed", "check the SQL; `cases` is the view"),
     ErrorKind(
         "read-only",
@@ -242,6 +249,19 @@ _KINDS = [
         "the release failed its privacy check (k-anonymity, or l-diversity when asked); "
         "nothing published",
         "report this as a bug: the anonymizer's output failed the independent check",
+    ),
+    ErrorKind(
+        "accounting-unbalanced",
+        ExitCode.DATA,
+        "the release's row accounting does not balance (read = staged + quarantined, "
+        "staged = released + suppressed + merged); nothing published",
+        "report this as a bug: a record was lost or counted twice between staging and release",
+    ),
+    ErrorKind(
+        "too-few-records",
+        ExitCode.DATA,
+        "too few records for a k-anonymous release; nothing published",
+        "ingest more records, or lower k (never below the workspace's floor)",
     ),
     # --- run level: environment -----------------------------------------------------------
     ErrorKind("file-not-found", ExitCode.ENVIRONMENT, "file not found", "check the path"),
