@@ -40,6 +40,15 @@ BINARY_CONTROL_SHARE = 0.10
 
 #: how much of an offending value the quarantine and the messages show
 SHOWN_VALUE_CHARS = 200
+#: the longest value a summary shows as itself (a vocabulary code of a mapped column,
+#: ``ctdc.ingest.redact``): the longest country name is 44 characters; longer is free text
+MAX_SHOWN_CODE_CHARS = 48
+
+#: a YAML file (mapping, schema) larger than this is refused unread: hand-written
+#: configuration is a few KB (the committed schema: 16 KB)
+MAX_YAML_BYTES = 2 * 1024 * 1024
+#: ... and one nested deeper than this (PyYAML builds nodes recursively)
+MAX_YAML_DEPTH = 64
 
 #: ingest reads, maps, validates and writes an export one chunk at a time, so that
 #: memory follows the chunk, not the file: a chunk holds at most CHUNK_ROWS records ...

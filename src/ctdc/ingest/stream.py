@@ -32,6 +32,7 @@ from ctdc.ingest.mapping import Mapping, SourceSpec
 from ctdc.ingest.pseudonym import pseudonym_digests, pseudonym_keys
 from ctdc.ingest.raw import Chunk, error_rows, text_frame
 from ctdc.ingest.readers import iter_export
+from ctdc.ingest.redact import code_columns, example_value
 from ctdc.ingest.transform import Mapped, apply_mapping
 from ctdc.quarantine.table import QUARANTINE_SCHEMA, quarantine_table
 from ctdc.schema import Schema, build_contract, expected_text, table_failures
@@ -155,7 +156,10 @@ def _row_errors(read: pd.DataFrame, mapped: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([read, mapped], ignore_index=True)
 
 
-def _examples(path: Path, chunk: Chunk, errors: pd.DataFrame, room: int) -> list[dict[str, object]]:
+def _examples(path: Path, chunk: Chunk, errors: pd.DataFrame, room: int,
+              mapping: Mapping) -> list[dict[str, object]]:  # fmt: skip
+    """The first offending rows for the summary; values only as ``ingest.redact`` allows."""
+    codes = code_columns(mapping)
     shown_rows = errors[errors["reason"] != "batch-rejected"].sort_values("pos", kind="stable")
     shown_rows = shown_rows.drop_duplicates("pos").head(room)
     return [
@@ -164,7 +168,7 @@ def _examples(path: Path, chunk: Chunk, errors: pd.DataFrame, room: int) -> list
             "row": int(chunk.rows[e.pos]),
             "column": e.column or None,
             "reason": e.reason,
-            "value": str(e.value),  # read errors are already escaped and cut (raw.shown)
+            **example_value(codes, e.column or None, e.reason, e.value),
             "expected": e.expected,
             "fix": CATALOGUE[e.reason].fix if e.reason in CATALOGUE else "",
         }
@@ -288,7 +292,8 @@ class _Pass:
             t.by_reason.update({str(k): int(v) for k, v in rows.items()})
             t.quarantined += int(errors["pos"].nunique())
             if len(t.examples) < MAX_EXAMPLES:
-                t.examples += _examples(b.path, chunk, errors, MAX_EXAMPLES - len(t.examples))
+                t.examples += _examples(b.path, chunk, errors, MAX_EXAMPLES - len(t.examples),
+                                        b.mapping)  # fmt: skip
             if b.sinks is not None:
                 b.sinks.quarantine.write(self._quarantine(chunk, errors))
         if b.sinks is not None and not b.reject_all:
