@@ -27,12 +27,14 @@ import pyarrow as pa
 from ctdc import __version__
 from ctdc.anonymize import Hierarchy, anonymize, check_k_anonymity, check_l_diversity
 from ctdc.errors import CtdcError
+from ctdc.harmonize.derive import apply_derivations
 from ctdc.harmonize.merge import merge_staging
 from ctdc.schema import Schema
 from ctdc.store.atomic import write_json, write_parquet
 from ctdc.store.catalog import write_catalog
 from ctdc.store.ledger import BatchEntry, Superseded, live_entries, read_entries
 from ctdc.store.lock import exclusive_lock
+from ctdc.store.policy import check_schema, effective, load_policy
 from ctdc.store.release import (
     CASES_FILE,
     DICTIONARY_FILE,
@@ -144,7 +146,7 @@ def harmonize(
     ws: Workspace,
     schema: Schema,
     *,
-    k: int = 10,
+    k: int | None = None,
     l: int | None = None,  # noqa: E741 -- the letter of l-diversity
     levels: dict[str, int | None] | None = None,
     wait: float = 0.0,
@@ -155,15 +157,23 @@ def harmonize(
     Batches an organization's latest ``snapshot`` superseded are left out of
     the release and its accounting, and listed in the manifest's ``changes``.
 
-    ``levels`` overrides the schema's release level of quasi-identifiers
-    (``None`` = auto); ``l`` asks for distinct l-diversity of every sensitive field.
+    The workspace's pinned policy decides k, l and the release levels, and
+    ``schema`` must be its pinned schema. ``k``, ``l`` and ``levels`` (``None`` =
+    auto) are one run's explicit overrides, recorded in the manifest; k never
+    goes under the steward's floor. ``l`` asks for distinct l-diversity of every
+    sensitive field.
     """
     say = progress or (lambda _msg: None)
+    policy = load_policy(ws)
+    check_schema(policy, schema)
+    run = effective(policy, k=k, l=l, levels=levels)
+    k, l = run.k, run.l  # noqa: E741
     if k < MIN_K:
         raise CtdcError("bad-option", f"k must be at least {MIN_K}, got {k}")
     if l is not None and l < 1:
         raise CtdcError("bad-option", f"l must be at least 1, got {l}")
-    chosen = release_levels(schema, levels or {})
+    chosen = release_levels(schema, run.levels)
+    say(policy.summary() + (f"; this run: {run.overrides}" if run.overrides else ""))
     with exclusive_lock(ws.lock_path, wait=wait):
         entries, superseded = live_entries(read_entries(ws))  # a snapshot replaces earlier
         if not entries:
@@ -194,7 +204,7 @@ def harmonize(
         if not accounting["total"]["balanced"]:
             raise CtdcError("k-check-failed", f"row accounting does not balance: {accounting}")
 
-        release = out[schema.released].copy()
+        release = apply_derivations(out[schema.released].copy(), schema, hierarchies)
         for name, col in label_columns(out, schema).items():
             release[name] = col
         arrow_schema = schema.release_arrow_schema(chosen)
@@ -239,6 +249,7 @@ def harmonize(
                 "fingerprint": fingerprint,
                 "k": k,
                 "l": l,
+                "policy": run.to_dict(policy),
                 "quasi_identifiers": qis,
                 "sensitive": schema.names("sensitive") if l else [],
                 "generalization_levels": {n: "auto" if v is None else v for n, v in chosen.items()},

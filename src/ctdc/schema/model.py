@@ -34,6 +34,8 @@ ROLES: tuple[str, ...] = (
 )
 #: roles whose columns may appear in a release
 RELEASED_ROLES: frozenset[str] = frozenset({"quasi_identifier", "sensitive", "attribute"})
+#: the link back to a person and an export: internal whatever a schema file says
+NEVER_RELEASED: frozenset[str] = frozenset({"org_id", "case_pseudonym", "batch_id"})
 
 #: ISO 3166-1 alpha-2 codes, from pycountry (maintained), not a hand-typed table
 COUNTRY_CODES: tuple[str, ...] = tuple(sorted(c.alpha_2 for c in pycountry.countries))
@@ -75,6 +77,11 @@ class Field:
     #: generalization level released: 0 = as recorded, n = level n of the hierarchy (or
     #: suppressed), None (``level: auto`` in YAML) = the anonymizer chooses per class
     level: int | None = 0
+    #: the field this one is computed from (majority status from age band): see ``derive``
+    derived_from: str | None = None
+    #: source value -> this field's value; the release recomputes the field from the
+    #: *published* source, so it can never say more than the published source does
+    derive: dict[str, str] | None = None
 
     @property
     def arrow_type(self) -> pa.DataType:
@@ -126,7 +133,7 @@ class Schema:
 
     @property
     def released(self) -> list[str]:
-        return self.names(*RELEASED_ROLES)
+        return [n for n in self.names(*RELEASED_ROLES) if n not in NEVER_RELEASED]
 
     @property
     def staged(self) -> list[str]:
@@ -168,7 +175,7 @@ class Schema:
                 "description": f.description,
             }
             for f in self.fields
-            if f.role in RELEASED_ROLES
+            if f.name in self.released
         ]
         for g in self.groups.values():
             if g.concatenated:
@@ -186,8 +193,8 @@ class Schema:
         return rows
 
 
-def _bad(path: Path, detail: str) -> CtdcError:
-    return CtdcError("bad-schema", detail, file=path)
+def _bad(path: Path, detail: str, fix: str | None = None) -> CtdcError:
+    return CtdcError("bad-schema", detail, file=path, fix=fix)
 
 
 def _parse_field(raw: dict[str, Any], path: Path) -> Field:
@@ -233,7 +240,59 @@ def _parse_field(raw: dict[str, Any], path: Path) -> Field:
         bands=bands,
         hierarchy=hierarchy,
         level=_parse_level(raw.get("level", 0), name, hierarchy, path),
+        derived_from=raw.get("derived_from"),
+        derive=_parse_derive(raw.get("derive"), name, values, path),
     )
+
+
+def _parse_derive(raw: object, name: str, values: tuple[str, ...],
+                  path: Path) -> dict[str, str] | None:  # fmt: skip
+    """``derive: {Minor: [0-8, 9-17], ...}`` -> {source value: derived value}."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise _bad(path, f"field {name}: `derive` maps each value to a list of source values")
+    out: dict[str, str] = {}
+    for value, sources in raw.items():
+        if str(value) not in values:
+            raise _bad(path, f"field {name}: derive value {value!r} is not one of its `values`")
+        for source in sources if isinstance(sources, list) else [sources]:
+            if out.setdefault(str(source), str(value)) != str(value):
+                raise _bad(path, f"field {name}: source value {source!r} is derived twice")
+    return out
+
+
+def _check_roles(fields: tuple[Field, ...], path: Path) -> None:
+    """Names that link a record to a person or an export never get a released role, and a
+    field derived from a quasi-identifier can never sharpen it.
+
+    A derived field is either a quasi-identifier itself (k-anonymity then covers it,
+    and the release blanks it wherever its source is blank) or recomputed from the
+    published source through ``derive``; any other role would let it say what a
+    suppressed or generalized quasi-identifier no longer says.
+    """
+    by_name = {f.name: f for f in fields}
+    for f in fields:
+        if f.name in NEVER_RELEASED and f.role in RELEASED_ROLES:
+            raise _bad(path, f"field {f.name}: role {f.role}; {', '.join(sorted(NEVER_RELEASED))}"
+                       " are internal whatever the schema says")  # fmt: skip
+        if f.derive is not None and f.derived_from is None:
+            raise _bad(path, f"field {f.name}: `derive` needs `derived_from`")
+        if f.derived_from is None:
+            continue
+        source = by_name.get(f.derived_from)
+        if source is None:
+            raise _bad(path, f"field {f.name}: derived_from {f.derived_from!r} is not a field")
+        if f.derive is not None:
+            unknown = sorted(set(f.derive) - set(source.values))
+            if unknown:
+                raise _bad(path, f"field {f.name}: derive names {unknown[0]!r}, which is not a "
+                           f"value of {source.name}")  # fmt: skip
+        elif source.role == "quasi_identifier" and f.role != "quasi_identifier":
+            raise _bad(path, f"field {f.name} is derived from the quasi-identifier {source.name} "
+                       f"but has role {f.role}: it could reveal a suppressed {source.name}",
+                       fix=f"make {f.name} a quasi_identifier, or give it `derive:` so that the "
+                       f"release computes it from the published {source.name}")  # fmt: skip
 
 
 def _parse_level(raw: object, name: str, hierarchy: Path | None, path: Path) -> int | None:
@@ -273,6 +332,7 @@ def load_schema(path: str | Path) -> Schema:
         groups[gname] = Group(
             gname, str(graw.get("description", "")), graw.get("concatenated"), flags
         )
+    _check_roles(fields, path)
     for f in fields:
         if f.group and f.group not in groups:
             raise _bad(path, f"field {f.name}: group {f.group!r} is not declared under `groups`")

@@ -87,21 +87,31 @@ class Workspace:
         return key
 
 
-def init_workspace(root: Path) -> tuple[Workspace, bool]:
-    """Create the workspace and its key; return (workspace, created_key).
+def init_workspace(root: Path, *, schema_path: Path | None = None, k: int | None = None,
+                   k_floor: int | None = None) -> tuple[Workspace, bool]:  # fmt: skip
+    """Create the workspace, its key and its release policy; return (workspace, created_key).
 
     Never overwrites an existing key: losing it would break the link between
-    today's pseudonyms and every earlier batch.
+    today's pseudonyms and every earlier batch. Nor an existing policy: it
+    changes only through ``ctdc policy`` (``schema_path``, ``k`` and ``k_floor``
+    are for a new workspace; the schema defaults to the bundled one).
     """
+    from ctdc.config import DEFAULT_K
+    from ctdc.store.policy import create_policy
+
     ws = Workspace(root)
     ws.private_dir(root)
+    os.chmod(root, 0o711)  # analysts traverse to public/; nobody else may list the root
     for sub in _SUBDIRS:
         ws.private_dir(root / sub)
     if ws.key_path.exists():
         ws.load_key()  # refuse to bless an unsafe existing key
-        return ws, False
-    write_bytes(ws.key_path, secrets.token_bytes(KEY_BYTES), mode=0o600)
-    return ws, True
+        created = False
+    else:
+        write_bytes(ws.key_path, secrets.token_bytes(KEY_BYTES), mode=0o600)
+        created = True
+    create_policy(ws, schema_path, k=k or DEFAULT_K, k_floor=k_floor)
+    return ws, created
 
 
 def open_workspace(root: Path) -> Workspace:

@@ -1,0 +1,57 @@
+"""Derived fields follow the *published* value of their source, never the recorded one.
+
+A field computed from a quasi-identifier (majority status from age band) would
+otherwise undo the anonymizer: ``SELECT age_band, majority_status, count(*)``
+split the records whose age band was suppressed into adults and minors. Two
+rules, both checked by the schema loader:
+
+* a field with ``derive`` is recomputed from the published source: a published
+  label (a leaf or a coarser band) gets the derived value all the leaves under it
+  share, and NULL when they disagree or the source is NULL;
+* a derived field that is a quasi-identifier itself keeps its value where its
+  source is published and is blanked where the source is NULL. Every record of
+  an equivalence class shares both values, so whole classes move together and
+  merge into classes of at least k: k (and l) still hold, which the independent
+  check over the written release confirms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+
+from ctdc.anonymize import Hierarchy
+from ctdc.schema import Field, Schema
+
+
+def derived_labels(field: Field, hierarchy: Hierarchy | None) -> dict[str, str]:
+    """Published source label -> derived value, for every label whose leaves agree."""
+    assert field.derive is not None
+    leaves_under: dict[str, set[str]] = {}
+    rows = hierarchy.rows if hierarchy is not None else tuple((v,) for v in field.derive)
+    for row in rows:
+        for label in row[:-1] if hierarchy is not None else row:  # the root is suppressed
+            leaves_under.setdefault(label, set()).add(row[0])
+    out: dict[str, str] = {}
+    for label, leaves in leaves_under.items():
+        values = {field.derive.get(leaf) for leaf in leaves}
+        if len(values) == 1 and None not in values:
+            out[label] = values.pop()  # type: ignore[assignment]
+    return out
+
+
+def apply_derivations(
+    release: pd.DataFrame, schema: Schema, hierarchies: Mapping[str, Hierarchy]
+) -> pd.DataFrame:
+    """Recompute or blank every derived field of ``release`` from its published source."""
+    for f in schema.fields:
+        if f.derived_from is None or f.name not in release.columns:
+            continue
+        source = release[f.derived_from]
+        if f.derive is not None:
+            table = derived_labels(f, hierarchies.get(f.derived_from))
+            release[f.name] = pd.array(source.map(table), dtype=release[f.name].dtype)
+        else:
+            release[f.name] = release[f.name].where(source.notna())
+    return release

@@ -1,0 +1,362 @@
+"""The release policy, pinned in the workspace: k, its floor, l, levels and the schema.
+
+A release must not change because of where a cron line happens to run. The
+policy is written once, at ``ctdc init``, into ``<data>/policy/``:
+
+* ``policy.json``: k, the steward's floor under k, l, the release level of each
+  quasi-identifier, the quasi-identifiers and the SHA-256 of the schema;
+* ``schema/``: a copy of the schema YAML and the hierarchy files it names, so
+  ingest and harmonize read the same schema from any working directory;
+* ``history.jsonl``: one line per change -- who, when, what (old and new), why.
+
+It changes only through :func:`change_policy` and :func:`adopt_schema` (``ctdc
+policy set`` and ``ctdc policy schema``). A ``ctdc.toml`` or ``schemas/`` in the
+working directory never changes it; a one-off ``harmonize --k`` may raise k for
+one run but never go under the floor, and the manifest records it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ctdc.config import DEFAULT_K, bundled_schema
+from ctdc.errors import CtdcError
+from ctdc.schema import Schema, load_schema
+from ctdc.store.atomic import write_bytes, write_json
+
+if TYPE_CHECKING:
+    from ctdc.store.workspace import Workspace
+
+POLICY_DIR = "policy"
+POLICY_FILE = "policy.json"
+HISTORY_FILE = "history.jsonl"
+SCHEMA_DIR = "schema"
+#: no k below this, whatever the steward sets: a class of one is a person
+MIN_K = 2
+#: the settings ``ctdc policy set`` takes
+SETTABLE = ("k", "k_floor", "l", "levels")
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What a release is held to; see the module docstring."""
+
+    k: int
+    k_floor: int
+    schema_sha256: str
+    schema_file: str
+    quasi_identifiers: tuple[str, ...]
+    #: quasi-identifier with a hierarchy -> release level (None = auto, chosen per class)
+    levels: dict[str, int | None] = field(default_factory=dict)
+    l: int | None = None  # noqa: E741 -- the letter of l-diversity
+
+    def to_dict(self) -> dict[str, Any]:
+        doc = asdict(self)
+        doc["quasi_identifiers"] = list(self.quasi_identifiers)
+        doc["levels"] = {n: "auto" if v is None else v for n, v in self.levels.items()}
+        return doc
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> Policy:
+        levels = {n: None if v == "auto" else int(v) for n, v in doc.get("levels", {}).items()}
+        return cls(
+            k=int(doc["k"]),
+            k_floor=int(doc["k_floor"]),
+            schema_sha256=str(doc["schema_sha256"]),
+            schema_file=str(doc["schema_file"]),
+            quasi_identifiers=tuple(doc["quasi_identifiers"]),
+            levels=levels,
+            l=None if doc.get("l") is None else int(doc["l"]),
+        )
+
+    def summary(self) -> str:
+        """One line for the operator: what this run is held to."""
+        auto = [n for n, v in self.levels.items() if v is None]
+        fixed = [f"{n}={v}" for n, v in self.levels.items() if v is not None]
+        levels = ", ".join(([f"auto: {', '.join(auto)}"] if auto else []) + fixed) or "as recorded"
+        return (
+            f"policy: k={self.k} (floor {self.k_floor}), l={self.l or 'off'}, "
+            f"{len(self.quasi_identifiers)} quasi-identifiers, levels {levels}, "
+            f"schema sha256 {self.schema_sha256[:12]}"
+        )
+
+
+def _dir(ws: Workspace) -> Path:
+    return ws.root / POLICY_DIR
+
+
+def schema_sha256(schema: Schema) -> str:
+    """SHA-256 over the schema YAML and every hierarchy file it names (they shape releases)."""
+    if schema.source is None:
+        raise CtdcError("bad-schema", "a schema built in memory cannot be pinned")
+    digest = hashlib.sha256(b"schema\0" + schema.source.read_bytes())
+    for path in sorted({f.hierarchy for f in schema.fields if f.hierarchy is not None}):
+        rel = path.relative_to(schema.source.parent.resolve()).as_posix()
+        digest.update(b"\0" + rel.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _copy_schema(ws: Workspace, schema: Schema) -> Path:
+    """Copy the schema and its hierarchies into the workspace, keeping relative paths."""
+    assert schema.source is not None
+    base = schema.source.parent.resolve()
+    target = _dir(ws) / SCHEMA_DIR
+    ws.private_dir(target)
+    for path in sorted({f.hierarchy for f in schema.fields if f.hierarchy is not None}):
+        if not path.is_relative_to(base):
+            raise CtdcError(
+                "bad-schema",
+                f"hierarchy {path.name} lies outside the schema's "
+                "folder, so it cannot be pinned with it",
+                file=schema.source,
+                fix="keep hierarchy files in a folder beside the schema",
+            )
+        rel = path.relative_to(base)
+        ws.private_dir(target / rel.parent)
+        write_bytes(target / rel, path.read_bytes())
+    write_bytes(target / schema.source.name, schema.source.read_bytes())
+    return target / schema.source.name
+
+
+def _levels(schema: Schema) -> dict[str, int | None]:
+    return {
+        f.name: f.level
+        for f in schema.fields
+        if f.role == "quasi_identifier" and f.hierarchy is not None
+    }
+
+
+def _record(
+    ws: Workspace, action: str, changes: dict[str, Any], by: str | None, reason: str | None
+) -> None:
+    """Append one line to the history: appends are rewritten whole, atomically."""
+    line = {
+        "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "by": by or getpass.getuser(),
+        "action": action,
+        "changes": changes,
+        "reason": reason,
+    }
+    path = _dir(ws) / HISTORY_FILE
+    before = path.read_bytes() if path.exists() else b""
+    text = json.dumps(line, sort_keys=True, ensure_ascii=False, default=str) + "\n"
+    write_bytes(path, before + text.encode("utf-8"))
+
+
+def _check(policy: Policy) -> Policy:
+    if policy.k_floor < MIN_K:
+        raise CtdcError("bad-option", f"the k floor must be at least {MIN_K}, got {policy.k_floor}")
+    if policy.k < policy.k_floor:
+        raise CtdcError(
+            "k-below-floor", f"k={policy.k} is below the steward's floor {policy.k_floor}"
+        )
+    if policy.l is not None and policy.l < 2:
+        raise CtdcError("bad-option", f"l must be at least 2 (or off), got {policy.l}")
+    return policy
+
+
+def _write(ws: Workspace, policy: Policy) -> None:
+    write_json(_dir(ws) / POLICY_FILE, policy.to_dict())
+
+
+def has_policy(ws: Workspace) -> bool:
+    return (_dir(ws) / POLICY_FILE).is_file()
+
+
+def create_policy(
+    ws: Workspace,
+    schema_path: Path | None = None,
+    *,
+    k: int = DEFAULT_K,
+    k_floor: int | None = None,
+    l: int | None = None,  # noqa: E741
+    by: str | None = None,
+) -> Policy:
+    """Pin the schema and the first policy; a workspace that has one keeps it."""
+    if has_policy(ws):
+        return load_policy(ws)
+    ws.private_dir(_dir(ws))
+    schema = load_schema(schema_path or bundled_schema())
+    pinned = _copy_schema(ws, schema)
+    policy = _check(
+        Policy(
+            k=k,
+            k_floor=k if k_floor is None else k_floor,
+            schema_sha256=schema_sha256(schema),
+            schema_file=pinned.name,
+            quasi_identifiers=tuple(schema.quasi_identifiers),
+            levels=_levels(schema),
+            l=l,
+        )
+    )
+    _write(ws, policy)
+    _record(ws, "init", policy.to_dict(), by, None)
+    return policy
+
+
+def load_policy(ws: Workspace) -> Policy:
+    path = _dir(ws) / POLICY_FILE
+    try:
+        return Policy.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError as exc:
+        raise CtdcError(
+            "no-policy", f"the workspace {ws.root} has no release policy", file=path
+        ) from exc
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CtdcError(
+            "no-policy",
+            f"the release policy cannot be read: {exc}",
+            file=path,
+            fix="restore policy/ from the workspace backup",
+        ) from exc
+
+
+def pinned_schema(ws: Workspace) -> Schema:
+    """The workspace's copy of the schema, checked against the pinned SHA-256."""
+    policy = load_policy(ws)
+    schema = load_schema(_dir(ws) / SCHEMA_DIR / policy.schema_file)
+    check_schema(policy, schema)
+    return schema
+
+
+def check_schema(policy: Policy, schema: Schema) -> None:
+    """Refuse a schema (or hierarchy) other than the pinned one."""
+    sha = schema_sha256(schema)
+    if sha != policy.schema_sha256:
+        raise CtdcError(
+            "policy-mismatch",
+            f"schema {schema.source} (sha256 {sha[:12]}) is not "
+            f"the workspace's pinned schema (sha256 {policy.schema_sha256[:12]})",
+            file=schema.source,
+        )
+
+
+def schema_differs(ws: Workspace, path: Path) -> bool:
+    """True when the schema at ``path`` is not the pinned one (for a warning)."""
+    try:
+        return schema_sha256(load_schema(path)) != load_policy(ws).schema_sha256
+    except CtdcError:
+        return True
+
+
+def parse_setting(name: str, value: str, schema: Schema) -> Any:
+    """``k=12``, ``l=off``, ``levels.age_band=1`` -> a typed value, or ``bad-option``."""
+    try:
+        if name in ("k", "k_floor"):
+            return int(value)
+        if name == "l":
+            return None if value in ("off", "none", "") else int(value)
+        if name.startswith("levels."):
+            field_name = name.removeprefix("levels.")
+            if field_name not in _levels(schema):
+                raise CtdcError(
+                    "bad-option",
+                    f"{name}: {field_name} is not a quasi-identifier "
+                    f"with a hierarchy; those are {', '.join(_levels(schema))}",
+                )
+            return None if value == "auto" else int(value)
+    except ValueError as exc:
+        raise CtdcError("bad-option", f"{name}={value!r}: not a number") from exc
+    raise CtdcError(
+        "bad-option",
+        f"unknown policy setting {name!r}",
+        fix="settable: k, k_floor, l, levels.<field>",
+    )
+
+
+def change_policy(
+    ws: Workspace, values: dict[str, Any], *, by: str | None = None, reason: str | None = None
+) -> Policy:
+    """Change settings explicitly and record who changed what, when and why."""
+    old = load_policy(ws)
+    levels = dict(old.levels)
+    plain = {}
+    for name, value in values.items():
+        if name.startswith("levels."):
+            levels[name.removeprefix("levels.")] = value
+        else:
+            plain[name] = value
+    new = _check(replace(old, levels=levels, **plain))
+    before, after = old.to_dict(), new.to_dict()
+    changes = {n: [before[n], after[n]] for n in after if before[n] != after[n]}
+    if changes:
+        _write(ws, new)
+        _record(ws, "set", changes, by, reason)
+    return new
+
+
+def adopt_schema(
+    ws: Workspace, schema_path: Path, *, by: str | None = None, reason: str | None = None
+) -> Policy:
+    """Pin another schema (a new epoch for the releases): recorded like any change."""
+    old = load_policy(ws)
+    schema = load_schema(schema_path)
+    pinned = _copy_schema(ws, schema)
+    new = replace(
+        old,
+        schema_sha256=schema_sha256(schema),
+        schema_file=pinned.name,
+        quasi_identifiers=tuple(schema.quasi_identifiers),
+        levels=_levels(schema),
+    )
+    before, after = old.to_dict(), new.to_dict()
+    changes = {n: [before[n], after[n]] for n in after if before[n] != after[n]}
+    _write(ws, new)
+    _record(ws, "schema", changes, by, reason)
+    return new
+
+
+def history(ws: Workspace) -> list[dict[str, Any]]:
+    path = _dir(ws) / HISTORY_FILE
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+@dataclass(frozen=True)
+class Effective:
+    """The policy one run applies: the pinned one plus explicit one-off options."""
+
+    k: int
+    l: int | None  # noqa: E741
+    levels: dict[str, int | None]
+    overrides: dict[str, Any]
+
+    def to_dict(self, policy: Policy) -> dict[str, Any]:
+        return {
+            **policy.to_dict(),
+            "k": self.k,
+            "l": self.l,
+            "levels": {n: "auto" if v is None else v for n, v in self.levels.items()},
+            "overrides": self.overrides,
+        }
+
+
+def effective(
+    policy: Policy,
+    *,
+    k: int | None = None,
+    l: int | None = None,  # noqa: E741
+    levels: dict[str, int | None] | None = None,
+) -> Effective:
+    """Apply one run's options; none may go under the floor."""
+    overrides: dict[str, Any] = {}
+    if k is not None and k != policy.k:
+        overrides["k"] = k
+    if l is not None and l != policy.l:
+        overrides["l"] = l
+    chosen = dict(policy.levels)
+    for name, level in (levels or {}).items():
+        if chosen.get(name, "missing") != level:
+            overrides[f"levels.{name}"] = "auto" if level is None else level
+        chosen[name] = level
+    run_k = policy.k if k is None else k
+    if run_k < policy.k_floor:
+        raise CtdcError("k-below-floor", f"k={run_k} is below the steward's floor {policy.k_floor}")
+    return Effective(k=run_k, l=policy.l if l is None else l, levels=chosen, overrides=overrides)
