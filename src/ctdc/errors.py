@@ -272,6 +272,27 @@ _KINDS = [
         "run `ctdc init` (or pass --data-dir / set CTDC_HOME)",
     ),
     ErrorKind(
+        "no-policy",
+        ExitCode.ENVIRONMENT,
+        "the workspace has no release policy (k, levels, pinned schema)",
+        "run `ctdc init` on the workspace: it pins the schema and the default policy, and "
+        "keeps the key",
+    ),
+    ErrorKind(
+        "policy-mismatch",
+        ExitCode.ENVIRONMENT,
+        "the schema is not the one pinned in the workspace's release policy",
+        "use the pinned schema (ctdc reads it from the workspace by itself), or adopt the new "
+        "one explicitly: `ctdc policy schema PATH --reason ...`",
+    ),
+    ErrorKind(
+        "k-below-floor",
+        ExitCode.USAGE,
+        "k below the steward's floor",
+        "ask for k at or above the floor (`ctdc policy show`); only the steward lowers the "
+        "floor: `ctdc policy set k_floor=N --reason ...`",
+    ),
+    ErrorKind(
         "missing-key",
         ExitCode.ENVIRONMENT,
         "the pseudonymization key is missing",
