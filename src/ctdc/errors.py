@@ -313,12 +313,26 @@ _KINDS = [
     ErrorKind(
         "locked",
         ExitCode.ENVIRONMENT,
-        "another harmonize run holds the lock",
+        "another ctdc run holds the lock (harmonize, an ingest of the same organization, "
+        "or a key rotation)",
         "wait for it to finish, or pass --wait",
     ),
     ErrorKind(
         "no-release",
         ExitCode.ENVIRONMENT,
+    ErrorKind(
+        "key-mismatch",
+        ExitCode.ENVIRONMENT,
+        "the key is not the one that made the staged data (its fingerprint differs)",
+        "put back the key file backed up for this workspace (docs/key.md); "
+        "a new key would count every re-exported person twice",
+    ),
+    ErrorKind(
+        "key-rotation-incomplete",
+        ExitCode.ENVIRONMENT,
+        "a key rotation was interrupted; the staged data is half re-keyed",
+        "run `ctdc key rotate --resume` to finish it (docs/key.md)",
+    ),
         "no release has been published yet",
         "run `ctdc harmonize` first",
     ),

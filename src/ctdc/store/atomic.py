@@ -3,12 +3,22 @@
 A reader (or a crash) therefore sees either the old file or the new one,
 never half of one. Folders are fsynced after the rename so the new name
 itself survives a power cut.
+
+Temp files are created 0600 (``mkstemp``) and folders this module creates are
+0700, whatever the umask: a temp file may hold raw rows or key bytes. A kill
+(SIGKILL, power cut) still leaves a temp file behind, since no ``finally``
+runs; every writer therefore calls :func:`remove_stale_temps` for its own
+kind of temp file, under the lock that keeps a live writer of that kind out,
+before it starts.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,10 +37,70 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def private_mkdir(path: Path) -> Path:
+    """Create ``path`` and its missing parents with mode 0700 (existing folders stay as they are).
+
+    ``Path.mkdir(mode=..., parents=True)`` gives the parents the umask's mode,
+    so each missing level is made here, and chmod-ed since the umask may mask 0700.
+    """
+    missing = []
+    for folder in (path, *path.parents):
+        if folder.is_dir():
+            break
+        missing.append(folder)
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=0o700)
+        except FileExistsError:
+            continue  # made meanwhile by another writer: keep its mode
+        os.chmod(folder, 0o700)
+    return path
+
+
+def remove_stale_temps(folder: Path, pattern: str | re.Pattern[str]) -> int:
+    """Delete the entries of ``folder`` whose name fully matches ``pattern``; return how many.
+
+    For temp files (and temp folders, removed whole) that a killed writer left
+    behind. Call it only under the lock that keeps a live writer of that kind
+    out: it cannot tell a stale temp from one being written. Symlinks are
+    removed, never followed. A missing folder holds nothing.
+    """
+    regex = re.compile(pattern) if isinstance(pattern, str) else pattern
+    removed = 0
+    try:
+        entries = list(os.scandir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return 0
+    for entry in entries:
+        if not regex.fullmatch(entry.name):
+            continue
+        path = Path(entry.path)
+        try:
+            if stat.S_ISDIR(entry.stat(follow_symlinks=False).st_mode):
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+        except FileNotFoundError:
+            continue
+        removed += 1
+    if removed:
+        fsync_dir(folder)
+    return removed
+
+
+#: the temp files :func:`atomic_path` makes for a target: ``.<target name>.<random>.tmp``
+ATOMIC_TEMP = r"\..+\.[A-Za-z0-9_]+\.tmp"
+
+
+def atomic_temp_pattern(target_name: str) -> str:
+    """The regex of :func:`atomic_path`'s temp files for a target named ``target_name``."""
+    return rf"\.{re.escape(target_name)}\.[A-Za-z0-9_]+\.tmp"
+
+
 @contextmanager
 def atomic_path(target: Path, mode: int = 0o600) -> Iterator[Path]:
-    """Yield a temp path beside ``target``; on success fsync it and move it into place."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    """Yield a temp path (0600) beside ``target``; on success fsync it and move it into place."""
+    private_mkdir(target.parent)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp = Path(tmp_name)

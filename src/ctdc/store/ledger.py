@@ -12,6 +12,11 @@ and the ones committed after it (:func:`live_entries`). A snapshot deletes
 nothing: the batches it supersedes stay in staging and in the ledger, so an
 interrupted snapshot (no entry yet) changes nothing, and a harmonize running
 meanwhile never loses a file it is reading.
+
+Each entry records the ``key_fingerprint`` of the key that made its
+pseudonyms (``ctdc.store.keys``), so a key that differs from the one that
+made the staged data is caught (``Workspace.check_key``) even when the
+fingerprint file beside the key is gone too.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ class BatchEntry:
     schema_version: int = 1
     ctdc_version: str = ""
     mode: str = "append"  # "append" | "snapshot" (entries written before modes: append)
+    key_fingerprint: str = ""  # the key that made the pseudonyms (entries before this: "")
 
     @property
     def balanced(self) -> bool:
@@ -66,12 +72,33 @@ def commit_entry(ws: Workspace, entry: BatchEntry) -> None:
     write_json(entry_path(ws, entry.org, entry.batch_id), asdict(entry))
 
 
+def entry_paths(ws: Workspace) -> list[Path]:
+    """Every committed entry's file (temp files of an interrupted write are not entries)."""
+    return sorted(ws.ledger_dir.glob("*/*.json"))
+
+
+def key_fingerprints(ws: Workspace) -> set[str]:
+    """The distinct key fingerprints recorded in the ledger (entries without one are skipped)."""
+    found = set()
+    for path in entry_paths(ws):
+        value = json.loads(path.read_text(encoding="utf-8")).get("key_fingerprint")
+        if value:
+            found.add(str(value))
+    return found
+
+
+def set_key_fingerprint(path: Path, value: str) -> bool:
+    """Record ``value`` as the entry's key fingerprint (atomically); False if it already was."""
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    if doc.get("key_fingerprint") == value:
+        return False
+    write_json(path, {**doc, "key_fingerprint": value})
+    return True
+
+
 def read_entries(ws: Workspace) -> list[BatchEntry]:
     """Every committed batch of every organization, oldest first."""
-    entries = [
-        BatchEntry(**json.loads(p.read_text(encoding="utf-8")))
-        for p in sorted(ws.ledger_dir.glob("*/*.json"))
-    ]
+    entries = [BatchEntry(**json.loads(p.read_text(encoding="utf-8"))) for p in entry_paths(ws)]
     return sorted(entries, key=lambda e: (e.seq, e.org, e.batch_id))
 
 

@@ -2,7 +2,8 @@
 
 Layout (all created 0700; files 0600)::
 
-    <data>/pseudonym.key              32 random bytes, the HMAC key
+    <data>/pseudonym.key              32 random bytes, the HMAC key (a chain after rotations)
+    <data>/key.fingerprint            the key's fingerprint (ctdc.store.keys), safe to show
     <data>/ledger/<org>/<batch>.json  one entry per committed batch
     <data>/staging/<org>/<batch>.parquet
     <data>/quarantine/<org>/<batch>.parquet   raw bad rows: private, purgeable
@@ -12,7 +13,10 @@ Layout (all created 0700; files 0600)::
 
 The key is checked on every command that opens the workspace: a missing key
 or one that group/others can read stops the run, because a leaked key turns
-every pseudonym back into a linkable case id.
+every pseudonym back into a linkable case id. So does a key whose fingerprint
+is not the one that made the staged data (stored beside the key and in every
+ledger entry): a lost key quietly replaced by a new one would give every
+re-exported person a second pseudonym, and count them twice.
 """
 
 from __future__ import annotations
@@ -24,10 +28,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ctdc.errors import CtdcError
-from ctdc.store.atomic import write_bytes
+from ctdc.store.atomic import atomic_temp_pattern, remove_stale_temps, write_bytes
+from ctdc.store.keys import KEY_BYTES, fingerprint
+from ctdc.store.lock import file_lock
 
 KEY_FILE = "pseudonym.key"
-KEY_BYTES = 32
+FINGERPRINT_FILE = "key.fingerprint"
+#: a key rotation in progress (``ctdc.store.rotation``): its journal and the new key chain
+ROTATION_JOURNAL = "key-rotation.json"
+NEXT_KEY_FILE = "pseudonym.key.next"
+KEY_DOC = "docs/key.md"
 _SUBDIRS = ("ledger", "staging", "quarantine", "releases")
 
 
@@ -55,6 +65,27 @@ class Workspace:
     def lock_path(self) -> Path:
         return self.root / "harmonize.lock"
 
+    @property
+    def ingest_lock_path(self) -> Path:
+        """Shared by ingests and purges, exclusive for a key rotation (``store.lock``)."""
+        return self.root / "ingest.lock"
+
+    def org_lock_path(self, org: str) -> Path:
+        """One ingest or purge of ``org`` at a time."""
+        return self.private_dir(self.root / "locks") / f"{org}.lock"
+
+    @property
+    def fingerprint_path(self) -> Path:
+        return self.root / FINGERPRINT_FILE
+
+    @property
+    def rotation_journal(self) -> Path:
+        return self.root / ROTATION_JOURNAL
+
+    @property
+    def next_key_path(self) -> Path:
+        return self.root / NEXT_KEY_FILE
+
     def staging_dir(self, org: str) -> Path:
         return self.root / "staging" / org
 
@@ -68,8 +99,18 @@ class Workspace:
         return path
 
     def load_key(self) -> bytes:
-        """Return the key, refusing a missing, short or group/other-readable one."""
-        path = self.key_path
+        """Return the key, refusing a missing, short, group/other-readable or foreign one.
+
+        Foreign: its fingerprint is not the one that made the staged data
+        (:meth:`check_key`). The content may be a key chain (``store.keys``).
+        """
+        key = self.read_key_file()
+        self.check_key(key)
+        return key
+
+    def read_key_file(self, path: Path | None = None) -> bytes:
+        """The key file's bytes, refusing a missing, short or group/other-readable one."""
+        path = path or self.key_path
         try:
             st = path.stat()
         except FileNotFoundError as exc:
@@ -84,7 +125,60 @@ class Workspace:
         key = path.read_bytes()
         if len(key) < KEY_BYTES:
             raise CtdcError("bad-key", f"key holds {len(key)} bytes, needs {KEY_BYTES}", file=path)
+        fingerprint(key)  # a damaged chain is refused here, as bad-key
         return key
+
+    def stored_fingerprint(self) -> str | None:
+        """The fingerprint recorded for this workspace's key, if any."""
+        try:
+            return self.fingerprint_path.read_text(encoding="ascii").strip() or None
+        except FileNotFoundError:
+            return None
+
+    def staged_fingerprints(self) -> set[str]:
+        """The key fingerprints the ledger's entries were made with (older entries have none)."""
+        from ctdc.store.ledger import key_fingerprints  # the ledger module imports this one
+
+        return key_fingerprints(self)
+
+    def has_staged_data(self) -> bool:
+        """Whether a key ever made pseudonyms here: a ledger entry or a staging file exists."""
+        for folder, suffix in ((self.ledger_dir, ".json"), (self.root / "staging", ".parquet")):
+            if folder.is_dir() and any(p.suffix == suffix for p in folder.glob("*/*")):
+                return True
+        return False
+
+    def check_key(self, key: bytes) -> str:
+        """Return the key's fingerprint; refuse a key that did not make the staged data.
+
+        The one place where a foreign key is caught (``key-mismatch``): its
+        fingerprint must equal the one stored beside the key and every one in
+        the ledger. A workspace that has no stored fingerprint yet (made
+        before fingerprints) gets this key's, if the ledger agrees. An
+        interrupted key rotation stops everything until it is finished.
+        """
+        if self.rotation_journal.exists():
+            raise CtdcError(
+                "key-rotation-incomplete",
+                "a key rotation was interrupted: the staged data is half re-keyed",
+                file=self.rotation_journal,
+            )
+        mine = fingerprint(key)
+        stored = self.stored_fingerprint()
+        expected = ({stored} if stored else set()) | self.staged_fingerprints()
+        if expected - {mine}:
+            theirs = ", ".join(sorted(expected - {mine}))
+            raise CtdcError(
+                "key-mismatch",
+                f"the key in place has fingerprint {mine}; the staged data was made by {theirs}",
+                file=self.key_path,
+                fix=f"put back the key file backed up for this workspace (fingerprint {theirs}; "
+                "`ctdc key fingerprint --file BACKUP` checks a copy), see docs/key.md; never "
+                "ingest with another key: every re-exported person would be counted twice",
+            )
+        if stored is None:
+            write_bytes(self.fingerprint_path, f"{mine}\n".encode("ascii"), mode=0o600)
+        return mine
 
 
 def init_workspace(root: Path, *, schema_path: Path | None = None, k: int | None = None,
@@ -104,14 +198,39 @@ def init_workspace(root: Path, *, schema_path: Path | None = None, k: int | None
     os.chmod(root, 0o711)  # analysts traverse to public/; nobody else may list the root
     for sub in _SUBDIRS:
         ws.private_dir(root / sub)
-    if ws.key_path.exists():
-        ws.load_key()  # refuse to bless an unsafe existing key
-        created = False
-    else:
-        write_bytes(ws.key_path, secrets.token_bytes(KEY_BYTES), mode=0o600)
-        created = True
+    created = _ensure_key(ws)
     create_policy(ws, schema_path, k=k or DEFAULT_K, k_floor=k_floor)
     return ws, created
+
+
+def _ensure_key(ws: Workspace) -> bool:
+    """Check the key in place, or make one for a workspace that never had one; True if made.
+
+    A workspace that had a key (staged data, a ledger entry, a stored
+    fingerprint) is refused without one (``missing-key``): the lost key must
+    be restored from its backup, since a new one would give every re-exported
+    person a second pseudonym and count them twice.
+    """
+    with file_lock(ws.ingest_lock_path, wait=5.0, holder="ctdc ingest or key rotation"):
+        # a key temp file left by a killed init holds key bytes: never leave it
+        remove_stale_temps(ws.root, atomic_temp_pattern(KEY_FILE))
+        if ws.key_path.exists():
+            ws.load_key()  # refuse to bless an unsafe or foreign existing key
+            return False
+        if ws.has_staged_data() or ws.stored_fingerprint() or ws.rotation_journal.exists():
+            known = ws.stored_fingerprint() or ", ".join(sorted(ws.staged_fingerprints()))
+            raise CtdcError(
+                "missing-key",
+                "this workspace has staged data but no key; refusing to make a new one",
+                file=ws.key_path,
+                fix=f"restore {KEY_FILE} from your backup"
+                + (f" (fingerprint {known})" if known else "")
+                + f", see {KEY_DOC}; a new key would count every re-exported person twice",
+            )
+        key = secrets.token_bytes(KEY_BYTES)
+        write_bytes(ws.key_path, key, mode=0o600)
+        write_bytes(ws.fingerprint_path, f"{fingerprint(key)}\n".encode("ascii"), mode=0o600)
+        return True
 
 
 def open_workspace(root: Path) -> Workspace:
