@@ -29,12 +29,23 @@ from ctdc.anonymize import Hierarchy, anonymize, check_k_anonymity, check_l_dive
 from ctdc.errors import CtdcError
 from ctdc.harmonize.derive import apply_derivations
 from ctdc.harmonize.merge import merge_staging
+from ctdc.harmonize.public_manifest import public_manifest
+from ctdc.harmonize.release_table import to_release_table
 from ctdc.schema import Schema
 from ctdc.store.atomic import write_json, write_parquet
 from ctdc.store.catalog import write_catalog
 from ctdc.store.ledger import BatchEntry, Superseded, live_entries, read_entries
 from ctdc.store.lock import exclusive_lock
 from ctdc.store.policy import check_schema, effective, load_policy
+from ctdc.store.public import (
+    DEFAULT_PUBLIC_MODE,
+    PublicArea,
+    current_public_release,
+    prepare,
+    prune,
+    public_area,
+    publish_public,
+)
 from ctdc.store.release import (
     CASES_FILE,
     DICTIONARY_FILE,
@@ -42,6 +53,7 @@ from ctdc.store.release import (
     current_release,
     publish,
     read_manifest,
+    remove_stale_temps,
     staging_release,
 )
 from ctdc.store.workspace import Workspace
@@ -51,10 +63,15 @@ MIN_K = 2
 
 @dataclass(frozen=True)
 class HarmonizeResult:
+    """``path``/``manifest``: the private release; ``public_path``/``public_manifest``: its
+    public copy, the only one analysts read."""
+
     status: str  # "published" | "unchanged"
     release_id: str
     path: Path
     manifest: dict[str, Any]
+    public_path: Path | None = None
+    public_manifest: dict[str, Any] | None = None
 
 
 def label_columns(frame: pd.DataFrame, schema: Schema) -> dict[str, pd.Series]:
@@ -105,9 +122,10 @@ def _accounting(entries: list[BatchEntry], dups: dict[str, int], released: pd.Se
     return {"total": total, "per_org": per_org}
 
 
-def _release_id(ws: Workspace, fingerprint: str) -> str:
+def _release_id(ws: Workspace, data_sha: str) -> str:
+    """UTC time + the public cases file's hash: nothing private (batch ids) shows in the id."""
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    base = f"{stamp}-{fingerprint[:8]}"
+    base = f"{stamp}-{data_sha[:8]}"
     candidate, n = base, 1
     while (ws.releases_dir / candidate).exists():
         n += 1
@@ -151,8 +169,22 @@ def harmonize(
     levels: dict[str, int | None] | None = None,
     wait: float = 0.0,
     progress: Callable[[str], None] | None = None,
+    publish_dir: Path | None = None,
+    public_mode: int = DEFAULT_PUBLIC_MODE,
+    keep_public: int = 1,
 ) -> HarmonizeResult:
     """Build, verify and publish a release from every live committed batch.
+
+    The verified release goes to the private workspace (with the full
+    manifest) and then to the public folder ``publish_dir`` (default
+    ``<data>/public``; folders ``public_mode``, files the same without x bits)
+    with the public manifest; the public folder keeps the current release and
+    the ``keep_public - 1`` newest before it. An unchanged run re-publishes a
+    public copy that a crash left behind the private one.
+
+    Raises ``too-few-records`` when fewer than k records are staged, or none is
+    left after anonymization (only possible with l-diversity): a release
+    needs at least one class of k.
 
     Batches an organization's latest ``snapshot`` superseded are left out of
     the release and its accounting, and listed in the manifest's ``changes``.
@@ -173,13 +205,21 @@ def harmonize(
     if l is not None and l < 1:
         raise CtdcError("bad-option", f"l must be at least 1, got {l}")
     chosen = release_levels(schema, run.levels)
+    if keep_public < 1:
+        raise CtdcError("bad-option", f"keep_public must be at least 1, got {keep_public}")
+    area = public_area(ws.root, publish_dir, public_mode)
     say(policy.summary() + (f"; this run: {run.overrides}" if run.overrides else ""))
     with exclusive_lock(ws.lock_path, wait=wait):
+        remove_stale_temps(ws)
+        prepare(area, ws.root)
         entries, superseded = live_entries(read_entries(ws))  # a snapshot replaces earlier
         if not entries:
             raise CtdcError("no-staged-data", f"no committed batch in {ws.ledger_dir}")
         say(f"merging {len(entries)} batches")
         merged, dups = merge_staging(ws, entries)
+        if len(merged) < k:
+            raise CtdcError("too-few-records", f"{len(merged)} distinct records are staged; a "
+                            f"k-anonymous release needs at least k={k}")  # fmt: skip
         qis = schema.quasi_identifiers
         say(f"anonymizing {len(merged):,} records: k={k} over {len(qis)} quasi-identifiers"
             + (f", l={l}" if l else ""))  # fmt: skip
@@ -199,17 +239,20 @@ def harmonize(
         except ValueError as exc:
             raise CtdcError("bad-option", str(exc)) from exc
         out = result.frame
+        if out.empty:
+            raise CtdcError("too-few-records", f"no record of {len(merged)} can be released "
+                            f"with k={k}" + (f" and l={l}" if l else ""))  # fmt: skip
         accounting = _accounting(entries, dups, out["org_id"],
                                  result.report.records_suppressed_by_group)  # fmt: skip
         if not accounting["total"]["balanced"]:
-            raise CtdcError("k-check-failed", f"row accounting does not balance: {accounting}")
+            raise CtdcError("accounting-unbalanced", "overall: " + ", ".join(
+                f"{key} {value}" for key, value in accounting["total"].items()))  # fmt: skip
 
         release = apply_derivations(out[schema.released].copy(), schema, hierarchies)
         for name, col in label_columns(out, schema).items():
             release[name] = col
         arrow_schema = schema.release_arrow_schema(chosen)
-        cases = pa.Table.from_pandas(release, schema=arrow_schema, preserve_index=False)
-        cases = cases.replace_schema_metadata(None)  # no pandas/version metadata: stable bytes
+        cases = to_release_table(release, arrow_schema)  # no pandas metadata: stable bytes
         dictionary = pa.Table.from_pylist(schema.dictionary_rows()).replace_schema_metadata(None)
 
         with staging_release(ws) as tmp:
@@ -236,16 +279,22 @@ def harmonize(
             ).hexdigest()
             previous = current_release(ws)
             prev_manifest = read_manifest(previous) if previous else None
-            if prev_manifest and prev_manifest.get("fingerprint") == fingerprint:
-                return HarmonizeResult("unchanged", previous.name, previous, prev_manifest)  # type: ignore[union-attr]
+            if previous and prev_manifest and prev_manifest.get("fingerprint") == fingerprint:
+                public, public_doc = _to_public(area, previous, prev_manifest, keep_public)
+                return HarmonizeResult("unchanged", previous.name, previous, prev_manifest,
+                                       public, public_doc)  # fmt: skip
 
-            release_id = _release_id(ws, fingerprint)
+            release_id = _release_id(ws, data_sha)
             report = result.report.to_dict()
             manifest = {
                 "release_id": release_id,
                 "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 "ctdc_version": __version__,
-                "schema": {"name": schema.name, "version": schema.version},
+                "schema": {
+                    "name": schema.name,
+                    "version": schema.version,
+                    "sha256": policy.schema_sha256,
+                },
                 "fingerprint": fingerprint,
                 "k": k,
                 "l": l,
@@ -269,11 +318,36 @@ def harmonize(
                 },
                 "changes": _changes(prev_manifest, batches, cases.num_rows, superseded),
             }
-            write_json(tmp / MANIFEST_FILE, manifest, mode=0o644)
+            write_json(tmp / MANIFEST_FILE, manifest, mode=0o600)
             final = publish(ws, tmp, release_id)
-        write_catalog(ws)
-        say(f"published release {release_id}")
-        return HarmonizeResult("published", release_id, final, manifest)
+        public, public_doc = _to_public(area, final, manifest, keep_public)
+        say(f"published release {release_id} to {area.root}")
+        return HarmonizeResult("published", release_id, final, manifest, public, public_doc)
+
+
+def _to_public(area: PublicArea, release: Path, manifest: dict[str, Any],
+               keep: int) -> tuple[Path, dict[str, Any]]:  # fmt: skip
+    """Make the private ``release`` the public folder's current one, unless it already is.
+
+    Copies its data files (same bytes) with the public manifest, removes public
+    releases beyond ``keep`` and rewrites the catalog. Runs after the private
+    publish, so a crash in between leaves the public folder one release behind
+    until the next run, never ahead of a release that did not pass its checks.
+    """
+    current = current_public_release(area.root)
+    if current is not None and current.name == manifest["release_id"]:
+        doc = read_manifest(current)
+    else:
+        files = {name: release / name for name in (CASES_FILE, DICTIONARY_FILE)}
+        shas = {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in files.items()}
+        doc = public_manifest(manifest, file_sha256=shas,
+                              previous_release=current.name if current else None)  # fmt: skip
+        current = publish_public(area, manifest["release_id"], files, doc, MANIFEST_FILE)
+        write_catalog(area)
+    prune(area, keep)
+    if not area.catalog_path.is_file():
+        write_catalog(area)
+    return current, doc
 
 
 def _changes(prev: dict[str, Any] | None, batches: list[str], rows: int,

@@ -1,54 +1,70 @@
-"""The DuckDB catalog over the current release: views ``cases``, ``dictionary``, ``release_log``.
+"""The DuckDB catalog of the public folder: views ``cases``, ``dictionary``, ``release_log``.
 
-Views read through the ``current`` symlink, so they follow every publish
-without being rewritten. ``catalog.duckdb`` in the workspace holds the same
-views for analysts who open it with the duckdb CLI or any DuckDB client.
+The views read only the public folder (never the workspace): ``cases`` and
+``dictionary`` through ``<public>/current``, so they follow every publish
+without being rewritten, and ``release_log`` from the public manifests of the
+releases kept public. ``<public>/catalog.duckdb`` holds the same views for
+analysts who open it with the duckdb CLI or any DuckDB client; its mode is set
+explicitly (0644, or 0640 for a group), never left to the umask.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
 
+from ctdc.store.public import CATALOG_FILE, PublicArea
 from ctdc.store.release import CASES_FILE, DICTIONARY_FILE, MANIFEST_FILE
-from ctdc.store.workspace import Workspace
 
-CATALOG_FILE = "catalog.duckdb"
+__all__ = ["CATALOG_FILE", "view_statements", "write_catalog"]
 
 
-def _literal(path: Path) -> str:
+def _literal(path: Path | str) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-def view_statements(ws: Workspace) -> list[str]:
-    root = ws.root.resolve()
-    current = root / "current"
-    manifests = root / "releases" / "*" / MANIFEST_FILE
+def view_statements(public_root: Path, *, release: Path | None = None,
+                    manifests: Sequence[Path] | None = None) -> list[str]:  # fmt: skip
+    """``CREATE VIEW`` statements over the public folder at ``public_root``.
+
+    By default the views follow ``<public>/current`` and glob the public
+    manifests. A sandbox that allows exact files only passes the resolved
+    ``release`` folder and the exact ``manifests`` list instead.
+    """
+    root = public_root.resolve()
+    folder = release if release is not None else root / "current"
+    if manifests is None:
+        logs = _literal(root / "releases" / "*" / MANIFEST_FILE)
+    else:
+        logs = "[" + ", ".join(_literal(m) for m in manifests) + "]"
     return [
         "CREATE OR REPLACE VIEW cases AS SELECT * FROM "
-        f"read_parquet({_literal(current / CASES_FILE)})",
+        f"read_parquet({_literal(folder / CASES_FILE)})",
         "CREATE OR REPLACE VIEW dictionary AS SELECT * FROM "
-        f"read_parquet({_literal(current / DICTIONARY_FILE)})",
+        f"read_parquet({_literal(folder / DICTIONARY_FILE)})",
         "CREATE OR REPLACE VIEW release_log AS SELECT release_id, created_at, k, "
-        "accounting.total.released AS released, accounting.total.rows_read AS rows_read, "
-        "accounting.total.records_suppressed AS records_suppressed, "
-        "changes.previous_release AS previous_release "
-        f"FROM read_json_auto({_literal(manifests)}) ORDER BY release_id",
+        "records_released, counts_rounded_to, previous_release "
+        f"FROM read_json_auto({logs}, union_by_name = true) ORDER BY release_id",
     ]
 
 
-def write_catalog(ws: Workspace) -> Path:
-    """(Re)build ``catalog.duckdb`` in a temp file and swap it in atomically."""
-    target = ws.root / CATALOG_FILE
-    tmp = ws.root / f".{CATALOG_FILE}.{os.getpid()}.tmp"
+def write_catalog(area: PublicArea) -> Path:
+    """(Re)build ``<public>/catalog.duckdb`` in a temp file and swap it in atomically."""
+    target = area.catalog_path
+    tmp = area.root / f".{CATALOG_FILE}.{os.getpid()}.tmp"
     tmp.unlink(missing_ok=True)
     con = duckdb.connect(str(tmp))
     try:
-        for stmt in view_statements(ws):
+        for stmt in view_statements(area.root):
             con.execute(stmt)
+        con.execute("CHECKPOINT")  # everything in the file itself, no .wal beside it
     finally:
         con.close()
+    os.chmod(tmp, area.file_mode)
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
     os.replace(tmp, target)
     return target

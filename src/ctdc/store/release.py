@@ -1,8 +1,11 @@
-"""Releases: built in a temp folder, published by one rename, made current by a symlink swap.
+"""Private releases: built in a temp folder, published by a rename, made current by a symlink swap.
 
-``releases/.tmp-*`` is invisible to readers; ``os.rename`` of the whole folder
-and ``os.replace`` of the ``current`` symlink are each atomic, so an analyst
-(or a crash) sees the old release or the new one, never a half-written one.
+These are the workspace's own copies, with the full manifest: folders 0700,
+files 0600, like everything else in the workspace. Analysts read the public
+copy (``ctdc.store.public``). ``releases/.tmp-*`` is invisible to readers;
+``os.rename`` of the whole folder and ``os.replace`` of the ``current``
+symlink are each atomic, so a reader (or a crash) sees the old release or the
+new one, never a half-written one.
 """
 
 from __future__ import annotations
@@ -17,11 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from ctdc.store.atomic import fsync_dir
+from ctdc.store.public import remove_stale
 from ctdc.store.workspace import Workspace
 
 CASES_FILE = "cases.parquet"
 DICTIONARY_FILE = "dictionary.parquet"
 MANIFEST_FILE = "manifest.json"
+#: the catalog of earlier versions, in the workspace root: it now lives in the public folder
+_OLD_CATALOG = "catalog.duckdb"
 
 
 def current_release(ws: Workspace) -> Path | None:
@@ -36,10 +42,22 @@ def read_manifest(release: Path) -> dict[str, Any]:
     return json.loads((release / MANIFEST_FILE).read_text(encoding="utf-8"))
 
 
+def remove_stale_temps(ws: Workspace) -> list[Path]:
+    """Remove what a killed harmonize left in the workspace; call it under the lock.
+
+    Release folders still being built (``releases/.tmp-*``), symlinks and
+    catalogs that were never swapped in, and the catalog earlier versions kept
+    in the workspace root (analysts now open the public folder's).
+    """
+    removed = remove_stale(ws.releases_dir, (".tmp-*",))
+    removed += remove_stale(ws.root, (".current.*.tmp", f".{_OLD_CATALOG}.*.tmp", _OLD_CATALOG))
+    return removed
+
+
 @contextmanager
 def staging_release(ws: Workspace) -> Iterator[Path]:
-    """A private temp folder for building a release; removed unless published."""
-    ws.releases_dir.mkdir(parents=True, exist_ok=True)
+    """A private temp folder (0700) for building a release; removed unless published."""
+    ws.private_dir(ws.releases_dir)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=ws.releases_dir))
     try:
         yield tmp
@@ -48,12 +66,12 @@ def staging_release(ws: Workspace) -> Iterator[Path]:
 
 
 def publish(ws: Workspace, built: Path, release_id: str) -> Path:
-    """Move ``built`` to ``releases/<release_id>`` and point ``current`` at it."""
+    """Move ``built`` to ``releases/<release_id>`` and point ``current`` at it (private modes)."""
     for f in built.iterdir():
-        os.chmod(f, 0o644)
+        os.chmod(f, 0o600)
         with open(f, "rb") as fh:
             os.fsync(fh.fileno())
-    os.chmod(built, 0o755)
+    os.chmod(built, 0o700)
     fsync_dir(built)
     final = ws.releases_dir / release_id
     os.rename(built, final)

@@ -1,0 +1,223 @@
+"""The public folder: the only files analysts may read, kept apart from the private workspace.
+
+Layout (``<public>`` is ``<data>/public`` unless the steward sets ``publish_dir``)::
+
+    <public>/current -> releases/<id>      relative symlink, swapped with os.replace
+    <public>/releases/<id>/cases.parquet   the same bytes as the private copy
+    <public>/releases/<id>/dictionary.parquet
+    <public>/releases/<id>/manifest.json   the *public* manifest (no export hashes,
+                                           no per-organization figures, rounded counts)
+    <public>/catalog.duckdb                DuckDB views over the public folder
+
+The key, staging, quarantine, ledger and the full manifest never come here,
+so an analyst needs neither the key nor any right on the workspace: the
+query sandbox is a second wall, not the only one.
+
+A release is built in ``releases/.tmp-*`` (0700, so nobody reads a half
+copy), its files made ``mode`` minus the x bits, renamed into place and made
+current by one symlink swap. Folders get ``mode`` (0755 for everyone, 0750
+for an analysts' group); nothing here depends on the umask.
+
+Inside the workspace the public folder can only be ``<data>/public``: any
+other place there would share a folder with private files. Outside it, it
+may be anywhere that neither is nor contains the workspace.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ctdc.errors import CtdcError
+from ctdc.store.atomic import fsync_dir, write_json
+
+PUBLIC_DIR = "public"
+DEFAULT_PUBLIC_MODE = 0o755
+CATALOG_FILE = "catalog.duckdb"
+#: temp names of the public folder's writers; only these are ever removed as stale
+_STALE_IN_RELEASES = (".tmp-*",)
+_STALE_IN_ROOT = (".current.*.tmp", f".{CATALOG_FILE}.*.tmp")
+
+
+@dataclass(frozen=True)
+class PublicArea:
+    """Where and with which mode a workspace publishes."""
+
+    root: Path
+    mode: int = DEFAULT_PUBLIC_MODE
+
+    @property
+    def current(self) -> Path:
+        return self.root / "current"
+
+    @property
+    def releases_dir(self) -> Path:
+        return self.root / "releases"
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.root / CATALOG_FILE
+
+    @property
+    def file_mode(self) -> int:
+        """Files get the folders' mode without execute bits (0644, or 0640 for a group)."""
+        return self.mode & ~0o111
+
+
+def public_area(ws_root: Path, publish_dir: Path | None = None,
+                mode: int = DEFAULT_PUBLIC_MODE) -> PublicArea:  # fmt: skip
+    """The public folder of the workspace at ``ws_root``, checked for overlap and mode.
+
+    Raises ``unsafe-publish-dir`` when the folder is the workspace, contains it,
+    or lies inside it anywhere but ``<data>/public``; ``bad-option`` for a mode
+    that would let anyone but the owner write, or the owner not read.
+    """
+    if mode & ~0o755 or mode & 0o700 != 0o700:
+        raise CtdcError("bad-option", f"public_mode {mode:04o}: use 0755 (everyone may read), "
+                        "0750 (the folder's group may read) or 0700 (owner only)")  # fmt: skip
+    root = Path(publish_dir) if publish_dir is not None else ws_root / PUBLIC_DIR
+    check_publish_dir(ws_root, root)
+    return PublicArea(root, mode)
+
+
+def check_publish_dir(ws_root: Path, public_root: Path) -> None:
+    """Refuse a public folder that shares a folder with the private workspace."""
+    ws = ws_root.resolve()
+    pub = public_root.resolve()
+    if pub == ws or ws.is_relative_to(pub):
+        raise CtdcError("unsafe-publish-dir", f"publish_dir {public_root} is or contains the "
+                        f"workspace {ws_root}", file=public_root)  # fmt: skip
+    if pub.is_relative_to(ws) and pub != ws / PUBLIC_DIR:
+        raise CtdcError("unsafe-publish-dir", f"publish_dir {public_root} is inside the "
+                        f"workspace; there it can only be {ws_root / PUBLIC_DIR}",
+                        file=public_root)  # fmt: skip
+
+
+def is_inside(ws_root: Path, area: PublicArea) -> bool:
+    return area.root.resolve().is_relative_to(ws_root.resolve())
+
+
+def workspace_root_mode(ws_root: Path, area: PublicArea) -> int:
+    """0711/0710 when analysts must traverse the workspace root to reach the public folder.
+
+    Execute without read: they can open ``public/`` by name but never list the
+    root. With the public folder elsewhere the root stays 0700.
+    """
+    if not is_inside(ws_root, area):
+        return 0o700
+    group = 0o010 if area.mode & 0o050 else 0
+    other = 0o001 if area.mode & 0o005 else 0
+    return 0o700 | group | other
+
+
+def remove_stale(folder: Path, patterns: tuple[str, ...]) -> list[Path]:
+    """Remove leftovers of a killed writer (files or folders) matching ``patterns``.
+
+    Call it only under the harmonize lock: a live writer's temp would match too.
+    """
+    removed = []
+    if not folder.is_dir():
+        return removed
+    for pattern in patterns:
+        for path in folder.glob(pattern):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+def prepare(area: PublicArea, ws_root: Path) -> None:
+    """Create the public folder with its mode, fix older modes, remove stale temps.
+
+    Runs under the harmonize lock before every publish. Modes are set with
+    ``chmod``, never left to the umask, and re-applied to kept releases and the
+    catalog so that a changed ``public_mode`` (0755 -> 0750) takes effect at once.
+    """
+    area.root.mkdir(parents=True, exist_ok=True)
+    os.chmod(ws_root, workspace_root_mode(ws_root, area))
+    os.chmod(area.root, area.mode)
+    area.releases_dir.mkdir(exist_ok=True)
+    os.chmod(area.releases_dir, area.mode)
+    remove_stale(area.releases_dir, _STALE_IN_RELEASES)
+    remove_stale(area.root, _STALE_IN_ROOT)
+    for release in area.releases_dir.iterdir():
+        if release.is_dir() and not release.is_symlink():
+            os.chmod(release, area.mode)
+            for f in release.iterdir():
+                if f.is_file() and not f.is_symlink():
+                    os.chmod(f, area.file_mode)
+    if area.catalog_path.is_file():
+        os.chmod(area.catalog_path, area.file_mode)
+
+
+def current_public_release(root: Path) -> Path | None:
+    """The release folder ``<public>/current`` points at, or None before the first publish."""
+    link = root / "current"
+    if not link.is_symlink():
+        return None
+    target = link.resolve()
+    return target if target.is_dir() else None
+
+
+def publish_public(area: PublicArea, release_id: str, files: Mapping[str, Path],
+                   manifest: dict[str, Any], manifest_name: str) -> Path:  # fmt: skip
+    """Copy ``files`` (name -> private source) and write ``manifest``; make it current.
+
+    The copy is built in a 0700 ``releases/.tmp-*`` folder and renamed only when
+    complete. A release folder that already exists (a re-publish after a crash
+    between the private and the public step) is complete by construction: it is
+    reused, not rewritten.
+    """
+    final = area.releases_dir / release_id
+    if not final.is_dir():
+        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=area.releases_dir))
+        try:
+            for name, source in files.items():
+                shutil.copyfile(source, tmp / name)
+            write_json(tmp / manifest_name, manifest, mode=area.file_mode)
+            for f in tmp.iterdir():
+                os.chmod(f, area.file_mode)
+                with open(f, "rb") as fh:
+                    os.fsync(fh.fileno())
+            os.chmod(tmp, area.mode)
+            fsync_dir(tmp)
+            os.rename(tmp, final)
+            fsync_dir(area.releases_dir)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    link_tmp = area.root / f".current.{os.getpid()}.tmp"
+    link_tmp.unlink(missing_ok=True)
+    os.symlink(Path("releases") / release_id, link_tmp)
+    os.replace(link_tmp, area.current)
+    fsync_dir(area.root)
+    return final
+
+
+def prune(area: PublicArea, keep: int) -> list[str]:
+    """Keep the current release and the ``keep - 1`` newest others; return the removed ids.
+
+    Release ids start with their UTC time, so name order is age order. Only
+    the public copies go: the private ones stay in the workspace.
+    """
+    if keep < 1:
+        raise CtdcError("bad-option", f"keep_public must be at least 1, got {keep}")
+    current = current_public_release(area.root)
+    others = sorted(
+        (p for p in area.releases_dir.iterdir()
+         if p.is_dir() and not p.name.startswith(".") and p != current),
+        key=lambda p: p.name, reverse=True,
+    )  # fmt: skip
+    removed = []
+    for old in others[keep - 1 :]:
+        shutil.rmtree(old)
+        removed.append(old.name)
+    if removed:
+        fsync_dir(area.releases_dir)
+    return removed
