@@ -347,16 +347,21 @@ def harmonize(
         result = run(_workspace(state), _schema(state), k=settings.k, l=l_div,
                      levels=_parse_levels(generalize or []), wait=wait,
                      progress=_progress(quiet or as_json))  # fmt: skip
+    public = {"path": str(result.public_path), "manifest": result.public_manifest}
     if as_json:
-        typer.echo(json.dumps({"status": result.status, **result.manifest}, indent=2))
+        typer.echo(json.dumps({"status": result.status, **result.manifest, "public": public},
+                              indent=2))  # fmt: skip
     elif not quiet:
         out = console()
         if result.status == "unchanged":
-            out.print(f"input unchanged: release {result.release_id} stays current")
+            out.print(f"input unchanged: release {result.release_id} stays current "
+                      f"(public: {result.public_path})", markup=False)  # fmt: skip
             return
         for table in harmonize_tables(result.manifest):
             out.print(table)
-        out.print(f"published {result.path}")
+        out.print(f"published release {result.release_id} for analysts in "
+                  f"{result.public_path} (private copy, full manifest: {result.path})",
+                  markup=False)  # fmt: skip
 
 
 class Format(StrEnum):
