@@ -373,15 +373,30 @@ class Format(StrEnum):
 @app.command()
 def query(
     ctx: typer.Context,
-    sql: Annotated[str, typer.Argument(help="One SELECT over the view `cases` (or `dictionary`).")],
+    sql: Annotated[
+        str,
+        typer.Argument(help="One SELECT over the views `cases`, `dictionary` and `release_log`."),
+    ],
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+    public_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--public-dir",
+            envvar="CTDC_PUBLIC_DIR",
+            help="The public folder harmonize publishes to [default: <data-dir>/public].",
+        ),
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=0.1, help="Seconds before the query is stopped.")
+    ] = 60.0,
 ) -> None:
-    """Run read-only SQL over the current release with DuckDB."""
-    from ctdc.query import run_query
+    """Run one read-only SELECT over the current public release (no key or workspace needed)."""
+    from ctdc.query import Limits, run_query
 
     state = _state(ctx)
     with _errors(state):
-        frame = run_query(_workspace(state), sql)
+        root = public_dir if public_dir is not None else state.settings.data_dir / "public"
+        frame = run_query(root, sql, limits=Limits(timeout=timeout))
     if fmt is Format.csv:
         frame.to_csv(sys.stdout, index=False)
     elif fmt is Format.json:

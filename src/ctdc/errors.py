@@ -180,6 +180,20 @@ _KINDS = [
         "only read-only SQL is allowed",
         "use SELECT (or WITH ... SELECT, DESCRIBE, SUMMARIZE, EXPLAIN)",
     ),
+    ErrorKind(
+        "query-refused",
+        ExitCode.USAGE,
+        "the query sandbox does not run this statement or read this file",
+        "write one SELECT (WITH, DESCRIBE, SUMMARIZE allowed) over the views cases, dictionary "
+        "and release_log; files, URLs, table functions that read them, EXPLAIN, settings, "
+        "extensions and writes are refused",
+    ),
+    ErrorKind(
+        "query-limit",
+        ExitCode.USAGE,
+        "the query went past a limit (time, memory, temp space or result rows)",
+        "filter or aggregate in SQL (WHERE, GROUP BY, LIMIT), or raise --timeout",
+    ),
     # --- run level: data / policy --------------------------------------------------------
     ErrorKind(
         "missing-column",

@@ -1,0 +1,151 @@
+"""The sandboxed DuckDB connection: it reads the current release's two Parquet files, nothing else.
+
+Built from DuckDB's own switches, set before the first query and then locked:
+
+* ``allowed_paths`` holds exactly ``cases.parquet`` and ``dictionary.parquet``
+  of the release ``<public>/current`` points at, resolved once here (so a
+  later swap of ``current`` or a symlink cannot widen it); no
+  ``allowed_directories``; ``enable_external_access = false`` then refuses
+  every other path, glob, URL and extension download;
+* the temp directory is a fresh ``mkdtemp`` (0700) in the system temp folder,
+  removed on close. DuckDB allows reading its temp directory, and its default
+  is ``.tmp`` under the current directory: a ``.tmp`` symlink there once
+  opened the whole workspace. The fresh folder is never under the current
+  directory and holds only DuckDB's own spill files;
+* no extension is installed or loaded automatically, Python objects are not
+  scanned as tables, persistent secrets are off;
+* ``memory_limit``, ``threads`` and ``max_temp_directory_size`` bound the
+  work; the timeout is enforced by the caller with ``interrupt()``;
+* ``lock_configuration = true`` last, so no SET, RESET or PRAGMA can undo any of it.
+
+``release_log`` is filled from the public manifests by ctdc itself
+(``release_log.py``), so DuckDB needs no path beyond the current release.
+The same code works on any folder with the ``current -> releases/<id>``
+layout: the public folder, or a workspace root.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from ctdc.errors import CtdcError
+from ctdc.query import release_log
+from ctdc.store.release import CASES_FILE, DICTIONARY_FILE
+
+#: the views (and table) an analyst's SELECT may read
+VIEWS = frozenset({"cases", "dictionary", "release_log"})
+TEMP_PREFIX = "ctdc-query-"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one query; the defaults suit a release of ~10^6 records."""
+
+    timeout: float = 60.0
+    """seconds before the query is interrupted"""
+    memory_limit: str = "1GB"
+    threads: int = 2
+    max_temp_size: str = "1GB"
+    """spill space in the private temp folder"""
+    max_rows: int = 2_000_000
+    """rows a result may have; a larger one is refused rather than filling memory"""
+
+
+DEFAULT_LIMITS = Limits()
+
+
+@dataclass(frozen=True)
+class PublicRelease:
+    """The exact files of the release ``<public>/current`` points at, resolved once."""
+
+    folder: Path
+    cases: Path
+    dictionary: Path
+
+
+def _literal(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def resolve_release(public_root: Path) -> PublicRelease:
+    """Resolve ``<public_root>/current`` to a published release folder and its two files.
+
+    Refuses (``no-release``) a missing link, a target outside ``releases/`` or
+    in a hidden (``.tmp-*``) folder, and release files that are not regular
+    files: a symlink planted as ``cases.parquet`` would otherwise become an
+    allowed path to whatever it points at.
+    """
+    root = Path(os.path.realpath(public_root))
+    link = root / "current"
+    if not link.is_symlink():
+        raise CtdcError("no-release", f"no current release in {public_root} (set --public-dir "
+                        "or CTDC_PUBLIC_DIR to the public folder)")  # fmt: skip
+    folder = Path(os.path.realpath(link))
+    releases = root / "releases"
+    if folder.parent != releases or folder.name.startswith(".") or not folder.is_dir():
+        raise CtdcError("no-release", f"{link} does not point at a published release "
+                        f"in {releases}")  # fmt: skip
+    files = {}
+    for name in (CASES_FILE, DICTIONARY_FILE):
+        path = folder / name
+        try:
+            mode = os.lstat(path).st_mode
+        except FileNotFoundError:
+            mode = 0
+        if not stat.S_ISREG(mode):
+            raise CtdcError("no-release", f"release {folder.name} has no regular file {name}")
+        files[name] = path
+    return PublicRelease(folder, files[CASES_FILE], files[DICTIONARY_FILE])
+
+
+def _config(temp_dir: Path, limits: Limits) -> dict[str, str | int | bool]:
+    """Settings DuckDB accepts at connect time (``allowed_paths`` must wait for a started DB)."""
+    return {
+        "temp_directory": str(temp_dir),
+        "max_temp_directory_size": limits.max_temp_size,
+        "memory_limit": limits.memory_limit,
+        "threads": limits.threads,
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": False,
+        "allow_community_extensions": False,
+        "allow_unsigned_extensions": False,
+        "allow_persistent_secrets": False,
+        "python_enable_replacements": False,
+    }
+
+
+@contextmanager
+def open_sandbox(public_root: Path, limits: Limits = DEFAULT_LIMITS
+                 ) -> Iterator[duckdb.DuckDBPyConnection]:  # fmt: skip
+    """An in-memory connection with ``cases``, ``dictionary``, ``release_log``, locked down.
+
+    Needs only read access to the public folder: no key, no workspace.
+    """
+    release = resolve_release(public_root)
+    temp_dir = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
+    try:
+        con = duckdb.connect(":memory:", config=_config(temp_dir, limits))
+        try:
+            con.execute("SET allowed_paths = ?", [[str(release.cases), str(release.dictionary)]])
+            con.execute("SET allowed_directories = []")
+            con.execute("SET enable_external_access = false")
+            con.execute("CREATE VIEW cases AS SELECT * FROM "
+                        f"read_parquet({_literal(release.cases)})")  # fmt: skip
+            con.execute("CREATE VIEW dictionary AS SELECT * FROM "
+                        f"read_parquet({_literal(release.dictionary)})")  # fmt: skip
+            release_log.create_table(con, release.folder.parent)
+            con.execute("SET lock_configuration = true")
+            yield con
+        finally:
+            con.close()
+    finally:
+        shutil.rmtree(temp_dir, ignore_errors=True)
