@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -43,8 +44,11 @@ ORGS = {
 
 
 def _ingest(tmp: Path, schema: Schema, org: str, path: Path, **kw) -> tuple[dict, dict]:
-    ws, _ = init_workspace(tmp)
-    ws.key_path.write_bytes(b"k" * 32)
+    tmp.mkdir(mode=0o700)  # the same key in both workspaces: init keeps a key in place
+    (tmp / "pseudonym.key").write_bytes(b"k" * 32)
+    os.chmod(tmp / "pseudonym.key", 0o600)
+    ws, created = init_workspace(tmp)
+    assert not created
     mapping = load_mapping(ROOT / "pipelines" / f"{org}.yaml", schema)
     result = ingest_file(ws, schema, mapping, path, key=ws.load_key(), **kw).to_dict()
     files = {str(p.relative_to(tmp)): pd.read_parquet(p) for p in sorted(tmp.rglob("*.parquet"))}
@@ -160,10 +164,13 @@ def test_interrupted_ingest_leaves_nothing(tmp_path, schema, test_org, monkeypat
         real(self, chunk)
 
     monkeypatch.setattr(stream_module._Pass, "chunk", crash)
+    before = {p for p in ws.root.rglob("*") if p.is_file()}  # key, fingerprint, policy
     with pytest.raises(KeyboardInterrupt):
         ingest_file(ws, schema, mapping, export, key=ws.load_key())
-    left = [p for p in ws.root.rglob("*") if p.is_file() and p.name != "pseudonym.key"]
-    assert left == [] and read_entries(ws) == []
+    left = [p for p in ws.root.rglob("*") if p.is_file() and p not in before]
+    assert [p for p in left if p.suffix != ".lock"] == [] and read_entries(ws) == []
+    for area in ("staging", "quarantine", "ledger"):
+        assert [p for p in (ws.root / area).rglob("*") if p.is_file()] == []
     monkeypatch.setattr(stream_module._Pass, "chunk", real)
     result = ingest_file(ws, schema, mapping, export, key=ws.load_key())
     assert result.status == "ingested" and result.balanced

@@ -15,6 +15,13 @@ not exist for harmonize or for the "already ingested" check, so an
 interrupted ingest leaves at worst an orphan file that the next run of the
 same export overwrites.
 
+An ingest holds its organization's writer locks (``store.writers``) from the
+"already ingested" check to the ledger entry, and first removes the temp
+files a killed ingest of the organization left behind: a quarantine temp
+holds raw rows. It also checks the key against the staged data
+(``Workspace.check_key``) and records the key's fingerprint in the staging
+file and the ledger entry.
+
 The export is streamed (``ingest.stream``): read, mapped, validated and
 written chunk by chunk into temp files beside the quarantine and staging
 files, which only the end of a successful run moves into place. Whether a
@@ -42,6 +49,7 @@ from ctdc.progress import bar_of
 from ctdc.schema import Schema
 from ctdc.store.ledger import MODES, BatchEntry, commit_entry, find_entry
 from ctdc.store.workspace import Workspace
+from ctdc.store.writers import WRITER_WAIT, org_writer
 
 
 @dataclass(frozen=True)
@@ -98,6 +106,7 @@ def ingest_file(
     progress: Callable[[str], None] | None = None,
     dry_run: bool = False,
     mode: str = "append",
+    wait: float = WRITER_WAIT,
 ) -> IngestResult:
     """Ingest one export of ``mapping.org``; a re-ingest of the same bytes is a no-op.
 
@@ -112,18 +121,34 @@ def ingest_file(
 
     ``dry_run`` (``ctdc validate``) does every step but writes nothing and does
     not look at the ledger: ``ws`` may then be None and ``key`` any key, since
-    no pseudonym leaves the process.
+    no pseudonym leaves the process. Otherwise the run holds the
+    organization's writer locks (waiting up to ``wait`` seconds for another
+    writer of it, else ``locked``) and ``key`` must be the workspace's
+    (``key-mismatch``).
     """
-    say = progress or (lambda _msg: None)
-    org = mapping.org
     if mode not in MODES:
         raise CtdcError("bad-option", f"--mode {mode!r}: expected one of {', '.join(MODES)}")
     if not path.is_file():
         raise CtdcError("file-not-found", "no such file", file=path)
+    if dry_run:
+        return _ingest(None, schema, mapping, path, key, "", max_reject_rate, progress, mode)
+    assert ws is not None
+    with org_writer(ws, mapping.org, wait=wait):
+        fingerprint = ws.check_key(key)
+        return _ingest(ws, schema, mapping, path, key, fingerprint, max_reject_rate, progress,
+                       mode)  # fmt: skip
+
+
+def _ingest(ws: Workspace | None, schema: Schema, mapping: Mapping, path: Path, key: bytes,
+            fingerprint: str, max_reject_rate: float, progress: Callable[[str], None] | None,
+            mode: str) -> IngestResult:  # fmt: skip
+    """:func:`ingest_file`'s work, under its locks unless ``ws`` is None (a dry run)."""
+    dry_run = ws is None
+    say = progress or (lambda _msg: None)
+    org = mapping.org
     sha = file_sha256(path)
     batch_id = sha[:16]
-    if not dry_run:
-        assert ws is not None
+    if ws is not None:
         done = find_entry(ws, org, batch_id)
         if done is not None:
             return IngestResult(org, path.name, batch_id, "unchanged", done.rows_read,
@@ -133,7 +158,7 @@ def ingest_file(
     notes = [guessed] if guessed else []
     if guessed:
         say(f"{path.name}: {guessed}")
-    sinks = None if dry_run else Sinks(ws, schema, org, batch_id)
+    sinks = None if ws is None else Sinks(ws, schema, org, batch_id, fingerprint)
     try:
         say(f"reading {path.name}")
         batch = Batch(schema, mapping, path, source, key, batch_id, sinks)
@@ -164,9 +189,9 @@ def ingest_file(
     result = IngestResult(org, path.name, batch_id, status, rows_read, tally.staged, quarantined,
                           by_reason, round(rate, 6), invalid, tally.examples, dry_run, mode,
                           notes)  # fmt: skip
-    if dry_run:
+    if ws is None:
         return result
-    assert ws is not None and sinks is not None
+    assert sinks is not None
     sinks.publish_quarantine()  # or remove one left by an earlier, rejected ingest
     if status == "rejected":
         return result
@@ -191,6 +216,7 @@ def ingest_file(
             schema_version=schema.version,
             ctdc_version=__version__,
             mode=mode,
+            key_fingerprint=fingerprint,
         ),
     )
     return result

@@ -36,8 +36,12 @@ from ctdc.ingest.redact import code_columns, example_value
 from ctdc.ingest.transform import Mapped, apply_mapping
 from ctdc.quarantine.table import QUARANTINE_SCHEMA, quarantine_table
 from ctdc.schema import Schema, build_contract, expected_text, table_failures
-from ctdc.store.atomic import fsync_dir
+from ctdc.store.atomic import fsync_dir, private_mkdir
 from ctdc.store.workspace import Workspace
+from ctdc.store.writers import sink_temp_prefix
+
+#: the staging files' key-value metadata naming the key that made their pseudonyms
+KEY_FINGERPRINT_META = b"ctdc.key_fingerprint"
 
 #: the duplicate-case-id error's "expected", with the row of the first occurrence
 ONCE = "each case id once per export (first at row {})"
@@ -54,6 +58,8 @@ class ParquetSink:
     under ``target`` until :meth:`publish` (fsync, chmod, ``os.replace``, fsync
     of both folders, as ``store.atomic`` does); a sink that is never published
     leaves nothing behind (:meth:`discard`). The same chunks give the same bytes.
+    The temp file is 0600 in a 0700 folder; one a kill left behind is removed
+    by the next writer of the organization (``store.writers``).
     """
 
     def __init__(self, target: Path, schema: pa.Schema, mode: int = 0o600,
@@ -65,9 +71,8 @@ class ParquetSink:
 
     def write(self, table: pa.Table) -> None:
         if self._writer is None:
-            folder = self.target.parent.parent
-            folder.mkdir(parents=True, exist_ok=True)
-            prefix = f".{self.target.parent.name}-{self.target.name}."
+            folder = private_mkdir(self.target.parent.parent)
+            prefix = sink_temp_prefix(self.target)
             fd, name = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=folder)
             os.close(fd)
             self._tmp = Path(name)
@@ -91,7 +96,7 @@ class ParquetSink:
                 os.fsync(fh.fileno())
             if self._prepare is not None:
                 self._prepare(self.target.parent)
-            self.target.parent.mkdir(parents=True, exist_ok=True)
+            private_mkdir(self.target.parent)
             os.replace(self._tmp, self.target)
             self._tmp = None
             fsync_dir(self.target.parent)
@@ -110,11 +115,15 @@ class ParquetSink:
         self.rows = 0
 
 
-def staging_schema(schema: Schema) -> pa.Schema:
+def staging_schema(schema: Schema, key_fingerprint: str = "") -> pa.Schema:
     """The staged Arrow schema with the pandas metadata ``Table.from_pandas`` would write,
-    so that ``pd.read_parquet`` of staging gives the schema's pandas dtypes."""
+    so that ``pd.read_parquet`` of staging gives the schema's pandas dtypes, and the
+    fingerprint of the key that made the pseudonyms (``KEY_FINGERPRINT_META``)."""
     frame = pd.DataFrame({n: pd.Series(dtype=schema[n].pandas_dtype) for n in schema.staged})
-    return pa.Table.from_pandas(frame, schema=schema.arrow_schema(), preserve_index=False).schema
+    arrow = pa.Table.from_pandas(frame, schema=schema.arrow_schema(), preserve_index=False).schema
+    if not key_fingerprint:
+        return arrow
+    return arrow.with_metadata({**arrow.metadata, KEY_FINGERPRINT_META: key_fingerprint.encode()})
 
 
 @dataclass
@@ -183,11 +192,13 @@ class Sinks:
     ledger entry is the ingest's crash-safety argument (``ingest.pipeline``).
     """
 
-    def __init__(self, ws: Workspace, schema: Schema, org: str, batch_id: str) -> None:
+    def __init__(self, ws: Workspace, schema: Schema, org: str, batch_id: str,
+                 key_fingerprint: str = "") -> None:  # fmt: skip
         name = f"{batch_id}.parquet"
         self.quarantine = ParquetSink(ws.quarantine_dir(org) / name, QUARANTINE_SCHEMA,
                                       prepare=ws.private_dir)  # fmt: skip
-        self.staging = ParquetSink(ws.staging_dir(org) / name, staging_schema(schema),
+        self.staging = ParquetSink(ws.staging_dir(org) / name,
+                                   staging_schema(schema, key_fingerprint),
                                    prepare=ws.private_dir)  # fmt: skip
 
     def discard(self) -> None:
