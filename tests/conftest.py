@@ -65,7 +65,7 @@ def schema() -> Schema:
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> Workspace:
-    ws, _ = init_workspace(tmp_path / "data")
+    ws, _ = init_workspace(tmp_path / "data", k_floor=2)
     return ws
 
 

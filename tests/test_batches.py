@@ -248,7 +248,7 @@ def test_an_interrupted_ingest_leaves_the_previous_state_intact(
 
 @pytest.fixture
 def project(tmp_path: Path, test_org) -> Path:
-    assert ctdc(tmp_path, "init").returncode == 0
+    assert ctdc(tmp_path, "init", "--k-floor", "2").returncode == 0
     export(tmp_path, "a.csv", range(1, 31), bad=1)
     export(tmp_path, "b.csv", range(20, 41), bad=1)
     return tmp_path

@@ -30,7 +30,7 @@ def query_json(root: Path, sql: str) -> list[dict]:
 @pytest.fixture
 def project(tmp_path: Path, test_org: tuple[Path, Path]) -> Path:
     """A working directory with pipelines/test-org.yaml and an initialized workspace."""
-    assert ctdc(tmp_path, "init").returncode == 0
+    assert ctdc(tmp_path, "init", "--k-floor", "2").returncode == 0
     return tmp_path
 
 

@@ -36,7 +36,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """Sample (marked) -> init -> ingest x4 -> a second registry batch -> harmonize."""
     root = tmp_path_factory.mktemp("e2e")
     sample = generate_samples(root / "exports", rows=ROWS, seed=23, marker=MARKER)
-    assert ctdc(root, "--data-dir", "data", "init").returncode == 0
+    assert ctdc(root, "--data-dir", "data", "init", "--k-floor", "2").returncode == 0
     ingests = {}
     for org in ORGS:
         proc = ctdc(root, "--data-dir", "data", "ingest", "--org", org,

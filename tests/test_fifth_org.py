@@ -126,7 +126,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     assert proc.returncode == 0, proc.stderr
     out["draft"] = json.loads(proc.stdout)
 
-    assert ctdc(root, "--data-dir", "data", "init").returncode == 0
+    assert ctdc(root, "--data-dir", "data", "init", "--k-floor", "2").returncode == 0
     ingests = {}
     files = {**sample.files, ORG: shelter}
     for org, path in files.items():

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def staged(schema: Schema, tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     """Four sample organizations, staged once; each test harmonizes them its own way."""
     tmp_path = tmp_path_factory.mktemp("levels")
-    workspace, _ = init_workspace(tmp_path / "data")
+    workspace, _ = init_workspace(tmp_path / "data", k_floor=2)
     sample = generate_samples(tmp_path / "exports", rows=250, seed=31)
     for org in ORGS:
         mapping = load_mapping(ROOT / "pipelines" / f"{org}.yaml", schema)

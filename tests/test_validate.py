@@ -27,7 +27,7 @@ def snapshot(root: Path) -> dict[str, tuple[int, bytes | None]]:
 
 @pytest.fixture
 def project(tmp_path: Path, test_org) -> Path:
-    assert ctdc(tmp_path, "init").returncode == 0
+    assert ctdc(tmp_path, "init", "--k-floor", "2").returncode == 0
     return tmp_path
 
 

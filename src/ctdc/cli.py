@@ -45,8 +45,14 @@ def _state(ctx: typer.Context) -> State:
 
 
 @contextmanager
-def _errors(state: State) -> Iterator[None]:
-    """Turn catalogued errors into one stderr line and their exit code."""
+def _errors(state: State, *, catch_all: bool = False) -> Iterator[None]:
+    """Turn catalogued errors into one stderr line and their exit code.
+
+    ``catch_all`` (commands that read hostile files) also turns any other
+    exception into ``internal-error``: one line, with the exception's type but
+    not its text, which may quote a value of the file; ``--debug`` still
+    shows the traceback.
+    """
     try:
         yield
     except CtdcError as exc:
@@ -58,6 +64,12 @@ def _errors(state: State) -> Iterator[None]:
         if state.debug:
             raise
         err = CtdcError("io-error", exc.strerror or str(exc), file=exc.filename)
+        console(stderr=True).print(err.message(), markup=False, soft_wrap=True)
+        raise typer.Exit(err.exit_code) from None
+    except Exception as exc:
+        if state.debug or not catch_all or type(exc).__module__.startswith("typer"):
+            raise
+        err = CtdcError("internal-error", f"unexpected {type(exc).__name__}")
         console(stderr=True).print(err.message(), markup=False, soft_wrap=True)
         raise typer.Exit(err.exit_code) from None
 
@@ -83,8 +95,9 @@ def _main(
     if version:
         typer.echo(f"ctdc {__version__}")
         raise typer.Exit()
-    state = State(settings=load_settings(data_dir=data_dir), debug=debug)
-    ctx.obj = state
+    with _errors(State(settings=None, debug=debug)):  # type: ignore[arg-type]
+        settings = load_settings(data_dir=data_dir)
+    ctx.obj = State(settings=settings, debug=debug)
 
 
 def _workspace(state: State) -> Any:
@@ -93,20 +106,55 @@ def _workspace(state: State) -> Any:
     return open_workspace(state.settings.data_dir)
 
 
-def _schema(state: State) -> Any:
-    from ctdc.schema import load_schema
+def _schema(state: State, ws: Any = None) -> Any:
+    """The workspace's pinned schema; the configured one only where no workspace is used.
 
-    return load_schema(state.settings.schema_path)
+    A deployment's ``schemas/`` (or ``ctdc.toml``'s schema) that differs from the
+    pinned one changes nothing, and says so.
+    """
+    from ctdc.config import bundled_schema
+    from ctdc.schema import load_schema
+    from ctdc.store.policy import has_policy, pinned_schema, schema_differs
+
+    configured = state.settings.schema_path
+    if ws is None:
+        return load_schema(configured)
+    if not has_policy(ws):
+        raise CtdcError("no-policy", f"the workspace {ws.root} has no release policy")
+    schema = pinned_schema(ws)
+    if configured.resolve() != bundled_schema().resolve() and schema_differs(ws, configured):
+        console(stderr=True).print(
+            f"warning: {configured} is not the schema pinned in the workspace; the pinned one "
+            "is used (to adopt it: ctdc policy schema PATH --reason ...)",
+            markup=False,
+            soft_wrap=True,
+        )
+    return schema
 
 
 @app.command()
-def init(ctx: typer.Context) -> None:
-    """Create a workspace with a new pseudonymization key (0600). Never overwrites a key."""
+def init(
+    ctx: typer.Context,
+    k: Annotated[
+        int | None, typer.Option("--k", min=2, help="k of the release policy [default: 10].")
+    ] = None,
+    k_floor: Annotated[
+        int | None,
+        typer.Option("--k-floor", min=2, help="No release below this k [default: k]."),
+    ] = None,
+) -> None:
+    """Create a workspace: a new pseudonymization key (0600) and the pinned release policy.
+
+    Never overwrites a key or a policy: an existing workspace keeps both.
+    """
+    from ctdc.store.policy import load_policy
     from ctdc.store.workspace import init_workspace
 
     state = _state(ctx)
     with _errors(state):
-        ws, created = init_workspace(state.settings.data_dir)
+        ws, created = init_workspace(state.settings.data_dir, k=k, k_floor=k_floor,
+                                     schema_path=state.settings.schema_path)  # fmt: skip
+        typer.echo(load_policy(ws).summary())
         what = "created key" if created else "key already present, kept"
         typer.echo(f"workspace {ws.root} ready ({what}: {ws.key_path.name}). Back the key up: "
                    "without it, re-exported cases can no longer be linked.")  # fmt: skip
@@ -185,9 +233,9 @@ def ingest(
             raise CtdcError("bad-option", f"--mode snapshot takes one file, got {len(files)}",
                             fix="ingest the first file with --mode snapshot, then the others "
                             "with --mode append")  # fmt: skip
-        schema = _schema(state)
-        mapping = _mapping(settings, org, schema)
         ws = _workspace(state)
+        schema = _schema(state, ws)
+        mapping = _mapping(settings, org, schema)
         key = ws.load_key()
         results = [
             ingest_file(
@@ -210,6 +258,7 @@ def ingest(
 def _warn_unchanged(ws: Any, results: list[Any], mode: str) -> None:
     """Say when re-sent bytes keep an earlier mode, or stay superseded by a snapshot."""
     from ctdc.store.ledger import superseded_by
+    from ctdc.text import escape
 
     for r in results:
         if r.status != "unchanged":
@@ -222,8 +271,8 @@ def _warn_unchanged(ws: Any, results: list[Any], mode: str) -> None:
             notes.append(f"it stays superseded by snapshot {snapshot}")
         if notes:
             console(stderr=True).print(
-                f"warning: {r.file}: the same bytes again change nothing (batch {r.batch_id}): "
-                + "; ".join(notes),
+                f"warning: {escape(r.file)}: the same bytes again change nothing "
+                f"(batch {r.batch_id}): " + "; ".join(notes),
                 markup=False,
                 soft_wrap=True,
             )
@@ -283,7 +332,7 @@ def validate(
     with _errors(state):
         settings = state.settings.with_overrides(max_reject_rate=max_reject_rate)
         check_org_name(org)
-        schema = _schema(state)
+        schema = _schema(state, _policy_workspace(state))
         mapping = _mapping(settings, org, schema)
         key = secrets.token_bytes(32)  # throwaway: no pseudonym leaves this process
         rate, say = settings.max_reject_rate, _progress(quiet or as_json)
@@ -313,7 +362,13 @@ def _parse_levels(pairs: list[str]) -> dict[str, int | None]:
 def harmonize(
     ctx: typer.Context,
     k: Annotated[
-        int | None, typer.Option("--k", min=2, help="k of k-anonymity [default: 10].")
+        int | None,
+        typer.Option(
+            "--k",
+            min=2,
+            help="k for this run only, recorded in the manifest; never under the policy's "
+            "floor [default: the workspace policy's k].",
+        ),
     ] = None,
     generalize: Annotated[
         list[str] | None,
@@ -343,8 +398,8 @@ def harmonize(
 
     state = _state(ctx)
     with _errors(state):
-        settings = state.settings.with_overrides(k=k)
-        result = run(_workspace(state), _schema(state), k=settings.k, l=l_div,
+        ws = _workspace(state)
+        result = run(ws, _schema(state, ws), k=k, l=l_div,
                      levels=_parse_levels(generalize or []), wait=wait,
                      progress=_progress(quiet or as_json))  # fmt: skip
     public = {"path": str(result.public_path), "manifest": result.public_manifest}
@@ -403,6 +458,103 @@ def query(
         typer.echo(frame.to_json(orient="records", force_ascii=False))
     else:
         console().print(frame_table(frame))
+
+
+def _policy_workspace(state: State) -> Any:
+    """The workspace if it has a pinned policy (validate then checks what ingest will)."""
+    from ctdc.store.policy import has_policy
+    from ctdc.store.workspace import Workspace
+
+    ws = Workspace(state.settings.data_dir)
+    return ws if has_policy(ws) else None
+
+
+policy_app = typer.Typer(
+    help="Show or change the workspace's release policy (k, floor, l, levels, schema).",
+    no_args_is_help=True,
+)
+app.add_typer(policy_app, name="policy")
+
+ReasonOption = Annotated[
+    str, typer.Option("--reason", help="Why: recorded in the policy history with who and when.")
+]
+ByOption = Annotated[
+    str | None, typer.Option("--by", help="Who asks [default: the logged-in user].")
+]
+
+
+@policy_app.command("show")
+def policy_show(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The pinned policy and every change made to it."""
+    from ctdc.store.policy import history, load_policy
+
+    state = _state(ctx)
+    with _errors(state):
+        ws = _workspace(state)
+        policy, changes = load_policy(ws), history(ws)
+    if as_json:
+        typer.echo(json.dumps({"policy": policy.to_dict(), "history": changes}, indent=2))
+        return
+    typer.echo(policy.summary())
+    for line in changes:
+        what = "pinned" if line["action"] == "init" else ", ".join(
+            f"{n}: {old} -> {new}" for n, (old, new) in line["changes"].items()
+        )
+        reason = f" ({line['reason']})" if line.get("reason") else ""
+        typer.echo(f"{line['at']} {line['by']} {line['action']}: {what}{reason}")
+
+
+@policy_app.command("set")
+def policy_set(
+    ctx: typer.Context,
+    settings: Annotated[
+        list[str],
+        typer.Argument(
+            help="NAME=VALUE: k, k_floor, l (a number or off), levels.FIELD (a level or auto)."
+        ),
+    ],
+    reason: ReasonOption,
+    by: ByOption = None,
+) -> None:
+    """Change the release policy; the change is recorded (who, when, old, new, why)."""
+    from ctdc.store.lock import exclusive_lock
+    from ctdc.store.policy import change_policy, parse_setting
+
+    state = _state(ctx)
+    with _errors(state):
+        ws = _workspace(state)
+        schema = _schema(state, ws)
+        values = {}
+        for pair in settings:
+            name, sep, value = pair.partition("=")
+            if not sep:
+                raise CtdcError("bad-option", f"{pair!r}: expected NAME=VALUE, e.g. k=12")
+            values[name.strip()] = parse_setting(name.strip(), value.strip(), schema)
+        with exclusive_lock(ws.lock_path):
+            policy = change_policy(ws, values, by=by, reason=reason)
+    typer.echo(policy.summary())
+
+
+@policy_app.command("schema")
+def policy_schema(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="The schema YAML to pin (with its hierarchies).")],
+    reason: ReasonOption,
+    by: ByOption = None,
+) -> None:
+    """Pin another schema: later releases use it, from whatever folder they run."""
+    from ctdc.store.lock import exclusive_lock
+    from ctdc.store.policy import adopt_schema
+
+    state = _state(ctx)
+    with _errors(state):
+        ws = _workspace(state)
+        with exclusive_lock(ws.lock_path):
+            policy = adopt_schema(ws, path, by=by, reason=reason)
+    typer.echo(policy.summary())
 
 
 quarantine_app = typer.Typer(
@@ -535,9 +687,10 @@ def mapping_init(
     from ctdc.ingest import check_org_name
     from ctdc.ingest.scaffold import build_scaffold, check_target, guess_source, write_scaffold
     from ctdc.report import scaffold_summary
+    from ctdc.text import escape_json
 
     state = _state(ctx)
-    with _errors(state):
+    with _errors(state, catch_all=True):  # a sample export is hostile input: never a traceback
         check_org_name(org)
         target = out or Path("pipelines") / f"{org}.yaml"
         check_target(target, org, force=force)  # before reading a large file
@@ -547,16 +700,16 @@ def mapping_init(
                                      header_rows=header_rows)  # fmt: skip
         scaffold = build_scaffold(file, org, schema, source=source, source_notes=notes)
         written = write_scaffold(scaffold, schema, target, force=force)
-    if as_json:
-        typer.echo(json.dumps({**scaffold.to_dict(), "written": str(written)}, indent=2,
-                              ensure_ascii=False))  # fmt: skip
-        return
-    con = console()
-    for part in scaffold_summary(scaffold, written):
-        if isinstance(part, str):
-            con.print(part, markup=False, soft_wrap=True, highlight=False)
-        else:
-            con.print(part)
+        if as_json:
+            typer.echo(escape_json(json.dumps({**scaffold.to_dict(), "written": str(written)},
+                                              indent=2, ensure_ascii=False)))  # fmt: skip
+            return
+        con = console()
+        for part in scaffold_summary(scaffold, written):
+            if isinstance(part, str):
+                con.print(part, markup=False, soft_wrap=True, highlight=False)
+            else:
+                con.print(part)
 
 
 def main() -> None:

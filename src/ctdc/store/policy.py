@@ -270,6 +270,18 @@ def parse_setting(name: str, value: str, schema: Schema) -> Any:
     )
 
 
+def _diff(old: Policy, new: Policy) -> dict[str, list[Any]]:
+    """{setting: [old, new]} for what differs; levels one entry per field."""
+
+    def flat(policy: Policy) -> dict[str, Any]:
+        doc = policy.to_dict()
+        return {**{f"levels.{n}": v for n, v in doc.pop("levels").items()}, **doc}
+
+    before, after = flat(old), flat(new)
+    return {n: [before.get(n), after.get(n)] for n in sorted(before.keys() | after.keys())
+            if before.get(n) != after.get(n)}  # fmt: skip
+
+
 def change_policy(
     ws: Workspace, values: dict[str, Any], *, by: str | None = None, reason: str | None = None
 ) -> Policy:
@@ -283,8 +295,7 @@ def change_policy(
         else:
             plain[name] = value
     new = _check(replace(old, levels=levels, **plain))
-    before, after = old.to_dict(), new.to_dict()
-    changes = {n: [before[n], after[n]] for n in after if before[n] != after[n]}
+    changes = _diff(old, new)
     if changes:
         _write(ws, new)
         _record(ws, "set", changes, by, reason)
@@ -305,8 +316,7 @@ def adopt_schema(
         quasi_identifiers=tuple(schema.quasi_identifiers),
         levels=_levels(schema),
     )
-    before, after = old.to_dict(), new.to_dict()
-    changes = {n: [before[n], after[n]] for n in after if before[n] != after[n]}
+    changes = _diff(old, new)
     _write(ws, new)
     _record(ws, "schema", changes, by, reason)
     return new
