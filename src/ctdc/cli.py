@@ -156,8 +156,9 @@ def init(
                                      schema_path=state.settings.schema_path)  # fmt: skip
         typer.echo(load_policy(ws).summary())
         what = "created key" if created else "key already present, kept"
-        typer.echo(f"workspace {ws.root} ready ({what}: {ws.key_path.name}). Back the key up: "
-                   "without it, re-exported cases can no longer be linked.")  # fmt: skip
+        typer.echo(f"workspace {ws.root} ready ({what}: {ws.key_path.name}, fingerprint "
+                   f"{ws.stored_fingerprint()}). Back the key up (docs/key.md): without it, "
+                   "re-exported cases can no longer be linked.")  # fmt: skip
 
 
 @app.command()
@@ -557,6 +558,63 @@ def policy_schema(
     typer.echo(policy.summary())
 
 
+key_app = typer.Typer(
+    help="The pseudonymization key: its fingerprint (to check a backup) and its rotation.",
+    no_args_is_help=True,
+)
+app.add_typer(key_app, name="key")
+
+
+@key_app.command("fingerprint")
+def key_fingerprint(
+    ctx: typer.Context,
+    file: Annotated[
+        Path | None,
+        typer.Option("--file", help="A key file to check, e.g. a backup [default: the workspace]."),
+    ] = None,
+) -> None:
+    """Print the key's fingerprint (safe to show): a backup is good when both agree."""
+    from ctdc.store.keys import fingerprint
+    from ctdc.store.workspace import Workspace
+
+    state = _state(ctx)
+    with _errors(state):
+        if file is None:
+            typer.echo(_workspace(state).stored_fingerprint())
+            return
+        if not file.is_file():
+            raise CtdcError("file-not-found", "no such key file", file=file)
+        typer.echo(fingerprint(Workspace(file.parent).read_key_file(file)))
+
+
+@key_app.command("rotate")
+def key_rotate(
+    ctx: typer.Context,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Finish a rotation that was interrupted.")
+    ] = False,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for running ingests.")] = 0.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Add a new key to the key chain and re-key every staged pseudonym (docs/key.md)."""
+    from ctdc.store.rotation import rotate_key
+    from ctdc.store.workspace import Workspace
+
+    state = _state(ctx)
+    with _errors(state):
+        root = state.settings.data_dir
+        if not root.is_dir():
+            raise CtdcError("no-workspace", f"no workspace at {root}", file=root)
+        result = rotate_key(Workspace(root), resume=resume, wait=wait)
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    typer.echo(f"key rotated: fingerprint {result.old_fingerprint} -> {result.new_fingerprint}; "
+               f"{result.staging_files} staging files and {result.ledger_entries} ledger entries "
+               "re-keyed. Back the key file up again now: the old backup no longer matches "
+               "(docs/key.md).")  # fmt: skip
+
+
 quarantine_app = typer.Typer(
     help="List, export (for correction) or purge an organization's quarantined rows.",
     no_args_is_help=True,
@@ -575,18 +633,29 @@ def quarantine_list(
     """Quarantined batches of ORG, with their rows counted by reason."""
     from ctdc.ingest import check_org_name
     from ctdc.quarantine import list_batches
+    from ctdc.quarantine.store import unfinished_temps
     from ctdc.report import quarantine_batches_table
 
     state = _state(ctx)
     with _errors(state):
         check_org_name(org)
-        batches = list_batches(_workspace(state), org)
+        ws = _workspace(state)
+        batches = list_batches(ws, org)
+        temps = unfinished_temps(ws, org)
     if as_json:
         typer.echo(json.dumps([b.to_dict() for b in batches], indent=2))
-    elif not batches:
+    elif not batches and not temps:
         typer.echo(f"no quarantined rows for {org}")
-    else:
+    elif batches:
         console().print(quarantine_batches_table(org, batches))
+    if temps and not as_json:
+        console(stderr=True).print(
+            f"warning: {temps} unfinished quarantine file(s) of {org}, left by an interrupted "
+            "ingest, hold raw rows: the next ingest of the organization or `ctdc quarantine "
+            "purge` removes them",
+            markup=False,
+            soft_wrap=True,
+        )
 
 
 @quarantine_app.command("export")
@@ -649,7 +718,9 @@ def quarantine_purge(
                 )
             typer.confirm(f"Delete all {rows:,} quarantined rows of {org} for good?", abort=True)
         result = purge(ws, org)
-    typer.echo(f"purged {result.rows:,} rows in {result.batches} batches of {org}")
+    temps = (f", and {result.temp_files} unfinished file(s) of interrupted ingests"
+             if result.temp_files else "")  # fmt: skip
+    typer.echo(f"purged {result.rows:,} rows in {result.batches} batches of {org}{temps}")
 
 
 mapping_app = typer.Typer(

@@ -37,11 +37,9 @@ from ctdc.ingest.transform import Mapped, apply_mapping
 from ctdc.quarantine.table import QUARANTINE_SCHEMA, quarantine_table
 from ctdc.schema import Schema, build_contract, expected_text, table_failures
 from ctdc.store.atomic import fsync_dir, private_mkdir
+from ctdc.store.keys import STAGING_FINGERPRINT_META
 from ctdc.store.workspace import Workspace
 from ctdc.store.writers import sink_temp_prefix
-
-#: the staging files' key-value metadata naming the key that made their pseudonyms
-KEY_FINGERPRINT_META = b"ctdc.key_fingerprint"
 
 #: the duplicate-case-id error's "expected", with the row of the first occurrence
 ONCE = "each case id once per export (first at row {})"
@@ -118,12 +116,13 @@ class ParquetSink:
 def staging_schema(schema: Schema, key_fingerprint: str = "") -> pa.Schema:
     """The staged Arrow schema with the pandas metadata ``Table.from_pandas`` would write,
     so that ``pd.read_parquet`` of staging gives the schema's pandas dtypes, and the
-    fingerprint of the key that made the pseudonyms (``KEY_FINGERPRINT_META``)."""
+    fingerprint of the key that made the pseudonyms (``STAGING_FINGERPRINT_META``)."""
     frame = pd.DataFrame({n: pd.Series(dtype=schema[n].pandas_dtype) for n in schema.staged})
     arrow = pa.Table.from_pandas(frame, schema=schema.arrow_schema(), preserve_index=False).schema
     if not key_fingerprint:
         return arrow
-    return arrow.with_metadata({**arrow.metadata, KEY_FINGERPRINT_META: key_fingerprint.encode()})
+    meta = {**arrow.metadata, STAGING_FINGERPRINT_META: key_fingerprint.encode()}
+    return arrow.with_metadata(meta)
 
 
 @dataclass

@@ -2,7 +2,10 @@
 
 The quarantine is the only place raw rows (with their direct identifiers)
 are kept, so it lives in a 0700 folder and can be purged as a whole once the
-organization has sent its corrections.
+organization has sent its corrections. A purge also removes the temp files a
+killed ingest of the organization left behind, which hold raw rows too; it
+takes the organization's writer locks (``store.writers``) so that it never
+removes the temp file of an ingest still running.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from ctdc.quarantine.table import QUARANTINE_SCHEMA
 from ctdc.store.atomic import fsync_dir
 from ctdc.store.ledger import find_entry, live_entries, read_entries
 from ctdc.store.workspace import Workspace
+from ctdc.store.writers import WRITER_WAIT, count_org_temps, org_writer
 
 
 def quarantine_files(ws: Workspace, org: str) -> list[Path]:
@@ -93,17 +97,24 @@ def list_batches(ws: Workspace, org: str) -> list[BatchSummary]:
     return out
 
 
+def unfinished_temps(ws: Workspace, org: str) -> int:
+    """How many quarantine temp files of ``org`` an interrupted ingest left (raw rows, unlisted)."""
+    return count_org_temps(ws, org)
+
+
 @dataclass(frozen=True)
 class PurgeResult:
     batches: int
     rows: int
+    temp_files: int = 0  # left by interrupted ingests: their rows were never counted
 
 
-def purge(ws: Workspace, org: str) -> PurgeResult:
-    """Delete every quarantined row of ``org`` (the folder goes too)."""
-    batches = list_batches(ws, org)
-    folder = ws.quarantine_dir(org)
-    if folder.is_dir():
-        shutil.rmtree(folder)
-        fsync_dir(folder.parent)
-    return PurgeResult(len(batches), sum(b.rows for b in batches))
+def purge(ws: Workspace, org: str, *, wait: float = WRITER_WAIT) -> PurgeResult:
+    """Delete every quarantined row of ``org`` (the folder goes too) and its stale temp files."""
+    with org_writer(ws, org, wait=wait, staging=False) as temps:
+        batches = list_batches(ws, org)
+        folder = ws.quarantine_dir(org)
+        if folder.is_dir():
+            shutil.rmtree(folder)
+            fsync_dir(folder.parent)
+    return PurgeResult(len(batches), sum(b.rows for b in batches), temps)

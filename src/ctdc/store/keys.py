@@ -27,6 +27,8 @@ KEY_BYTES = 32
 CHAIN_HEADER = b"ctdc-key-chain-v1\n"
 FINGERPRINT_LABEL = b"ctdc key fingerprint v1"
 FINGERPRINT_HEX = 16
+#: the key-value metadata of a staging Parquet file naming the key that made its pseudonyms
+STAGING_FINGERPRINT_META = b"ctdc.key_fingerprint"
 
 
 def parse_chain(blob: bytes) -> tuple[bytes, ...]:

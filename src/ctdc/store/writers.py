@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ctdc.store.atomic import ATOMIC_TEMP, remove_stale_temps
+from ctdc.store.atomic import ATOMIC_TEMP, atomic_temp_pattern, remove_stale_temps
 from ctdc.store.lock import file_lock
 from ctdc.store.workspace import Workspace
 
@@ -54,6 +54,24 @@ def remove_org_temps(ws: Workspace, org: str, *, staging: bool = True) -> int:
     if staging:
         folders += [ws.staging_dir(org), ws.ledger_dir / org]
     return removed + sum(remove_stale_temps(folder, ATOMIC_TEMP) for folder in folders)
+
+
+def remove_all_temps(ws: Workspace) -> int:
+    """Remove every organization's stale temps, and those of the key files.
+
+    Only under ``ingest.lock`` held exclusively (a key rotation): then no
+    writer of any organization is running.
+    """
+    any_org = sink_temp_pattern("ORG").replace("ORG", "[a-z0-9-]+")
+    removed = 0
+    for area in ("staging", "quarantine", "ledger"):
+        folder = ws.root / area
+        removed += remove_stale_temps(folder, any_org)
+        for sub in _entries(folder):
+            removed += remove_stale_temps(sub, ATOMIC_TEMP) if sub.is_dir() else 0
+    for name in (ws.key_path.name, ws.next_key_path.name, ws.fingerprint_path.name):
+        removed += remove_stale_temps(ws.root, atomic_temp_pattern(name))
+    return removed
 
 
 def count_org_temps(ws: Workspace, org: str) -> int:
