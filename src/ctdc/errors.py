@@ -18,6 +18,7 @@ from enum import IntEnum
 from pathlib import Path
 
 from ctdc.limits import MAX_CELL_CHARS
+from ctdc.text import escape
 
 
 class ExitCode(IntEnum):
@@ -164,6 +165,14 @@ _KINDS = [
         ExitCode.USAGE,
         "schema file is invalid",
         "correct the named field in schemas/ctdc.yaml",
+    ),
+    ErrorKind(
+        "unsafe-yaml",
+        ExitCode.USAGE,
+        "YAML file refused before parsing: it uses anchors or aliases, is over the size "
+        "limit or is nested too deeply",
+        "write every value out in full (no `&anchor` or `*alias`, no `<<` merge keys) and keep "
+        "the file small and shallow; the limits are listed in docs/errors.md",
     ),
     ErrorKind("bad-option", ExitCode.USAGE, "invalid option value", "see `ctdc COMMAND --help`"),
     ErrorKind(
@@ -356,6 +365,13 @@ _KINDS = [
         "a file could not be read or written",
         "check the path, the permissions and the free disk space",
     ),
+    ErrorKind(
+        "internal-error",
+        ExitCode.ENVIRONMENT,
+        "an unexpected failure inside ctdc (a bug)",
+        "run the command again with --debug for the traceback and report it; the message "
+        "holds no data from the input",
+    ),
 ]
 
 CATALOGUE: dict[str, ErrorKind] = {kind.slug: kind for kind in _KINDS}
@@ -403,17 +419,25 @@ class CtdcError(Exception):
         return int(self.kind.exit_code)
 
     def message(self) -> str:
+        """The one line the CLI prints, with control and bidi characters escaped.
+
+        File and column names come from outside (an export named with an ESC
+        in it, a column with U+202E): :func:`ctdc.text.escape` shows them as
+        ``\\xNN``/``\\uNNNN`` instead of letting the terminal obey them. Only
+        the detail may keep a line break (YAML errors quote the offending line).
+        """
         where = []
         if self.file:
-            where.append(self.file)
+            where.append(escape(self.file))
         if self.row is not None:
             where.append(f"row {self.row}")
         if self.column:
-            where.append(f"column {self.column!r}")
+            where.append(f"column {escape(repr(self.column))}")
         place = ", ".join(where)
-        text = self.detail or self.kind.title
+        text = escape(self.detail or self.kind.title, keep="\n")
         head = f"{place}: {text}" if place else text
-        return f"error[{self.slug}]: {head} — fix: {self.fix}"
+        fix = escape(self.fix, keep="\n")
+        return f"error[{self.slug}]: {head} — fix: {fix}"
 
     def to_dict(self) -> dict[str, object]:
         return {

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 
 from rich.console import Console
+from rich.markup import escape as markup_escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -21,6 +22,9 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.text import Text
+
+from ctdc.text import escape
 
 #: ``update(done, rows)``: bytes of the file read so far (0 if unknown) and records so far
 Update = Callable[[int, int], None]
@@ -37,8 +41,9 @@ class Steps:
         self.console, self.quiet = console, quiet
 
     def __call__(self, message: str) -> None:
+        """Print a step; it may name an export, so it is escaped and never read as markup."""
         if not self.quiet:
-            self.console.print(f"[dim]… {message}[/dim]")
+            self.console.print(Text(f"… {escape(message)}", style="dim"))
 
     @contextmanager
     def bar(self, description: str, total: int | None) -> Iterator[Update]:
@@ -55,7 +60,8 @@ class Steps:
             TimeRemainingColumn() if total else TextColumn(""),
         ]
         with Progress(*columns, console=self.console, transient=True) as bar:
-            task = bar.add_task(description, total=total, rows=0)
+            # the description (a file name) is read as markup by TextColumn: escape both ways
+            task = bar.add_task(markup_escape(escape(description)), total=total, rows=0)
 
             def update(done: int, rows: int) -> None:
                 bar.update(task, completed=done if total else None, rows=rows)

@@ -67,10 +67,13 @@ def escape_json(text: str) -> str:
     """JSON text with unsafe characters as ``\\uNNNN`` escapes (still valid JSON, same data).
 
     For ``json.dumps(..., ensure_ascii=False)`` output, which writes C1 and
-    bidi controls and lone surrogates as themselves. Outside strings JSON
-    holds none of these characters, so replacing them anywhere is safe.
+    bidi controls and lone surrogates as themselves (it escapes C0 controls in
+    strings already). Outside strings JSON holds none of these characters but
+    its own layout (line feed, tab, carriage return), which is left alone.
     """
-    return _UNSAFE_RE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return _UNSAFE_RE.sub(
+        lambda m: m.group() if m.group() in "\t\n\r" else f"\\u{ord(m.group()):04x}", text
+    )
 
 
 def _class_of(ch: str) -> str:

@@ -60,7 +60,8 @@ from ctdc.ingest.transform import excel_serial_dates
 from ctdc.limits import SNIFF_GUESS_BYTES
 from ctdc.schema import Field, Group, Schema
 from ctdc.store.atomic import write_bytes
-from ctdc.yamlio import TextLoader
+from ctdc.text import escape, escape_json, has_unsafe
+from ctdc.yamlio import TextLoader, load_yaml_text
 
 #: a column is placed when its best match scores at least this (1.0 = same words)
 MATCH_THRESHOLD = 0.75
@@ -794,17 +795,23 @@ def _guess_data_source(org: str, path: Path) -> tuple[str, str]:
 def _roundtrips(text: str, value: object) -> bool:
     for loader in (yaml.SafeLoader, TextLoader):
         try:
-            if yaml.load(text, Loader=loader) != value:
+            if load_yaml_text(text, loader) != value:
                 return False
-        except yaml.YAMLError:
+        except (yaml.YAMLError, CtdcError):  # CtdcError: an anchor or alias in a sample value
             return False
     return True
 
 
 def q(value: str, *, key: bool = False, flow: bool = False) -> str:
-    """``value`` as a YAML scalar that reads back as this text with any loader."""
+    """``value`` as a YAML scalar that reads back as this text with any loader.
+
+    A value with a control, bidi or separator character (``ctdc.text``) is
+    always double-quoted with that character escaped (``"\\u009b"``): YAML
+    refuses C1 controls written as themselves, reads U+0085/U+2028 as line
+    breaks, and an editor would show a bidi override reordering the line.
+    """
     plain = str(value)
-    if plain and plain == plain.strip() and "\n" not in plain:
+    if plain and plain == plain.strip() and "\n" not in plain and not has_unsafe(plain):
         if key:
             probe = _roundtrips(f"{plain}: ~", {plain: None})
         elif flow:
@@ -813,7 +820,7 @@ def q(value: str, *, key: bool = False, flow: bool = False) -> str:
             probe = _roundtrips(f"k: {plain}", {"k": plain})
         if probe:
             return plain
-    return json.dumps(plain, ensure_ascii=False)
+    return escape_json(json.dumps(plain, ensure_ascii=False))
 
 
 class _Lines:
@@ -827,12 +834,15 @@ class _Lines:
     def add(self, text: str = "", comment: str = "") -> None:
         if comment:
             pad = max(self.COMMENT_AT - len(text), 2) if text else 0
-            comment = "# " + comment.replace("\n", " ")
+            # escaped: a line break (U+0085, U+2028 too) would end the comment, a C1 control
+            # makes the YAML unreadable, and a column name or value may hold either
+            comment = "# " + escape(comment.replace("\n", " "))
             self.lines.append(f"{text}{' ' * pad}{comment}" if text else comment)
         else:
             self.lines.append(text)
 
     def comment(self, text: str, indent: int = 0) -> None:
+        text = escape(text)
         self.lines.append(" " * indent + "# " + text if text else " " * indent + "#")
 
     def text(self) -> str:

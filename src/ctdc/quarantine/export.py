@@ -11,7 +11,12 @@ Formula injection: a cell starting with ``=``, ``+``, ``-`` or ``@`` (or a
 tab or carriage return, as OWASP also lists) would run as a formula when the
 file is opened in a spreadsheet, so it is prefixed with ``'``. The raw rows
 came from outside and may be hostile; the person opening this file should
-not pay for it. Control characters are shown as ``\\xNN``.
+not pay for it. For the same reason, control characters (C0 but tab, line
+feed and carriage return, which the CSV quotes; DEL; ESC; C1 controls
+U+0080-U+009F), bidi controls (U+202E and its family) and the Unicode line
+separators are written as visible ``\\xNN``/``\\uNNNN`` (``ctdc.text.escape``),
+in cells and in column names: a spreadsheet or a terminal showing the file
+then shows them instead of obeying them.
 """
 
 from __future__ import annotations
@@ -29,13 +34,15 @@ from ctdc.errors import CATALOGUE
 from ctdc.quarantine.store import read_quarantine
 from ctdc.store.atomic import write_bytes
 from ctdc.store.workspace import Workspace
+from ctdc.text import escape
 
 if TYPE_CHECKING:
     from ctdc.ingest.mapping import SourceSpec
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_RE = r"^[=+\-@\t\r]"
-_CONTROL_RE = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+#: characters a CSV cell keeps as they are (quoted by the writer)
+CSV_KEEP = "\t\n\r"
 JOIN = " | "
 ISSUE_COLUMNS = ["reason", "column", "value", "expected", "fix"]
 WHERE_COLUMNS = ["source_file", "source_row"]
@@ -52,9 +59,10 @@ def neutralize(frame: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(index=frame.index)
     for column in frame.columns:
         text = frame[column].astype("string").fillna("")
-        text = text.str.replace(_CONTROL_RE, lambda m: f"\\x{ord(m.group()):02x}", regex=True)
+        text = text.map(lambda v: escape(v, keep=CSV_KEEP), na_action="ignore").astype("string")
         risky = text.str.contains(_FORMULA_RE, regex=True).to_numpy(dtype=bool)
-        name = f"'{column}" if str(column).startswith(FORMULA_START) else str(column)
+        name = escape(column, keep=CSV_KEEP)
+        name = f"'{name}" if name.startswith(FORMULA_START) else name
         out[name] = text.where(~risky, "'" + text)
     return out
 

@@ -1,7 +1,12 @@
 """Human-readable summaries (rich tables) of ingest, harmonize and query results.
 
 Kept apart from the library so that the API returns data and only the CLI
-decides how to show it.
+decides how to show it. Text that may come from outside (file and column
+names, values, query results) goes into a table as a :class:`rich.text.Text`
+(never parsed as rich markup, so a file named ``[link=...]`` stays a name)
+after :func:`ctdc.text.escape` (so an ESC, C1 or bidi control in it is shown,
+not obeyed by the terminal). Which values may be shown at all is decided
+upstream (``ctdc.ingest.redact``).
 """
 
 from __future__ import annotations
@@ -12,8 +17,16 @@ from typing import Any
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from ctdc.ingest import IngestResult
+from ctdc.limits import MAX_SHOWN_CODE_CHARS
+from ctdc.text import describe, escape
+
+
+def cell(value: object) -> Text:
+    """Outside text as a table cell: escaped, and never read as rich markup."""
+    return Text(escape(value))
 
 
 def ingest_table(results: Sequence[IngestResult]) -> Table:
@@ -29,28 +42,37 @@ def ingest_table(results: Sequence[IngestResult]) -> Table:
     for r in results:
         reasons = "\n".join(f"{slug} {n}" for slug, n in r.quarantined_by_reason.items()) or "-"
         status = f"{r.status} ({r.mode})" if r.mode == "snapshot" else r.status
-        table.add_row(r.org, r.file, r.batch_id, status, f"{r.rows_read:,}", f"{r.staged:,}",
+        table.add_row(r.org, cell(r.file), r.batch_id, status, f"{r.rows_read:,}", f"{r.staged:,}",
                       f"{r.quarantined:,}", reasons,
                       "yes" if r.balanced else "NO")  # fmt: skip
     return table
 
 
 def ingest_examples(results: Sequence[IngestResult]) -> list[str]:
-    """Notes (a guessed encoding), then the first offending rows of each file: where, what, fix."""
+    """Notes (a guessed encoding), then the first offending rows of each file: where, what, fix.
+
+    A value appears only if the example carries it (``ctdc.ingest.redact``);
+    otherwise its hint does. Lines are escaped: print them with ``markup=False``.
+    """
     lines = []
     for r in results:
-        lines += [f"{r.file}: {note}" for note in r.notes]
+        lines += [escape(f"{r.file}: {note}") for note in r.notes]
         for e in r.examples:
             where = ", ".join(
                 [str(e["file"]), f"row {e['row']}"]
                 + ([f"column {e['column']!r}"] if e["column"] else [])
             )
-            value = f"'{e['value']}'" if e["value"] else "(whole row)"
-            lines.append(f"{where}: {e['reason']} {value} — expected {e['expected']} "
-                         f"— fix: {e['fix']}")  # fmt: skip
+            if e.get("value"):
+                value = f" '{e['value']}'"
+            elif e.get("value_hint"):
+                value = f" ({e['value_hint']})"
+            else:
+                value = " (empty)"
+            lines.append(escape(f"{where}: {e['reason']}{value} — expected {e['expected']} "
+                                f"— fix: {e['fix']}"))  # fmt: skip
         if r.invalid > len(r.examples):
-            lines.append(f"{r.file}: … {r.invalid - len(r.examples):,} more rows; "
-                         f"see `ctdc quarantine list --org {r.org}`")  # fmt: skip
+            lines.append(escape(f"{r.file}: … {r.invalid - len(r.examples):,} more rows; "
+                                f"see `ctdc quarantine list --org {r.org}`"))  # fmt: skip
     return lines
 
 
@@ -61,7 +83,8 @@ def quarantine_batches_table(org: str, batches: Sequence[Any]) -> Table:
         table.add_column(col, justify="right" if col == "rows" else "left")
     for b in batches:
         reasons = "\n".join(f"{slug} {n:,}" for slug, n in b.rows_by_reason.items())
-        table.add_row(b.batch_id, b.source_file, b.status, b.written_at, f"{b.rows:,}", reasons)
+        table.add_row(b.batch_id, cell(b.source_file), b.status, b.written_at, f"{b.rows:,}",
+                      reasons)  # fmt: skip
     return table
 
 
@@ -108,6 +131,13 @@ def anonymization_tables(report: dict[str, Any]) -> list[Table]:
     return [loss, risk]
 
 
+def _code(value: str) -> Text:
+    """A source value of a vocabulary column: shown if it is code-sized, else described."""
+    if len(value) <= MAX_SHOWN_CODE_CHARS:
+        return cell(value)
+    return Text(f"(not shown: {describe(value)})")
+
+
 def scaffold_summary(scaffold: Any, written: Any) -> list[Any]:
     """``ctdc mapping init``: how the file was read, where each column went, what is left."""
     s = scaffold
@@ -120,10 +150,10 @@ def scaffold_summary(scaffold: Any, written: Any) -> list[Any]:
     if src.format == "xlsx" and src.sheet:
         how += f", sheet {src.sheet!r}"
     out: list[Any] = [
-        f"read {s.file.name} ({s.rows:,} rows) as {how}"
+        escape(f"read {s.file.name} ({s.rows:,} rows) as {how}")
         + (" — guessed: check `source:` in the scaffold" if s.source_notes else "")
     ]
-    table = Table(title=f"columns of {s.file.name}", title_justify="left")
+    table = Table(title=cell(f"columns of {s.file.name}"), title_justify="left")
     for col in ("column", "placed as", "why"):
         table.add_column(col)
     for c in s.columns:
@@ -132,7 +162,7 @@ def scaffold_summary(scaffold: Any, written: Any) -> list[Any]:
                   "unplaced": "TODO: not placed"}.get(c.kind, c.kind)  # fmt: skip
         if c.kind == "unplaced" and "group" in c.extra:
             placed = f"TODO: multi -> {c.extra['group']}, once its labels are mapped"
-        table.add_row(c.column, placed, c.how or "-")
+        table.add_row(cell(c.column), cell(placed), cell(c.how or "-"))
     out.append(table)
     todo = s.todo_values
     if todo:
@@ -141,15 +171,15 @@ def scaffold_summary(scaffold: Any, written: Any) -> list[Any]:
             vals.add_column(col, justify="right" if col == "rows" else "left")
         for column, values in todo.items():
             for i, (value, rows) in enumerate(values):
-                vals.add_row(column if i == 0 else "", value, f"{rows:,}")
+                vals.add_row(cell(column if i == 0 else ""), _code(value), f"{rows:,}")
         out.append(vals)
     else:
         out.append("every value of the mapped columns is translated")
     if s.unplaced:
         names = ", ".join(repr(c.column) for c in s.unplaced)
-        out.append(f"not placed (validate stops on each with unmapped-column): {names}")
-    out.append(f"wrote {written}; fill in its TODO lines, then: "
-               f"ctdc validate --org {s.org} {s.file}")  # fmt: skip
+        out.append(escape(f"not placed (validate stops on each with unmapped-column): {names}"))
+    out.append(escape(f"wrote {written}; fill in its TODO lines, then: "
+                      f"ctdc validate --org {s.org} {s.file}"))  # fmt: skip
     return out
 
 
@@ -157,9 +187,9 @@ def frame_table(frame: pd.DataFrame, max_rows: int = 200) -> Table:
     table = Table(show_lines=False)
     for col in frame.columns:
         numeric = pd.api.types.is_numeric_dtype(frame[col])
-        table.add_column(str(col), justify="right" if numeric else "left")
+        table.add_column(cell(col), justify="right" if numeric else "left")
     for row in frame.head(max_rows).itertuples(index=False):
-        table.add_row(*["NULL" if pd.isna(v) else str(v) for v in row])
+        table.add_row(*[Text("NULL") if pd.isna(v) else cell(v) for v in row])
     if len(frame) > max_rows:
         table.caption = f"{len(frame):,} rows, first {max_rows} shown (use --format csv for all)"
     return table

@@ -33,9 +33,9 @@ from pathlib import Path
 from typing import Any
 
 import pycountry
-import yaml
 
 from ctdc.store.atomic import write_bytes
+from ctdc.yamlio import read_yaml
 
 Row = tuple[str, ...]
 
@@ -169,7 +169,7 @@ def age_band_rows(
 
 def _raw_fields(schema_path: Path) -> dict[str, dict[str, Any]]:
     """The schema's fields as raw YAML mappings (load_schema needs the files to exist)."""
-    doc = yaml.safe_load(schema_path.read_text(encoding="utf-8"))
+    doc = read_yaml(schema_path)
     return {f["name"]: f for f in doc["fields"]}
 
 

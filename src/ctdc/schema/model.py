@@ -20,6 +20,7 @@ import pycountry
 import yaml
 
 from ctdc.errors import CtdcError
+from ctdc.yamlio import read_yaml
 
 FieldType = Literal["integer", "boolean", "category", "country", "string"]
 Role = Literal["direct_identifier", "quasi_identifier", "sensitive", "attribute", "internal"]
@@ -311,7 +312,7 @@ def load_schema(path: str | Path) -> Schema:
     """Read and check a schema YAML; raise ``bad-schema`` naming the field at fault."""
     path = Path(path)
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = read_yaml(path)  # refuses anchors, aliases, deep nesting, huge files
     except FileNotFoundError as exc:
         raise CtdcError("file-not-found", "schema file not found", file=path) from exc
     except yaml.YAMLError as exc:
