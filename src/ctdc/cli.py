@@ -227,7 +227,7 @@ def ingest(
     from ctdc.ingest import check_org_name, ingest_file
 
     state = _state(ctx)
-    with _errors(state):
+    with _errors(state, catch_all=True):  # an export is hostile input: never a traceback
         settings = state.settings.with_overrides(max_reject_rate=max_reject_rate)
         check_org_name(org)
         if mode is Mode.snapshot and len(files) > 1:
@@ -330,7 +330,7 @@ def validate(
     from ctdc.ingest import check_org_name, ingest_file
 
     state = _state(ctx)
-    with _errors(state):
+    with _errors(state, catch_all=True):  # an export is hostile input: never a traceback
         settings = state.settings.with_overrides(max_reject_rate=max_reject_rate)
         check_org_name(org)
         schema = _schema(state, _policy_workspace(state))
