@@ -10,7 +10,15 @@ locked (``sandbox``); ``run`` adds the timeout and the row limit.
 
 from __future__ import annotations
 
-from ctdc.query.run import run_query
+from ctdc.query.run import run_in_sandbox, run_query
 from ctdc.query.sandbox import DEFAULT_LIMITS, VIEWS, Limits, open_sandbox, resolve_release
 
-__all__ = ["DEFAULT_LIMITS", "VIEWS", "Limits", "open_sandbox", "resolve_release", "run_query"]
+__all__ = [
+    "DEFAULT_LIMITS",
+    "VIEWS",
+    "Limits",
+    "open_sandbox",
+    "resolve_release",
+    "run_in_sandbox",
+    "run_query",
+]

@@ -36,16 +36,26 @@ def run_query(public_root: Path, sql: str, *, limits: Limits = DEFAULT_LIMITS) -
     ``query-refused``, ``query-limit``, ``bad-sql``).
     """
     with open_sandbox(public_root, limits) as con:
-        check_statement(con, sql, VIEWS)
-        timer = threading.Timer(limits.timeout, con.interrupt)
-        timer.daemon = True
-        timer.start()
-        try:
-            return _fetch(con.execute(sql), limits)
-        except duckdb.Error as exc:
-            raise _translate(exc, limits) from None
-        finally:
-            timer.cancel()
+        return run_in_sandbox(con, sql, limits=limits)
+
+
+def run_in_sandbox(con: duckdb.DuckDBPyConnection, sql: str, *,
+                   limits: Limits = DEFAULT_LIMITS) -> pd.DataFrame:  # fmt: skip
+    """Check and run ``sql`` on a connection from ``open_sandbox`` (one per query in the CLI).
+
+    ``limits`` here sets the timeout and the row cap; memory, threads and temp
+    space were fixed when the connection was opened.
+    """
+    check_statement(con, sql, VIEWS)
+    timer = threading.Timer(limits.timeout, con.interrupt)
+    timer.daemon = True
+    timer.start()
+    try:
+        return _fetch(con.execute(sql), limits)
+    except duckdb.Error as exc:
+        raise _translate(exc, limits) from None
+    finally:
+        timer.cancel()
 
 
 def _fetch(result: duckdb.DuckDBPyConnection, limits: Limits) -> pd.DataFrame:
@@ -68,8 +78,9 @@ def _translate(exc: duckdb.Error, limits: Limits) -> CtdcError:
     if isinstance(exc, duckdb.InterruptException):
         return CtdcError("query-limit", f"stopped after {limits.timeout:g} s")
     if isinstance(exc, duckdb.OutOfMemoryException):
-        return CtdcError("query-limit", f"needs more than {limits.memory_limit} of memory and "
-                         f"{limits.max_temp_size} of temp space")  # fmt: skip
+        return CtdcError(
+            "query-limit", "it needs more memory or temp space than the sandbox allows"
+        )
     message = str(exc)
     if isinstance(exc, duckdb.PermissionException) or any(m in message for m in _CONFIG_REFUSALS):
         return refused("the query reaches outside the current release's files "
