@@ -19,8 +19,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
-from click.testing import Result
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from conftest import TEST_MAPPING
 from ctdc.cli import app
