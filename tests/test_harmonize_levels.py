@@ -79,7 +79,7 @@ def test_auto_levels_release_hierarchy_labels(staged: Workspace, schema: Schema)
     [
         ({"gender": 1}, "not a quasi-identifier with a hierarchy"),
         ({"is_abduction": 0}, "not a quasi-identifier with a hierarchy"),
-        ({"age_band": 7}, "levels are 0..2"),
+        ({"age_band": 7}, "levels are 0..3"),
     ],
 )
 def test_bad_levels_are_refused(

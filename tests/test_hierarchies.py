@@ -184,6 +184,9 @@ def test_age_band_wider_bands() -> None:
         "39-47": "30+",
         "48+": "30+",
     }
+    majority = {r[0]: r[2] for r in read_rows("age_band.csv")}
+    assert {band for band, m in majority.items() if m == "0-17"} == {"0-8", "9-17"}
+    assert set(majority.values()) == {"0-17", "18+"}
     with pytest.raises(ValueError, match="exactly one wider band"):
         age_band_rows(["10-20"], [(10, 20)])
 

@@ -13,7 +13,7 @@ with ``hierarchy:`` and picks the level released by default with ``level:``.
 - ``year.csv``: year of registration -> 3-year period -> 9-year period -> ``*``,
   from the schema's minimum year up to a fixed horizon.
 - ``age_band.csv``: CTDC's age bands (from the schema's ``bands``) -> wider
-  bands -> ``*``.
+  bands -> minor or adult (``0-17``, ``18+``) -> ``*``.
 
 Only this generator and the tests need ``country_converter`` (the ``dev``
 extra); at run time ctdc reads the committed CSV files. Regenerate them with
@@ -52,8 +52,11 @@ YEAR_PERIODS: tuple[int, int] = (3, 9)
 #: the year hierarchy reaches at least this year (then up to the end of its 9-year period)
 YEAR_HORIZON = 2040
 
-#: level 1 of the age hierarchy: each CTDC band must fall inside exactly one of these
+#: levels 1 and 2 of the age hierarchy: each CTDC band must fall inside exactly one band
+#: of each. Level 2 is majority (minor or adult): publishing ``18+`` keeps what a
+#: suppressed band loses, and majority status is derived from the published band.
 WIDER_AGE_BANDS: tuple[tuple[int, int | None], ...] = ((0, 17), (18, 29), (30, None))
+MAJORITY_AGE_BANDS: tuple[tuple[int, int | None], ...] = ((0, 17), (18, None))
 
 
 # --- country ---------------------------------------------------------------------------
@@ -147,20 +150,23 @@ def _band_label(lo: int, hi: int | None) -> str:
 def age_band_rows(
     values: Sequence[str],
     bands: Sequence[tuple[int, int | None]],
-    wider: Sequence[tuple[int, int | None]] = WIDER_AGE_BANDS,
+    levels: Sequence[Sequence[tuple[int, int | None]]] = (WIDER_AGE_BANDS, MAJORITY_AGE_BANDS),
 ) -> list[Row]:
-    """(CTDC band, wider band, ``*``) for each band, in schema order."""
+    """(CTDC band, its band at each wider level, ``*``) for each band, in schema order."""
     inf = float("inf")
     rows = []
     for value, (lo, hi) in zip(values, bands, strict=True):
-        parents = [
-            (wlo, whi)
-            for wlo, whi in wider
-            if wlo <= lo and (inf if hi is None else hi) <= (inf if whi is None else whi)
-        ]
-        if len(parents) != 1:
-            raise ValueError(f"age band {value} must fall inside exactly one wider band")
-        rows.append((value, _band_label(*parents[0]), TOP))
+        row = [value]
+        for wider in levels:
+            parents = [
+                (wlo, whi)
+                for wlo, whi in wider
+                if wlo <= lo and (inf if hi is None else hi) <= (inf if whi is None else whi)
+            ]
+            if len(parents) != 1:
+                raise ValueError(f"age band {value} must fall inside exactly one wider band")
+            row.append(_band_label(*parents[0]))
+        rows.append((*row, TOP))
     return rows
 
 
