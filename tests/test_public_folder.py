@@ -354,18 +354,22 @@ def test_a_public_mode_that_lets_others_write_or_hides_it_from_the_owner_is_refu
     assert err.value.slug == "bad-option"
 
 
-def test_keep_public_keeps_the_newest_releases_and_never_the_private_ones(tmp_path: Path) -> None:
-    """publish_public + prune on synthetic releases: the current one always stays."""
-    area = PublicArea(tmp_path / "public", 0o755)
+def test_keep_public_keeps_the_newest_releases_and_never_the_current_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """publish_public + prune on synthetic releases: the current one always stays, also when
+    the folder is given relative to the working directory (``--data-dir data``)."""
+    monkeypatch.chdir(tmp_path)
+    area = PublicArea(Path("public"), 0o755)
     area.releases_dir.mkdir(parents=True)
-    src = tmp_path / "src.bin"
+    src = Path("src.bin")
     src.write_bytes(b"PAR1")
     ids = ["20260101T000000Z-aaaaaaaa", "20260102T000000Z-bbbbbbbb", "20260103T000000Z-cccccccc"]
     for n, rid in enumerate(ids):
         previous = current_public_release(area.root)
         publish_public(area, rid, {"cases.parquet": src}, {"release_id": rid, "n": n},
                        "manifest.json")  # fmt: skip
-        assert current_public_release(area.root) == area.releases_dir / rid
+        assert current_public_release(area.root) == (area.releases_dir / rid).resolve()
         assert previous is None or previous.is_dir()
     assert prune(area, 2) == [ids[0]]
     assert sorted(p.name for p in area.releases_dir.iterdir()) == ids[1:]

@@ -209,9 +209,10 @@ def prune(area: PublicArea, keep: int) -> list[str]:
     if keep < 1:
         raise CtdcError("bad-option", f"keep_public must be at least 1, got {keep}")
     current = current_public_release(area.root)
+    keep_name = current.name if current is not None else None  # names: root may be relative
     others = sorted(
         (p for p in area.releases_dir.iterdir()
-         if p.is_dir() and not p.name.startswith(".") and p != current),
+         if p.is_dir() and not p.name.startswith(".") and p.name != keep_name),
         key=lambda p: p.name, reverse=True,
     )  # fmt: skip
     removed = []
