@@ -38,7 +38,7 @@ from typer.testing import CliRunner
 
 from ctdc.cli import app
 from ctdc.errors import CtdcError
-from ctdc.query import Limits, open_sandbox, resolve_release, run_in_sandbox, run_query
+from ctdc.query import Limits, open_sandbox, release_log, resolve_release, run_in_sandbox, run_query
 
 MARKER = "QQSANDBOXCANARY"
 RECORDS = 60
@@ -355,6 +355,30 @@ def test_no_existence_oracle(site: Site, con: duckdb.DuckDBPyConnection) -> None
     assert _assert_refused(site, sql, con).message() == there.message()
 
 
+def test_plain_sql_mistakes_stay_bad_sql(site: Site, con: duckdb.DuckDBPyConnection) -> None:
+    """A typo is not an attack: it keeps DuckDB's first line, under its own slug."""
+    for sql, needle in [("SELEC 1", "syntax error"), ("SELECT nope FROM cases", "nope"),
+                        ("", "empty")]:  # fmt: skip
+        with pytest.raises(CtdcError) as info:
+            run_in_sandbox(con, sql)
+        assert info.value.slug == "bad-sql" and needle in info.value.message()
+
+
+def test_release_log_reads_no_symlinked_or_hidden_manifest(site: Site, tmp_path: Path) -> None:
+    """Manifests are read by ctdc: one planted as a symlink (to the key) or in .tmp-* is skipped."""
+    releases = tmp_path / "releases"
+    for name in ("20240101T000000Z-aaaaaaaa", "20240102T000000Z-bbbbbbbb", ".tmp-x"):
+        (releases / name).mkdir(parents=True)
+    (releases / "20240101T000000Z-aaaaaaaa" / "manifest.json").write_text(
+        json.dumps({"release_id": "20240101T000000Z-aaaaaaaa", "k": 10})
+    )
+    os.symlink(
+        site.data / "pseudonym.key", releases / "20240102T000000Z-bbbbbbbb" / "manifest.json"
+    )
+    (releases / ".tmp-x" / "manifest.json").write_text(json.dumps({"release_id": "unverified"}))
+    assert release_log.rows(releases) == [("20240101T000000Z-aaaaaaaa", None, 10, None, None, None)]
+
+
 # --- what the sandbox does allow ------------------------------------------------------------
 
 
@@ -452,12 +476,8 @@ def test_runaway_query_is_stopped(site: Site, sql: str, limits: Limits, needle: 
 # --- a public folder that is not a published release ----------------------------------------
 
 
-def _fake_public(site: Site, root: Path) -> Path:
-    (root / "releases").mkdir(parents=True)
-    return root
-
-
 def test_current_must_point_at_a_published_release(site: Site, tmp_path: Path) -> None:
+    """No link, a link into .tmp-* or out of releases/, a release file that is a symlink."""
     cases = [
         ("missing", None),
         ("tmp", ".tmp-x"),
@@ -465,7 +485,8 @@ def test_current_must_point_at_a_published_release(site: Site, tmp_path: Path) -
         ("symlinked-file", "r1"),
     ]
     for label, target in cases:
-        public = _fake_public(site, tmp_path / label)
+        public = tmp_path / label
+        (public / "releases").mkdir(parents=True)
         if target is not None:
             folder = (public / "releases" / target).resolve()
             shutil.copytree(site.release, folder, symlinks=True)
@@ -482,8 +503,10 @@ def test_current_must_point_at_a_published_release(site: Site, tmp_path: Path) -
 # --- the CLI -----------------------------------------------------------------------------------
 
 
-def test_cli_refusal_is_one_catalogued_line(site: Site) -> None:
-    sql = _sql(site, dict(ATTACKS)["tmp-link-key-blob"])
+@pytest.mark.parametrize("name", ["tmp-link-key-blob", "explain-analyze-copy-release",
+                                  "select-then-set"])  # fmt: skip
+def test_cli_refusal_is_one_catalogued_line(site: Site, name: str) -> None:
+    sql = _sql(site, dict(ATTACKS)[name])
     result = CliRunner().invoke(app, ["query", "--public-dir", str(site.public), sql])
     assert result.exit_code == 2
     assert result.stdout == ""
