@@ -6,6 +6,7 @@ every direct identifier and free-text cell; the checks below read the release
 back with their own DuckDB and pyarrow code, not with ctdc's, and prove:
 
 - no marker, pseudonym or organization id in any byte of the release folder;
+  the public folder, which is all an analyst reads, holds no batch id either;
 - no released column has the role ``direct_identifier`` or ``internal``;
 - every combination of quasi-identifier values occurs at least k times;
 - the manifest's row accounting balances and matches the files on disk.
@@ -67,6 +68,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict:
         "root": root,
         "data": root / "data",
         "release": release,
+        "public": root / "data" / "public",
+        "harmonize": json.loads(proc.stdout),
         "manifest": json.loads((release / "manifest.json").read_text()),
         "ingests": ingests,
         "sample": sample,
@@ -90,6 +93,14 @@ def _all_text(path: Path) -> str:
 def test_release_folder_has_no_marker_pseudonym_or_org_in_any_byte(run: dict) -> None:
     files = sorted(p for p in run["release"].rglob("*") if p.is_file())
     assert {p.name for p in files} >= {"cases.parquet", "manifest.json", "dictionary.parquet"}
+    public = sorted(p for p in run["public"].rglob("*") if p.is_file() and not p.is_symlink())
+    assert {p.name for p in public} == {"cases.parquet", "manifest.json", "dictionary.parquet",
+                                        "catalog.duckdb"}  # fmt: skip
+    private_only = [*ORGS, *(i["batch_id"] for i in run["ingests"].values())]
+    for path in public:  # the private manifest names orgs and batches; the public side never
+        raw = path.read_bytes().decode("latin-1")
+        assert not [s for s in private_only if s in raw], f"{path.name} names an org or batch"
+    files += public
     pseudonyms = set()
     for staged in (run["data"] / "staging").rglob("*.parquet"):
         pseudonyms |= set(pq.read_table(staged, columns=["case_pseudonym"])[0].to_pylist())
@@ -194,6 +205,11 @@ def test_latest_batch_wins_for_resent_cases(run: dict) -> None:
 
 def test_analyst_queries_the_release(run: dict) -> None:
     total = run["manifest"]["accounting"]["total"]["released"]
+    # what the analyst reads is the public copy of the verified release, byte for byte
+    public = run["root"] / run["harmonize"]["public"]["path"]  # relative to the cwd, as given
+    assert public.resolve() == (run["public"] / "current").resolve()
+    cases = (public / "cases.parquet").read_bytes()
+    assert cases == (run["release"] / "cases.parquet").read_bytes()
     assert query_json(run["root"], "SELECT count(*) AS n FROM cases") == [{"n": total}]
     proc = ctdc(run["root"], "--data-dir", "data", "query",
                 "SELECT gender, count(*) AS n FROM cases GROUP BY ALL ORDER BY n DESC",
