@@ -76,6 +76,19 @@ def escape_json(text: str) -> str:
     )
 
 
+_QUOTED_RE = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
+def without_quoted(message: str) -> str:
+    """A library's exception message with every quoted part replaced by ``'…'``.
+
+    Parsers quote the text they choke on (``could not convert string to float:
+    'Ana Pérez'``): that text is a cell of the export, so it is cut out before
+    the message is shown; the rest still says what went wrong.
+    """
+    return _QUOTED_RE.sub("'…'", message)
+
+
 def _class_of(ch: str) -> str:
     if _UNSAFE_RE.match(ch):
         return "control"

@@ -116,8 +116,23 @@ def records_per_chunk(width: int) -> int:
 
 
 def text_table(names: Sequence[str], columns: Sequence[Sequence[str]]) -> pa.Table:
-    """Python lists of text -> an all-string Arrow table in the export's column order."""
-    return pa.Table.from_arrays([pa.array(c, type=pa.string()) for c in columns], names=list(names))
+    """Python lists of text -> an all-string Arrow table in the export's column order.
+
+    A lone surrogate (JSON may spell one, ``"\\ud800"``, and Python then holds
+    it) is not a character and cannot be written as UTF-8: the file is refused
+    with a catalogued error instead of failing deep in Arrow.
+    """
+    try:
+        arrays = [pa.array(c, type=pa.string()) for c in columns]
+    except UnicodeEncodeError as exc:
+        raise CtdcError(
+            "unreadable-file",
+            "a value holds a lone UTF-16 surrogate (an unpaired \\ud800-\\udfff escape), "
+            "which is not a character",
+            fix="export the data again as UTF-8 text; every \\uD800-\\uDBFF escape must be "
+            "followed by a \\uDC00-\\uDFFF one",
+        ) from exc
+    return pa.Table.from_arrays(arrays, names=list(names))
 
 
 def check_header(path: Path, names: Sequence[object], row: int = 1) -> list[str]:
@@ -136,7 +151,7 @@ def check_header(path: Path, names: Sequence[object], row: int = 1) -> list[str]
             )
         if _CONTROL_RE.search(name):
             raise CtdcError(
-                "control-character", f"header column {i} is {shown(name)!r}", file=path, row=row
+                "control-character", f"header column {i} is '{shown(name)}'", file=path, row=row
             )
         if name in seen:
             raise CtdcError(

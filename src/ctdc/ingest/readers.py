@@ -36,6 +36,7 @@ from ctdc.ingest.json_reader import iter_json, iter_ndjson
 from ctdc.ingest.mapping import SourceSpec
 from ctdc.ingest.raw import Chunk, RawTable, check_header, text_frame
 from ctdc.ingest.xlsx_reader import iter_xlsx
+from ctdc.text import without_quoted
 
 __all__ = ["Chunk", "RawTable", "iter_export", "read_export", "text_lines"]
 
@@ -43,7 +44,7 @@ __all__ = ["Chunk", "RawTable", "iter_export", "read_export", "text_lines"]
 def _unreadable_parquet(path: Path, exc: Exception) -> CtdcError:
     return CtdcError(
         "unreadable-file",
-        f"cannot read as parquet: {str(exc).splitlines()[0]}",
+        f"cannot read as parquet: {without_quoted(str(exc).splitlines()[0])}",
         file=path,
         fix="check `source.format` in pipelines/<org>.yaml",
     )
@@ -95,15 +96,18 @@ def iter_export(path: Path, source: SourceSpec) -> Iterator[Chunk]:
     if path.stat().st_size == 0:
         raise CtdcError("empty-file", "the file is empty (0 bytes)", file=path)
     records = 0
-    for chunk in _READERS[source.format](path, source):
-        if chunk.num_rows == 0:
-            continue
-        records += chunk.num_rows
-        cells = cell_errors(chunk.table, check_controls=chunk.may_have_controls)
-        if len(cells):
-            errors = pd.concat([chunk.errors, cells], ignore_index=True)
-            chunk = Chunk(chunk.table, chunk.rows, errors, chunk.may_have_controls, chunk.done)
-        yield chunk
+    try:
+        for chunk in _READERS[source.format](path, source):
+            if chunk.num_rows == 0:
+                continue
+            records += chunk.num_rows
+            cells = cell_errors(chunk.table, check_controls=chunk.may_have_controls)
+            if len(cells):
+                errors = pd.concat([chunk.errors, cells], ignore_index=True)
+                chunk = Chunk(chunk.table, chunk.rows, errors, chunk.may_have_controls, chunk.done)
+            yield chunk
+    except CtdcError as exc:  # raised by a helper that did not know the file
+        raise exc.located(path) from exc.__cause__
     if records == 0:
         what = "an empty array: no records" if source.format == "json" else "no data rows"
         if source.format in ("csv", "tsv", "xlsx"):

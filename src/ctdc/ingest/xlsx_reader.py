@@ -44,12 +44,13 @@ from ctdc.ingest.raw import (
 )
 from ctdc.ingest.values import cell_text
 from ctdc.limits import EXCEL_MAX_ROWS
+from ctdc.text import without_quoted
 
 
 def _unreadable(path: Path, exc: Exception) -> CtdcError:
     return CtdcError(
         "unreadable-file",
-        f"not a readable XLSX workbook ({type(exc).__name__}: {str(exc)[:200]})",
+        f"not a readable XLSX workbook ({type(exc).__name__}: {without_quoted(str(exc))[:200]})",
         file=path,
         fix="open the file in Excel and save it again as .xlsx, or pin its real `source.format`",
     )
