@@ -53,7 +53,7 @@ from ctdc.store.release import (
     current_release,
     publish,
     read_manifest,
-    remove_stale_temps,
+    remove_stale_release_temps,
     staging_release,
 )
 from ctdc.store.workspace import Workspace
@@ -210,7 +210,7 @@ def harmonize(
     area = public_area(ws.root, publish_dir, public_mode)
     say(policy.summary() + (f"; this run: {run.overrides}" if run.overrides else ""))
     with exclusive_lock(ws.lock_path, wait=wait):
-        remove_stale_temps(ws)
+        remove_stale_release_temps(ws)
         prepare(area, ws.root)
         entries, superseded = live_entries(read_entries(ws))  # a snapshot replaces earlier
         if not entries:

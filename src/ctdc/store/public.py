@@ -34,14 +34,15 @@ from pathlib import Path
 from typing import Any
 
 from ctdc.errors import CtdcError
-from ctdc.store.atomic import fsync_dir, write_json
+from ctdc.store.atomic import fsync_dir, remove_stale_temps, write_json
 
 PUBLIC_DIR = "public"
 DEFAULT_PUBLIC_MODE = 0o755
 CATALOG_FILE = "catalog.duckdb"
-#: temp names of the public folder's writers; only these are ever removed as stale
-_STALE_IN_RELEASES = (".tmp-*",)
-_STALE_IN_ROOT = (".current.*.tmp", f".{CATALOG_FILE}.*.tmp")
+#: temp names of a release folder being built (here and in the private ``releases/``)
+STALE_RELEASE = r"\.tmp-.+"
+#: temp names of the ``current`` link and the catalog, beside them
+STALE_LINK_OR_CATALOG = r"\.(current|catalog\.duckdb)\.\d+\.tmp"
 
 
 @dataclass(frozen=True)
@@ -115,24 +116,6 @@ def workspace_root_mode(ws_root: Path, area: PublicArea) -> int:
     return 0o700 | group | other
 
 
-def remove_stale(folder: Path, patterns: tuple[str, ...]) -> list[Path]:
-    """Remove leftovers of a killed writer (files or folders) matching ``patterns``.
-
-    Call it only under the harmonize lock: a live writer's temp would match too.
-    """
-    removed = []
-    if not folder.is_dir():
-        return removed
-    for pattern in patterns:
-        for path in folder.glob(pattern):
-            if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                path.unlink(missing_ok=True)
-            removed.append(path)
-    return removed
-
-
 def prepare(area: PublicArea, ws_root: Path) -> None:
     """Create the public folder with its mode, fix older modes, remove stale temps.
 
@@ -145,8 +128,8 @@ def prepare(area: PublicArea, ws_root: Path) -> None:
     os.chmod(area.root, area.mode)
     area.releases_dir.mkdir(exist_ok=True)
     os.chmod(area.releases_dir, area.mode)
-    remove_stale(area.releases_dir, _STALE_IN_RELEASES)
-    remove_stale(area.root, _STALE_IN_ROOT)
+    remove_stale_temps(area.releases_dir, STALE_RELEASE)  # under the harmonize lock
+    remove_stale_temps(area.root, STALE_LINK_OR_CATALOG)
     for release in area.releases_dir.iterdir():
         if release.is_dir() and not release.is_symlink():
             os.chmod(release, area.mode)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -19,8 +20,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ctdc.store.atomic import fsync_dir
-from ctdc.store.public import remove_stale
+from ctdc.store.atomic import fsync_dir, remove_stale_temps
+from ctdc.store.public import STALE_LINK_OR_CATALOG, STALE_RELEASE
 from ctdc.store.workspace import Workspace
 
 CASES_FILE = "cases.parquet"
@@ -42,16 +43,16 @@ def read_manifest(release: Path) -> dict[str, Any]:
     return json.loads((release / MANIFEST_FILE).read_text(encoding="utf-8"))
 
 
-def remove_stale_temps(ws: Workspace) -> list[Path]:
+def remove_stale_release_temps(ws: Workspace) -> int:
     """Remove what a killed harmonize left in the workspace; call it under the lock.
 
     Release folders still being built (``releases/.tmp-*``), symlinks and
     catalogs that were never swapped in, and the catalog earlier versions kept
     in the workspace root (analysts now open the public folder's).
     """
-    removed = remove_stale(ws.releases_dir, (".tmp-*",))
-    removed += remove_stale(ws.root, (".current.*.tmp", f".{_OLD_CATALOG}.*.tmp", _OLD_CATALOG))
-    return removed
+    removed = remove_stale_temps(ws.releases_dir, STALE_RELEASE)
+    removed += remove_stale_temps(ws.root, STALE_LINK_OR_CATALOG)
+    return removed + remove_stale_temps(ws.root, re.escape(_OLD_CATALOG))
 
 
 @contextmanager
