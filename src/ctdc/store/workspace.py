@@ -22,6 +22,7 @@ re-exported person a second pseudonym, and count them twice.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import stat
 from dataclasses import dataclass
@@ -211,9 +212,13 @@ def _ensure_key(ws: Workspace) -> bool:
     be restored from its backup, since a new one would give every re-exported
     person a second pseudonym and count them twice.
     """
+    key_temps = re.compile(atomic_temp_pattern(KEY_FILE))
+    if ws.key_path.exists() and not any(key_temps.fullmatch(p.name) for p in ws.root.iterdir()):
+        ws.load_key()  # refuse to bless an unsafe or foreign existing key
+        return False  # no lock needed: an ingest may be running
     with file_lock(ws.ingest_lock_path, wait=5.0, holder="ctdc ingest or key rotation"):
         # a key temp file left by a killed init holds key bytes: never leave it
-        remove_stale_temps(ws.root, atomic_temp_pattern(KEY_FILE))
+        remove_stale_temps(ws.root, key_temps)
         if ws.key_path.exists():
             ws.load_key()  # refuse to bless an unsafe or foreign existing key
             return False
