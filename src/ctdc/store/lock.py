@@ -26,7 +26,7 @@ from ctdc.errors import CtdcError
 
 @contextmanager
 def file_lock(
-    path: Path, *, wait: float = 0.0, shared: bool = False, holder: str = "ctdc harmonize"
+    path: Path, *, wait: float = 0.0, shared: bool = False, holder: str = "`ctdc harmonize`"
 ) -> Iterator[None]:
     """Hold the lock for the block; wait up to ``wait`` seconds, else raise ``locked``.
 
@@ -41,7 +41,7 @@ def file_lock(
                 break
             except BlockingIOError as exc:
                 if time.monotonic() >= deadline:
-                    raise CtdcError("locked", f"another `{holder}` is running", file=path) from exc
+                    raise CtdcError("locked", f"another {holder} is running", file=path) from exc
                 time.sleep(0.2)
         if not shared:
             os.ftruncate(fd, 0)
@@ -53,7 +53,7 @@ def file_lock(
 
 @contextmanager
 def exclusive_lock(
-    path: Path, *, wait: float = 0.0, holder: str = "ctdc harmonize"
+    path: Path, *, wait: float = 0.0, holder: str = "`ctdc harmonize`"
 ) -> Iterator[None]:
     """Hold ``path`` exclusively for the block (see :func:`file_lock`)."""
     with file_lock(path, wait=wait, holder=holder):

@@ -158,10 +158,10 @@ def _resume(ws: Workspace) -> tuple[str, str, tuple[bytes, ...]]:
 
 def rotate_key(ws: Workspace, *, resume: bool = False, wait: float = 0.0) -> RotationResult:
     """Append a new key to the chain and re-key the staging; or finish an interrupted rotation."""
-    holder = "ctdc ingest or quarantine purge"
+    holder = "`ctdc ingest` or `ctdc quarantine purge`"
     with (
         file_lock(ws.ingest_lock_path, wait=wait, holder=holder),
-        exclusive_lock(ws.lock_path, wait=wait, holder="ctdc harmonize"),
+        exclusive_lock(ws.lock_path, wait=wait, holder="`ctdc harmonize`"),
     ):
         remove_all_temps(ws)
         if ws.rotation_journal.exists() and not resume:

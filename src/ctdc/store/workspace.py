@@ -216,7 +216,7 @@ def _ensure_key(ws: Workspace) -> bool:
     if ws.key_path.exists() and not any(key_temps.fullmatch(p.name) for p in ws.root.iterdir()):
         ws.load_key()  # refuse to bless an unsafe or foreign existing key
         return False  # no lock needed: an ingest may be running
-    with file_lock(ws.ingest_lock_path, wait=5.0, holder="ctdc ingest or key rotation"):
+    with file_lock(ws.ingest_lock_path, wait=5.0, holder="`ctdc ingest` or `ctdc key rotate`"):
         # a key temp file left by a killed init holds key bytes: never leave it
         remove_stale_temps(ws.root, key_temps)
         if ws.key_path.exists():

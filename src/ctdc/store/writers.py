@@ -91,7 +91,7 @@ def _entries(folder: Path) -> list[Path]:
 def org_writer(ws: Workspace, org: str, *, wait: float = WRITER_WAIT,
                staging: bool = True) -> Iterator[int]:  # fmt: skip
     """Hold the writer locks of ``org`` and remove its stale temps; yield how many went."""
-    holder = f"ctdc ingest or quarantine purge of {org}, or ctdc key rotate"
+    holder = f"`ctdc ingest` or `ctdc quarantine purge` of {org}, or `ctdc key rotate`,"
     with (
         file_lock(ws.ingest_lock_path, wait=wait, shared=True, holder=holder),
         file_lock(ws.org_lock_path(org), wait=wait, holder=holder),
