@@ -401,3 +401,27 @@ def test_mapping_init_turns_an_unexpected_failure_into_one_line(
                          "-o", str(tmp_path / "p" / "hostile-org.yaml"))  # fmt: skip
     assert code == 3 and err.startswith("error[internal-error]: unexpected RuntimeError")
     assert MARKER not in out + err
+
+
+def test_the_rule_shows_only_short_codes_of_mapped_columns(schema: Schema) -> None:
+    """The rule of ``ctdc.ingest.redact`` on a committed mapping with a birth-date column."""
+    from ctdc.ingest.redact import code_columns, example_value
+
+    mapping = load_mapping(Path(__file__).resolve().parents[1] / "pipelines" / "casework-ngo.yaml",
+                           schema)  # fmt: skip
+    codes = code_columns(mapping)
+    assert "Gender" in codes and "Control methods" in codes
+    assert {"Case ID", "Date of birth", *mapping.drop} & codes == set()
+    assert example_value(codes, "Gender", "unknown-value", "Varón")["value"] == "Varón"
+    for column, reason, value in [
+        ("Date of birth", "bad-date", "1990-02-31"),  # an exact birth date identifies
+        ("Case ID", "duplicate-case-id", "CW-2019-00042"),
+        ("Gender", "unknown-value", "x" * 49),  # longer than a code: free text
+        ("Gender", "unknown-value", "Var\u202eón"),  # a control is never shown as itself
+        ("Gender", "control-character", "F\\x00"),  # the reason is not about a vocabulary
+        (mapping.drop[0], "value-too-long", "Ana"),
+    ]:
+        shown = example_value(codes, column, reason, value)
+        assert shown["value"] is None and shown["value_hint"].startswith("not shown: "), column
+    whole = example_value(codes, None, "bad-field-count", "CW-1,Ana,...")
+    assert whole == {"value": None, "value_hint": "whole row not shown: it is in the quarantine"}
