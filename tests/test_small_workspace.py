@@ -85,14 +85,11 @@ def _check_release(ws: Workspace, result: HarmonizeResult, schema: Schema, k: in
     public_cases = result.public_path / "cases.parquet"
     assert public_cases.read_bytes() == (result.path / "cases.parquet").read_bytes()
     qis = ", ".join(f'"{q}"' for q in schema.quasi_identifiers)
-    smallest, total = (
-        duckdb.connect()
-        .execute(
-            f"SELECT min(n), sum(n) FROM (SELECT count(*) AS n FROM read_parquet(?) GROUP BY {qis})",
-            [str(public_cases)],
-        )
-        .fetchone()
-    )
+    classes = f"SELECT count(*) AS n FROM read_parquet(?) GROUP BY {qis}"  # NULL: own value
+    with duckdb.connect() as con:
+        smallest, total = con.execute(
+            f"SELECT min(n), sum(n) FROM ({classes})", [str(public_cases)]
+        ).fetchone()
     assert smallest >= k
     acc = result.manifest["accounting"]
     assert total == acc["total"]["released"] == pq.read_metadata(public_cases).num_rows
