@@ -334,16 +334,6 @@ _KINDS = [
         "the key must hold at least 32 random bytes; restore it from backup",
     ),
     ErrorKind(
-        "locked",
-        ExitCode.ENVIRONMENT,
-        "another ctdc run holds the lock (harmonize, an ingest of the same organization, "
-        "or a key rotation)",
-        "wait for it to finish, or pass --wait",
-    ),
-    ErrorKind(
-        "no-release",
-        ExitCode.ENVIRONMENT,
-    ErrorKind(
         "key-mismatch",
         ExitCode.ENVIRONMENT,
         "the key is not the one that made the staged data (its fingerprint differs)",
@@ -356,6 +346,16 @@ _KINDS = [
         "a key rotation was interrupted; the staged data is half re-keyed",
         "run `ctdc key rotate --resume` to finish it (docs/key.md)",
     ),
+    ErrorKind(
+        "locked",
+        ExitCode.ENVIRONMENT,
+        "another ctdc run holds the lock (harmonize, an ingest of the same organization, "
+        "or a key rotation)",
+        "wait for it to finish, or pass --wait",
+    ),
+    ErrorKind(
+        "no-release",
+        ExitCode.ENVIRONMENT,
         "no release has been published yet",
         "run `ctdc harmonize` first",
     ),
