@@ -164,3 +164,21 @@ def test_init_keeps_an_existing_policy(staged: Path) -> None:
     code, out, _ = run("--data-dir", str(staged), "init", "--k", "20")
     assert code == 0 and "k=5 (floor 5)" in out
     assert [h["action"] for h in history(Workspace(staged))] == ["init"]
+
+
+def test_the_public_folder_is_policy_and_query_finds_it(staged: Path, tmp_path: Path) -> None:
+    public = tmp_path / "analysts"
+    settings = [f"publish_dir={public}", "public_mode=0750", "keep_public=2"]
+    code, out, err = run("--data-dir", str(staged), "policy", "set", *settings,
+                         "--reason", "shared mount")  # fmt: skip
+    assert code == 0, err
+    assert f"publishes to {public} (0750, keeps 2)" in out
+    code, _, err = run("--data-dir", str(staged), "harmonize", "-q")
+    assert code == 0, err
+    assert (public / "current" / "cases.parquet").is_file()
+    assert public.stat().st_mode & 0o777 == 0o750
+    assert not (staged / "public").exists()
+    code, out, err = run("--data-dir", str(staged), "query", "SELECT count(*) AS n FROM cases",
+                         "--format", "json")  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out)[0]["n"] > 0

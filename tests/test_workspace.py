@@ -16,7 +16,7 @@ def test_init_creates_a_private_32_byte_key(tmp_path: Path) -> None:
     assert created
     assert ws.key_path.stat().st_mode & 0o777 == 0o600
     assert len(ws.key_path.read_bytes()) == 32
-    assert ws.root.stat().st_mode & 0o777 == 0o700
+    assert ws.root.stat().st_mode & 0o777 == 0o711  # traversable to public/, not listable
 
 
 def test_init_never_overwrites_a_key(tmp_path: Path) -> None:

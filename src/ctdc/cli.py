@@ -142,6 +142,16 @@ def init(
         int | None,
         typer.Option("--k-floor", min=2, help="No release below this k [default: k]."),
     ] = None,
+    publish_dir: Annotated[
+        Path | None,
+        typer.Option("--publish-dir", help="Analysts' folder [default: <data-dir>/public]."),
+    ] = None,
+    public_mode: Annotated[
+        str,
+        typer.Option(
+            "--public-mode", help="Public folders' mode: 0755 (everyone), 0750 (group), 0700."
+        ),
+    ] = "0755",
 ) -> None:
     """Create a workspace: a new pseudonymization key (0600) and the pinned release policy.
 
@@ -152,8 +162,14 @@ def init(
 
     state = _state(ctx)
     with _errors(state):
+        try:
+            mode = int(public_mode, 8)
+        except ValueError as exc:
+            raise CtdcError("bad-option", f"--public-mode {public_mode!r}: an octal mode such "
+                            "as 0750") from exc  # fmt: skip
         ws, created = init_workspace(state.settings.data_dir, k=k, k_floor=k_floor,
-                                     schema_path=state.settings.schema_path)  # fmt: skip
+                                     schema_path=state.settings.schema_path,
+                                     publish_dir=publish_dir, public_mode=mode)  # fmt: skip
         typer.echo(load_policy(ws).summary())
         what = "created key" if created else "key already present, kept"
         typer.echo(f"workspace {ws.root} ready ({what}: {ws.key_path.name}, fingerprint "
@@ -451,7 +467,7 @@ def query(
 
     state = _state(ctx)
     with _errors(state):
-        root = public_dir if public_dir is not None else state.settings.data_dir / "public"
+        root = public_dir if public_dir is not None else _default_public_dir(state)
         frame = run_query(root, sql, limits=Limits(timeout=timeout))
     if fmt is Format.csv:
         frame.to_csv(sys.stdout, index=False)
@@ -459,6 +475,18 @@ def query(
         typer.echo(frame.to_json(orient="records", force_ascii=False))
     else:
         console().print(frame_table(frame))
+
+
+def _default_public_dir(state: State) -> Path:
+    """The policy's publish_dir when this user may read the policy, else <data-dir>/public."""
+    from ctdc.store.policy import load_policy
+    from ctdc.store.workspace import Workspace
+
+    try:
+        chosen = load_policy(Workspace(state.settings.data_dir)).publish_dir
+    except (CtdcError, OSError):  # no workspace here, or an analyst who may not read it
+        chosen = None
+    return Path(chosen) if chosen else state.settings.data_dir / "public"
 
 
 def _policy_workspace(state: State) -> Any:

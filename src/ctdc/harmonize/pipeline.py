@@ -38,7 +38,6 @@ from ctdc.store.ledger import BatchEntry, Superseded, live_entries, read_entries
 from ctdc.store.lock import exclusive_lock
 from ctdc.store.policy import check_schema, effective, load_policy
 from ctdc.store.public import (
-    DEFAULT_PUBLIC_MODE,
     PublicArea,
     current_public_release,
     prepare,
@@ -170,8 +169,8 @@ def harmonize(
     wait: float = 0.0,
     progress: Callable[[str], None] | None = None,
     publish_dir: Path | None = None,
-    public_mode: int = DEFAULT_PUBLIC_MODE,
-    keep_public: int = 1,
+    public_mode: int | None = None,
+    keep_public: int | None = None,
 ) -> HarmonizeResult:
     """Build, verify and publish a release from every live committed batch.
 
@@ -179,8 +178,9 @@ def harmonize(
     manifest) and then to the public folder ``publish_dir`` (default
     ``<data>/public``; folders ``public_mode``, files the same without x bits)
     with the public manifest; the public folder keeps the current release and
-    the ``keep_public - 1`` newest before it. An unchanged run re-publishes a
-    public copy that a crash left behind the private one.
+    the ``keep_public - 1`` newest before it (the three default to the policy's).
+    An unchanged run re-publishes a public copy that a crash left behind the
+    private one.
 
     Raises ``too-few-records`` when fewer than k records are staged, or none is
     left after anonymization (only possible with l-diversity): a release
@@ -205,6 +205,10 @@ def harmonize(
     if l is not None and l < 1:
         raise CtdcError("bad-option", f"l must be at least 1, got {l}")
     chosen = release_levels(schema, run.levels)
+    if publish_dir is None and policy.publish_dir is not None:
+        publish_dir = Path(policy.publish_dir)
+    public_mode = policy.public_mode if public_mode is None else public_mode
+    keep_public = policy.keep_public if keep_public is None else keep_public
     if keep_public < 1:
         raise CtdcError("bad-option", f"keep_public must be at least 1, got {keep_public}")
     area = public_area(ws.root, publish_dir, public_mode)

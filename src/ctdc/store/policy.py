@@ -39,8 +39,6 @@ HISTORY_FILE = "history.jsonl"
 SCHEMA_DIR = "schema"
 #: no k below this, whatever the steward sets: a class of one is a person
 MIN_K = 2
-#: the settings ``ctdc policy set`` takes
-SETTABLE = ("k", "k_floor", "l", "levels")
 
 
 @dataclass(frozen=True)
@@ -55,11 +53,17 @@ class Policy:
     #: quasi-identifier with a hierarchy -> release level (None = auto, chosen per class)
     levels: dict[str, int | None] = field(default_factory=dict)
     l: int | None = None  # noqa: E741 -- the letter of l-diversity
+    #: where analysts read releases (None = ``<data>/public``), its folders' mode, and
+    #: how many releases stay there (the current one and the newest before it)
+    publish_dir: str | None = None
+    public_mode: int = 0o755
+    keep_public: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         doc = asdict(self)
         doc["quasi_identifiers"] = list(self.quasi_identifiers)
         doc["levels"] = {n: "auto" if v is None else v for n, v in self.levels.items()}
+        doc["public_mode"] = f"{self.public_mode:04o}"
         return doc
 
     @classmethod
@@ -73,6 +77,9 @@ class Policy:
             quasi_identifiers=tuple(doc["quasi_identifiers"]),
             levels=levels,
             l=None if doc.get("l") is None else int(doc["l"]),
+            publish_dir=doc.get("publish_dir"),
+            public_mode=int(str(doc.get("public_mode", "0755")), 8),
+            keep_public=int(doc.get("keep_public", 1)),
         )
 
     def summary(self) -> str:
@@ -83,7 +90,9 @@ class Policy:
         return (
             f"policy: k={self.k} (floor {self.k_floor}), l={self.l or 'off'}, "
             f"{len(self.quasi_identifiers)} quasi-identifiers, levels {levels}, "
-            f"schema sha256 {self.schema_sha256[:12]}"
+            f"schema sha256 {self.schema_sha256[:12]}; publishes to "
+            f"{self.publish_dir or '<data-dir>/public'} ({self.public_mode:04o}, keeps "
+            f"{self.keep_public})"
         )
 
 
@@ -158,6 +167,8 @@ def _check(policy: Policy) -> Policy:
         )
     if policy.l is not None and policy.l < 2:
         raise CtdcError("bad-option", f"l must be at least 2 (or off), got {policy.l}")
+    if policy.keep_public < 1:
+        raise CtdcError("bad-option", f"keep_public must be at least 1, got {policy.keep_public}")
     return policy
 
 
@@ -176,6 +187,8 @@ def create_policy(
     k: int = DEFAULT_K,
     k_floor: int | None = None,
     l: int | None = None,  # noqa: E741
+    publish_dir: Path | None = None,
+    public_mode: int = 0o755,
     by: str | None = None,
 ) -> Policy:
     """Pin the schema and the first policy; a workspace that has one keeps it."""
@@ -193,6 +206,8 @@ def create_policy(
             quasi_identifiers=tuple(schema.quasi_identifiers),
             levels=_levels(schema),
             l=l,
+            publish_dir=None if publish_dir is None else str(publish_dir.resolve()),
+            public_mode=public_mode,
         )
     )
     _write(ws, policy)
@@ -252,6 +267,12 @@ def parse_setting(name: str, value: str, schema: Schema) -> Any:
             return int(value)
         if name == "l":
             return None if value in ("off", "none", "") else int(value)
+        if name == "keep_public":
+            return int(value)
+        if name == "public_mode":
+            return int(value, 8)
+        if name == "publish_dir":
+            return None if value in ("", "default") else str(Path(value).resolve())
         if name.startswith("levels."):
             field_name = name.removeprefix("levels.")
             if field_name not in _levels(schema):
@@ -266,7 +287,7 @@ def parse_setting(name: str, value: str, schema: Schema) -> Any:
     raise CtdcError(
         "bad-option",
         f"unknown policy setting {name!r}",
-        fix="settable: k, k_floor, l, levels.<field>",
+        fix="settable: k, k_floor, l, levels.<field>, publish_dir, public_mode, keep_public",
     )
 
 

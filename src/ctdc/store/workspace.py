@@ -183,13 +183,15 @@ class Workspace:
 
 
 def init_workspace(root: Path, *, schema_path: Path | None = None, k: int | None = None,
-                   k_floor: int | None = None) -> tuple[Workspace, bool]:  # fmt: skip
+                   k_floor: int | None = None, publish_dir: Path | None = None,
+                   public_mode: int = 0o755) -> tuple[Workspace, bool]:  # fmt: skip
     """Create the workspace, its key and its release policy; return (workspace, created_key).
 
     Never overwrites an existing key: losing it would break the link between
     today's pseudonyms and every earlier batch. Nor an existing policy: it
-    changes only through ``ctdc policy`` (``schema_path``, ``k`` and ``k_floor``
-    are for a new workspace; the schema defaults to the bundled one).
+    changes only through ``ctdc policy`` (``schema_path``, ``k``, ``k_floor``,
+    ``publish_dir`` and ``public_mode`` are for a new workspace; the schema
+    defaults to the bundled one).
     """
     from ctdc.config import DEFAULT_K
     from ctdc.store.policy import create_policy
@@ -200,7 +202,8 @@ def init_workspace(root: Path, *, schema_path: Path | None = None, k: int | None
     for sub in _SUBDIRS:
         ws.private_dir(root / sub)
     created = _ensure_key(ws)
-    create_policy(ws, schema_path, k=k or DEFAULT_K, k_floor=k_floor)
+    create_policy(ws, schema_path, k=k or DEFAULT_K, k_floor=k_floor, publish_dir=publish_dir,
+                  public_mode=public_mode)  # fmt: skip
     return ws, created
 
 
