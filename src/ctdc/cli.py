@@ -529,8 +529,10 @@ def policy_show(
         return
     typer.echo(policy.summary())
     for line in changes:
-        what = "pinned" if line["action"] == "init" else ", ".join(
-            f"{n}: {old} -> {new}" for n, (old, new) in line["changes"].items()
+        what = (
+            "pinned"
+            if line["action"] == "init"
+            else ", ".join(f"{n}: {old} -> {new}" for n, (old, new) in line["changes"].items())
         )
         reason = f" ({line['reason']})" if line.get("reason") else ""
         typer.echo(f"{line['at']} {line['by']} {line['action']}: {what}{reason}")
