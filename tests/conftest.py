@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner, Result
 
+from ctdc.cli import app
 from ctdc.schema import Schema, load_schema
 from ctdc.store.workspace import Workspace, init_workspace
 
@@ -78,3 +80,20 @@ def test_org(tmp_path: Path) -> tuple[Path, Path]:
     export = tmp_path / "export.csv"
     export.write_bytes(("\n".join(TEST_ROWS) + "\n").encode("latin-1"))
     return pipelines, export
+
+
+def cli(*args: str) -> Result:
+    """``ctdc --data-dir data ARGS`` in-process, in the current directory."""
+    return CliRunner().invoke(app, ["--data-dir", "data", *args])
+
+
+@pytest.fixture
+def cli_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The working directory: pipelines/test-org.yaml and a workspace ``data`` made by init."""
+    (tmp_path / "pipelines").mkdir()
+    (tmp_path / "pipelines" / "test-org.yaml").write_text(TEST_MAPPING, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CTDC_HOME", raising=False)
+    result = cli("init")
+    assert result.exit_code == 0, result.output
+    return tmp_path

@@ -19,10 +19,9 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
-from conftest import TEST_MAPPING
-from ctdc.cli import app
+from conftest import TEST_ROWS, cli
 from ctdc.errors import CtdcError
 from ctdc.harmonize.merge import merge_staging
 from ctdc.ingest.pseudonym import pseudonym_digests, pseudonymize, rekey
@@ -32,7 +31,7 @@ from ctdc.store.ledger import live_entries, read_entries
 from ctdc.store.rotation import key_history, staging_fingerprint
 from ctdc.store.workspace import Workspace, open_workspace
 
-HEADER = "ID;Nombre;Notas;Edad;Fecha;Sexo;Nac;Secuestro;Control"
+HEADER = TEST_ROWS[0]
 ORG = "test-org"
 IDS = [f"{i:05d}" for i in range(1, 31)]
 
@@ -46,21 +45,6 @@ def export(folder: Path, name: str, ids: list[str], *, changed: str | None = Non
     path = folder / name
     path.write_bytes(("\n".join(rows) + "\n").encode("latin-1"))
     return path
-
-
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A working directory with pipelines/test-org.yaml, an initialized workspace ``data``."""
-    (tmp_path / "pipelines").mkdir()
-    (tmp_path / "pipelines" / f"{ORG}.yaml").write_text(TEST_MAPPING, encoding="utf-8")
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("CTDC_HOME", raising=False)
-    ok(cli("init"))
-    return tmp_path
-
-
-def cli(*args: str) -> Result:
-    return CliRunner().invoke(app, ["--data-dir", "data", *args])
 
 
 def ok(result: Result) -> str:
@@ -86,10 +70,10 @@ def merged(ws: Workspace) -> tuple[int, dict[str, int]]:
     return len(frame), dups
 
 
-def test_removed_key_then_init_is_refused_not_replaced(project: Path) -> None:
+def test_removed_key_then_init_is_refused_not_replaced(cli_project: Path) -> None:
     """The reported attack: rm the key, `ctdc init` -> a new key; now refused, nothing made."""
-    ok(ingest(export(project, "v1.csv", IDS)))
-    ws = Workspace(project / "data")
+    ok(ingest(export(cli_project, "v1.csv", IDS)))
+    ws = Workspace(cli_project / "data")
     before = ws.stored_fingerprint()
     ws.key_path.unlink()
     result = cli("init")
@@ -102,10 +86,10 @@ def test_removed_key_then_init_is_refused_not_replaced(project: Path) -> None:
     assert cli("init").exit_code == 3 and not ws.key_path.exists()
 
 
-def test_init_refuses_staging_without_a_ledger_entry_and_key(project: Path) -> None:
+def test_init_refuses_staging_without_a_ledger_entry_and_key(cli_project: Path) -> None:
     """An orphan staging file (an ingest killed before its ledger entry) was made by a key too."""
-    ok(ingest(export(project, "v1.csv", IDS)))
-    ws = Workspace(project / "data")
+    ok(ingest(export(cli_project, "v1.csv", IDS)))
+    ws = Workspace(cli_project / "data")
     for entry in (ws.ledger_dir / ORG).glob("*.json"):
         entry.unlink()
     ws.key_path.unlink()
@@ -115,16 +99,16 @@ def test_init_refuses_staging_without_a_ledger_entry_and_key(project: Path) -> N
 
 @pytest.mark.parametrize("also_remove_fingerprint", [False, True])
 def test_replaced_key_is_refused_and_nobody_is_doubled(
-    project: Path, also_remove_fingerprint: bool
+    cli_project: Path, also_remove_fingerprint: bool
 ) -> None:
     """A new key put in place of the lost one: the re-export would double every person."""
-    ok(ingest(export(project, "v1.csv", IDS)))
-    ws = Workspace(project / "data")
+    ok(ingest(export(cli_project, "v1.csv", IDS)))
+    ws = Workspace(cli_project / "data")
     original = ws.key_path.read_bytes()
     ws.key_path.write_bytes(secrets.token_bytes(32))
     if also_remove_fingerprint:
         ws.fingerprint_path.unlink()  # the ledger entries still name the key
-    result = ingest(export(project, "v2.csv", IDS, changed=IDS[0]))
+    result = ingest(export(cli_project, "v2.csv", IDS, changed=IDS[0]))
     assert result.exit_code == 3 and "error[key-mismatch]" in result.output
     assert fingerprint(original) in result.output  # the fix names the key to restore
     for command in (["quarantine", "list", "--org", ORG], ["key", "fingerprint"], ["init"]):
@@ -132,13 +116,13 @@ def test_replaced_key_is_refused_and_nobody_is_doubled(
     assert len(read_entries(ws)) == 1 and len(staged_pseudonyms(ws)) == 1
     # restoring the backed-up key is the fix: the re-export then merges with the first
     ws.key_path.write_bytes(original)
-    ok(ingest(export(project, "v2.csv", IDS, changed=IDS[0])))
+    ok(ingest(export(cli_project, "v2.csv", IDS, changed=IDS[0])))
     assert merged(ws) == (len(IDS), {ORG: len(IDS)})
 
 
-def test_fingerprint_is_stored_everywhere_and_reveals_no_key(project: Path) -> None:
-    ok(ingest(export(project, "v1.csv", IDS)))
-    ws = Workspace(project / "data")
+def test_fingerprint_is_stored_everywhere_and_reveals_no_key(cli_project: Path) -> None:
+    ok(ingest(export(cli_project, "v1.csv", IDS)))
+    ws = Workspace(cli_project / "data")
     key = ws.key_path.read_bytes()
     fp = fingerprint(key)
     assert ws.stored_fingerprint() == fp and len(fp) == 16
@@ -149,16 +133,16 @@ def test_fingerprint_is_stored_everywhere_and_reveals_no_key(project: Path) -> N
     [staging] = (ws.root / "staging" / ORG).glob("*.parquet")
     assert staging_fingerprint(staging) == fp
     assert ok(cli("key", "fingerprint")).strip() == fp
-    backup = project / "backup.key"
+    backup = cli_project / "backup.key"
     backup.write_bytes(key)
     os.chmod(backup, 0o600)
     assert ok(cli("key", "fingerprint", "--file", str(backup))).strip() == fp
     assert fp in ok(cli("init"))  # an existing workspace: kept, fingerprint shown
 
 
-def test_a_workspace_from_before_fingerprints_gets_one_on_first_use(project: Path) -> None:
-    ok(ingest(export(project, "v1.csv", IDS)))
-    ws = Workspace(project / "data")
+def test_a_workspace_from_before_fingerprints_gets_one_on_first_use(cli_project: Path) -> None:
+    ok(ingest(export(cli_project, "v1.csv", IDS)))
+    ws = Workspace(cli_project / "data")
     ws.fingerprint_path.unlink()
     for path in (ws.ledger_dir / ORG).glob("*.json"):  # an entry written before fingerprints
         doc = json.loads(path.read_text())
@@ -181,10 +165,10 @@ def test_a_key_chain_macs_through_every_key() -> None:
     assert err.value.slug == "bad-key"
 
 
-def test_rotation_keeps_one_identity_space(project: Path) -> None:
+def test_rotation_keeps_one_identity_space(cli_project: Path) -> None:
     """ingest, rotate, re-ingest a re-export with one changed row: the same persons, merged."""
-    ok(ingest(export(project, "v1.csv", IDS)))
-    ws = Workspace(project / "data")
+    ok(ingest(export(cli_project, "v1.csv", IDS)))
+    ws = Workspace(cli_project / "data")
     old_key = ws.key_path.read_bytes()
     old_fp = fingerprint(old_key)
     out = ok(cli("key", "rotate"))
@@ -193,7 +177,7 @@ def test_rotation_keeps_one_identity_space(project: Path) -> None:
     assert new_fp != old_fp and f"{old_fp} -> {new_fp}" in out and "Back the key file up" in out
     assert parse_chain(new_key)[0] == old_key and len(parse_chain(new_key)) == 2
     assert ws.key_path.stat().st_mode & 0o777 == 0o600
-    ok(ingest(export(project, "v2.csv", IDS, changed=IDS[0])))
+    ok(ingest(export(cli_project, "v2.csv", IDS, changed=IDS[0])))
     assert merged(ws) == (len(IDS), {ORG: len(IDS)})  # duplicates merged, not doubled
     staged = staged_pseudonyms(ws)
     assert len(staged) == 2
@@ -212,7 +196,7 @@ def test_rotation_keeps_one_identity_space(project: Path) -> None:
     assert not ws.rotation_journal.exists() and not ws.next_key_path.exists()
     # an old backup put back is refused: it no longer made the staged data
     ws.key_path.write_bytes(old_key)
-    assert "error[key-mismatch]" in ingest(export(project, "v3.csv", IDS)).output
+    assert "error[key-mismatch]" in ingest(export(cli_project, "v3.csv", IDS)).output
 
 
 class Crash(Exception):
@@ -233,12 +217,12 @@ def _crash_after_first(real: Callable[..., Any]) -> Callable[..., Any]:
 
 @pytest.mark.parametrize("where", ["staging", "ledger", "history"])
 def test_an_interrupted_rotation_is_caught_and_resumed(
-    project: Path, monkeypatch: pytest.MonkeyPatch, where: str
+    cli_project: Path, monkeypatch: pytest.MonkeyPatch, where: str
 ) -> None:
     """Killed half-way: every command stops until `key rotate --resume`; no file re-keyed twice."""
-    ok(ingest(export(project, "v1.csv", IDS)))
-    ok(ingest(export(project, "v2.csv", IDS[:20] + [f"{i:05d}" for i in range(100, 110)])))
-    ws = Workspace(project / "data")
+    ok(ingest(export(cli_project, "v1.csv", IDS)))
+    ok(ingest(export(cli_project, "v2.csv", IDS[:20] + [f"{i:05d}" for i in range(100, 110)])))
+    ws = Workspace(cli_project / "data")
     target = {"staging": "_rekey_file", "ledger": "set_key_fingerprint", "history": "_record"}
     real = getattr(rotation_module, target[where])
     crash = _crash_after_first(real) if where != "history" else _always(Crash)
@@ -247,7 +231,7 @@ def test_an_interrupted_rotation_is_caught_and_resumed(
         rotation_module.rotate_key(ws)
     monkeypatch.setattr(rotation_module, target[where], real)
     assert ws.rotation_journal.exists()
-    result = ingest(export(project, "v3.csv", IDS))
+    result = ingest(export(cli_project, "v3.csv", IDS))
     assert result.exit_code == 3 and "error[key-rotation-incomplete]" in result.output
     assert "--resume" in result.output
     assert "error[key-rotation-incomplete]" in cli("key", "rotate").output
@@ -259,7 +243,7 @@ def test_an_interrupted_rotation_is_caught_and_resumed(
     for pseudonyms in staged_pseudonyms(ws).values():
         assert pseudonyms <= expected  # each file re-keyed exactly once
     assert len(key_history(ws)) == 1
-    ok(ingest(export(project, "v3.csv", IDS)))
+    ok(ingest(export(cli_project, "v3.csv", IDS)))
     assert merged(ws)[0] == len(all_ids)
 
 
@@ -270,6 +254,6 @@ def _always(exc: type[Exception]) -> Callable[..., Any]:
     return raising
 
 
-def test_resume_without_an_interrupted_rotation_is_a_usage_error(project: Path) -> None:
+def test_resume_without_an_interrupted_rotation_is_a_usage_error(cli_project: Path) -> None:
     result = cli("key", "rotate", "--resume")
     assert result.exit_code == 2 and "error[bad-option]" in result.output

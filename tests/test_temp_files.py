@@ -19,10 +19,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from typer.testing import CliRunner, Result
 
-from conftest import TEST_MAPPING
-from ctdc.cli import app
+from conftest import TEST_ROWS, cli
 from ctdc.errors import CtdcError
 from ctdc.ingest.stream import ParquetSink
 from ctdc.quarantine import purge
@@ -32,7 +30,7 @@ from ctdc.store.workspace import Workspace, init_workspace
 
 ORG = "test-org"
 MARKER = "QZX-PLANTED-7731"
-HEADER = "ID;Nombre;Notas;Edad;Fecha;Sexo;Nac;Secuestro;Control"
+HEADER = TEST_ROWS[0]
 
 
 def export(path: Path, rows: int) -> Path:
@@ -47,20 +45,6 @@ def export(path: Path, rows: int) -> Path:
                      "01/02/2021;Mujer;Perú;No;")  # fmt: skip
     path.write_bytes(("\n".join(lines) + "\n").encode("latin-1"))
     return path
-
-
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    (tmp_path / "pipelines").mkdir()
-    (tmp_path / "pipelines" / f"{ORG}.yaml").write_text(TEST_MAPPING, encoding="utf-8")
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("CTDC_HOME", raising=False)
-    assert cli("init").exit_code == 0
-    return tmp_path
-
-
-def cli(*args: str) -> Result:
-    return CliRunner().invoke(app, ["--data-dir", "data", *args])
 
 
 def marker_files(root: Path) -> list[Path]:
@@ -78,16 +62,16 @@ def marker_files(root: Path) -> list[Path]:
 
 
 def test_a_killed_ingest_leaves_no_byte_of_raw_rows_after_a_rerun_and_a_purge(
-    project: Path,
+    cli_project: Path,
 ) -> None:
-    big = export(project / "big.csv", 10_000)
+    big = export(cli_project / "big.csv", 10_000)
     env = {k: v for k, v in os.environ.items() if k != "CTDC_HOME"}
     # a real process: small chunks so that it is mid-run, with temp files written, for seconds
     code = "import ctdc.limits as l; l.CHUNK_ROWS = 250; from ctdc.cli import main; main()"
     proc = subprocess.Popen([sys.executable, "-c", code, "--data-dir", "data", "ingest",
-                             "--org", ORG, big.name, "--quiet"], cwd=project, env=env,
+                             "--org", ORG, big.name, "--quiet"], cwd=cli_project, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    data = project / "data"
+    data = cli_project / "data"
     deadline = time.monotonic() + 30
     try:
         while not marker_temps(data) and proc.poll() is None and time.monotonic() < deadline:
@@ -130,19 +114,19 @@ def stale_temps(ws: Workspace, org: str) -> list[Path]:
     ]
 
 
-def test_an_ingest_removes_its_own_organizations_stale_temps_only(project: Path) -> None:
-    ws = Workspace(project / "data")
+def test_an_ingest_removes_its_own_organizations_stale_temps_only(cli_project: Path) -> None:
+    ws = Workspace(cli_project / "data")
     mine = stale_temps(ws, ORG)
     # another organization, whose id starts like this one's: its ingest may be running
     theirs = stale_temps(ws, f"{ORG}-bis")
-    result = cli("ingest", "--org", ORG, str(export(project / "small.csv", 40)), "--json")
+    result = cli("ingest", "--org", ORG, str(export(cli_project / "small.csv", 40)), "--json")
     assert result.exit_code == 0, result.output
     assert [p for p in mine if p.exists()] == []
     assert all(p.exists() for p in theirs)
 
 
-def test_purge_removes_quarantine_temps_and_says_so(project: Path) -> None:
-    ws = Workspace(project / "data")
+def test_purge_removes_quarantine_temps_and_says_so(cli_project: Path) -> None:
+    ws = Workspace(cli_project / "data")
     temp = _plant(ws.root / "quarantine" / f".{ORG}-0123456789abcdef.parquet.ab12_cd.tmp")
     listed = cli("quarantine", "list", "--org", ORG)
     assert listed.exit_code == 0
@@ -155,15 +139,15 @@ def test_purge_removes_quarantine_temps_and_says_so(project: Path) -> None:
     assert "no quarantined rows for test-org" in cli("quarantine", "list", "--org", ORG).output
 
 
-def test_a_running_writers_temp_is_never_removed(project: Path) -> None:
+def test_a_running_writers_temp_is_never_removed(cli_project: Path) -> None:
     """Cleaning happens only under the organization's lock: a live ingest keeps its temp."""
-    ws = Workspace(project / "data")
+    ws = Workspace(cli_project / "data")
     temp = _plant(ws.root / "quarantine" / f".{ORG}-0123456789abcdef.parquet.ab12_cd.tmp")
     with file_lock(ws.org_lock_path(ORG)):  # an ingest of the organization is running
         with pytest.raises(CtdcError) as err:
             purge(ws, ORG, wait=0.0)
         assert err.value.slug == "locked"
-        result = cli("ingest", "--org", ORG, str(export(project / "small.csv", 40)))
+        result = cli("ingest", "--org", ORG, str(export(cli_project / "small.csv", 40)))
         assert result.exit_code == 3 and "error[locked]" in result.output
     assert temp.exists()
     with file_lock(ws.ingest_lock_path):  # a key rotation is running
@@ -173,8 +157,8 @@ def test_a_running_writers_temp_is_never_removed(project: Path) -> None:
     assert temp.exists()
 
 
-def test_init_removes_a_stale_key_temp(project: Path) -> None:
-    ws = Workspace(project / "data")
+def test_init_removes_a_stale_key_temp(cli_project: Path) -> None:
+    ws = Workspace(cli_project / "data")
     temp = _plant(ws.root / ".pseudonym.key.ab_12x.tmp", os.urandom(32))
     assert cli("init").exit_code == 0
     assert not temp.exists()

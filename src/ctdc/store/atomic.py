@@ -92,6 +92,19 @@ def remove_stale_temps(folder: Path, pattern: str | re.Pattern[str]) -> int:
 ATOMIC_TEMP = r"\..+\.[A-Za-z0-9_]+\.tmp"
 
 
+def swap_current(root: Path, release_id: str) -> None:
+    """Point ``root/current`` at ``releases/<release_id>`` with one atomic replace.
+
+    The link is relative, so a copied or remounted folder keeps working; its temp
+    name (``.current.<pid>.tmp``) is one that stale-temp cleaning knows.
+    """
+    link_tmp = root / f".current.{os.getpid()}.tmp"
+    link_tmp.unlink(missing_ok=True)
+    os.symlink(Path("releases") / release_id, link_tmp)
+    os.replace(link_tmp, root / "current")
+    fsync_dir(root)
+
+
 def atomic_temp_pattern(target_name: str) -> str:
     """The regex of :func:`atomic_path`'s temp files for a target named ``target_name``."""
     return rf"\.{re.escape(target_name)}\.[A-Za-z0-9_]+\.tmp"

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from ctdc.errors import CtdcError
-from ctdc.store.atomic import fsync_dir, remove_stale_temps, write_json
+from ctdc.store.atomic import fsync_dir, remove_stale_temps, swap_current, write_json
 
 PUBLIC_DIR = "public"
 DEFAULT_PUBLIC_MODE = 0o755
@@ -175,11 +175,7 @@ def publish_public(area: PublicArea, release_id: str, files: Mapping[str, Path],
             fsync_dir(area.releases_dir)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-    link_tmp = area.root / f".current.{os.getpid()}.tmp"
-    link_tmp.unlink(missing_ok=True)
-    os.symlink(Path("releases") / release_id, link_tmp)
-    os.replace(link_tmp, area.current)
-    fsync_dir(area.root)
+    swap_current(area.root, release_id)
     return final
 
 

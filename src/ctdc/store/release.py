@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ctdc.store.atomic import fsync_dir, remove_stale_temps
+from ctdc.store.atomic import fsync_dir, remove_stale_temps, swap_current
 from ctdc.store.public import STALE_LINK_OR_CATALOG, STALE_RELEASE
 from ctdc.store.workspace import Workspace
 
@@ -77,9 +77,5 @@ def publish(ws: Workspace, built: Path, release_id: str) -> Path:
     final = ws.releases_dir / release_id
     os.rename(built, final)
     fsync_dir(ws.releases_dir)
-    link_tmp = ws.root / f".current.{os.getpid()}.tmp"
-    link_tmp.unlink(missing_ok=True)
-    os.symlink(Path("releases") / release_id, link_tmp)
-    os.replace(link_tmp, ws.current)
-    fsync_dir(ws.root)
+    swap_current(ws.root, release_id)
     return final
