@@ -495,7 +495,10 @@ def _policy_workspace(state: State) -> Any:
     from ctdc.store.workspace import Workspace
 
     ws = Workspace(state.settings.data_dir)
-    return ws if has_policy(ws) else None
+    try:
+        return ws if has_policy(ws) else None
+    except OSError:  # a workspace this user may not read: validate needs none
+        return None
 
 
 policy_app = typer.Typer(
