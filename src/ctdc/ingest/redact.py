@@ -81,7 +81,7 @@ def example_value(codes: frozenset[str], column: str | None, reason: str,
     """
     text = "" if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)) else str(value)
     if reason in ROW_REASONS:
-        return {"value": None, "value_hint": "whole row not shown: it is in the quarantine"}
+        return {"value": None, "value_hint": "whole row not shown: it may hold identifiers (ingest keeps it in the quarantine)"}
     if not text:
         return {"value": "", "value_hint": None}
     if (
