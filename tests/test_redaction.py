@@ -405,7 +405,7 @@ def test_mapping_init_turns_an_unexpected_failure_into_one_line(
 
 def test_the_rule_shows_only_short_codes_of_mapped_columns(schema: Schema) -> None:
     """The rule of ``ctdc.ingest.redact`` on a committed mapping with a birth-date column."""
-    from ctdc.ingest.redact import code_columns, example_value
+    from ctdc.ingest.redact import ROW_HINT, code_columns, example_value
 
     mapping = load_mapping(Path(__file__).resolve().parents[1] / "pipelines" / "casework-ngo.yaml",
                            schema)  # fmt: skip
@@ -424,4 +424,4 @@ def test_the_rule_shows_only_short_codes_of_mapped_columns(schema: Schema) -> No
         shown = example_value(codes, column, reason, value)
         assert shown["value"] is None and shown["value_hint"].startswith("not shown: "), column
     whole = example_value(codes, None, "bad-field-count", "CW-1,Ana,...")
-    assert whole == {"value": None, "value_hint": "whole row not shown: it may hold identifiers (ingest keeps it in the quarantine)"}
+    assert whole == {"value": None, "value_hint": ROW_HINT}

@@ -59,6 +59,10 @@ def code_columns(mapping: Mapping) -> frozenset[str]:
     return frozenset(cols - never)
 
 
+#: what a summary says instead of a whole row (a bad field count, an unparseable line)
+ROW_HINT = "whole row not shown: it may hold identifiers (ingest keeps it in the quarantine)"
+
+
 def hint(value: str) -> str:
     """A value described without being shown (its length and kinds of characters).
 
@@ -81,7 +85,7 @@ def example_value(codes: frozenset[str], column: str | None, reason: str,
     """
     text = "" if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)) else str(value)
     if reason in ROW_REASONS:
-        return {"value": None, "value_hint": "whole row not shown: it may hold identifiers (ingest keeps it in the quarantine)"}
+        return {"value": None, "value_hint": ROW_HINT}
     if not text:
         return {"value": "", "value_hint": None}
     if (
