@@ -527,6 +527,23 @@ def test_cli_reads_the_public_dir_from_the_environment(site: Site) -> None:
     assert not (site.analyst / "x.csv").exists()
 
 
+@pytest.mark.parametrize("fmt", ["csv", "json", "table"])
+def test_cli_output_escapes_controls_that_sql_can_build(site: Site, fmt: str) -> None:
+    """ESC, C1 and bidi controls built by SQL reach no terminal raw, in any format."""
+    sql = ("SELECT chr(27) || '[2J' AS a, chr(155) || 'x' AS b, chr(8238) || 'y' AS c, "
+           "'é, ok' AS d")  # fmt: skip
+    result = CliRunner().invoke(app, ["query", "--public-dir", str(site.public), sql,
+                                      "--format", fmt])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert not {"\x1b", "\x9b", "\u202e"} & set(result.stdout)
+    for shown in ("[2J", "x", "y", "é"):
+        assert shown in result.stdout
+    if fmt == "json":
+        assert json.loads(result.stdout) == [
+            {"a": "\x1b[2J", "b": "\x9bx", "c": "\u202ey", "d": "é, ok"}
+        ]
+
+
 def test_cli_without_a_public_folder_says_no_release(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["--data-dir", str(tmp_path), "query", "SELECT 1"])
     assert result.exit_code == 3 and result.stderr.startswith("error[no-release]")

@@ -464,15 +464,16 @@ def query(
 ) -> None:
     """Run one read-only SELECT over the current public release (no key or workspace needed)."""
     from ctdc.query import Limits, run_query
+    from ctdc.text import escape, escape_json
 
     state = _state(ctx)
     with _errors(state):
         root = public_dir if public_dir is not None else _default_public_dir(state)
         frame = run_query(root, sql, limits=Limits(timeout=timeout))
-    if fmt is Format.csv:
-        frame.to_csv(sys.stdout, index=False)
+    if fmt is Format.csv:  # cells escaped like the table: SQL can build any string
+        typer.echo(escape(frame.to_csv(index=False), keep="\t\n\r"), nl=False)
     elif fmt is Format.json:
-        typer.echo(frame.to_json(orient="records", force_ascii=False))
+        typer.echo(escape_json(frame.to_json(orient="records", force_ascii=False)))
     else:
         console().print(frame_table(frame))
 
