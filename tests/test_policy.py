@@ -161,8 +161,9 @@ def test_a_tampered_pinned_schema_is_refused(staged: Path) -> None:
 
 
 def test_init_keeps_an_existing_policy(staged: Path) -> None:
-    code, out, _ = run("--data-dir", str(staged), "init", "--k", "20")
+    code, out, err = run("--data-dir", str(staged), "init", "--k", "20")
     assert code == 0 and "k=5 (floor 5)" in out
+    assert "keeps the policy it has" in err
     assert [h["action"] for h in history(Workspace(staged))] == ["init"]
 
 

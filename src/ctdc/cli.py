@@ -170,7 +170,20 @@ def init(
         ws, created = init_workspace(state.settings.data_dir, k=k, k_floor=k_floor,
                                      schema_path=state.settings.schema_path,
                                      publish_dir=publish_dir, public_mode=mode)  # fmt: skip
-        typer.echo(load_policy(ws).summary())
+        policy = load_policy(ws)
+        typer.echo(policy.summary())
+        differs = (
+            (k is not None and k != policy.k)
+            or (k_floor is not None and k_floor != policy.k_floor)
+            or (publish_dir is not None and str(publish_dir.resolve()) != policy.publish_dir)
+        )
+        if differs:
+            console(stderr=True).print(
+                "warning: the workspace keeps the policy it has; change it on the record with "
+                "`ctdc policy set NAME=VALUE --reason ...`",
+                markup=False,
+                soft_wrap=True,
+            )
         what = "created key" if created else "key already present, kept"
         typer.echo(f"workspace {ws.root} ready ({what}: {ws.key_path.name}, fingerprint "
                    f"{ws.stored_fingerprint()}). Back the key up (docs/key.md): without it, "
