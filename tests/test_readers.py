@@ -139,6 +139,7 @@ def test_json_lists_booleans_and_missing_keys(tmp_path: Path) -> None:
 def test_json_array_streams_through_a_small_buffer(tmp_path: Path, monkeypatch) -> None:
     """Records, strings and numbers cut by the read buffer at every offset come out whole,
     exactly as ``json.loads`` reads them, and the reader never holds the document."""
+    from ctdc import limits
     from ctdc.ingest import json_reader
 
     records = [{"id": f"c{i}", "n": 12345678901234567890 + i, "x": 1.5e-7, "name": "Ñandú \u2028"}
@@ -146,7 +147,7 @@ def test_json_array_streams_through_a_small_buffer(tmp_path: Path, monkeypatch) 
     path = tmp_path / "big.json"
     path.write_text(" [ " + " ,\n".join(json.dumps(r) for r in records) + " ]\n", "utf-8")
     monkeypatch.setattr(json_reader, "READ_CHARS", 7)
-    monkeypatch.setattr(json_reader, "CHUNK_ROWS", 64, raising=False)
+    monkeypatch.setattr(limits, "CHUNK_ROWS", 64)  # records cut across chunks too
     monkeypatch.setattr(json_reader.json, "loads", None)  # no whole-document parse
     raw = read_export(path, SourceSpec("json"))
     assert raw.rows.tolist() == list(range(1, 301))

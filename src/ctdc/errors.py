@@ -5,7 +5,7 @@ reason codes: a row that carries one is set aside with the slug, the column
 and the offending value, and the ingest goes on. *Run-level* slugs stop the
 command: they are raised as :class:`CtdcError` and the CLI prints one line
 naming file, row and column, then exits with the catalogue's exit code
-(DESIGN.md: 0 ok, 1 data/policy failure, 2 usage error, 3 I/O or environment).
+(docs/errors.md: 0 ok, 1 data/policy failure, 2 usage error, 3 I/O or environment).
 
 Slugs are an interface: data officers grep for them, the quarantine stores
 them, docs/errors.md lists them. Never rename one; add a new one instead.
@@ -375,7 +375,6 @@ _KINDS = [
 ]
 
 CATALOGUE: dict[str, ErrorKind] = {kind.slug: kind for kind in _KINDS}
-ROW_REASONS: frozenset[str] = frozenset(k.slug for k in _KINDS if k.row_level)
 
 
 class CtdcError(Exception):

@@ -7,7 +7,7 @@ can only be published as is or suppressed), and optionally pins a level per QI
 l-diversity over sensitive columns. :mod:`ctdc.anonymize.recode` chooses the
 levels; this module validates, encodes, rebuilds the frame and accounts.
 
-Strict semantics (DESIGN.md, "Privacy model"): NA -- missing in the input or
+Strict semantics (docs/anonymization.md, "Semantics"): NA -- missing in the input or
 suppressed here -- is a value of its own, so the output is k-anonymous under a
 plain SQL ``GROUP BY`` over the QIs. The engine only generalizes along the
 hierarchies, suppresses, or removes whole records; it never invents a value and

@@ -93,7 +93,6 @@ class Encoded:
     ancestor: np.ndarray  # (levels, n + 1) published-value id, 0 = NA
     cost: np.ndarray  # (levels, n + 1) float64 loss of a cell
     values: tuple[object, ...]  # published value of each id (index 0: NA)
-    leaves_covered: np.ndarray  # per published-value id, leaves below it (domain size for NA)
     hierarchical: bool  # False for a flat hierarchy built from the data
 
     @property
@@ -129,7 +128,7 @@ def encode_column(name: str, column: pd.Series, hierarchy: Hierarchy | None) -> 
     codes = np.asarray(codes, dtype=np.int64) + 1
     if hierarchy is None:  # an all-NA column: one level pair, nothing to publish but NA
         return Encoded(name, codes, np.zeros((2, 1), np.int64), np.zeros((2, 1)), (pd.NA,),
-                       np.array([0]), hierarchical)  # fmt: skip
+                       hierarchical)  # fmt: skip
 
     n, levels = len(hierarchy.rows), hierarchy.height
     ids: dict[str, int] = {str(v): i + 1 for i, v in enumerate(hierarchy.leaves)}
@@ -151,4 +150,4 @@ def encode_column(name: str, column: pd.Series, hierarchy: Hierarchy | None) -> 
     cost = (covered[ancestor] - 1) / denominator
     cost[levels - 1, 1:] = 1.0  # the root: a suppressed cell costs 1, even in a 1-leaf domain
     cost[:, 0] = 0.0  # input NA: nothing to lose
-    return Encoded(name, codes, ancestor, cost, tuple(values), covered, hierarchical)
+    return Encoded(name, codes, ancestor, cost, tuple(values), hierarchical)

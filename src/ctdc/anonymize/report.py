@@ -1,10 +1,10 @@
 """What an anonymization run lost, what it released, and the risk before and after.
 
 The report goes into the release manifest and is printed by ``ctdc harmonize``.
-DESIGN.md asks that loss be reported per variable and per organization and that
-the row accounting always balance (``records_in == records_out +
-records_suppressed``); issue 4 adds the utility and risk figures a data steward
-needs to judge a release:
+Loss is reported per variable and per organization, the row accounting always
+balances (``records_in == records_out + records_suppressed``), and the utility
+and risk figures a data steward needs to judge a release are added
+(docs/anonymization.md, "The report"):
 
 * ``loss_metric``: Iyengar's LM, the mean over every QI cell of every *input*
   record of (leaves covered by the published value - 1) / (leaves in the domain
