@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 
@@ -30,8 +30,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-
-T = TypeVar("T")
+# help texts are rich markup: a default written into one is escaped as "\\[default: ...]",
+# else rich takes it for a style tag and drops it
 
 
 @dataclass
@@ -80,21 +80,30 @@ def _progress(quiet: bool) -> Callable[[str], None]:
     return Steps(console(stderr=True), quiet=quiet)
 
 
+def _print_version(value: bool) -> None:
+    """``--version``: eager, so it answers before typer asks for a command."""
+    if value:
+        typer.echo(f"ctdc {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _main(
     ctx: typer.Context,
     data_dir: Annotated[
         Path | None,
         typer.Option(
-            "--data-dir", envvar="CTDC_HOME", help="Workspace folder [default: ./ctdc-data]."
+            "--data-dir", envvar="CTDC_HOME", help="Workspace folder \\[default: ./ctdc-data]."
         ),
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
-    if version:
-        typer.echo(f"ctdc {__version__}")
-        raise typer.Exit()
     with _errors(State(settings=None, debug=debug)):  # type: ignore[arg-type]
         settings = load_settings(data_dir=data_dir)
     ctx.obj = State(settings=settings, debug=debug)
@@ -136,15 +145,15 @@ def _schema(state: State, ws: Any = None) -> Any:
 def init(
     ctx: typer.Context,
     k: Annotated[
-        int | None, typer.Option("--k", min=2, help="k of the release policy [default: 10].")
+        int | None, typer.Option("--k", min=2, help="k of the release policy \\[default: 10].")
     ] = None,
     k_floor: Annotated[
         int | None,
-        typer.Option("--k-floor", min=2, help="No release below this k [default: k]."),
+        typer.Option("--k-floor", min=2, help="No release below this k \\[default: k]."),
     ] = None,
     publish_dir: Annotated[
         Path | None,
-        typer.Option("--publish-dir", help="Analysts' folder [default: <data-dir>/public]."),
+        typer.Option("--publish-dir", help="Analysts' folder \\[default: <data-dir>/public]."),
     ] = None,
     public_mode: Annotated[
         str,
@@ -238,7 +247,7 @@ def ingest(
             min=0.0,
             max=1.0,
             help="Fail (exit 1, nothing staged) above this share "
-            "of quarantined rows [default: 0.10].",
+            "of quarantined rows \\[default: 0.10].",
         ),
     ] = None,
     mode: Annotated[
@@ -348,7 +357,9 @@ def validate(
     org: OrgMappingOption,
     max_reject_rate: Annotated[
         float | None,
-        typer.Option(min=0.0, max=1.0, help="Exit 1 above this share of bad rows [default: 0.10]."),
+        typer.Option(
+            min=0.0, max=1.0, help="Exit 1 above this share of bad rows \\[default: 0.10]."
+        ),
     ] = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
@@ -397,7 +408,7 @@ def harmonize(
             "--k",
             min=2,
             help="k for this run only, recorded in the manifest; never under the policy's "
-            "floor [default: the workspace policy's k].",
+            "floor \\[default: the workspace policy's k].",
         ),
     ] = None,
     generalize: Annotated[
@@ -468,7 +479,7 @@ def query(
         typer.Option(
             "--public-dir",
             envvar="CTDC_PUBLIC_DIR",
-            help="The public folder harmonize publishes to [default: <data-dir>/public].",
+            help="The public folder harmonize publishes to \\[default: <data-dir>/public].",
         ),
     ] = None,
     timeout: Annotated[
@@ -525,7 +536,7 @@ ReasonOption = Annotated[
     str, typer.Option("--reason", help="Why: recorded in the policy history with who and when.")
 ]
 ByOption = Annotated[
-    str | None, typer.Option("--by", help="Who asks [default: the logged-in user].")
+    str | None, typer.Option("--by", help="Who asks \\[default: the logged-in user].")
 ]
 
 
@@ -617,7 +628,9 @@ def key_fingerprint(
     ctx: typer.Context,
     file: Annotated[
         Path | None,
-        typer.Option("--file", help="A key file to check, e.g. a backup [default: the workspace]."),
+        typer.Option(
+            "--file", help="A key file to check, e.g. a backup \\[default: the workspace]."
+        ),
     ] = None,
 ) -> None:
     """Print the key's fingerprint (safe to show): a backup is good when both agree."""
@@ -714,7 +727,7 @@ def quarantine_export(
         typer.Option(
             "--out",
             "-o",
-            help="CSV to write, '-' for standard output [default: ./<org>-quarantine.csv].",
+            help="CSV to write, '-' for standard output \\[default: ./<org>-quarantine.csv].",
         ),
     ] = None,
 ) -> None:
@@ -783,34 +796,51 @@ def mapping_init(
     org: OrgOption,
     out: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help="Mapping to write [default: pipelines/<org>.yaml]."),
+        typer.Option(
+            "--out",
+            "-o",
+            help="Mapping to write \\[default: <org>.yaml in the pipelines folder of "
+            "ctdc.toml, else ./pipelines].",
+        ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing mapping.")] = False,
     fmt: Annotated[
         str | None, typer.Option("--format", help="csv, tsv, xlsx, json, ndjson or parquet.")
     ] = None,
-    encoding: Annotated[str | None, typer.Option(help="Text encoding [default: guessed].")] = None,
-    delimiter: Annotated[str | None, typer.Option(help="CSV delimiter [default: guessed].")] = None,
-    sheet: Annotated[str | None, typer.Option(help="XLSX sheet [default: the first].")] = None,
+    encoding: Annotated[
+        str | None, typer.Option(help="Text encoding \\[default: guessed].")
+    ] = None,
+    delimiter: Annotated[
+        str | None, typer.Option(help="CSV delimiter \\[default: guessed].")
+    ] = None,
+    sheet: Annotated[str | None, typer.Option(help="XLSX sheet \\[default: the first].")] = None,
     header_row: Annotated[
-        int | None, typer.Option(min=1, help="XLSX row of the column names [default: 1].")
+        int | None, typer.Option(min=1, help="XLSX row of the column names \\[default: 1].")
     ] = None,
     header_rows: Annotated[
         int | None,
-        typer.Option(min=1, max=5, help="XLSX rows the header spans (merged labels) [default: 1]."),
+        typer.Option(
+            min=1, max=5, help="XLSX rows the header spans (merged labels) \\[default: 1]."
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
 ) -> None:
     """Scaffold a mapping: columns matched to the schema, values still to translate listed."""
     from ctdc.ingest import check_org_name
-    from ctdc.ingest.scaffold import build_scaffold, check_target, guess_source, write_scaffold
+    from ctdc.ingest.scaffold import (
+        build_scaffold,
+        check_target,
+        default_target,
+        guess_source,
+        write_scaffold,
+    )
     from ctdc.report import scaffold_summary
     from ctdc.text import escape_json
 
     state = _state(ctx)
     with _errors(state, catch_all=True):  # a sample export is hostile input: never a traceback
         check_org_name(org)
-        target = out or Path("pipelines") / f"{org}.yaml"
+        target = out or default_target(state.settings.pipelines_dir, org)
         check_target(target, org, force=force)  # before reading a large file
         schema = _schema(state)
         source, notes = guess_source(file, fmt=fmt, encoding=encoding, delimiter=delimiter,

@@ -1020,6 +1020,20 @@ def check_loads(scaffold: Scaffold, schema: Schema) -> None:
             raise RuntimeError(f"the scaffold of {scaffold.file} does not load: {exc}") from exc
 
 
+def default_target(pipelines_dir: Path, org: str) -> Path:
+    """Where ``mapping init`` writes without ``--out``: ``<pipelines folder>/<org>.yaml``.
+
+    The pipelines folder is the configured one (``ctdc.toml``'s ``pipelines``, else
+    ``./pipelines``); when that is the copy bundled with ctdc, which is never written
+    into, the scaffold goes to ``./pipelines/<org>.yaml`` instead.
+    """
+    from ctdc.config import _bundled
+
+    if pipelines_dir.resolve() == _bundled("pipelines").resolve():
+        return Path("pipelines") / f"{org}.yaml"
+    return pipelines_dir / f"{org}.yaml"
+
+
 def check_target(out: Path, org: str, *, force: bool = False) -> None:
     """Refuse to overwrite a mapping without ``force``, or to misname one."""
     if out.name != f"{org}.yaml":
