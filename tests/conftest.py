@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+import traceback
 from pathlib import Path
 
 import pytest
@@ -97,3 +100,34 @@ def cli_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     result = cli("init")
     assert result.exit_code == 0, result.output
     return tmp_path
+
+
+def run_ctdc(cwd: Path, *args: str, env: dict[str, str] | None = None) -> Result:
+    """``ctdc ARGS`` in-process, run in ``cwd`` as a user would run it there.
+
+    No stdin (not a terminal, as for a process with stdin from /dev/null),
+    ``CTDC_HOME`` unset unless ``env`` sets it. Fails the test on any uncaught
+    exception (the process would have printed a traceback) or a traceback in
+    the output; a catalogued error is a plain exit code, as for the user.
+    """
+    runner = CliRunner(env={"CTDC_HOME": None, **(env or {})})
+    before = Path.cwd()
+    os.chdir(cwd)
+    try:
+        result = runner.invoke(app, list(args))
+    finally:
+        os.chdir(before)
+    exc = result.exception
+    if exc is not None and not isinstance(exc, SystemExit):
+        shown = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        raise AssertionError(f"ctdc {' '.join(args)} raised:\n{shown}")
+    assert "Traceback" not in result.stderr, result.stderr
+    assert "Traceback" not in result.stdout, result.stdout
+    return result
+
+
+def query_json(root: Path, sql: str) -> list[dict]:
+    """An analyst's ``ctdc query`` on the release under ``root/data``, as JSON rows."""
+    result = run_ctdc(root, "--data-dir", "data", "query", sql, "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)

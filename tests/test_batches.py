@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from tests.test_cli import ctdc
 
-from conftest import TEST_MAPPING
+from conftest import TEST_MAPPING, run_ctdc
 from ctdc.errors import CtdcError
 from ctdc.harmonize import harmonize
 from ctdc.harmonize.merge import merge_staging
@@ -248,34 +247,34 @@ def test_an_interrupted_ingest_leaves_the_previous_state_intact(
 
 @pytest.fixture
 def project(tmp_path: Path, test_org) -> Path:
-    assert ctdc(tmp_path, "init", "--k-floor", "2").returncode == 0
+    assert run_ctdc(tmp_path, "init", "--k-floor", "2").exit_code == 0
     export(tmp_path, "a.csv", range(1, 31), bad=1)
     export(tmp_path, "b.csv", range(20, 41), bad=1)
     return tmp_path
 
 
 def test_cli_mode_snapshot_is_recorded_shown_and_listed(project: Path) -> None:
-    proc = ctdc(project, "ingest", "--org", "test-org", "a.csv", "--json")
-    assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)[0]["mode"] == "append"
-    proc = ctdc(project, "ingest", "--org", "test-org", "--mode", "snapshot", "b.csv")
-    assert proc.returncode == 0, proc.stderr
-    assert "ingested (snapshot)" in proc.stdout
+    result = run_ctdc(project, "ingest", "--org", "test-org", "a.csv", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)[0]["mode"] == "append"
+    result = run_ctdc(project, "ingest", "--org", "test-org", "--mode", "snapshot", "b.csv")
+    assert result.exit_code == 0, result.stderr
+    assert "ingested (snapshot)" in result.stdout
     ledger = project / "ctdc-data" / "ledger"
     entries = [json.loads(p.read_text()) for p in ledger.rglob("*.json")]
     assert sorted(e["mode"] for e in entries) == ["append", "snapshot"]
-    proc = ctdc(project, "harmonize", "--k", "2", "--json", *GENERALIZE)
-    assert proc.returncode == 0, proc.stderr
-    [line] = json.loads(proc.stdout)["changes"]["batches_superseded"]
+    result = run_ctdc(project, "harmonize", "--k", "2", "--json", *GENERALIZE)
+    assert result.exit_code == 0, result.stderr
+    [line] = json.loads(result.stdout)["changes"]["batches_superseded"]
     assert len(line["batches"]) == 1
-    proc = ctdc(project, "quarantine", "list", "--org", "test-org", "--json")
-    listed = {b["source_file"]: b["status"] for b in json.loads(proc.stdout)}
+    result = run_ctdc(project, "quarantine", "list", "--org", "test-org", "--json")
+    listed = {b["source_file"]: b["status"] for b in json.loads(result.stdout)}
     assert listed == {"a.csv": "superseded", "b.csv": "ingested"}  # one bad row each
     # Re-sending a (superseded) says so, and changes nothing.
-    proc = ctdc(project, "ingest", "--org", "test-org", "a.csv", "--mode", "snapshot")
-    assert proc.returncode == 0
-    assert "stays superseded by snapshot" in proc.stderr
-    assert "ingested as append" in proc.stderr
+    result = run_ctdc(project, "ingest", "--org", "test-org", "a.csv", "--mode", "snapshot")
+    assert result.exit_code == 0
+    assert "stays superseded by snapshot" in result.stderr
+    assert "ingested as append" in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -286,6 +285,6 @@ def test_cli_mode_snapshot_is_recorded_shown_and_listed(project: Path) -> None:
     ],
 )
 def test_cli_mode_usage_errors(project: Path, args: list[str], needle: str) -> None:
-    proc = ctdc(project, "ingest", "--org", "test-org", *args)
-    assert proc.returncode == 2 and needle in proc.stderr, proc.stderr
+    result = run_ctdc(project, "ingest", "--org", "test-org", *args)
+    assert result.exit_code == 2 and needle in result.stderr, result.stderr
     assert not list((project / "ctdc-data" / "ledger").rglob("*.json"))

@@ -22,8 +22,8 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 import pytest
-from tests.test_cli import ctdc, query_json
 
+from conftest import query_json, run_ctdc
 from ctdc.sample import ORGS, generate_samples
 from ctdc.schema import Schema
 
@@ -37,13 +37,13 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """Sample (marked) -> init -> ingest x4 -> a second registry batch -> harmonize."""
     root = tmp_path_factory.mktemp("e2e")
     sample = generate_samples(root / "exports", rows=ROWS, seed=23, marker=MARKER)
-    assert ctdc(root, "--data-dir", "data", "init", "--k-floor", "2").returncode == 0
+    assert run_ctdc(root, "--data-dir", "data", "init", "--k-floor", "2").exit_code == 0
     ingests = {}
     for org in ORGS:
-        proc = ctdc(root, "--data-dir", "data", "ingest", "--org", org,
+        result = run_ctdc(root, "--data-dir", "data", "ingest", "--org", org,
                     str(sample.files[org]), "--json")  # fmt: skip
-        assert proc.returncode == 0, proc.stderr
-        [ingests[org]] = json.loads(proc.stdout)
+        assert result.exit_code == 0, result.stderr
+        [ingests[org]] = json.loads(result.stdout)
     # A later registry export repeats 30 cases with a corrected year: latest batch wins.
     text = sample.files["registry-gov"].read_text(encoding="utf-8")
     rows = list(csv.reader(io.StringIO(text)))
@@ -56,20 +56,20 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     update = root / "exports" / "registry-gov-update.csv"
     with update.open("w", encoding="utf-8", newline="") as fh:
         csv.writer(fh).writerows([header, *body])
-    proc = ctdc(root, "--data-dir", "data", "ingest", "--org", "registry-gov", str(update),
+    result = run_ctdc(root, "--data-dir", "data", "ingest", "--org", "registry-gov", str(update),
                 "--json")  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    ingests["registry-gov-update"] = json.loads(proc.stdout)[0]
+    assert result.exit_code == 0, result.stderr
+    ingests["registry-gov-update"] = json.loads(result.stdout)[0]
     assert ingests["registry-gov-update"]["staged"] == 30
-    proc = ctdc(root, "--data-dir", "data", "harmonize", "--k", str(K), "--json")
-    assert proc.returncode == 0, proc.stderr
+    result = run_ctdc(root, "--data-dir", "data", "harmonize", "--k", str(K), "--json")
+    assert result.exit_code == 0, result.stderr
     release = (root / "data" / "current").resolve()
     return {
         "root": root,
         "data": root / "data",
         "release": release,
         "public": root / "data" / "public",
-        "harmonize": json.loads(proc.stdout),
+        "harmonize": json.loads(result.stdout),
         "manifest": json.loads((release / "manifest.json").read_text()),
         "ingests": ingests,
         "sample": sample,
@@ -211,12 +211,12 @@ def test_analyst_queries_the_release(run: dict) -> None:
     cases = (public / "cases.parquet").read_bytes()
     assert cases == (run["release"] / "cases.parquet").read_bytes()
     assert query_json(run["root"], "SELECT count(*) AS n FROM cases") == [{"n": total}]
-    proc = ctdc(run["root"], "--data-dir", "data", "query",
+    result = run_ctdc(run["root"], "--data-dir", "data", "query",
                 "SELECT gender, count(*) AS n FROM cases GROUP BY ALL ORDER BY n DESC",
                 "--format", "csv")  # fmt: skip
-    assert proc.returncode == 0
-    lines = proc.stdout.strip().splitlines()
+    assert result.exit_code == 0
+    lines = result.stdout.strip().splitlines()
     assert lines[0] == "gender,n" and sum(int(x.split(",")[1]) for x in lines[1:]) == total
     # Read-only: analysts cannot write next to the release.
-    proc = ctdc(run["root"], "--data-dir", "data", "query", "CREATE TABLE x AS SELECT 1")
-    assert proc.returncode == 2
+    result = run_ctdc(run["root"], "--data-dir", "data", "query", "CREATE TABLE x AS SELECT 1")
+    assert result.exit_code == 2

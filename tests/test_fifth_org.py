@@ -24,8 +24,8 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 from faker import Faker
-from tests.test_cli import ctdc, query_json
 
+from conftest import query_json, run_ctdc
 from ctdc.ingest import load_mapping
 from ctdc.sample import ORGS, generate_samples
 from ctdc.schema import Schema
@@ -121,22 +121,22 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     records = write_shelter_export(shelter)
     out: dict = {"root": root, "records": records, "shelter": shelter, "sample": sample}
 
-    proc = ctdc(root, "mapping", "init", "--org", ORG, str(shelter), "--out",
+    result = run_ctdc(root, "mapping", "init", "--org", ORG, str(shelter), "--out",
                 "draft/shelter-fr.yaml", "--json")  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    out["draft"] = json.loads(proc.stdout)
+    assert result.exit_code == 0, result.stderr
+    out["draft"] = json.loads(result.stdout)
 
-    assert ctdc(root, "--data-dir", "data", "init", "--k-floor", "2").returncode == 0
+    assert run_ctdc(root, "--data-dir", "data", "init", "--k-floor", "2").exit_code == 0
     ingests = {}
     files = {**sample.files, ORG: shelter}
     for org, path in files.items():
-        proc = ctdc(root, "--data-dir", "data", "ingest", "--org", org, str(path), "--json")
-        assert proc.returncode == 0, (org, proc.stderr)
-        [ingests[org]] = json.loads(proc.stdout)
+        result = run_ctdc(root, "--data-dir", "data", "ingest", "--org", org, str(path), "--json")
+        assert result.exit_code == 0, (org, result.stderr)
+        [ingests[org]] = json.loads(result.stdout)
     out["ingests"] = ingests
-    proc = ctdc(root, "--data-dir", "data", "harmonize", "--k", str(K), "--json")
-    assert proc.returncode == 0, proc.stderr
-    out["manifest"] = json.loads(proc.stdout)
+    result = run_ctdc(root, "--data-dir", "data", "harmonize", "--k", str(K), "--json")
+    assert result.exit_code == 0, result.stderr
+    out["manifest"] = json.loads(result.stdout)
     out["release"] = (root / "data" / "current").resolve()
     out["data"] = root / "data"
     return out

@@ -1,6 +1,6 @@
-"""Hostile input (issue 5, point 7): one test per case, each on its own file in tests/data/bad/.
+"""Hostile input: one test per case, each on its own file in tests/data/bad/.
 
-Each case runs through the real CLI (a subprocess; the ``ctdc`` helper fails
+Each case runs through the real CLI (in-process; the ``run_ctdc`` helper fails
 on any traceback) and checks the slug, the message (file, row, column, fix)
 and the exit code; row-level cases also check the quarantine and that the
 accounting balances both when the file is rejected (every row quarantined)
@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from conftest import run_ctdc
 from ctdc.errors import CATALOGUE, CtdcError
 from ctdc.ingest import check_org_name, ingest_file, load_mapping, read_export
 from ctdc.ingest.archive import check_archive
@@ -25,7 +26,6 @@ from ctdc.limits import MAX_CELL_CHARS
 from ctdc.schema import Schema
 from ctdc.store.ledger import read_entries
 from ctdc.store.workspace import Workspace, init_workspace
-from test_cli import ctdc
 
 BAD = Path(__file__).resolve().parent / "data" / "bad"
 _spec = importlib.util.spec_from_file_location("make_bad", BAD / "make_bad.py")
@@ -60,11 +60,11 @@ def whole_file_error(
     project: Path, org: str, path: Path, slug: str, code: int, *needles: str
 ) -> str:
     """Ingest ``path``; expect one error line with ``slug``, the file, ``needles`` and the fix."""
-    proc = ctdc(project, "ingest", "--org", org, str(path), "--json")
-    assert proc.returncode == code, proc.stderr
-    assert proc.stdout == ""  # no summary: the file was refused whole
-    lines = [line for line in proc.stderr.splitlines() if line.startswith("error[")]
-    assert len(lines) == 1, proc.stderr
+    result = run_ctdc(project, "ingest", "--org", org, str(path), "--json")
+    assert result.exit_code == code, result.stderr
+    assert result.stdout == ""  # no summary: the file was refused whole
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error[")]
+    assert len(lines) == 1, result.stderr
     [line] = lines
     assert line.startswith(f"error[{slug}]: {path}"), line
     for needle in needles:
@@ -89,11 +89,11 @@ def row_level_error(
     ``value`` is what the quarantine keeps for the offending cell; the summary
     must not carry it (none of these is a vocabulary code), only a hint.
     """
-    proc = ctdc(project, "ingest", "--org", org, str(path), "--json")
-    assert proc.returncode == 1, proc.stderr
-    assert f"error[reject-rate-exceeded]: {path.name}: 1 of " in proc.stderr
-    assert "nothing staged" in proc.stderr
-    [summary] = json.loads(proc.stdout)
+    result = run_ctdc(project, "ingest", "--org", org, str(path), "--json")
+    assert result.exit_code == 1, result.stderr
+    assert f"error[reject-rate-exceeded]: {path.name}: 1 of " in result.stderr
+    assert "nothing staged" in result.stderr
+    [summary] = json.loads(result.stdout)
     assert summary["status"] == "rejected" and summary["invalid"] == 1
     # a rejected file quarantines every row: read = staged (0) + quarantined
     assert summary["staged"] == 0 and summary["quarantined"] == summary["rows_read"]
@@ -113,7 +113,7 @@ def row_level_error(
     if value is not None:
         assert hit["value"].tolist() == [value]
         assert all(value not in str(v) for v in example.values())
-        assert value not in proc.stderr
+        assert value not in result.stderr
     assert not (project / "ctdc-data" / "staging" / org).exists()
     assert read_entries(Workspace(project / "ctdc-data")) == []
     return summary
@@ -141,10 +141,10 @@ ORG_NAMES = (BAD / "org-names.txt").read_text(encoding="utf-8").splitlines()
 
 @pytest.mark.parametrize("org", ["../etc", "hôtline"])
 def test_path_like_or_non_ascii_org_name_exits_2(project: Path, org: str) -> None:
-    proc = ctdc(project, "ingest", "--org", org, str(BAD / "good.csv"))
-    assert proc.returncode == 2
-    assert proc.stderr.startswith(f"error[bad-org-name]: {org!r} is not a valid organization id")
-    assert CATALOGUE["bad-org-name"].fix in proc.stderr
+    result = run_ctdc(project, "ingest", "--org", org, str(BAD / "good.csv"))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error[bad-org-name]: {org!r} is not a valid organization id")
+    assert CATALOGUE["bad-org-name"].fix in result.stderr
     assert not list((project / "ctdc-data" / "staging").iterdir())
 
 
@@ -328,10 +328,10 @@ def test_duplicate_case_ids_are_reported_with_the_first_row(project, workspace, 
 
 
 def test_mixed_line_endings_are_read_correctly(project: Path) -> None:
-    proc = ctdc(project, "ingest", "--org", "bad-csv", str(BAD / "mixed-line-endings.csv"))
-    assert proc.returncode == 0, proc.stderr  # 1 bad row of 10 is within the 10% reject rate
-    assert "mixed-line-endings.csv, row 9, column 'gender': unknown-value 'X'" in proc.stdout
-    assert "fix: " + CATALOGUE["unknown-value"].fix in proc.stdout
+    result = run_ctdc(project, "ingest", "--org", "bad-csv", str(BAD / "mixed-line-endings.csv"))
+    assert result.exit_code == 0, result.stderr  # 1 bad row of 10 is within the 10% reject rate
+    assert "mixed-line-endings.csv, row 9, column 'gender': unknown-value 'X'" in result.stdout
+    assert "fix: " + CATALOGUE["unknown-value"].fix in result.stdout
     [entry] = read_entries(Workspace(project / "ctdc-data"))
     assert (entry.rows_read, entry.staged, entry.quarantined) == (10, 9, 1) and entry.balanced
     raw = read_export(BAD / "mixed-line-endings.csv", SourceSpec("csv"))
@@ -351,11 +351,11 @@ def test_xlsx_formula_without_a_saved_value_is_quarantined(
 
 
 def test_xlsx_claiming_every_cell_is_read_by_its_real_cells(project: Path, generated) -> None:
-    proc = ctdc(
+    result = run_ctdc(
         project, "ingest", "--org", "bad-xlsx", str(generated["huge-dimension.xlsx"]), "--json"
     )
-    assert proc.returncode == 0, proc.stderr
-    [summary] = json.loads(proc.stdout)
+    assert result.exit_code == 0, result.stderr
+    [summary] = json.loads(result.stdout)
     assert (summary["rows_read"], summary["staged"], summary["quarantined"]) == (2, 2, 0)
 
 
@@ -467,4 +467,4 @@ def test_no_bad_file_crashes_any_reader(workspace: Workspace, schema: Schema, ge
 def test_ctdc_helper_rejects_tracebacks(tmp_path: Path) -> None:
     """The CLI tests above rely on this helper failing on a traceback."""
     with pytest.raises(AssertionError):
-        ctdc(tmp_path, "--debug", "query", "SELECT 1", env={"CTDC_HOME": str(tmp_path / "x")})
+        run_ctdc(tmp_path, "--debug", "query", "SELECT 1", env={"CTDC_HOME": str(tmp_path / "x")})

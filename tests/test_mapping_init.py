@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.test_cli import ctdc
 
+from conftest import run_ctdc
 from ctdc.errors import CtdcError
 from ctdc.ingest import load_mapping, read_export
 from ctdc.ingest.mapping import BOOLEAN_WORDS, SourceSpec, normalize
@@ -240,32 +240,36 @@ def test_cli_writes_the_scaffold_lists_values_and_keeps_an_existing_mapping(
     tmp_path: Path, sample: SampleResult
 ) -> None:
     export = sample.files["hotline-es"]
-    proc = ctdc(tmp_path, "mapping", "init", "--org", "hotline-es", str(export))
-    assert proc.returncode == 0, proc.stderr
+    result = run_ctdc(tmp_path, "mapping", "init", "--org", "hotline-es", str(export))
+    assert result.exit_code == 0, result.stderr
     written = tmp_path / "pipelines" / "hotline-es.yaml"
     text = written.read_text(encoding="utf-8")
-    assert "source values that need a vocabulary entry" in proc.stdout
-    assert "Mujer" in proc.stdout and "Servidumbre por deudas" in proc.stdout
-    assert "not placed" in proc.stdout and "'Canal'" in proc.stdout
+    assert "source values that need a vocabulary entry" in result.stdout
+    assert "Mujer" in result.stdout and "Servidumbre por deudas" in result.stdout
+    assert "not placed" in result.stdout and "'Canal'" in result.stdout
     # again: refused, file untouched; --force rewrites it
     written.write_text(text + "# edited by hand\n", encoding="utf-8")
-    proc = ctdc(tmp_path, "mapping", "init", "--org", "hotline-es", str(export))
-    assert proc.returncode == 2 and "error[bad-option]" in proc.stderr and "--force" in proc.stderr
+    result = run_ctdc(tmp_path, "mapping", "init", "--org", "hotline-es", str(export))
+    assert (
+        result.exit_code == 2
+        and "error[bad-option]" in result.stderr
+        and "--force" in result.stderr
+    )
     assert written.read_text(encoding="utf-8").endswith("# edited by hand\n")
-    proc = ctdc(tmp_path, "mapping", "init", "--org", "hotline-es", str(export), "--force")
-    assert proc.returncode == 0 and "edited by hand" not in written.read_text(encoding="utf-8")
+    result = run_ctdc(tmp_path, "mapping", "init", "--org", "hotline-es", str(export), "--force")
+    assert result.exit_code == 0 and "edited by hand" not in written.read_text(encoding="utf-8")
     # validate reads the scaffold from ./pipelines and names the first column left to place
-    proc = ctdc(tmp_path, "validate", "--org", "hotline-es", str(export))
-    assert proc.returncode == 1
-    assert "error[unmapped-column]" in proc.stderr and "'Canal'" in proc.stderr
+    result = run_ctdc(tmp_path, "validate", "--org", "hotline-es", str(export))
+    assert result.exit_code == 1
+    assert "error[unmapped-column]" in result.stderr and "'Canal'" in result.stderr
 
 
 def test_cli_json_and_out(tmp_path: Path, sample: SampleResult) -> None:
     out = tmp_path / "elsewhere" / "casework-ngo.yaml"
-    proc = ctdc(tmp_path, "mapping", "init", "--org", "casework-ngo",
+    result = run_ctdc(tmp_path, "mapping", "init", "--org", "casework-ngo",
                 str(sample.files["casework-ngo"]), "--out", str(out), "--json")  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    plan = json.loads(proc.stdout)
+    assert result.exit_code == 0, result.stderr
+    plan = json.loads(result.stdout)
     assert plan["written"] == str(out) and out.is_file()
     assert plan["source"]["format"] == "xlsx" and plan["unplaced"] == ["Case status"]
     assert plan["values_to_map"]["Gender"]["F"] > 50
@@ -283,8 +287,8 @@ def test_cli_json_and_out(tmp_path: Path, sample: SampleResult) -> None:
 def test_cli_usage_errors(tmp_path: Path, args: list[str], needle: str) -> None:
     (tmp_path / "x.csv").write_text("id,name\n1,a\n", encoding="utf-8")
     (tmp_path / "x.dat").write_text("id,name\n1,a\n", encoding="utf-8")
-    proc = ctdc(tmp_path, "mapping", "init", *args)
-    assert proc.returncode in (2, 3) and needle in proc.stderr, proc.stderr
+    result = run_ctdc(tmp_path, "mapping", "init", *args)
+    assert result.exit_code in (2, 3) and needle in result.stderr, result.stderr
     assert not (tmp_path / "pipelines").exists()
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import EXPECTED_BAD
+from conftest import EXPECTED_BAD, run_ctdc
 from ctdc.errors import CATALOGUE
 from ctdc.ingest import ingest_file, load_mapping
 from ctdc.quarantine import neutralize, quarantine_frame, quarantine_table
@@ -20,7 +20,6 @@ from ctdc.schema import Schema
 from ctdc.store.atomic import write_parquet
 from ctdc.store.ledger import read_entries
 from ctdc.store.workspace import Workspace, init_workspace
-from test_cli import ctdc
 
 BAD = Path(__file__).resolve().parent / "data" / "bad"
 
@@ -42,26 +41,26 @@ def _read_export(path: Path, encoding: str = "latin-1", delimiter: str = ";") ->
 
 
 def test_list_shows_batches_with_rows_by_reason(project: Path) -> None:
-    proc = ctdc(project, "quarantine", "list", "--org", "test-org", "--json")
-    assert proc.returncode == 0, proc.stderr
-    [batch] = json.loads(proc.stdout)
+    result = run_ctdc(project, "quarantine", "list", "--org", "test-org", "--json")
+    assert result.exit_code == 0, result.stderr
+    [batch] = json.loads(result.stdout)
     assert batch["source_file"] == "export.csv" and batch["status"] == "ingested"
     assert batch["rows"] == len(EXPECTED_BAD)
     assert batch["rows_by_reason"]["unknown-value"] == 2
     assert batch["rows_by_reason"]["duplicate-case-id"] == 1
-    text = ctdc(project, "quarantine", "list", "--org", "test-org")
+    text = run_ctdc(project, "quarantine", "list", "--org", "test-org")
     assert "quarantine of test-org" in text.stdout and "bad-date 1" in text.stdout
 
 
 def test_list_of_an_org_without_quarantine(project: Path) -> None:
-    proc = ctdc(project, "quarantine", "list", "--org", "nobody-here")
-    assert proc.returncode == 0 and "no quarantined rows for nobody-here" in proc.stdout
+    result = run_ctdc(project, "quarantine", "list", "--org", "nobody-here")
+    assert result.exit_code == 0 and "no quarantined rows for nobody-here" in result.stdout
 
 
 def test_export_is_in_the_orgs_own_columns_dialect_and_row_numbers(project: Path) -> None:
-    proc = ctdc(project, "quarantine", "export", "--org", "test-org", "-o", "fix-me.csv")
-    assert proc.returncode == 0, proc.stderr
-    assert "wrote 8 quarantined rows to fix-me.csv (latin-1, ';')" in proc.stderr
+    result = run_ctdc(project, "quarantine", "export", "--org", "test-org", "-o", "fix-me.csv")
+    assert result.exit_code == 0, result.stderr
+    assert "wrote 8 quarantined rows to fix-me.csv (latin-1, ';')" in result.stderr
     out = project / "fix-me.csv"
     assert out.stat().st_mode & 0o777 == 0o600  # raw rows: private like the quarantine
     frame = _read_export(out)  # test-org exports latin-1 with ';': so does the quarantine
@@ -100,8 +99,8 @@ def test_export_neutralizes_formulas(project: Path, schema: Schema, test_org) ->
     ws = Workspace(project / "ctdc-data")
     mapping = load_mapping(pipelines / "test-org.yaml", schema)
     ingest_file(ws, schema, mapping, hostile, key=ws.load_key())
-    proc = ctdc(project, "quarantine", "export", "--org", "test-org", "-o", "fix-me.csv")
-    assert proc.returncode == 0, proc.stderr
+    result = run_ctdc(project, "quarantine", "export", "--org", "test-org", "-o", "fix-me.csv")
+    assert result.exit_code == 0, result.stderr
     frame = _read_export(project / "fix-me.csv")
     mine = frame[frame["source_file"] == "hostile.csv"].set_index("ID")
     assert mine.loc["101", "Nombre"] == '\'=HYPERLINK("http://x")'
@@ -166,10 +165,10 @@ def test_export_escapes_control_characters_from_hostile_rows(tmp_path: Path, sch
 
 
 def test_purge_needs_yes_when_not_interactive(project: Path) -> None:
-    proc = ctdc(project, "quarantine", "purge", "--org", "test-org")
-    assert proc.returncode == 2
-    assert "error[bad-option]: purge would delete 8 quarantined rows of test-org" in proc.stderr
-    assert "fix: pass --yes" in proc.stderr
+    result = run_ctdc(project, "quarantine", "purge", "--org", "test-org")
+    assert result.exit_code == 2
+    assert "error[bad-option]: purge would delete 8 quarantined rows of test-org" in result.stderr
+    assert "fix: pass --yes" in result.stderr
     assert list((project / "ctdc-data" / "quarantine" / "test-org").glob("*.parquet"))
 
 
@@ -177,14 +176,14 @@ def test_purge_deletes_the_orgs_quarantine_only(project: Path, tmp_path: Path) -
     other = project / "ctdc-data" / "quarantine" / "other-org"
     shutil.copytree(project / "ctdc-data" / "quarantine" / "test-org", other)
     staged = sorted((project / "ctdc-data" / "staging").rglob("*"))
-    proc = ctdc(project, "quarantine", "purge", "--org", "test-org", "--yes")
-    assert proc.returncode == 0, proc.stderr
-    assert "purged 8 rows in 1 batches of test-org" in proc.stdout
+    result = run_ctdc(project, "quarantine", "purge", "--org", "test-org", "--yes")
+    assert result.exit_code == 0, result.stderr
+    assert "purged 8 rows in 1 batches of test-org" in result.stdout
     assert not (project / "ctdc-data" / "quarantine" / "test-org").exists()
     assert list(other.glob("*.parquet"))  # another organization's rows are untouched
     assert sorted((project / "ctdc-data" / "staging").rglob("*")) == staged
     assert len(read_entries(Workspace(project / "ctdc-data"))) == 1
-    again = ctdc(project, "quarantine", "list", "--org", "test-org")
+    again = run_ctdc(project, "quarantine", "list", "--org", "test-org")
     assert "no quarantined rows for test-org" in again.stdout
 
 
@@ -196,8 +195,8 @@ def test_quarantine_is_private(project: Path) -> None:
 
 def test_quarantine_commands_check_the_org_name(project: Path) -> None:
     for command in ("list", "export", "purge"):
-        proc = ctdc(project, "quarantine", command, "--org", "../test-org")
-        assert proc.returncode == 2 and "error[bad-org-name]" in proc.stderr
+        result = run_ctdc(project, "quarantine", command, "--org", "../test-org")
+        assert result.exit_code == 2 and "error[bad-org-name]" in result.stderr
 
 
 def test_export_to_standard_output(tmp_path: Path, schema: Schema) -> None:
@@ -205,10 +204,10 @@ def test_export_to_standard_output(tmp_path: Path, schema: Schema) -> None:
     ws, _ = init_workspace(tmp_path / "ctdc-data")
     mapping = load_mapping(BAD / "pipelines" / "bad-csv.yaml", schema)
     ingest_file(ws, schema, mapping, BAD / "too-few-fields.csv", key=ws.load_key())
-    proc = ctdc(tmp_path, "quarantine", "export", "--org", "bad-csv", "-o", "-")
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith("\ufeffsource_file,source_row,id,name,")  # UTF-8 with a BOM
-    [row] = list(csv.DictReader(io.StringIO(proc.stdout.lstrip("\ufeff"))))
+    result = run_ctdc(tmp_path, "quarantine", "export", "--org", "bad-csv", "-o", "-")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("\ufeffsource_file,source_row,id,name,")  # UTF-8 with a BOM
+    [row] = list(csv.DictReader(io.StringIO(result.stdout.lstrip("\ufeff"))))
     assert (row["source_row"], row["id"], row["country"]) == ("3", "002", "")
     assert (row["reason"], row["column"]) == ("bad-field-count", "country")
     assert row["value"] == "002,Bo,2021-04-02,M"

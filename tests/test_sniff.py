@@ -1,4 +1,4 @@
-"""Guessing an encoding and a delimiter the mapping does not pin (issue 5, point 1)."""
+"""Guessing an encoding and a delimiter the mapping does not pin."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from conftest import run_ctdc
 from ctdc.ingest import ingest_file, load_mapping
 from ctdc.ingest.mapping import SourceSpec
 from ctdc.ingest.sniff import guess_delimiter, guess_encoding, guess_source
-from test_cli import ctdc
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXT = "id;nombre;país\n1;José;Perú\n2;Zoë;España\n"
@@ -89,11 +89,11 @@ def test_unpinned_export_is_read_as_guessed_and_the_pin_is_printed(tmp_path, sch
 def test_cli_prints_the_guess_with_the_yaml_to_pin_it(tmp_path: Path) -> None:
     _unpinned(tmp_path, "hotline-es")
     export = ROOT / "sample_data" / "hotline-es.csv"
-    proc = ctdc(tmp_path, "validate", "--org", "hotline-es", str(export))
-    assert proc.returncode == 0, proc.stderr
-    assert 'to pin: source: {format: csv, encoding: latin-1, delimiter: ";"}' in proc.stdout
-    proc = ctdc(tmp_path, "validate", "--org", "hotline-es", str(export), "--json")
-    [summary] = json.loads(proc.stdout)
+    result = run_ctdc(tmp_path, "validate", "--org", "hotline-es", str(export))
+    assert result.exit_code == 0, result.stderr
+    assert 'to pin: source: {format: csv, encoding: latin-1, delimiter: ";"}' in result.stdout
+    result = run_ctdc(tmp_path, "validate", "--org", "hotline-es", str(export), "--json")
+    [summary] = json.loads(result.stdout)
     assert summary["notes"][0].startswith('encoding latin-1 and delimiter ";" guessed')
 
 

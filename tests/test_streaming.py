@@ -1,4 +1,4 @@
-"""Ingest in chunks (issue 5, point 1): the same result as one whole-file pass, bounded memory.
+"""Ingest in chunks: the same result as one whole-file pass, bounded memory.
 
 Every test here shrinks ``CHUNK_ROWS`` so that small files span many chunks:
 the staging, quarantine and summary must not depend on where the chunks

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXPECTED_BAD
-from test_cli import ctdc
+from conftest import EXPECTED_BAD, run_ctdc
 
 BAD = Path(__file__).resolve().parent / "data" / "bad"
 
@@ -27,21 +26,21 @@ def snapshot(root: Path) -> dict[str, tuple[int, bytes | None]]:
 
 @pytest.fixture
 def project(tmp_path: Path, test_org) -> Path:
-    assert ctdc(tmp_path, "init", "--k-floor", "2").returncode == 0
+    assert run_ctdc(tmp_path, "init", "--k-floor", "2").exit_code == 0
     return tmp_path
 
 
 def test_validate_prints_the_ingest_summary_and_writes_nothing(project: Path) -> None:
     before = snapshot(project / "ctdc-data")
     args = ("--org", "test-org", "export.csv", "--json", "--max-reject-rate", "0.9")
-    proc = ctdc(project, "validate", *args)
-    assert proc.returncode == 0, proc.stderr
+    result = run_ctdc(project, "validate", *args)
+    assert result.exit_code == 0, result.stderr
     assert snapshot(project / "ctdc-data") == before
-    [dry] = json.loads(proc.stdout)
+    [dry] = json.loads(result.stdout)
     assert dry["status"] == "valid" and dry["dry_run"] is True and dry["balanced"] is True
     assert (dry["rows_read"], dry["staged"], dry["quarantined"]) == (10, 2, len(EXPECTED_BAD))
     # the real ingest of the same file says the same
-    [real] = json.loads(ctdc(project, "ingest", *args).stdout)
+    [real] = json.loads(run_ctdc(project, "ingest", *args).stdout)
     for key in (
         "batch_id",
         "rows_read",
@@ -56,21 +55,23 @@ def test_validate_prints_the_ingest_summary_and_writes_nothing(project: Path) ->
 
 def test_validate_table_names_rows_columns_and_fixes(project: Path) -> None:
     before = snapshot(project / "ctdc-data")
-    proc = ctdc(project, "validate", "--org", "test-org", "export.csv")
-    assert proc.returncode == 1  # 80% bad rows: the ingest would reject the file
+    result = run_ctdc(project, "validate", "--org", "test-org", "export.csv")
+    assert result.exit_code == 1  # 80% bad rows: the ingest would reject the file
     assert snapshot(project / "ctdc-data") == before
-    assert "ctdc validate (dry run: nothing written)" in proc.stdout
-    assert "read = staged + quarantined" in proc.stdout
-    assert "export.csv, row 4, column 'Edad': bad-number 'veinte'" in proc.stdout
-    assert "fix: write the number in digits" in proc.stdout
-    assert "… 3 more rows; see `ctdc quarantine list --org test-org`" in proc.stdout
-    assert "error[reject-rate-exceeded]: export.csv: 8 of 10 rows (80.0%) failed" in proc.stderr
-    assert "nothing would be staged" in proc.stderr
+    assert "ctdc validate (dry run: nothing written)" in result.stdout
+    assert "read = staged + quarantined" in result.stdout
+    assert "export.csv, row 4, column 'Edad': bad-number 'veinte'" in result.stdout
+    assert "fix: write the number in digits" in result.stdout
+    assert "… 3 more rows; see `ctdc quarantine list --org test-org`" in result.stdout
+    assert "error[reject-rate-exceeded]: export.csv: 8 of 10 rows (80.0%) failed" in result.stderr
+    assert "nothing would be staged" in result.stderr
 
 
 def test_validate_needs_no_workspace_and_creates_none(tmp_path: Path, test_org) -> None:
-    proc = ctdc(tmp_path, "validate", "--org", "test-org", "export.csv", "--max-reject-rate", "1")
-    assert proc.returncode == 0, proc.stderr
+    result = run_ctdc(
+        tmp_path, "validate", "--org", "test-org", "export.csv", "--max-reject-rate", "1"
+    )
+    assert result.exit_code == 0, result.stderr
     assert not (tmp_path / "ctdc-data").exists()
 
 
@@ -79,16 +80,16 @@ def test_validate_refuses_hostile_files_like_ingest(project: Path) -> None:
         (BAD / "pipelines" / "bad-csv.yaml").read_bytes()
     )
     before = snapshot(project / "ctdc-data")
-    proc = ctdc(project, "validate", "--org", "bad-csv", str(BAD / "unterminated-quote.csv"))
-    assert proc.returncode == 1
-    assert "error[unterminated-quote]" in proc.stderr and "row 3, column 'notes'" in proc.stderr
+    result = run_ctdc(project, "validate", "--org", "bad-csv", str(BAD / "unterminated-quote.csv"))
+    assert result.exit_code == 1
+    assert "error[unterminated-quote]" in result.stderr and "row 3, column 'notes'" in result.stderr
     assert snapshot(project / "ctdc-data") == before
 
 
 def test_validate_of_an_already_ingested_file_still_validates(project: Path) -> None:
     args = ("--org", "test-org", "export.csv", "--json", "--max-reject-rate", "0.9")
-    assert ctdc(project, "ingest", *args).returncode == 0
+    assert run_ctdc(project, "ingest", *args).exit_code == 0
     before = snapshot(project / "ctdc-data")
-    [dry] = json.loads(ctdc(project, "validate", *args).stdout)
+    [dry] = json.loads(run_ctdc(project, "validate", *args).stdout)
     assert dry["status"] == "valid" and dry["quarantined"] == len(EXPECTED_BAD)
     assert snapshot(project / "ctdc-data") == before
