@@ -154,16 +154,15 @@ def test_interrupted_ingest_leaves_nothing(tmp_path, schema, test_org, monkeypat
     monkeypatch.setattr(limits, "CHUNK_ROWS", 3)
     ws, _ = init_workspace(tmp_path / "data")
     mapping = load_mapping(pipelines / "test-org.yaml", schema)
-    real = stream_module._Pass.chunk
-    calls = []
+    real = stream_module.iter_export
 
-    def crash(self, chunk):
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        real(self, chunk)
+    def interrupted(*args, **kwargs):
+        for n, chunk in enumerate(real(*args, **kwargs), start=1):
+            if n == 3:  # two chunks written, then Ctrl-C
+                raise KeyboardInterrupt
+            yield chunk
 
-    monkeypatch.setattr(stream_module._Pass, "chunk", crash)
+    monkeypatch.setattr(stream_module, "iter_export", interrupted)
     before = {p for p in ws.root.rglob("*") if p.is_file()}  # key, fingerprint, policy
     with pytest.raises(KeyboardInterrupt):
         ingest_file(ws, schema, mapping, export, key=ws.load_key())
@@ -171,7 +170,7 @@ def test_interrupted_ingest_leaves_nothing(tmp_path, schema, test_org, monkeypat
     assert [p for p in left if p.suffix != ".lock"] == [] and read_entries(ws) == []
     for area in ("staging", "quarantine", "ledger"):
         assert [p for p in (ws.root / area).rglob("*") if p.is_file()] == []
-    monkeypatch.setattr(stream_module._Pass, "chunk", real)
+    monkeypatch.setattr(stream_module, "iter_export", real)
     result = ingest_file(ws, schema, mapping, export, key=ws.load_key())
     assert result.status == "ingested" and result.balanced
 
