@@ -75,11 +75,10 @@ def test_version_prints_the_version_and_exits_0(tmp_path: Path) -> None:
     assert proc.stderr == ""
 
 
-def test_exit_1_data_or_policy(project: Path) -> None:
-    assert ctdc_process(project, "init", "--k-floor", "2").returncode == 0
-    proc = ctdc_process(project, "harmonize", "--quiet")
+def test_exit_1_data_or_policy(tmp_path: Path, test_org) -> None:
+    proc = ctdc_process(tmp_path, "validate", "--org", "test-org", "export.csv", "--quiet")
     assert proc.returncode == 1
-    one_line_error(proc, "no-staged-data")
+    one_line_error(proc, "reject-rate-exceeded")
 
 
 def test_exit_2_usage(project: Path) -> None:
