@@ -57,6 +57,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from dataclasses import dataclass
+from typing import Literal, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -67,6 +68,12 @@ try:  # pandas' int64 hash table (see _factorize)
     from pandas._libs.hashtable import Int64HashTable as _Int64HashTable
 except ImportError:  # pragma: no cover - a pandas release without it
     _Int64HashTable = None
+
+#: what ``_finalized_classes`` gives ``reopen``: index, leaves, weights, loss and class of
+#: the finalized tuples, and per QI which allowed levels each class may take, with its values
+_Finalized: TypeAlias = tuple[
+    np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[tuple[np.ndarray, np.ndarray]]
+]
 
 #: prices at which classes are finalized, cheapest first; finer means less loss, more time
 PRICES = (0.0, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.15, 0.2, 0.225, 0.25, 0.275, 0.3, 0.4,
@@ -289,7 +296,7 @@ class _Sweep:
         self.f_size = np.zeros(0, dtype=np.int64)
         self.f_seen = np.zeros(1 << _SLOT_BITS, dtype=bool)  # Bloom bits of f_keys
         self.floor: dict[tuple[int, ...], float] = {}  # cheapest safe class cost seen per node
-        self.grid: np.ndarray | bool | None = None  # the whole lattice, when small (_grid)
+        self.grid: np.ndarray | Literal[False] | None = None  # whole lattice when small (_grid)
         self.cache: dict[tuple[int, ...], _NodeClasses] = {}  # per node (see _compact)
         self.cache_bytes = 0
         self.gen = 0  # generation of the tables: +1 at every compaction
@@ -458,6 +465,7 @@ class _Sweep:
         got = self.cache.get(node)
         if got is not None:
             return got if got.gen == self.gen else self._carry(node, got)
+        assert self.radix is not None  # node classes exist on the radix path only
         for j, lv in enumerate(node):
             a = self.allowed[j].index(lv)
             child = self._cached((*node[:j], self.allowed[j][a - 1], *node[j + 1 :])) if a else None
@@ -520,7 +528,7 @@ class _Sweep:
         (a new generation) once fewer than COMPACT_SHARE of their tuples remain.
         """
         per_tuple = isinstance(node, np.ndarray)
-        if per_tuple:
+        if isinstance(node, np.ndarray):
             rows = np.flatnonzero(take)  # only the taken tuples' ids are needed
             taken = [self.anc[j][node[rows, j], rows] for j in range(self.m)]
         else:
@@ -542,9 +550,9 @@ class _Sweep:
             self.f_size = np.insert(f_size, pos[~hit], size[~hit])
             self.f_seen[_slot(new)] = True
         else:
-            taken = np.stack(taken, axis=1) if self.m else np.zeros((0, 0), np.int64)
+            stacked = np.stack(taken, axis=1) if self.m else np.zeros((0, 0), np.int64)
             sens_both = np.concatenate([self.f_sens, self.sens[take]])
-            both = np.concatenate([np.concatenate([self.f_ids, taken]), sens_both], axis=1)
+            both = np.concatenate([np.concatenate([self.f_ids, stacked]), sens_both], axis=1)
             cls, n_cls = row_classes(both)
             first = _first_index(cls, n_cls)
             self.f_ids, self.f_sens = both[first, : self.m], both[first, self.m :]
@@ -605,7 +613,7 @@ class _Sweep:
         heapq.heapify(heap)
         while heap and self.weights.any():
             if heap[0][3] != version:
-                stale = []
+                stale: list[tuple[float, int, tuple[int, ...], int]] = []
                 while heap and heap[0][3] != version and len(stale) < RESCORE:
                     stale.append(heapq.heappop(heap))
                 fresh = self._score([e[2] for e in stale], lam, nxt)
@@ -661,6 +669,7 @@ class _Sweep:
         self, batch: np.ndarray, lam: float, nxt: float, span: int
     ) -> tuple[np.ndarray, np.ndarray]:
         """Benefit and floor (cheapest safe class) of each node of ``batch`` (c x m levels)."""
+        assert self.radix is not None  # span > 0 only on the radix path
         c, r = len(batch), len(self.weights)
         key = np.repeat(np.arange(c, dtype=np.int64) * span, r).reshape(c, r)
         cost = np.zeros((c, r))
@@ -801,6 +810,7 @@ class _Sweep:
                     continue
                 _, up_ids, added = raised
                 if key is not None:  # only QI q's part of the key changes
+                    assert self.radix is not None  # key is set on the radix path only
                     cls, size, safe = self._key_classes(key + (up_ids - ids[q]) * self.radix[q])
                 else:
                     cls, size, safe = self._classes([*ids[:q], up_ids, *ids[q + 1 :]])
@@ -869,7 +879,7 @@ class _Sweep:
             self.level[t] = new[best]
             classes = None
 
-    def _finalized_classes(self, allowed: list[np.ndarray]) -> tuple:
+    def _finalized_classes(self, allowed: list[np.ndarray]) -> _Finalized:
         """What :meth:`reopen` needs of the finalized tuples: their index, leaves, weights,
         the loss of each class, the class of each, and per QI and class, which allowed levels
         it may be widened to (not below any member's) and its values at each."""
