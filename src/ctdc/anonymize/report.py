@@ -78,6 +78,7 @@ def class_size_distribution(counts: np.ndarray) -> dict[str, dict[str, int]]:
     edges = [*SIZE_BUCKETS, None]
     out: dict[str, dict[str, int]] = {}
     for lo, nxt in pairwise(edges):
+        assert lo is not None  # None closes the last bucket only
         hi = None if nxt is None else nxt - 1
         mask = (counts >= lo) & (counts <= (hi if hi is not None else counts.max()))
         if mask.any():

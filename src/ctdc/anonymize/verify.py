@@ -87,7 +87,8 @@ def check_k_anonymity(
             view = f"__ctdc_kcheck_{next(_view_ids)}"
             table = pa.Table.from_pandas(source[qis], preserve_index=False)
             connection.register(view, table)
-            relation, params = quote_identifier(view), []
+            relation = quote_identifier(view)
+            params: list[Any] = []
         else:
             relation, params = _parquet_relation(source)
             probe = connection.execute(f"SELECT * FROM {relation} LIMIT 0", params)

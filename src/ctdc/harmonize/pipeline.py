@@ -89,7 +89,9 @@ def label_columns(frame: pd.DataFrame, schema: Schema) -> dict[str, pd.Series]:
             sep = np.where(joined == "", "", ";")
             joined = np.where(hit, joined + sep + str(flag.label), joined)
         out[group.concatenated] = pd.Series(
-            pd.array(np.where(joined == "", None, joined), dtype="string"), index=frame.index
+            # numpy's stubs refuse None as a value, which an object array holds fine
+            pd.array(np.where(joined == "", None, joined), dtype="string"),  # type: ignore[call-overload]
+            index=frame.index,
         )
     return out
 
@@ -144,7 +146,7 @@ def release_levels(schema: Schema, overrides: dict[str, int | None]) -> dict[str
         if name not in levels:
             raise CtdcError("bad-option", f"--generalize {name}: not a quasi-identifier with a "
                             f"hierarchy; those are {', '.join(sorted(levels))}")  # fmt: skip
-        top = load_hierarchy(schema[name].hierarchy).height - 1  # type: ignore[arg-type]
+        top = load_hierarchy(schema[name].hierarchy).height - 1
         if level is not None and not 0 <= level <= top:
             raise CtdcError("bad-option", f"--generalize {name}={level}: levels are 0..{top}")
         levels[name] = level
@@ -227,7 +229,7 @@ def harmonize(
         qis = schema.quasi_identifiers
         say(f"anonymizing {len(merged):,} records: k={k} over {len(qis)} quasi-identifiers"
             + (f", l={l}" if l else ""))  # fmt: skip
-        hierarchies = {n: load_hierarchy(schema[n].hierarchy) for n in chosen}  # type: ignore[arg-type]
+        hierarchies = {n: load_hierarchy(schema[n].hierarchy) for n in chosen}
         pinned = {name: level for name, level in chosen.items() if level is not None}
         try:
             result = anonymize(

@@ -26,7 +26,7 @@ def country_lookup(form: str, language: str = "en") -> dict[str, str]:
     if form == "alpha3":
         return {normalize(c.alpha_3): c.alpha_2 for c in countries}
 
-    def translate(s: str) -> str:
+    def translate(s: str, /) -> str:
         return s
 
     if language != "en":

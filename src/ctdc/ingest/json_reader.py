@@ -147,7 +147,8 @@ class _Buffer:
     def next_char(self) -> str:
         """The next character that is not JSON whitespace ("" at the end of the file)."""
         while True:
-            self.pos = _SPACE.match(self.text, self.pos).end()
+            # _SPACE matches the empty string, so match() never gives None here
+            self.pos = _SPACE.match(self.text, self.pos).end()  # type: ignore[union-attr]
             if self.pos < len(self.text) or not self.more():
                 return self.text[self.pos : self.pos + 1]
 

@@ -12,7 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -260,11 +260,11 @@ def _multi_rule(schema: Schema, i: int, raw: Any, chk: _Checker) -> MultiRule:
         raise chk.fail("each `multi` entry needs `column` and `values`", "multi", i)
     column = chk.text(raw, "column", "multi", i, required=True)
     targets = {normalize(k): v for k, v in raw["values"].items()}
-    groups = set()
+    groups: set[str] = set()
     for label, flag in raw["values"].items():
         if flag not in schema.by_name or not schema[flag].group:
             raise chk.fail(f"multi {column}: {flag!r} is not a flag of the schema", "multi", i)
-        groups.add(schema[flag].group)
+        groups.add(cast(str, schema[flag].group))  # a flag of the schema: checked just above
         del label
     if len(groups) != 1:
         raise chk.fail(f"multi {column}: flags must belong to one group, got {sorted(groups)}",

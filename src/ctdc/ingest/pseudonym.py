@@ -48,7 +48,7 @@ def _macs(key: bytes, prefix: bytes, messages: Iterable[bytes]) -> list[bytes]:
     outer = hashlib.sha256(bytes(b ^ 0x5C for b in k))
     inner.update(prefix)
     icopy, ocopy = inner.copy, outer.copy
-    out = []
+    out: list[bytes] = []
     append = out.append
     for message in messages:
         i = icopy()

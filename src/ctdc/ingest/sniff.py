@@ -31,6 +31,7 @@ import io
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from ctdc.errors import CtdcError
 from ctdc.ingest.mapping import SourceSpec
@@ -136,12 +137,12 @@ def scan(path: Path, encoding: str, quote: str = '"') -> Scan:
                 quotes += block.count(qbyte)
         return Scan(has_nul, has_controls, quotes)
     with open(path, encoding=encoding, errors="replace", newline="") as fh:
-        for block in iter(lambda: fh.read(_BLOCK // 4), ""):
-            found = block.encode("latin-1", errors="ignore").translate(None, _NOT_C0)
+        for text_block in iter(lambda: fh.read(_BLOCK // 4), ""):
+            found = text_block.encode("latin-1", errors="ignore").translate(None, _NOT_C0)
             if found:
                 has_controls = True
                 has_nul = has_nul or b"\x00" in found
-            quotes += block.count(quote)
+            quotes += text_block.count(quote)
     return Scan(has_nul, has_controls, quotes)
 
 
@@ -225,7 +226,7 @@ def guess_source(path: Path, source: SourceSpec) -> tuple[SourceSpec, str | None
             head = fh.read(SNIFF_GUESS_BYTES)
     except OSError:
         return replace(source, guess=()), None  # the reader reports the missing file
-    found: dict[str, str] = {}
+    found: dict[str, Any] = {}  # encoding and delimiter, both str fields of SourceSpec
     if "encoding" in source.guess:
         found["encoding"] = guess_encoding(head)
     if "delimiter" in source.guess:

@@ -338,10 +338,10 @@ def _map_multi(table: pa.Table, mapping: Mapping, schema: Schema, out: Mapped,
                 "reason": "unknown-value", "value": np.array(values, dtype=object),
                 "expected": "one of: " + ", ".join(sorted(rule.values)),
             }))  # fmt: skip
-        for flag in schema.groups[rule.group].flags:
-            per_value = [None if text.missing[j] else flag.name in flags[j]
+        for spec in schema.groups[rule.group].flags:
+            per_value = [None if text.missing[j] else spec.name in flags[j]
                          for j in range(text.size)]  # fmt: skip
-            out.columns[flag.name] = pa.array(per_value, type=pa.bool_()).take(pa.array(text.index))
+            out.columns[spec.name] = pa.array(per_value, type=pa.bool_()).take(pa.array(text.index))
 
 
 def check_columns(names: list[str], mapping: Mapping) -> None:

@@ -26,8 +26,9 @@ from __future__ import annotations
 import itertools
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -74,7 +75,7 @@ def _has_formulas(path: Path) -> bool:
     return False
 
 
-def _formula_rows(path: Path, source: SourceSpec) -> Iterator[tuple | None]:
+def _formula_rows(path: Path, source: SourceSpec) -> Generator[tuple[Any, ...] | None, None, None]:
     """The sheet's rows with formulas as text (``=...``), in step with the values' rows;
     None for every row when the workbook has no formula at all."""
     if _has_formulas(path):
@@ -171,7 +172,7 @@ def _sheet_chunks(path: Path, source: SourceSpec) -> Iterator[Chunk]:
         wb.close()
 
 
-def header_names(rows: list[tuple]) -> list[str]:
+def header_names(rows: list[tuple[Any, ...]]) -> list[str]:
     """Column names from one or more header rows (the last holds the column names).
 
     A cell merged across columns holds its label in its first cell only, so in the
@@ -199,7 +200,9 @@ def header_names(rows: list[tuple]) -> list[str]:
     return names
 
 
-def _chunk(names: list[str], cols: list[list[str]], rows: list[int], bad: list) -> Chunk:
+def _chunk(
+    names: list[str], cols: list[list[str]], rows: list[int], bad: list[tuple[int, str, str]]
+) -> Chunk:
     errors = empty_errors()
     if bad:
         expected = "the formula's value, saved in the workbook"

@@ -107,7 +107,7 @@ def resolve_release(public_root: Path) -> PublicRelease:
     return PublicRelease(folder, files[CASES_FILE], files[DICTIONARY_FILE])
 
 
-def _config(temp_dir: Path, limits: Limits) -> dict[str, str | int | bool]:
+def _config(temp_dir: Path, limits: Limits) -> dict[str, str | bool | int | float | list[str]]:
     """Settings DuckDB accepts at connect time (``allowed_paths`` must wait for a started DB)."""
     return {
         "temp_directory": str(temp_dir),

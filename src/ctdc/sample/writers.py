@@ -21,7 +21,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -37,6 +37,9 @@ from ctdc.sample.world import (
     Cases,
     FlagGroup,
 )
+
+if TYPE_CHECKING:
+    from pycountry.db import Country
 
 #: XLSX core properties and zip entry times: fixed, so the same seed gives the same bytes
 FIXED_TIME = dt.datetime(2025, 1, 1, 0, 0, 0)
@@ -267,6 +270,7 @@ def spanish_country(alpha2: str) -> str:
     if alpha2 in COUNTRY_ES:
         return COUNTRY_ES[alpha2]
     country = pycountry.countries.get(alpha_2=alpha2)
+    assert country is not None  # the sample's codes all come from pycountry
     return _es_catalogue().gettext(country.name)
 
 
@@ -430,13 +434,17 @@ UNKNOWN_ALPHA3 = "UNK"  # the case system's code for "citizenship not known"
 
 
 def _alpha3(codes: np.ndarray) -> np.ndarray:
-    table = {c: pycountry.countries.get(alpha_2=c).alpha_3 for c in set(codes) if c}
+    # the sample's codes all come from pycountry, so each one is found
+    table = {
+        c: cast("Country", pycountry.countries.get(alpha_2=c)).alpha_3 for c in set(codes) if c
+    }
     return np.array([table.get(c, "") for c in codes], dtype=object)
 
 
 def _none_if_empty(values: np.ndarray) -> np.ndarray:
     """XLSX: an empty cell is a missing cell, not an empty string."""
-    return np.where(values == "", None, values)
+    # numpy's stubs refuse None as a value, which an object array holds fine
+    return np.where(values == "", None, values)  # type: ignore[call-overload]
 
 
 def _birth_after_registration(ex: Export, pos: int, rng: np.random.Generator) -> str:

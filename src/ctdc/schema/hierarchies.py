@@ -74,7 +74,8 @@ def _coco_rows() -> list[dict[str, str]]:
         raise SystemExit(
             "country_converter is not installed: pip install -e '.[dev]' (or make install)"
         ) from exc
-    with data.open(encoding="utf-8", newline="") as fh:
+    # typeshed's Traversable.open omits newline; the path it returns passes it to open()
+    with data.open(encoding="utf-8", newline="") as fh:  # type: ignore[call-overload]
         return [r for r in csv.DictReader(fh, delimiter="\t") if not r["obsolete"]]
 
 
