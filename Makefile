@@ -49,9 +49,10 @@ $(ANJANA_STAMP): Makefile
 bench: $(STAMP) $(ANJANA_STAMP)  ## run the benchmarks (not tests) and print ratios against baselines
 	$(BIN)/python benchmarks/run.py
 
-lint: $(STAMP)  ## ruff check and format check
+lint: $(STAMP)  ## ruff check, format check and mypy on src
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy src
 
 sample: $(STAMP)  ## regenerate the small committed exports in sample_data/
 	$(BIN)/ctdc sample --out sample_data --rows 200 --seed 42
