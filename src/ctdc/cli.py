@@ -579,21 +579,13 @@ def policy_set(
     by: ByOption = None,
 ) -> None:
     """Change the release policy; the change is recorded (who, when, old, new, why)."""
-    from ctdc.store.lock import exclusive_lock
-    from ctdc.store.policy import change_policy, parse_setting
+    from ctdc.store.policy import change_policy, parse_settings
 
     state = _state(ctx)
     with _errors(state):
         ws = _workspace(state)
-        schema = _schema(state, ws)
-        values = {}
-        for pair in settings:
-            name, sep, value = pair.partition("=")
-            if not sep:
-                raise CtdcError("bad-option", f"{pair!r}: expected NAME=VALUE, e.g. k=12")
-            values[name.strip()] = parse_setting(name.strip(), value.strip(), schema)
-        with exclusive_lock(ws.lock_path):
-            policy = change_policy(ws, values, by=by, reason=reason)
+        values = parse_settings(settings, _schema(state, ws))
+        policy = change_policy(ws, values, by=by, reason=reason)
     typer.echo(policy.summary())
 
 
@@ -605,14 +597,11 @@ def policy_schema(
     by: ByOption = None,
 ) -> None:
     """Pin another schema: later releases use it, from whatever folder they run."""
-    from ctdc.store.lock import exclusive_lock
     from ctdc.store.policy import adopt_schema
 
     state = _state(ctx)
     with _errors(state):
-        ws = _workspace(state)
-        with exclusive_lock(ws.lock_path):
-            policy = adopt_schema(ws, path, by=by, reason=reason)
+        policy = adopt_schema(_workspace(state), path, by=by, reason=reason)
     typer.echo(policy.summary())
 
 

@@ -29,6 +29,7 @@ from ctdc.config import DEFAULT_K, bundled_schema
 from ctdc.errors import CtdcError
 from ctdc.schema import Schema, load_schema
 from ctdc.store.atomic import write_bytes, write_json
+from ctdc.store.lock import exclusive_lock
 
 if TYPE_CHECKING:
     from ctdc.store.workspace import Workspace
@@ -260,6 +261,17 @@ def schema_differs(ws: Workspace, path: Path) -> bool:
         return True
 
 
+def parse_settings(pairs: list[str], schema: Schema) -> dict[str, Any]:
+    """``["k=12", "levels.age_band=1"]`` -> ``{"k": 12, "levels.age_band": 1}``."""
+    values = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise CtdcError("bad-option", f"{pair!r}: expected NAME=VALUE, e.g. k=12")
+        values[name.strip()] = parse_setting(name.strip(), value.strip(), schema)
+    return values
+
+
 def parse_setting(name: str, value: str, schema: Schema) -> Any:
     """``k=12``, ``l=off``, ``levels.age_band=1`` -> a typed value, or ``bad-option``."""
     try:
@@ -306,7 +318,15 @@ def _diff(old: Policy, new: Policy) -> dict[str, list[Any]]:
 def change_policy(
     ws: Workspace, values: dict[str, Any], *, by: str | None = None, reason: str | None = None
 ) -> Policy:
-    """Change settings explicitly and record who changed what, when and why."""
+    """Change settings explicitly and record who changed what, when and why.
+
+    Under the harmonize lock, so a running harmonize never sees half a change.
+    """
+    with exclusive_lock(ws.lock_path):
+        return _change(ws, values, by, reason)
+
+
+def _change(ws: Workspace, values: dict[str, Any], by: str | None, reason: str | None) -> Policy:
     old = load_policy(ws)
     levels = dict(old.levels)
     plain = {}
@@ -327,6 +347,11 @@ def adopt_schema(
     ws: Workspace, schema_path: Path, *, by: str | None = None, reason: str | None = None
 ) -> Policy:
     """Pin another schema (a new epoch for the releases): recorded like any change."""
+    with exclusive_lock(ws.lock_path):
+        return _adopt(ws, schema_path, by, reason)
+
+
+def _adopt(ws: Workspace, schema_path: Path, by: str | None, reason: str | None) -> Policy:
     old = load_policy(ws)
     schema = load_schema(schema_path)
     pinned = _copy_schema(ws, schema)
