@@ -1,4 +1,4 @@
-"""Anonymizer on CTDC-like data (issue 4): ``ctdc sample`` exports, the 15 default QIs, k=10.
+"""Anonymizer on CTDC-like data: ``ctdc sample`` exports, the schema's default QIs, k=10.
 
 CTDC's early releases published each quasi-identifier at one fixed level and
 suppressed what did not fit; about 40% of records were lost. The baseline here is
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> str:
         rows,
         [
             f"Input: the 4 sample organizations (`ctdc sample --rows {args.rows} --seed "
-            f"{args.seed}`), ingested and merged; the 15 default quasi-identifiers.",
+            f"{args.seed}`), ingested and merged; the schema's {len(by_qi)} quasi-identifiers.",
             "Fully suppressed = records removed + records released with every QI suppressed. "
             "CTDC's historical figure: ~40% of records.",
             *details,
