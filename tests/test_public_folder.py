@@ -207,9 +207,17 @@ def test_catalog_views_read_only_the_public_folder(published: dict[str, Any]) ->
 def test_a_user_without_rights_on_the_workspace_queries_the_public_folder(
     published: dict[str, Any],
 ) -> None:
-    """Fork, drop to ``nobody``, run the analyst's query; every private file is refused."""
+    """Fork, drop to ``nobody``, run the analyst's query; every private file is refused.
+
+    The child runs both the library call and ``ctdc --data-dir <workspace> query``
+    (in-process: the interpreter under /root is not executable by nobody), which
+    must find the public folder without reading the private policy.
+    """
     if os.geteuid() != 0:
         pytest.skip("dropping to another user needs root (CI runs as root)")
+    from typer.testing import CliRunner
+
+    from ctdc.cli import app
     from ctdc.query import run_query
 
     ws, result = published["ws"], published["result"]
@@ -236,6 +244,10 @@ def test_a_user_without_rights_on_the_workspace_queries_the_public_folder(
             report: dict[str, Any] = {"uid": os.getuid()}
             frame = run_query(public, "SELECT count(*) AS n FROM cases")
             report["query"] = int(frame["n"].iloc[0])
+            sql = "SELECT count(*) AS n FROM cases"
+            args = ["--data-dir", str(ws.root), "query", sql, "--format", "json"]
+            cli = CliRunner().invoke(app, args)
+            report["cli"] = [cli.exit_code, cli.stdout, cli.stderr]
             con = duckdb.connect(str(public / "catalog.duckdb"), read_only=True)
             report["catalog"] = con.execute("SELECT count(*) FROM cases").fetchone()[0]
             con.close()
@@ -267,6 +279,9 @@ def test_a_user_without_rights_on_the_workspace_queries_the_public_folder(
     released = result.manifest["accounting"]["total"]["released"]
     assert report["uid"] == NOBODY
     assert report["query"] == released and report["catalog"] == released
+    exit_code, stdout, stderr = report["cli"]
+    assert exit_code == 0, stderr
+    assert json.loads(stdout) == [{"n": released}]
     assert report["denied"] == {name: True for name in private}
 
 

@@ -93,7 +93,10 @@ def _main(
     data_dir: Annotated[
         Path | None,
         typer.Option(
-            "--data-dir", envvar="CTDC_HOME", help="Workspace folder \\[default: ./ctdc-data]."
+            "--data-dir",
+            envvar="CTDC_HOME",
+            readable=False,  # an analyst may pass through the workspace (0711), not list it
+            help="Workspace folder \\[default: ./ctdc-data].",
         ),
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
