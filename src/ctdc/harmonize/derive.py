@@ -28,10 +28,11 @@ from ctdc.schema import Field, Schema
 def derived_labels(field: Field, hierarchy: Hierarchy | None) -> dict[str, str]:
     """Published source label -> derived value, for every label whose leaves agree."""
     assert field.derive is not None
+    if hierarchy is None:  # published as recorded or suppressed: the labels are the leaves
+        return dict(field.derive)
     leaves_under: dict[str, set[str]] = {}
-    rows = hierarchy.rows if hierarchy is not None else tuple((v,) for v in field.derive)
-    for row in rows:
-        for label in row[:-1] if hierarchy is not None else row:  # the root is suppressed
+    for row in hierarchy.rows:
+        for label in row[:-1]:  # the root is published as NULL
             leaves_under.setdefault(label, set()).add(row[0])
     out: dict[str, str] = {}
     for label, leaves in leaves_under.items():
