@@ -14,7 +14,7 @@ them, docs/errors.md lists them. Never rename one; add a new one instead.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 from pathlib import Path
 
 from ctdc.limits import MAX_CELL_CHARS
@@ -28,9 +28,79 @@ class ExitCode(IntEnum):
     ENVIRONMENT = 3
 
 
+class Slug(StrEnum):
+    """Every slug of the catalogue, so code names one by attribute and a typo fails at import.
+
+    Members are ``str``: they compare, hash, format and serialize as the slug
+    itself, so the quarantine and JSON output hold plain text.
+    ``tests/test_errors.py`` checks that this enum, :data:`CATALOGUE` and
+    docs/errors.md list the same slugs.
+    """
+
+    # row level: quarantine reasons
+    UNKNOWN_VALUE = "unknown-value"
+    BAD_DATE = "bad-date"
+    BAD_NUMBER = "bad-number"
+    OUT_OF_RANGE = "out-of-range"
+    UNKNOWN_COUNTRY = "unknown-country"
+    MISSING_REQUIRED = "missing-required"
+    DUPLICATE_CASE_ID = "duplicate-case-id"
+    SCHEMA_VIOLATION = "schema-violation"
+    BAD_FIELD_COUNT = "bad-field-count"
+    BAD_JSON_LINE = "bad-json-line"
+    UNCACHED_FORMULA = "uncached-formula"
+    CONTROL_CHARACTER = "control-character"
+    VALUE_TOO_LONG = "value-too-long"
+    BATCH_REJECTED = "batch-rejected"
+    # run level
+    BAD_ORG_NAME = "bad-org-name"
+    UNKNOWN_ORG = "unknown-org"
+    BAD_MAPPING = "bad-mapping"
+    BAD_SCHEMA = "bad-schema"
+    UNSAFE_YAML = "unsafe-yaml"
+    BAD_OPTION = "bad-option"
+    UNSAFE_PUBLISH_DIR = "unsafe-publish-dir"
+    BAD_SQL = "bad-sql"
+    READ_ONLY = "read-only"
+    QUERY_REFUSED = "query-refused"
+    QUERY_LIMIT = "query-limit"
+    MISSING_COLUMN = "missing-column"
+    UNMAPPED_COLUMN = "unmapped-column"
+    EMPTY_FILE = "empty-file"
+    UNREADABLE_FILE = "unreadable-file"
+    BINARY_FILE = "binary-file"
+    UNTERMINATED_QUOTE = "unterminated-quote"
+    DUPLICATE_COLUMN = "duplicate-column"
+    ARCHIVE_TOO_LARGE = "archive-too-large"
+    REJECT_RATE_EXCEEDED = "reject-rate-exceeded"
+    NO_STAGED_DATA = "no-staged-data"
+    K_CHECK_FAILED = "k-check-failed"
+    ACCOUNTING_UNBALANCED = "accounting-unbalanced"
+    TOO_FEW_RECORDS = "too-few-records"
+    FILE_NOT_FOUND = "file-not-found"
+    NO_WORKSPACE = "no-workspace"
+    NO_POLICY = "no-policy"
+    POLICY_MISMATCH = "policy-mismatch"
+    K_BELOW_FLOOR = "k-below-floor"
+    MISSING_KEY = "missing-key"
+    UNSAFE_KEY = "unsafe-key"
+    BAD_KEY = "bad-key"
+    KEY_MISMATCH = "key-mismatch"
+    KEY_ROTATION_INCOMPLETE = "key-rotation-incomplete"
+    LOCKED = "locked"
+    NO_RELEASE = "no-release"
+    IO_ERROR = "io-error"
+    INTERNAL_ERROR = "internal-error"
+    MISSING_EXTRA = "missing-extra"
+
+
 @dataclass(frozen=True)
 class ErrorKind:
-    slug: str
+    """One catalogue entry. ``row_level`` marks a quarantine reason: it sets a row aside
+    and the ingest goes on, so docs/errors.md lists it apart from the slugs that stop
+    a run."""
+
+    slug: Slug
     exit_code: ExitCode
     title: str
     fix: str
@@ -40,63 +110,63 @@ class ErrorKind:
 _KINDS = [
     # --- row level: quarantine reasons -------------------------------------------------
     ErrorKind(
-        "unknown-value",
+        Slug.UNKNOWN_VALUE,
         ExitCode.DATA,
         "value not in the vocabulary",
         "correct the value, or add it to the column's `values:` in pipelines/<org>.yaml",
         row_level=True,
     ),
     ErrorKind(
-        "bad-date",
+        Slug.BAD_DATE,
         ExitCode.DATA,
         "date does not match the pinned format",
         "correct the date, or fix `date_format` in pipelines/<org>.yaml",
         row_level=True,
     ),
     ErrorKind(
-        "bad-number",
+        Slug.BAD_NUMBER,
         ExitCode.DATA,
         "not a whole number",
         "write the number in digits, e.g. 27",
         row_level=True,
     ),
     ErrorKind(
-        "out-of-range",
+        Slug.OUT_OF_RANGE,
         ExitCode.DATA,
         "value outside the allowed range",
         "check the value: ages are 0-120, years 2002 to this year, birth before registration",
         row_level=True,
     ),
     ErrorKind(
-        "unknown-country",
+        Slug.UNKNOWN_COUNTRY,
         ExitCode.DATA,
         "not a recognised country",
         "use an ISO 3166 name or code, or add the spelling to `values:` in the mapping",
         row_level=True,
     ),
     ErrorKind(
-        "missing-required",
+        Slug.MISSING_REQUIRED,
         ExitCode.DATA,
         "required value is empty",
         "fill in the value; the case id and registration date are required",
         row_level=True,
     ),
     ErrorKind(
-        "duplicate-case-id",
+        Slug.DUPLICATE_CASE_ID,
         ExitCode.DATA,
         "case id appears more than once in this export",
         "give each case one row per export; merge or renumber the duplicates",
         row_level=True,
     ),
     ErrorKind(
-        "schema-violation",
+        Slug.SCHEMA_VIOLATION,
         ExitCode.DATA,
         "value breaks the harmonized schema",
         "fix the mapping so it yields the schema's values (see schemas/ctdc.yaml)",
         row_level=True,
     ),
     ErrorKind(
-        "bad-field-count",
+        Slug.BAD_FIELD_COUNT,
         ExitCode.DATA,
         "row has more or fewer fields than the header",
         "quote values that contain the delimiter or a line break, so that every row has "
@@ -104,14 +174,14 @@ _KINDS = [
         row_level=True,
     ),
     ErrorKind(
-        "bad-json-line",
+        Slug.BAD_JSON_LINE,
         ExitCode.DATA,
         "line is not one complete JSON object",
         "write one JSON object per line; look for a cut-off line or an unescaped quote",
         row_level=True,
     ),
     ErrorKind(
-        "uncached-formula",
+        Slug.UNCACHED_FORMULA,
         ExitCode.DATA,
         "a spreadsheet formula saved without its computed value (ctdc never evaluates formulas)",
         "open the workbook in Excel or LibreOffice and save it again, so that every formula's "
@@ -119,7 +189,7 @@ _KINDS = [
         row_level=True,
     ),
     ErrorKind(
-        "control-character",
+        Slug.CONTROL_CHARACTER,
         ExitCode.DATA,
         "value holds a NUL or another control character",
         "delete the control characters (shown as \\xNN); they come from a damaged export "
@@ -127,7 +197,7 @@ _KINDS = [
         row_level=True,
     ),
     ErrorKind(
-        "value-too-long",
+        Slug.VALUE_TOO_LONG,
         ExitCode.DATA,
         f"value longer than {MAX_CELL_CHARS:,} characters (a spreadsheet cell's limit)",
         "shorten the value; no spreadsheet cell holds more, so look for an unclosed quote "
@@ -135,7 +205,7 @@ _KINDS = [
         row_level=True,
     ),
     ErrorKind(
-        "batch-rejected",
+        Slug.BATCH_REJECTED,
         ExitCode.DATA,
         "row is valid, but its file was rejected: too many of its other rows failed",
         "nothing to change in this row; fix the file's other quarantined rows and ingest it again",
@@ -143,54 +213,56 @@ _KINDS = [
     ),
     # --- run level: usage ----------------------------------------------------------------
     ErrorKind(
-        "bad-org-name",
+        Slug.BAD_ORG_NAME,
         ExitCode.USAGE,
         "invalid organization id",
         "use 2-40 characters: lowercase a-z, 0-9 and '-', starting with a letter or digit",
     ),
     ErrorKind(
-        "unknown-org",
+        Slug.UNKNOWN_ORG,
         ExitCode.USAGE,
         "no mapping for this organization",
         "write pipelines/<org>.yaml (see docs/mapping.md) or check the spelling",
     ),
     ErrorKind(
-        "bad-mapping",
+        Slug.BAD_MAPPING,
         ExitCode.USAGE,
         "mapping file is invalid",
         "correct the named key in the mapping (see docs/mapping.md)",
     ),
     ErrorKind(
-        "bad-schema",
+        Slug.BAD_SCHEMA,
         ExitCode.USAGE,
         "schema file is invalid",
         "correct the named field in schemas/ctdc.yaml",
     ),
     ErrorKind(
-        "unsafe-yaml",
+        Slug.UNSAFE_YAML,
         ExitCode.USAGE,
         "YAML file refused before parsing: it uses anchors or aliases, is over the size "
         "limit or is nested too deeply",
         "write every value out in full (no `&anchor` or `*alias`, no `<<` merge keys) and keep "
         "the file small and shallow; the limits are listed in docs/errors.md",
     ),
-    ErrorKind("bad-option", ExitCode.USAGE, "invalid option value", "see `ctdc COMMAND --help`"),
+    ErrorKind(Slug.BAD_OPTION, ExitCode.USAGE, "invalid option value", "see `ctdc COMMAND --help`"),
     ErrorKind(
-        "unsafe-publish-dir",
+        Slug.UNSAFE_PUBLISH_DIR,
         ExitCode.USAGE,
         "the public folder would overlap the private workspace",
         "set publish_dir to <data-dir>/public or to a folder outside the workspace; never the "
         "workspace itself, one of its private folders, or a folder that contains it",
     ),
-    ErrorKind("bad-sql", ExitCode.USAGE, "the query failed", "check the SQL; `cases` is the view"),
     ErrorKind(
-        "read-only",
+        Slug.BAD_SQL, ExitCode.USAGE, "the query failed", "check the SQL; `cases` is the view"
+    ),
+    ErrorKind(
+        Slug.READ_ONLY,
         ExitCode.USAGE,
         "only read-only SQL is allowed",
         "use SELECT (or WITH ... SELECT, DESCRIBE, SUMMARIZE, EXPLAIN)",
     ),
     ErrorKind(
-        "query-refused",
+        Slug.QUERY_REFUSED,
         ExitCode.USAGE,
         "the query sandbox does not run this statement or read this file",
         "write one SELECT (WITH, DESCRIBE, SUMMARIZE allowed) over the views cases, dictionary "
@@ -198,175 +270,181 @@ _KINDS = [
         "extensions and writes are refused",
     ),
     ErrorKind(
-        "query-limit",
+        Slug.QUERY_LIMIT,
         ExitCode.USAGE,
         "the query went past a limit (time, memory, temp space or result rows)",
         "filter or aggregate in SQL (WHERE, GROUP BY, LIMIT), or raise --timeout",
     ),
     # --- run level: data / policy --------------------------------------------------------
     ErrorKind(
-        "missing-column",
+        Slug.MISSING_COLUMN,
         ExitCode.DATA,
         "a column the mapping needs is not in the file",
         "export the column, or correct its name in pipelines/<org>.yaml",
     ),
     ErrorKind(
-        "unmapped-column",
+        Slug.UNMAPPED_COLUMN,
         ExitCode.DATA,
         "the file has a column the mapping does not name",
         "add it to `drop:` (if it identifies a person) or `ignore:` or map it",
     ),
     ErrorKind(
-        "empty-file",
+        Slug.EMPTY_FILE,
         ExitCode.DATA,
         "the file has no data rows",
         "export again; the file must have a header and at least one row",
     ),
     ErrorKind(
-        "unreadable-file",
+        Slug.UNREADABLE_FILE,
         ExitCode.DATA,
         "the file cannot be read in the pinned format",
         "check `source:` (format, encoding, delimiter) in pipelines/<org>.yaml",
     ),
     ErrorKind(
-        "binary-file",
+        Slug.BINARY_FILE,
         ExitCode.DATA,
         "the file is binary, not text",
         "export the data as text (CSV, JSON), or pin the file's real `source.format` "
         "(e.g. xlsx) in pipelines/<org>.yaml",
     ),
     ErrorKind(
-        "unterminated-quote",
+        Slug.UNTERMINATED_QUOTE,
         ExitCode.DATA,
         "a quoted value never closes, so the rest of the file would become one value",
         'close the quote; a quote inside a quoted value is written twice ("")',
     ),
     ErrorKind(
-        "duplicate-column",
+        Slug.DUPLICATE_COLUMN,
         ExitCode.DATA,
         "two columns (or two keys of one JSON object) have the same name",
         "rename one of them so that every column name is unique",
     ),
     ErrorKind(
-        "archive-too-large",
+        Slug.ARCHIVE_TOO_LARGE,
         ExitCode.DATA,
         "the workbook would unpack beyond the safety limits (a zip bomb?)",
         "export as CSV, or split the export into smaller workbooks; "
         "the limits are listed in docs/errors.md",
     ),
     ErrorKind(
-        "reject-rate-exceeded",
+        Slug.REJECT_RATE_EXCEEDED,
         ExitCode.DATA,
         "too many rows were quarantined",
         "fix the rows listed in the quarantine, or raise --max-reject-rate",
     ),
     ErrorKind(
-        "no-staged-data",
+        Slug.NO_STAGED_DATA,
         ExitCode.DATA,
         "nothing has been ingested yet",
         "run `ctdc ingest --org ORG FILE` first",
     ),
     ErrorKind(
-        "k-check-failed",
+        Slug.K_CHECK_FAILED,
         ExitCode.DATA,
         "the release failed its privacy check (k-anonymity, or l-diversity when asked); "
         "nothing published",
         "report this as a bug: the anonymizer's output failed the independent check",
     ),
     ErrorKind(
-        "accounting-unbalanced",
+        Slug.ACCOUNTING_UNBALANCED,
         ExitCode.DATA,
         "the release's row accounting does not balance (read = staged + quarantined, "
         "staged = released + suppressed + merged); nothing published",
         "report this as a bug: a record was lost or counted twice between staging and release",
     ),
     ErrorKind(
-        "too-few-records",
+        Slug.TOO_FEW_RECORDS,
         ExitCode.DATA,
         "too few records for a k-anonymous release; nothing published",
         "ingest more records, or lower k (never below the workspace's floor)",
     ),
     # --- run level: environment -----------------------------------------------------------
-    ErrorKind("file-not-found", ExitCode.ENVIRONMENT, "file not found", "check the path"),
+    ErrorKind(Slug.FILE_NOT_FOUND, ExitCode.ENVIRONMENT, "file not found", "check the path"),
     ErrorKind(
-        "no-workspace",
+        Slug.NO_WORKSPACE,
         ExitCode.ENVIRONMENT,
         "no ctdc workspace here",
         "run `ctdc init` (or pass --data-dir / set CTDC_HOME)",
     ),
     ErrorKind(
-        "no-policy",
+        Slug.NO_POLICY,
         ExitCode.ENVIRONMENT,
         "the workspace has no release policy (k, levels, pinned schema)",
         "run `ctdc init` on the workspace: it pins the schema and the default policy, and "
         "keeps the key",
     ),
     ErrorKind(
-        "policy-mismatch",
+        Slug.POLICY_MISMATCH,
         ExitCode.ENVIRONMENT,
         "the schema is not the one pinned in the workspace's release policy",
         "use the pinned schema (ctdc reads it from the workspace by itself), or adopt the new "
         "one explicitly: `ctdc policy schema PATH --reason ...`",
     ),
     ErrorKind(
-        "k-below-floor",
+        Slug.K_BELOW_FLOOR,
         ExitCode.USAGE,
         "k below the steward's floor",
         "ask for k at or above the floor (`ctdc policy show`); only the steward lowers the "
         "floor: `ctdc policy set k_floor=N --reason ...`",
     ),
     ErrorKind(
-        "missing-key",
+        Slug.MISSING_KEY,
         ExitCode.ENVIRONMENT,
         "the pseudonymization key is missing",
         "restore the key file from your backup, or run `ctdc init` for a new workspace",
     ),
     ErrorKind(
-        "unsafe-key",
+        Slug.UNSAFE_KEY,
         ExitCode.ENVIRONMENT,
         "the key file is readable by others",
         "run `chmod 600` on the key file",
     ),
     ErrorKind(
-        "bad-key",
+        Slug.BAD_KEY,
         ExitCode.ENVIRONMENT,
         "the key file is too short",
         "the key must hold at least 32 random bytes; restore it from backup",
     ),
     ErrorKind(
-        "key-mismatch",
+        Slug.KEY_MISMATCH,
         ExitCode.ENVIRONMENT,
         "the key is not the one that made the staged data (its fingerprint differs)",
         "put back the key file backed up for this workspace (docs/key.md); "
         "a new key would count every re-exported person twice",
     ),
     ErrorKind(
-        "key-rotation-incomplete",
+        Slug.KEY_ROTATION_INCOMPLETE,
         ExitCode.ENVIRONMENT,
         "a key rotation was interrupted; the staged data is half re-keyed",
         "run `ctdc key rotate --resume` to finish it (docs/key.md)",
     ),
     ErrorKind(
-        "locked",
+        Slug.LOCKED,
         ExitCode.ENVIRONMENT,
         "another ctdc run holds the lock (harmonize, an ingest of the same organization, "
         "or a key rotation)",
         "wait for it to finish, or pass --wait",
     ),
     ErrorKind(
-        "no-release",
+        Slug.NO_RELEASE,
         ExitCode.ENVIRONMENT,
         "no release has been published yet",
         "run `ctdc harmonize` first",
     ),
     ErrorKind(
-        "io-error",
+        Slug.MISSING_EXTRA,
+        ExitCode.ENVIRONMENT,
+        "an optional dependency of this command is not installed",
+        "install the extra the message names, e.g. `pip install 'ctdc[sample]'`",
+    ),
+    ErrorKind(
+        Slug.IO_ERROR,
         ExitCode.ENVIRONMENT,
         "a file could not be read or written",
         "check the path, the permissions and the free disk space",
     ),
     ErrorKind(
-        "internal-error",
+        Slug.INTERNAL_ERROR,
         ExitCode.ENVIRONMENT,
         "an unexpected failure inside ctdc (a bug)",
         "run the command again with --debug for the traceback and report it; the message "
@@ -374,7 +452,8 @@ _KINDS = [
     ),
 ]
 
-CATALOGUE: dict[str, ErrorKind] = {kind.slug: kind for kind in _KINDS}
+#: keyed by :class:`Slug`; a plain string looks up the same entry (members are ``str``)
+CATALOGUE: dict[Slug, ErrorKind] = {kind.slug: kind for kind in _KINDS}
 
 
 class CtdcError(Exception):
@@ -387,7 +466,7 @@ class CtdcError(Exception):
 
     def __init__(
         self,
-        slug: str,
+        slug: Slug | str,
         detail: str = "",
         *,
         file: str | Path | None = None,
@@ -397,8 +476,8 @@ class CtdcError(Exception):
     ) -> None:
         if slug not in CATALOGUE:
             raise KeyError(f"unknown error slug {slug!r}: add it to the catalogue in errors.py")
-        self.kind = CATALOGUE[slug]
-        self.slug = slug
+        self.slug = Slug(slug)
+        self.kind = CATALOGUE[self.slug]
         self.detail = detail
         self.file = str(file) if file is not None else None
         self.row = row
