@@ -19,10 +19,10 @@ $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (set PYTHON=...)"; exit 3; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,sample]'
 	@touch $(STAMP)
 
-install: $(STAMP)  ## create .venv and install ctdc with its dev tools
+install: $(STAMP)  ## create .venv and install ctdc with its dev tools and the sample extra
 
 demo: $(STAMP)  ## run the whole job end to end on generated sample data
 	@rm -rf $(DEMO)
