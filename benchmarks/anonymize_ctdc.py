@@ -49,7 +49,8 @@ def merged_staging(rows: int, seed: int) -> Path:
     if path.exists():
         return path
     from ctdc.harmonize.merge import merge_staging
-    from ctdc.ingest import ingest_file, load_mapping
+    from ctdc.ingest import ingest_file
+    from ctdc.mapping import load_mapping
     from ctdc.sample import generate_samples
     from ctdc.schema import load_schema
     from ctdc.store.ledger import read_entries

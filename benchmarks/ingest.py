@@ -35,7 +35,8 @@ from harness import OUT, ROOT, measure, record
 SETUP_CTDC = """
 import shutil
 from pathlib import Path
-from ctdc.ingest import ingest_file, load_mapping
+from ctdc.ingest import ingest_file
+from ctdc.mapping import load_mapping
 from ctdc.schema import load_schema
 from ctdc.store.workspace import init_workspace
 """

@@ -19,7 +19,8 @@ from conftest import TEST_MAPPING, run_ctdc
 from ctdc.errors import CtdcError
 from ctdc.harmonize import harmonize
 from ctdc.harmonize.merge import merge_staging
-from ctdc.ingest import IngestResult, ingest_file, load_mapping
+from ctdc.ingest import IngestResult, ingest_file
+from ctdc.mapping import load_mapping
 from ctdc.quarantine import list_batches
 from ctdc.schema import Schema
 from ctdc.store.ledger import live_entries, read_entries, superseded_by

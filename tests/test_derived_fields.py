@@ -16,7 +16,8 @@ import yaml
 
 from ctdc.errors import CtdcError
 from ctdc.harmonize import harmonize
-from ctdc.ingest import ingest_file, load_mapping
+from ctdc.ingest import ingest_file
+from ctdc.mapping import load_mapping
 from ctdc.sample import generate_samples
 from ctdc.schema import Schema, load_schema
 from ctdc.store.workspace import init_workspace

@@ -26,7 +26,7 @@ import pytest
 from faker import Faker
 
 from conftest import query_json, run_ctdc
-from ctdc.ingest import load_mapping
+from ctdc.mapping import load_mapping
 from ctdc.sample import ORGS, generate_samples
 from ctdc.schema import Schema
 from ctdc.yamlio import load_text_yaml

@@ -14,7 +14,8 @@ import pytest
 
 from ctdc.errors import CtdcError
 from ctdc.harmonize import harmonize
-from ctdc.ingest import ingest_file, load_mapping
+from ctdc.ingest import ingest_file
+from ctdc.mapping import load_mapping
 from ctdc.sample import ORGS, generate_samples
 from ctdc.schema import Schema
 from ctdc.store.workspace import Workspace, init_workspace

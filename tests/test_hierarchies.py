@@ -11,7 +11,7 @@ import pytest
 
 from ctdc.anonymize import Hierarchy
 from ctdc.anonymize.hierarchy import encode_column
-from ctdc.ingest.countries import country_lookup
+from ctdc.mapping.countries import country_lookup
 from ctdc.schema import COUNTRY_CODES, Schema, load_schema
 from ctdc.schema.hierarchies import (
     FALLBACK,

@@ -19,10 +19,12 @@ import pytest
 
 from conftest import run_ctdc
 from ctdc.errors import CATALOGUE, CtdcError
-from ctdc.ingest import check_org_name, ingest_file, load_mapping, read_export
-from ctdc.ingest.archive import check_archive
-from ctdc.ingest.mapping import SourceSpec
+from ctdc.formats.archive import check_archive
+from ctdc.formats.read import read_export
+from ctdc.ingest import ingest_file
 from ctdc.limits import MAX_CELL_CHARS
+from ctdc.mapping import check_org_name, load_mapping
+from ctdc.mapping.spec import SourceSpec
 from ctdc.schema import Schema
 from ctdc.store.ledger import read_entries
 from ctdc.store.workspace import Workspace, init_workspace
@@ -426,7 +428,7 @@ def test_archive_limits_are_checked_on_declared_sizes(generated) -> None:
 
 
 def test_a_value_over_the_field_limit_stops_the_read(tmp_path: Path, monkeypatch) -> None:
-    from ctdc.ingest import csv_reader
+    from ctdc.formats import csv as csv_reader
 
     monkeypatch.setattr(csv_reader, "MAX_FIELD_BYTES", 1000)
     path = tmp_path / "f.csv"

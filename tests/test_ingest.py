@@ -12,7 +12,8 @@ import pytest
 
 from conftest import EXPECTED_BAD, TEST_ROWS
 from ctdc.errors import CtdcError
-from ctdc.ingest import ingest_file, load_mapping
+from ctdc.ingest import ingest_file
+from ctdc.mapping import load_mapping
 from ctdc.schema import Schema
 from ctdc.store.ledger import read_entries
 from ctdc.store.workspace import Workspace

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ctdc.errors import CtdcError
-from ctdc.ingest.mapping import load_mapping, normalize
+from ctdc.mapping.spec import load_mapping, normalize
 from ctdc.schema import Schema
 
 BASE = """\

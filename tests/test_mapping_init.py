@@ -23,9 +23,10 @@ import pytest
 
 from conftest import run_ctdc
 from ctdc.errors import CtdcError
-from ctdc.ingest import load_mapping, read_export
-from ctdc.ingest.mapping import BOOLEAN_WORDS, SourceSpec, normalize
-from ctdc.ingest.scaffold import Scaffold, build_scaffold, guess_source, similarity, words
+from ctdc.formats.read import read_export
+from ctdc.mapping import load_mapping
+from ctdc.mapping.spec import BOOLEAN_WORDS, SourceSpec, normalize
+from ctdc.onboard.scaffold import Scaffold, build_scaffold, guess_source, similarity, words
 from ctdc.sample import ORGS, SampleResult, generate_samples
 from ctdc.schema import Schema
 from ctdc.yamlio import load_text_yaml

@@ -37,7 +37,8 @@ import pytest
 from ctdc.errors import CtdcError
 from ctdc.harmonize import harmonize
 from ctdc.harmonize.public_manifest import COUNTS_ROUNDED_TO, rounded
-from ctdc.ingest import ingest_file, load_mapping
+from ctdc.ingest import ingest_file
+from ctdc.mapping import load_mapping
 from ctdc.sample import ORGS, generate_samples
 from ctdc.schema import Schema
 from ctdc.store.public import PublicArea, current_public_release, prune, publish_public

@@ -14,7 +14,8 @@ import pytest
 
 from conftest import EXPECTED_BAD, run_ctdc
 from ctdc.errors import CATALOGUE
-from ctdc.ingest import ingest_file, load_mapping
+from ctdc.ingest import ingest_file
+from ctdc.mapping import load_mapping
 from ctdc.quarantine import neutralize, quarantine_frame, quarantine_table
 from ctdc.schema import Schema
 from ctdc.store.atomic import write_parquet

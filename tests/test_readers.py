@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ctdc.errors import CtdcError
-from ctdc.ingest.mapping import SourceSpec
-from ctdc.ingest.readers import read_export
+from ctdc.formats.read import read_export
+from ctdc.mapping.spec import SourceSpec
 
 
 def test_csv_keeps_text_as_text(tmp_path: Path) -> None:
@@ -140,7 +140,7 @@ def test_json_array_streams_through_a_small_buffer(tmp_path: Path, monkeypatch) 
     """Records, strings and numbers cut by the read buffer at every offset come out whole,
     exactly as ``json.loads`` reads them, and the reader never holds the document."""
     from ctdc import limits
-    from ctdc.ingest import json_reader
+    from ctdc.formats import json as json_reader
 
     records = [{"id": f"c{i}", "n": 12345678901234567890 + i, "x": 1.5e-7, "name": "Ñandú \u2028"}
                for i in range(300)]  # fmt: skip
@@ -180,7 +180,7 @@ def test_broken_json_array_names_the_record(
 
 
 def test_json_record_over_the_limit_is_refused(tmp_path: Path, monkeypatch) -> None:
-    from ctdc.ingest import json_reader
+    from ctdc.formats import json as json_reader
 
     monkeypatch.setattr(json_reader, "READ_CHARS", 16)
     monkeypatch.setattr(json_reader, "MAX_RECORD_CHARS", 100)
@@ -255,8 +255,8 @@ def test_a_streamed_json_array_reads_as_json_loads_would(
 ) -> None:
     """Whatever the whitespace and wherever the buffer cuts, each record is what
     ``json.loads`` makes of the whole document, cell by cell."""
-    from ctdc.ingest import json_reader
-    from ctdc.ingest.values import cell_text
+    from ctdc.formats import json as json_reader
+    from ctdc.formats.values import cell_text
 
     path = tmp_path_factory.mktemp("json") / "a.json"
     body = f",{space}".join(json.dumps(r, ensure_ascii=False) for r in records)
@@ -285,7 +285,7 @@ def test_a_streamed_json_array_reads_as_json_loads_would(
     ],
 )
 def test_header_names_from_merged_header_rows(rows: list[tuple], names: list[str]) -> None:
-    from ctdc.ingest.xlsx_reader import header_names
+    from ctdc.formats.xlsx import header_names
 
     assert header_names(rows) == names
 

@@ -32,7 +32,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ctdc.cli import app
-from ctdc.ingest import load_mapping
+from ctdc.mapping import load_mapping
 from ctdc.schema import Schema
 from ctdc.text import describe, escape, escape_json
 
@@ -193,7 +193,7 @@ def test_rejected_file_and_its_message_name_no_value(project: Path) -> None:
 
 def test_a_parse_error_quoting_a_cell_is_cut_out(project: Path, monkeypatch) -> None:
     """A library error that quotes a cell (here a damaged XLSX) loses the quoted text."""
-    from ctdc.ingest import xlsx_reader
+    from ctdc.formats import xlsx as xlsx_reader
 
     def choke(*_args: object) -> None:
         raise ValueError(f"could not convert string to float: 'Ana {MARKER}'")
@@ -390,7 +390,7 @@ def test_mapping_init_reproduces_the_u009b_crash_as_a_mapping(tmp_path: Path, sc
 def test_mapping_init_turns_an_unexpected_failure_into_one_line(
     tmp_path: Path, monkeypatch
 ) -> None:
-    from ctdc.ingest import scaffold
+    from ctdc.onboard import scaffold
 
     def crash(*_args: object, **_kw: object) -> None:
         raise RuntimeError(f"sample value {MARKER}")

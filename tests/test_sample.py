@@ -426,8 +426,8 @@ def test_writer_label_tables_match_the_mappings() -> None:
 
 
 def test_every_spanish_country_name_resolves_to_its_code() -> None:
-    from ctdc.ingest.countries import country_lookup
-    from ctdc.ingest.mapping import normalize
+    from ctdc.mapping.countries import country_lookup
+    from ctdc.mapping.spec import normalize
     from ctdc.sample.world import CORRIDORS, RARE_NATIONALITIES
     from ctdc.sample.writers import US_ES_SHORT, spanish_country, strip_accents
 
@@ -491,7 +491,8 @@ def test_progress_is_reported(tmp_path: Path) -> None:
 def test_ingest_quarantines_exactly_the_planted_rows(
     marked: SampleResult, workspace, schema
 ) -> None:
-    from ctdc.ingest import ingest_file, load_mapping
+    from ctdc.ingest import ingest_file
+    from ctdc.mapping import load_mapping
 
     expected = {(p.org, p.row): (p.reason, p.column) for p in marked.planted}
     for org in ORGS:

@@ -26,7 +26,8 @@ from conftest import TEST_MAPPING
 from ctdc.cli import app
 from ctdc.errors import CtdcError
 from ctdc.harmonize import HarmonizeResult, harmonize
-from ctdc.ingest import Mapping, ingest_file, load_mapping
+from ctdc.ingest import ingest_file
+from ctdc.mapping import Mapping, load_mapping
 from ctdc.schema import Schema
 from ctdc.store.workspace import Workspace, init_workspace
 

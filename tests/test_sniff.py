@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from conftest import run_ctdc
-from ctdc.ingest import ingest_file, load_mapping
-from ctdc.ingest.mapping import SourceSpec
-from ctdc.ingest.sniff import guess_delimiter, guess_encoding, guess_source
+from ctdc.formats.detect import guess_delimiter, guess_encoding, guess_source
+from ctdc.ingest import ingest_file
+from ctdc.mapping import load_mapping
+from ctdc.mapping.spec import SourceSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXT = "id;nombre;país\n1;José;Perú\n2;Zoë;España\n"

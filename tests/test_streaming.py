@@ -23,12 +23,13 @@ import pytest
 
 import ctdc.limits as limits
 from ctdc.errors import CtdcError
-from ctdc.ingest import ingest_file, load_mapping, read_export
+from ctdc.formats.read import iter_export, read_export
+from ctdc.ingest import ingest_file
 from ctdc.ingest import stream as stream_module
 from ctdc.ingest.dedup import SeenIds
-from ctdc.ingest.mapping import SourceSpec
 from ctdc.ingest.pseudonym import pseudonym_digests, pseudonymize
-from ctdc.ingest.readers import iter_export
+from ctdc.mapping import load_mapping
+from ctdc.mapping.spec import SourceSpec
 from ctdc.schema import Schema, build_contract, contract_failures, table_failures
 from ctdc.store.ledger import read_entries
 from ctdc.store.workspace import Workspace, init_workspace

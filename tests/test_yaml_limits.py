@@ -22,8 +22,8 @@ from typer.testing import CliRunner
 
 from ctdc.cli import app
 from ctdc.errors import CtdcError
-from ctdc.ingest import load_mapping
 from ctdc.limits import MAX_YAML_BYTES, MAX_YAML_DEPTH
+from ctdc.mapping import load_mapping
 from ctdc.schema import Schema, load_schema
 from ctdc.yamlio import check_yaml_text, read_yaml
 

@@ -265,7 +265,8 @@ def ingest(
     quiet: QuietOption = False,
 ) -> None:
     """Map, validate, quarantine and stage exports; the same file again is a no-op."""
-    from ctdc.ingest import check_org_name, ingest_file
+    from ctdc.ingest import ingest_file
+    from ctdc.mapping import check_org_name
 
     state = _state(ctx)
     with _errors(state, catch_all=True):  # an export is hostile input: never a traceback
@@ -321,7 +322,7 @@ def _warn_unchanged(ws: Any, results: list[Any], mode: str) -> None:
 
 
 def _mapping(settings: Settings, org: str, schema: Any) -> Any:
-    from ctdc.ingest import load_mapping
+    from ctdc.mapping import load_mapping
 
     mapping_path = settings.pipelines_dir / f"{org}.yaml"
     if not mapping_path.is_file():
@@ -370,7 +371,8 @@ def validate(
     """Dry run of ingest: the same checks and summary, nothing written (no workspace needed)."""
     import secrets
 
-    from ctdc.ingest import check_org_name, ingest_file
+    from ctdc.ingest import ingest_file
+    from ctdc.mapping import check_org_name
 
     state = _state(ctx)
     with _errors(state, catch_all=True):  # an export is hostile input: never a traceback
@@ -683,7 +685,7 @@ def quarantine_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Quarantined batches of ORG, with their rows counted by reason."""
-    from ctdc.ingest import check_org_name
+    from ctdc.mapping import check_org_name
     from ctdc.quarantine import list_batches
     from ctdc.quarantine.store import unfinished_temps
     from ctdc.report import quarantine_batches_table
@@ -724,7 +726,7 @@ def quarantine_export(
     ] = None,
 ) -> None:
     """Write the quarantined rows as a CSV in ORG's own column names, to send back for fixing."""
-    from ctdc.ingest import check_org_name
+    from ctdc.mapping import check_org_name
     from ctdc.quarantine import export_csv, export_dialect
 
     state = _state(ctx)
@@ -753,7 +755,7 @@ def quarantine_purge(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Delete every quarantined row of ORG for good (the raw rows it holds included)."""
-    from ctdc.ingest import check_org_name
+    from ctdc.mapping import check_org_name
     from ctdc.quarantine import list_batches, purge
 
     state = _state(ctx)
@@ -818,8 +820,8 @@ def mapping_init(
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
 ) -> None:
     """Scaffold a mapping: columns matched to the schema, values still to translate listed."""
-    from ctdc.ingest import check_org_name
-    from ctdc.ingest.scaffold import (
+    from ctdc.mapping import check_org_name
+    from ctdc.onboard.scaffold import (
         build_scaffold,
         check_target,
         default_target,

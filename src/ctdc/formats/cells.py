@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ctdc.ingest.raw import CONTROL_CLASS, empty_errors, error_rows, shown
+from ctdc.formats.chunk import CONTROL_CLASS, empty_errors, error_rows, shown
 from ctdc.limits import MAX_CELL_CHARS
 
 

@@ -43,8 +43,7 @@ import pyarrow.csv as pacsv
 
 from ctdc import limits
 from ctdc.errors import CtdcError
-from ctdc.ingest.mapping import SourceSpec
-from ctdc.ingest.raw import (
+from ctdc.formats.chunk import (
     Chunk,
     check_header,
     empty_errors,
@@ -54,8 +53,9 @@ from ctdc.ingest.raw import (
     shown,
     text_table,
 )
-from ctdc.ingest.sniff import check_text, scan
+from ctdc.formats.detect import check_text, scan
 from ctdc.limits import MAX_FIELD_BYTES
+from ctdc.mapping.spec import SourceSpec
 
 QUOTE = '"'
 

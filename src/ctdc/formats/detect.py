@@ -34,8 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from ctdc.errors import CtdcError
-from ctdc.ingest.mapping import SourceSpec
 from ctdc.limits import BINARY_CONTROL_SHARE, SNIFF_BYTES, SNIFF_GUESS_BYTES
+from ctdc.mapping.spec import SourceSpec
 
 #: leading bytes of binary formats people send by mistake, and what to call them
 MAGIC: dict[bytes, str] = {

@@ -34,8 +34,7 @@ import numpy as np
 import pandas as pd
 
 from ctdc.errors import CtdcError
-from ctdc.ingest.mapping import SourceSpec
-from ctdc.ingest.raw import (
+from ctdc.formats.chunk import (
     Chunk,
     empty_errors,
     error_rows,
@@ -44,8 +43,9 @@ from ctdc.ingest.raw import (
     shown,
     text_table,
 )
-from ctdc.ingest.sniff import check_text
-from ctdc.ingest.values import cell_text
+from ctdc.formats.detect import check_text
+from ctdc.formats.values import cell_text
+from ctdc.mapping.spec import SourceSpec
 
 
 class _Object(dict[str, Any]):

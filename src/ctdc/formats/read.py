@@ -7,7 +7,7 @@ row 1 unless ``header_row`` says otherwise), for JSON/Parquet the 1-based
 record number, for NDJSON the line number.
 
 One module per format (``csv_reader``, ``xlsx_reader``, ``json_reader``),
-each a generator of :class:`~ctdc.ingest.raw.Chunk` (``iter_export``), so that
+each a generator of :class:`~ctdc.formats.chunk.Chunk` (``iter_export``), so that
 ingest holds one chunk at a time; ``read_export`` joins them for small files
 and tests. This module dispatches and runs the checks they share: hostile input either
 stops the read with one catalogued error (binary file, zip bomb, unclosed
@@ -30,12 +30,12 @@ import pyarrow.parquet as pq
 
 from ctdc import limits
 from ctdc.errors import CtdcError
-from ctdc.ingest.cells import cell_errors
-from ctdc.ingest.csv_reader import iter_csv
-from ctdc.ingest.json_reader import iter_json, iter_ndjson
-from ctdc.ingest.mapping import SourceSpec
-from ctdc.ingest.raw import Chunk, RawTable, check_header, text_frame
-from ctdc.ingest.xlsx_reader import iter_xlsx
+from ctdc.formats.cells import cell_errors
+from ctdc.formats.chunk import Chunk, RawTable, check_header, text_frame
+from ctdc.formats.csv import iter_csv
+from ctdc.formats.json import iter_json, iter_ndjson
+from ctdc.formats.xlsx import iter_xlsx
+from ctdc.mapping.spec import SourceSpec
 from ctdc.text import without_quoted
 
 __all__ = ["Chunk", "RawTable", "iter_export", "read_export", "text_lines"]

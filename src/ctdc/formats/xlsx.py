@@ -33,9 +33,8 @@ from typing import Any
 import numpy as np
 
 from ctdc.errors import CtdcError
-from ctdc.ingest.archive import check_archive
-from ctdc.ingest.mapping import SourceSpec
-from ctdc.ingest.raw import (
+from ctdc.formats.archive import check_archive
+from ctdc.formats.chunk import (
     Chunk,
     check_header,
     empty_errors,
@@ -43,8 +42,9 @@ from ctdc.ingest.raw import (
     records_per_chunk,
     text_table,
 )
-from ctdc.ingest.values import cell_text
+from ctdc.formats.values import cell_text
 from ctdc.limits import EXCEL_MAX_ROWS
+from ctdc.mapping.spec import SourceSpec
 from ctdc.text import without_quoted
 
 

@@ -41,10 +41,10 @@ from pathlib import Path
 
 from ctdc import __version__
 from ctdc.errors import CtdcError
-from ctdc.ingest.mapping import Mapping
-from ctdc.ingest.sniff import guess_source
+from ctdc.formats.detect import guess_source
 from ctdc.ingest.stream import Batch, Sinks, reject, run_pass
 from ctdc.limits import PROGRESS_BYTES
+from ctdc.mapping.spec import Mapping
 from ctdc.progress import bar_of
 from ctdc.schema import Schema
 from ctdc.store.ledger import MODES, BatchEntry, commit_entry, find_entry

@@ -30,8 +30,8 @@ import re
 
 import pandas as pd
 
-from ctdc.ingest.mapping import Mapping
 from ctdc.limits import MAX_SHOWN_CODE_CHARS
+from ctdc.mapping.spec import Mapping
 from ctdc.text import describe, has_unsafe
 
 #: problems about a value of a vocabulary column, where seeing the value is the fix
@@ -42,7 +42,7 @@ VALUE_REASONS = frozenset(
 #: problems with a whole record: its text holds every column, identifiers too
 ROW_REASONS = frozenset({"bad-field-count", "bad-json-line"})
 
-#: what ``ctdc.ingest.raw.shown`` appends to a value it cut
+#: what ``ctdc.formats.chunk.shown`` appends to a value it cut
 _CUT_RE = re.compile(r"… \(([\d,]+) characters\)$")
 _ESCAPED_RE = re.compile(r"\\x([0-9a-f]{2})")
 

@@ -27,13 +27,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ctdc.errors import CATALOGUE
+from ctdc.formats.chunk import Chunk, error_rows, text_frame
+from ctdc.formats.read import iter_export
 from ctdc.ingest.dedup import SeenIds
-from ctdc.ingest.mapping import Mapping, SourceSpec
 from ctdc.ingest.pseudonym import pseudonym_digests, pseudonym_keys
-from ctdc.ingest.raw import Chunk, error_rows, text_frame
-from ctdc.ingest.readers import iter_export
 from ctdc.ingest.redact import code_columns, example_value
-from ctdc.ingest.transform import Mapped, apply_mapping
+from ctdc.mapping.spec import Mapping, SourceSpec
+from ctdc.mapping.transform import Mapped, apply_mapping
 from ctdc.quarantine.table import QUARANTINE_SCHEMA, quarantine_table
 from ctdc.schema import Schema, build_contract, expected_text, table_failures
 from ctdc.store.atomic import fsync_dir, private_mkdir

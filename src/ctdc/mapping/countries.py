@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import pycountry
 
-from ctdc.ingest.mapping import normalize
+from ctdc.mapping.spec import normalize
 
 
 @lru_cache(maxsize=16)

@@ -58,7 +58,7 @@ class SourceSpec:
     #: XLSX: rows making up the header, from ``header_row`` (merged group labels above the
     #: column names); the names join each column's labels with " / "
     header_rows: int = 1
-    #: keys the mapping left out (``encoding``, ``delimiter``): guessed per file (sniff.py)
+    #: keys the mapping left out (``encoding``, ``delimiter``): guessed per file (formats/detect.py)
     guess: tuple[str, ...] = ()
 
 

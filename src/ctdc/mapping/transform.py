@@ -26,9 +26,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ctdc.errors import CtdcError
-from ctdc.ingest.countries import country_lookup
-from ctdc.ingest.mapping import BOOLEAN_WORDS, EXCEL_SERIAL, FieldRule, Mapping, normalize
-from ctdc.ingest.raw import ERROR_COLUMNS, TEXT
+from ctdc.formats.chunk import ERROR_COLUMNS, TEXT
+from ctdc.mapping.countries import country_lookup
+from ctdc.mapping.spec import BOOLEAN_WORDS, EXCEL_SERIAL, FieldRule, Mapping, normalize
 from ctdc.schema import Field, Schema, expected_text
 
 MAX_AGE = 120

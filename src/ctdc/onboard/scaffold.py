@@ -44,8 +44,11 @@ import pandas as pd
 import yaml
 
 from ctdc.errors import CtdcError
-from ctdc.ingest.countries import country_lookup
-from ctdc.ingest.mapping import (
+from ctdc.formats.detect import explain_encoding, guess_delimiter
+from ctdc.formats.read import read_export
+from ctdc.limits import SNIFF_GUESS_BYTES
+from ctdc.mapping.countries import country_lookup
+from ctdc.mapping.spec import (
     BOOLEAN_WORDS,
     EXCEL_SERIAL,
     FORMATS,
@@ -54,10 +57,7 @@ from ctdc.ingest.mapping import (
     load_mapping,
     normalize,
 )
-from ctdc.ingest.readers import read_export
-from ctdc.ingest.sniff import explain_encoding, guess_delimiter
-from ctdc.ingest.transform import excel_serial_dates
-from ctdc.limits import SNIFF_GUESS_BYTES
+from ctdc.mapping.transform import excel_serial_dates
 from ctdc.schema import Field, Group, Schema
 from ctdc.store.atomic import write_bytes
 from ctdc.text import escape, escape_json, has_unsafe
@@ -265,7 +265,7 @@ def guess_source(
 
 
 def _guess_encoding(path: Path) -> tuple[str, str]:
-    """The ingest's own guess (:mod:`ctdc.ingest.sniff`), so both always agree."""
+    """The ingest's own guess (:mod:`ctdc.formats.detect`), so both always agree."""
     with open(path, "rb") as fh:
         return explain_encoding(fh.read(SNIFF_GUESS_BYTES))
 
@@ -278,7 +278,7 @@ def _guess_delimiter(path: Path, encoding: str) -> str:
 
 
 def _first_sheet(path: Path) -> tuple[str | None, list[str]]:
-    from ctdc.ingest.archive import check_archive
+    from ctdc.formats.archive import check_archive
 
     check_archive(path)  # the zip-bomb checks of the reader, before openpyxl opens it
     try:

@@ -47,7 +47,7 @@ def _cut_long_cells(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _json_lines(frame: pd.DataFrame) -> list[str]:
-    from ctdc.ingest.readers import text_lines  # local: ctdc.ingest imports this module
+    from ctdc.formats.read import text_lines  # local: ctdc.ingest imports this module
 
     return text_lines(frame)
 

@@ -1,0 +1,1 @@
+"""Onboarding: ``ctdc mapping init`` drafts ``pipelines/<org>.yaml`` from a sample export."""
