@@ -399,21 +399,24 @@ def test_mapping_names_only_schema_fields_and_values(org: str) -> None:
 
 
 def test_writer_label_tables_match_the_mappings() -> None:
-    from ctdc.sample import writers as w
+    from ctdc.sample.orgs import casework_ngo as cw
+    from ctdc.sample.orgs import hotline_es as ht
+    from ctdc.sample.orgs import intl_agency as ia
+    from ctdc.sample.orgs import registry_gov as rg
 
     tables = {
-        ("hotline-es", "Tipo de explotación"): w.EXPLOITATION_ES,
-        ("hotline-es", "Medios de control"): w.MOC_ES,
-        ("hotline-es", "Captador"): w.RECRUITER_ES,
-        ("casework-ngo", "Exploitation type"): w.EXPLOITATION_EN,
-        ("casework-ngo", "Labour sector"): w.SECTOR_EN,
-        ("casework-ngo", "Sexual exploitation type"): w.SEX_EN,
-        ("casework-ngo", "Control methods"): w.MOC_EN,
-        ("casework-ngo", "Recruiter relationship"): w.RECRUITER_EN,
-        ("intl-agency", "means_of_control"): w.MOC_INTL,
-        ("intl-agency", "labour_sectors"): w.SECTOR_INTL,
-        ("intl-agency", "sexual_exploitation_types"): w.SEX_INTL,
-        ("intl-agency", "recruiter_relationship"): w.RECRUITER_INTL,
+        ("hotline-es", "Tipo de explotación"): ht.EXPLOITATION_ES,
+        ("hotline-es", "Medios de control"): ht.MOC_ES,
+        ("hotline-es", "Captador"): ht.RECRUITER_ES,
+        ("casework-ngo", "Exploitation type"): cw.EXPLOITATION_EN,
+        ("casework-ngo", "Labour sector"): cw.SECTOR_EN,
+        ("casework-ngo", "Sexual exploitation type"): cw.SEX_EN,
+        ("casework-ngo", "Control methods"): cw.MOC_EN,
+        ("casework-ngo", "Recruiter relationship"): cw.RECRUITER_EN,
+        ("intl-agency", "means_of_control"): ia.MOC_INTL,
+        ("intl-agency", "labour_sectors"): ia.SECTOR_INTL,
+        ("intl-agency", "sexual_exploitation_types"): ia.SEX_INTL,
+        ("intl-agency", "recruiter_relationship"): ia.RECRUITER_INTL,
     }
     for (org, column), table in tables.items():
         [rule] = [r for r in mapping(org)["multi"] if r["column"] == column]
@@ -421,15 +424,15 @@ def test_writer_label_tables_match_the_mappings() -> None:
     registry = mapping("registry-gov")["fields"]
     for name, f in schema_fields().items():
         if f.get("group"):
-            assert w.camel(name) == f["ctdc_name"]
+            assert rg.camel(name) == f["ctdc_name"]
             assert registry[name]["column"] == f["ctdc_name"]
 
 
 def test_every_spanish_country_name_resolves_to_its_code() -> None:
     from ctdc.mapping.countries import country_lookup
     from ctdc.mapping.spec import normalize
+    from ctdc.sample.orgs.hotline_es import US_ES_SHORT, spanish_country, strip_accents
     from ctdc.sample.world import CORRIDORS, RARE_NATIONALITIES
-    from ctdc.sample.writers import US_ES_SHORT, spanish_country, strip_accents
 
     lookup = country_lookup("name", "es")
     rule = mapping("hotline-es")["fields"]["citizenship"]

@@ -23,9 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ctdc.sample.identity import MARKER_RE, draw_people, embed_marker
-from ctdc.sample.world import draw_cases
-from ctdc.sample.writers import RENDERERS, Export
+from ctdc.sample.export import Export
+from ctdc.sample.identity import MARKER_RE, People, draw_people, embed_marker
+from ctdc.sample.orgs import casework_ngo, hotline_es, intl_agency, registry_gov
+from ctdc.sample.world import Cases, draw_cases
 from ctdc.store.atomic import write_bytes
 
 ORGS: tuple[str, ...] = ("hotline-es", "casework-ngo", "intl-agency", "registry-gov")
@@ -52,6 +53,13 @@ GUARANTEED: dict[str, tuple[str, ...]] = {
 }
 GUARANTEE_ROWS = 50
 FILE_MODE = 0o644  # sample exports are example data, readable like any committed file
+
+RENDERERS: dict[str, Callable[[Cases, People, np.random.Generator], Export]] = {
+    "hotline-es": hotline_es.render_hotline,
+    "casework-ngo": casework_ngo.render_casework,
+    "intl-agency": intl_agency.render_intl,
+    "registry-gov": registry_gov.render_registry,
+}
 
 
 @dataclass(frozen=True)
