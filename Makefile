@@ -58,7 +58,7 @@ sample: $(STAMP)  ## regenerate the small committed exports in sample_data/
 	$(BIN)/ctdc sample --out sample_data --rows 200 --seed 42
 
 hierarchies: $(STAMP)  ## regenerate schemas/hierarchies/*.csv from country_converter and the schema
-	$(BIN)/python -m ctdc.schema.hierarchies
+	$(BIN)/python -m ctdc.build_hierarchies
 
 clean:  ## remove the venv and demo output
 	rm -rf $(VENV) $(ANJANA_VENV) $(DEMO) .pytest_cache .ruff_cache .mypy_cache .hypothesis

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -11,9 +12,7 @@ import pytest
 
 from ctdc.anonymize import Hierarchy
 from ctdc.anonymize.hierarchy import encode_column
-from ctdc.mapping.countries import country_lookup
-from ctdc.schema import COUNTRY_CODES, Schema, load_schema
-from ctdc.schema.hierarchies import (
+from ctdc.build_hierarchies import (
     FALLBACK,
     M49_REGIONS,
     TOP,
@@ -23,6 +22,8 @@ from ctdc.schema.hierarchies import (
     to_csv,
     year_rows,
 )
+from ctdc.mapping.countries import country_lookup
+from ctdc.schema import COUNTRY_CODES, Schema, load_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_PATH = ROOT / "schemas" / "ctdc.yaml"
@@ -69,6 +70,18 @@ def test_generator_writes_a_fresh_folder(tmp_path: Path) -> None:
     assert main(["--schema", str(SCHEMA_PATH), "--out", str(tmp_path), "--check"]) == 0
     (tmp_path / "year.csv").write_text("2002;*\n", encoding="utf-8")
     assert main(["--schema", str(SCHEMA_PATH), "--out", str(tmp_path), "--check"]) == 1
+
+
+def test_without_the_sample_extra_the_builder_names_it_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "country_converter", None)  # import fails as if absent
+    assert main(["--schema", str(SCHEMA_PATH), "--out", str(tmp_path)]) == 3
+    out, err = capsys.readouterr()
+    assert out == ""
+    [line] = err.splitlines()
+    assert line.startswith("error[missing-extra]: ") and "pip install 'ctdc[sample]'" in line
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("name", FILES)

@@ -15,9 +15,12 @@ with ``hierarchy:`` and picks the level released by default with ``level:``.
 - ``age_band.csv``: CTDC's age bands (from the schema's ``bands``) -> wider
   bands -> minor or adult (``0-17``, ``18+``) -> ``*``.
 
-Only this generator and the tests need ``country_converter`` (the ``dev``
-extra); at run time ctdc reads the committed CSV files. Regenerate them with
-``make hierarchies`` (``python -m ctdc.schema.hierarchies``).
+Only this generator and the tests need ``country_converter`` (the ``sample``
+extra, with the other generator, ``ctdc sample``); at run time ctdc reads the
+committed CSV files, so a data officer's install carries neither. Regenerate
+them with ``make hierarchies`` (``python -m ctdc.build_hierarchies``). It sits
+above the stages, like the CLI, because it writes with ``ctdc.store`` and
+reads the schema file that ``ctdc.schema`` models.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from typing import Any
 
 import pycountry
 
+from ctdc.errors import CtdcError, Slug
 from ctdc.store.atomic import write_bytes
 from ctdc.yamlio import read_yaml
 
@@ -70,9 +74,11 @@ def _coco_rows() -> list[dict[str, str]]:
     """
     try:
         data = importlib.resources.files("country_converter") / "country_data.tsv"
-    except ModuleNotFoundError as exc:
-        raise SystemExit(
-            "country_converter is not installed: pip install -e '.[dev]' (or make install)"
+    except ImportError as exc:
+        raise CtdcError(
+            Slug.MISSING_EXTRA,
+            "the hierarchy builder needs country_converter, which is not installed",
+            fix="pip install 'ctdc[sample]' (make install does)",
         ) from exc
     # typeshed's Traversable.open omits newline; the path it returns passes it to open()
     with data.open(encoding="utf-8", newline="") as fh:  # type: ignore[call-overload]
@@ -201,8 +207,13 @@ def to_csv(rows: Sequence[Row]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """``make hierarchies``: 0 done or up to date, 1 out of date (``--check``), 3 no extra.
+
+    A missing ``country_converter`` is one line naming the extra, not a
+    traceback: the maintainer who meets it has only to install it.
+    """
     parser = argparse.ArgumentParser(
-        prog="python -m ctdc.schema.hierarchies",
+        prog="python -m ctdc.build_hierarchies",
         description="(Re)write the generalization hierarchies of the quasi-identifiers.",
     )
     parser.add_argument("--schema", type=Path, default=Path("schemas/ctdc.yaml"))
@@ -215,7 +226,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out = args.out or args.schema.parent / "hierarchies"
     stale = []
-    for name, rows in build_all(args.schema).items():
+    try:
+        built = build_all(args.schema)
+    except CtdcError as exc:
+        print(exc.message(), file=sys.stderr)
+        return exc.exit_code
+    for name, rows in built.items():
         path, text = out / name, to_csv(rows)
         current = path.read_text(encoding="utf-8") if path.is_file() else None
         if current == text:
