@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ctdc.sample.export import Export
-from ctdc.sample.identity import MARKER_RE, People, draw_people, embed_marker
+from ctdc.sample.identity import MARKER_RE, People, draw_people, embed_marker, faker_class
 from ctdc.sample.orgs import casework_ngo, hotline_es, intl_agency, registry_gov
 from ctdc.sample.world import Cases, draw_cases
 from ctdc.store.atomic import write_bytes
@@ -160,6 +160,7 @@ def generate_samples(
         raise ValueError("bad_rate must be between 0 and 0.5")
     if marker is not None and not MARKER_RE.fullmatch(marker):
         raise ValueError("marker must be 1-40 characters of A-Z, a-z, 0-9, '-' or '_'")
+    faker_class()  # without the extra, fail before a file is written
     say = progress or (lambda _msg: None)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -17,11 +17,15 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-from faker import Faker
 
+from ctdc.errors import CtdcError, Slug
 from ctdc.sample.world import FEMALE, MALE, Cases
+
+if TYPE_CHECKING:
+    from faker import Faker
 
 MARKER_RE = re.compile(r"[A-Za-z0-9_-]{1,40}")
 _POOL = 240  # names per gender and locale; streets, cities and sentences scale from it
@@ -302,8 +306,25 @@ class _Pool:
     city: np.ndarray
 
 
+def faker_class() -> type[Faker]:
+    """Faker's class, or ``missing-extra`` naming the extra that brings it.
+
+    Imported here rather than at the top so that ``import ctdc.sample`` works
+    without the extra and ``ctdc sample`` can say what to install in one line.
+    """
+    try:
+        from faker import Faker
+    except ImportError as exc:
+        raise CtdcError(
+            Slug.MISSING_EXTRA,
+            "the sample generator needs Faker, which is not installed",
+            fix="pip install 'ctdc[sample]'",
+        ) from exc
+    return Faker
+
+
 def _faker(locale: str, seed: int) -> Faker:
-    fake = Faker(locale)
+    fake = faker_class()(locale)
     fake.seed_instance(seed)
     return fake
 
