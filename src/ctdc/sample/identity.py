@@ -17,6 +17,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -323,8 +324,15 @@ def faker_class() -> type[Faker]:
     return Faker
 
 
+@cache
+def _locale_faker(locale: str) -> Faker:
+    """One Faker per locale and process: each new one loads its providers again."""
+    return faker_class()(locale)
+
+
 def _faker(locale: str, seed: int) -> Faker:
-    fake = faker_class()(locale)
+    """The locale's Faker, reseeded: it draws what a new one seeded with ``seed`` would."""
+    fake = _locale_faker(locale)
     fake.seed_instance(seed)
     return fake
 
