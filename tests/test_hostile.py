@@ -20,11 +20,11 @@ import pytest
 from conftest import run_ctdc
 from ctdc.errors import CATALOGUE, CtdcError
 from ctdc.formats.archive import check_archive
+from ctdc.formats.options import CsvOptions, JsonOptions
 from ctdc.formats.read import read_export
 from ctdc.ingest import ingest_file
 from ctdc.limits import MAX_CELL_CHARS
 from ctdc.mapping import check_org_name, load_mapping
-from ctdc.mapping.spec import SourceSpec
 from ctdc.schema import Schema
 from ctdc.store.ledger import read_entries
 from ctdc.store.workspace import Workspace, init_workspace
@@ -336,7 +336,7 @@ def test_mixed_line_endings_are_read_correctly(project: Path) -> None:
     assert "fix: " + CATALOGUE["unknown-value"].fix in result.stdout
     [entry] = read_entries(Workspace(project / "ctdc-data"))
     assert (entry.rows_read, entry.staged, entry.quarantined) == (10, 9, 1) and entry.balanced
-    raw = read_export(BAD / "mixed-line-endings.csv", SourceSpec("csv"))
+    raw = read_export(BAD / "mixed-line-endings.csv", CsvOptions())
     assert raw.rows.tolist() == list(range(2, 12))
     assert raw.frame["id"].tolist() == [f"{i:03d}" for i in range(1, 11)]
     assert raw.frame["notes"][4] == "two\r\nlines"  # a line break inside quotes is kept as is
@@ -374,7 +374,7 @@ def test_random_bytes_in_a_single_byte_encoding_are_binary(tmp_path: Path) -> No
     path = tmp_path / "noise.csv"
     path.write_bytes(bytes(range(256)) * 16)
     with pytest.raises(CtdcError) as err:
-        read_export(path, SourceSpec("csv", encoding="latin-1"))
+        read_export(path, CsvOptions(encoding="latin-1"))
     assert err.value.slug == "binary-file" and "control characters" in err.value.detail
 
 
@@ -382,10 +382,10 @@ def test_utf16_file_pinned_as_utf8_says_where_and_how_to_fix(tmp_path: Path) -> 
     path = tmp_path / "u16.csv"
     path.write_text("id,name\n1,José\n", encoding="utf-16")
     with pytest.raises(CtdcError) as err:
-        read_export(path, SourceSpec("csv"))
+        read_export(path, CsvOptions())
     assert err.value.slug == "unreadable-file"
     assert "byte 0xff at offset 0" in err.value.detail and "utf-16" in err.value.fix
-    raw = read_export(path, SourceSpec("csv", encoding="utf-16"))
+    raw = read_export(path, CsvOptions(encoding="utf-16"))
     assert raw.frame["name"].tolist() == ["José"]
 
 
@@ -393,7 +393,7 @@ def test_utf8_read_as_latin1_is_called_utf8_not_binary(tmp_path: Path) -> None:
     path = tmp_path / "ar.csv"
     path.write_text("id,name\n" + "".join(f"{i},ناصر شمران\n" for i in range(50)), "utf-8")
     with pytest.raises(CtdcError) as err:
-        read_export(path, SourceSpec("csv", encoding="latin-1"))
+        read_export(path, CsvOptions(encoding="latin-1"))
     assert err.value.slug == "unreadable-file" and "this is UTF-8 text" in err.value.detail
     assert "encoding: utf-8" in err.value.fix
 
@@ -403,7 +403,7 @@ def test_json_with_a_utf8_bom_reads(tmp_path: Path, fmt: str) -> None:
     path = tmp_path / f"bom.{fmt}"
     body = '[{"id": "1"}]' if fmt == "json" else '{"id": "1"}\n'
     path.write_bytes(b"\xef\xbb\xbf" + body.encode())
-    assert read_export(path, SourceSpec(fmt)).frame["id"].tolist() == ["1"]
+    assert read_export(path, JsonOptions(lines=fmt == "ndjson")).frame["id"].tolist() == ["1"]
 
 
 @pytest.mark.parametrize(
@@ -414,7 +414,7 @@ def test_json_that_would_crash_the_parser(tmp_path: Path, text: str, needle: str
     path = tmp_path / "deep.json"
     path.write_text(text)
     with pytest.raises(CtdcError) as err:
-        read_export(path, SourceSpec("json"))
+        read_export(path, JsonOptions())
     assert err.value.slug == "unreadable-file" and needle in err.value.detail
 
 
@@ -434,7 +434,7 @@ def test_a_value_over_the_field_limit_stops_the_read(tmp_path: Path, monkeypatch
     path = tmp_path / "f.csv"
     path.write_text("id,notes\n1,ok,extra\n2," + "x" * 5000 + "\n3,ok\n")  # exact path
     with pytest.raises(CtdcError) as err:
-        read_export(path, SourceSpec("csv"))
+        read_export(path, CsvOptions())
     assert err.value.slug == "value-too-long" and err.value.row == 3
 
 
@@ -443,8 +443,8 @@ def test_blank_lines_keep_row_numbers_on_both_csv_paths(tmp_path: Path) -> None:
     clean.write_text("id,n\n1,a\n\n2,b\n,\n3,c\n")
     # the extra field of row 7 sends the second file down the exact path
     forced.write_text("id,n\n1,a\n\n2,b\n,\n3,c\n4,d,extra\n")
-    a = read_export(clean, SourceSpec("csv"))
-    b = read_export(forced, SourceSpec("csv"))
+    a = read_export(clean, CsvOptions())
+    b = read_export(forced, CsvOptions())
     assert a.rows.tolist() == [2, 4, 6] and a.errors.empty
     assert b.rows.tolist() == [2, 4, 6, 7] and b.errors["reason"].tolist() == ["bad-field-count"]
 

@@ -25,7 +25,8 @@ from conftest import run_ctdc
 from ctdc.errors import CtdcError
 from ctdc.formats.read import read_export
 from ctdc.mapping import load_mapping
-from ctdc.mapping.spec import BOOLEAN_WORDS, SourceSpec, normalize
+from ctdc.mapping.source import SourceSpec
+from ctdc.mapping.spec import BOOLEAN_WORDS, normalize
 from ctdc.onboard.scaffold import Scaffold, build_scaffold, guess_source, similarity, words
 from ctdc.sample import ORGS, SampleResult, generate_samples
 from ctdc.schema import Schema
@@ -193,7 +194,7 @@ def _occurs(sample: SampleResult, org: str, column: str, value: str) -> bool:
     src = committed(org)["source"]
     spec = SourceSpec(src["format"], src.get("encoding", "utf-8"), src.get("delimiter", ","),
                       src.get("sheet"))  # fmt: skip
-    cells = read_export(sample.files[org], spec).frame[column]
+    cells = read_export(sample.files[org], spec.options()).frame[column]
     parts = {normalize(p) for cell in cells for p in re.split("[;,]", cell)}
     return normalize(value) in parts
 
@@ -308,7 +309,7 @@ def test_guesses_encoding_and_delimiter(tmp_path: Path) -> None:
     # the same guess as ingest's own sniffer: UTF-8, whose readers skip the byte-order mark
     assert (spec.format, spec.encoding) == ("tsv", "utf-8")
     assert any("byte-order mark" in n for n in notes)
-    assert read_export(tab, spec).frame.columns.tolist() == ["id", "sexe"]
+    assert read_export(tab, spec.options()).frame.columns.tolist() == ["id", "sexe"]
     nd = tmp_path / "c.json"
     nd.write_text('{"id": "1"}\n{"id": "2"}\n', encoding="utf-8")
     assert guess_source(nd)[0].format == "ndjson"

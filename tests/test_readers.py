@@ -14,14 +14,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ctdc.errors import CtdcError
+from ctdc.formats.options import CsvOptions, JsonOptions, ParquetOptions, XlsxOptions
 from ctdc.formats.read import read_export
-from ctdc.mapping.spec import SourceSpec
 
 
 def test_csv_keeps_text_as_text(tmp_path: Path) -> None:
     path = tmp_path / "a.csv"
     path.write_text('id,country,n\n00123,NA,1\n"00124","",2\n', encoding="utf-8")
-    raw = read_export(path, SourceSpec("csv"))
+    raw = read_export(path, CsvOptions())
     assert raw.frame["id"].tolist() == ["00123", "00124"]
     assert raw.frame["country"].tolist() == ["NA", ""]
     assert raw.rows.tolist() == [2, 3]
@@ -30,7 +30,7 @@ def test_csv_keeps_text_as_text(tmp_path: Path) -> None:
 def test_tsv_and_utf8_bom(tmp_path: Path) -> None:
     path = tmp_path / "a.tsv"
     path.write_bytes("\ufeffid\tname\n1\tJosé\n".encode())
-    raw = read_export(path, SourceSpec("tsv", encoding="utf-8-sig", delimiter="\t"))
+    raw = read_export(path, CsvOptions(encoding="utf-8-sig", delimiter="\t", name="tsv"))
     assert list(raw.frame.columns) == ["id", "name"] and raw.frame["name"][0] == "José"
 
 
@@ -38,7 +38,7 @@ def test_csv_duplicate_header_names_the_column(tmp_path: Path) -> None:
     path = tmp_path / "dup.csv"
     path.write_text("id,name,name\n1,a,b\n")
     with pytest.raises(CtdcError) as err:
-        read_export(path, SourceSpec("csv"))
+        read_export(path, CsvOptions())
     assert err.value.slug == "duplicate-column" and err.value.column == "name"
 
 
@@ -46,7 +46,7 @@ def test_header_only_file_is_empty(tmp_path: Path) -> None:
     path = tmp_path / "h.csv"
     path.write_text("id,name\n")
     with pytest.raises(CtdcError) as err:
-        read_export(path, SourceSpec("csv"))
+        read_export(path, CsvOptions())
     assert err.value.slug == "empty-file"
 
 
@@ -61,7 +61,7 @@ def test_xlsx_dates_numbers_and_header_row(tmp_path: Path) -> None:
     ws.append([None, None, None, None, None])  # an empty row is not a record
     ws.append(["7", dt.date(2001, 1, 2), 12, False, None])
     wb.save(path)
-    raw = read_export(path, SourceSpec("xlsx", sheet="Cases", header_row=2))
+    raw = read_export(path, XlsxOptions(sheet="Cases", header_row=2))
     assert raw.frame["born"].tolist() == ["1990-05-17", "2001-01-02"]
     assert raw.frame["age"].tolist() == ["33", "12"]
     assert raw.frame["flag"].tolist() == ["true", "false"]
@@ -106,7 +106,7 @@ def test_xlsx_formulas_read_as_their_saved_values(tmp_path: Path) -> None:
     ws.append([None, None, '=IF(B4>17,"adult","minor")'])  # a row of formulas only
     wb.save(path)
     _with_cached_values(path, {"B2": "23", "B3": "20"})
-    raw = read_export(path, SourceSpec("xlsx"))
+    raw = read_export(path, XlsxOptions())
     assert raw.frame["age"].tolist() == ["23", "20", ""]
     assert raw.rows.tolist() == [2, 3, 4]  # the formulas-only row is a record, not skipped
     [err] = raw.errors.itertuples()
@@ -120,7 +120,7 @@ def test_xlsx_unknown_sheet_lists_the_sheets(tmp_path: Path) -> None:
     wb.active.append(["id"])
     wb.save(path)
     with pytest.raises(CtdcError) as err:
-        read_export(path, SourceSpec("xlsx", sheet="Casos"))
+        read_export(path, XlsxOptions(sheet="Casos"))
     assert "Sheet" in err.value.message()
 
 
@@ -128,7 +128,7 @@ def test_json_lists_booleans_and_missing_keys(tmp_path: Path) -> None:
     path = tmp_path / "a.json"
     path.write_text(json.dumps([{"id": "1", "moc": ["Debt", "Threats"], "ok": True, "age": 30.0},
                                 {"id": "2", "age": None}]))  # fmt: skip
-    raw = read_export(path, SourceSpec("json"))
+    raw = read_export(path, JsonOptions())
     assert raw.frame.to_dict("records") == [
         {"id": "1", "moc": "Debt;Threats", "ok": "true", "age": "30"},
         {"id": "2", "moc": "", "ok": "", "age": ""},
@@ -149,7 +149,7 @@ def test_json_array_streams_through_a_small_buffer(tmp_path: Path, monkeypatch) 
     monkeypatch.setattr(json_reader, "READ_CHARS", 7)
     monkeypatch.setattr(limits, "CHUNK_ROWS", 64)  # records cut across chunks too
     monkeypatch.setattr(json_reader.json, "loads", None)  # no whole-document parse
-    raw = read_export(path, SourceSpec("json"))
+    raw = read_export(path, JsonOptions())
     assert raw.rows.tolist() == list(range(1, 301))
     assert raw.frame["id"].tolist() == [r["id"] for r in records]
     assert raw.frame["n"].tolist() == [str(r["n"]) for r in records]
@@ -174,7 +174,7 @@ def test_broken_json_array_names_the_record(
     path = tmp_path / "bad.json"
     path.write_text(text)
     with pytest.raises(CtdcError) as err:
-        read_export(path, SourceSpec("json"))
+        read_export(path, JsonOptions())
     assert err.value.slug == "unreadable-file" and needle in err.value.detail
     assert err.value.row == row
 
@@ -187,7 +187,7 @@ def test_json_record_over_the_limit_is_refused(tmp_path: Path, monkeypatch) -> N
     path = tmp_path / "wide.json"
     path.write_text('[{"id": "1"}, {"notes": "' + "x" * 500 + '"}]')
     with pytest.raises(CtdcError) as err:
-        read_export(path, SourceSpec("json"))
+        read_export(path, JsonOptions())
     assert err.value.row == 2 and "over 100 characters" in err.value.detail
 
 
@@ -195,14 +195,14 @@ def test_empty_json_array_is_an_empty_file(tmp_path: Path) -> None:
     path = tmp_path / "empty.json"
     path.write_text(" [ ] ")
     with pytest.raises(CtdcError) as err:
-        read_export(path, SourceSpec("json"))
+        read_export(path, JsonOptions())
     assert err.value.slug == "empty-file" and "an empty array" in err.value.detail
 
 
 def test_ndjson_broken_line_is_a_row_error_naming_the_line(tmp_path: Path) -> None:
     path = tmp_path / "a.ndjson"
     path.write_text('{"id": "1"}\n\n{"id": 2\n')
-    raw = read_export(path, SourceSpec("ndjson"))
+    raw = read_export(path, JsonOptions(lines=True))
     assert raw.rows.tolist() == [1, 3] and raw.frame["id"].tolist() == ["1", ""]
     [err] = raw.errors.itertuples()
     assert (err.pos, err.reason, err.value) == (1, "bad-json-line", '{"id": 2')
@@ -212,14 +212,14 @@ def test_ndjson_with_no_object_at_all_is_unreadable(tmp_path: Path) -> None:
     path = tmp_path / "a.ndjson"
     path.write_text("id,name\n1,a\n")
     with pytest.raises(CtdcError) as err:
-        read_export(path, SourceSpec("ndjson"))
+        read_export(path, JsonOptions(lines=True))
     assert err.value.slug == "unreadable-file" and err.value.row == 1
 
 
 def test_parquet_values_become_text(tmp_path: Path) -> None:
     path = tmp_path / "a.parquet"
     pq.write_table(pa.table({"id": [1, 2], "c": ["NA", None]}), path)
-    raw = read_export(path, SourceSpec("parquet"))
+    raw = read_export(path, ParquetOptions())
     assert raw.frame["id"].tolist() == ["1", "2"] and raw.frame["c"].tolist() == ["NA", ""]
 
 
@@ -227,7 +227,7 @@ def test_binary_file_named_csv_is_unreadable(tmp_path: Path) -> None:
     path = tmp_path / "b.csv"
     path.write_bytes(bytes(range(256)) * 4)
     with pytest.raises(CtdcError) as err:
-        read_export(path, SourceSpec("csv"))
+        read_export(path, CsvOptions())
     assert err.value.slug in {"unreadable-file", "empty-file"}
 
 
@@ -263,7 +263,7 @@ def test_a_streamed_json_array_reads_as_json_loads_would(
     path.write_text(f"{space}[{space}{body}{space}]{space}", encoding="utf-8")
     json_reader.READ_CHARS, saved = read_chars, json_reader.READ_CHARS
     try:
-        raw = read_export(path, SourceSpec("json"))
+        raw = read_export(path, JsonOptions())
     finally:
         json_reader.READ_CHARS = saved
     expected = json.loads(path.read_text(encoding="utf-8"))
@@ -301,7 +301,7 @@ def test_xlsx_header_over_two_rows_with_merged_cells(tmp_path: Path) -> None:
     ws.merge_cells("A2:B2")
     ws.merge_cells("C2:D2")
     wb.save(path)
-    raw = read_export(path, SourceSpec("xlsx", header_row=2, header_rows=2))
+    raw = read_export(path, XlsxOptions(header_row=2, header_rows=2))
     assert raw.frame.columns.tolist() == [
         "Case / id",
         "Case / date",
@@ -311,5 +311,5 @@ def test_xlsx_header_over_two_rows_with_merged_cells(tmp_path: Path) -> None:
     assert raw.frame.iloc[0].tolist() == ["1", "2021-03-01", "F", "1990-01-01"]
     assert raw.rows.tolist() == [4]
     with pytest.raises(CtdcError) as err:  # one header row: "date" twice
-        read_export(path, SourceSpec("xlsx", header_row=3))
+        read_export(path, XlsxOptions(header_row=3))
     assert err.value.slug == "duplicate-column" and err.value.row == 3

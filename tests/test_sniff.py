@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from conftest import run_ctdc
-from ctdc.formats.detect import guess_delimiter, guess_encoding, guess_source
+from ctdc.formats.detect import guess_delimiter, guess_encoding
 from ctdc.ingest import ingest_file
 from ctdc.mapping import load_mapping
-from ctdc.mapping.spec import SourceSpec
+from ctdc.mapping.source import SourceSpec, guess_source
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXT = "id;nombre;país\n1;José;Perú\n2;Zoë;España\n"

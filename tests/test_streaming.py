@@ -23,13 +23,13 @@ import pytest
 
 import ctdc.limits as limits
 from ctdc.errors import CtdcError
+from ctdc.formats.options import CsvOptions, JsonOptions
 from ctdc.formats.read import iter_export, read_export
 from ctdc.ingest import ingest_file
 from ctdc.ingest import stream as stream_module
 from ctdc.ingest.dedup import SeenIds
 from ctdc.ingest.pseudonym import pseudonym_digests, pseudonymize
 from ctdc.mapping import load_mapping
-from ctdc.mapping.spec import SourceSpec
 from ctdc.schema import Schema, build_contract, contract_failures, table_failures
 from ctdc.store.ledger import read_entries
 from ctdc.store.workspace import Workspace, init_workspace
@@ -141,9 +141,9 @@ def test_fast_path_hands_over_to_the_exact_path_mid_file(tmp_path, monkeypatch) 
     _big_csv(bad, 60_000, bad_at=50_000)  # past the first MB: chunks were already handed on
     assert bad.stat().st_size > 2 * 1024 * 1024
     monkeypatch.setattr(limits, "CHUNK_ROWS", 4000)
-    chunks = list(iter_export(bad, SourceSpec("csv")))
+    chunks = list(iter_export(bad, CsvOptions()))
     assert len(chunks) > 10
-    a, b = read_export(clean, SourceSpec("csv")), read_export(bad, SourceSpec("csv"))
+    a, b = read_export(clean, CsvOptions()), read_export(bad, CsvOptions())
     assert b.rows.tolist() == a.rows.tolist()
     pd.testing.assert_frame_equal(a.frame, b.frame)
     assert b.errors["reason"].tolist() == ["bad-field-count"]
@@ -204,9 +204,9 @@ def test_ndjson_keys_of_later_chunks_are_columns_of_every_chunk(tmp_path, monkey
     lines = [json.dumps({"id": str(i)}) for i in range(10)] + [json.dumps({"id": "10", "z": "Z"})]
     path.write_text("\n".join(lines) + "\n")
     monkeypatch.setattr(limits, "CHUNK_ROWS", 4)
-    chunks = list(iter_export(path, SourceSpec("ndjson")))
+    chunks = list(iter_export(path, JsonOptions(lines=True)))
     assert [c.table.column_names for c in chunks] == [["id", "z"]] * 3
-    assert read_export(path, SourceSpec("ndjson")).frame["z"].tolist() == [""] * 10 + ["Z"]
+    assert read_export(path, JsonOptions(lines=True)).frame["z"].tolist() == [""] * 10 + ["Z"]
 
 
 def test_contract_on_arrow_gives_pandera_failure_cases(schema: Schema) -> None:
@@ -252,6 +252,6 @@ def test_unknown_errors_in_a_chunk_keep_the_file_and_row(tmp_path, schema, monke
     body = b"".join(b"%d,abcdefghij\n" % i for i in range(2, 20_000))  # past the sniffed start
     path.write_bytes(b"id,n\n" + body + b"20000,\xff\n")
     with pytest.raises(CtdcError) as err:
-        read_export(path, SourceSpec("csv"))
+        read_export(path, CsvOptions())
     # Python decodes ahead of the csv reader, so the row is where decoding stopped
     assert err.value.slug == "unreadable-file" and 19_000 < err.value.row <= 20_000

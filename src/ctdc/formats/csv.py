@@ -53,9 +53,9 @@ from ctdc.formats.chunk import (
     shown,
     text_table,
 )
-from ctdc.formats.detect import check_text, scan
+from ctdc.formats.guards import check_text, scan
+from ctdc.formats.options import CsvOptions
 from ctdc.limits import MAX_FIELD_BYTES
-from ctdc.mapping.spec import SourceSpec
 
 QUOTE = '"'
 
@@ -70,16 +70,16 @@ def _field_limit() -> Iterator[None]:
         csv.field_size_limit(old)
 
 
-def _header(path: Path, source: SourceSpec) -> list[str]:
+def _header(path: Path, options: CsvOptions) -> list[str]:
     try:
         with (
             _field_limit(),
-            open(path, encoding=python_encoding(source.encoding), newline="") as fh,
+            open(path, encoding=python_encoding(options.encoding), newline="") as fh,
         ):
-            header = next(csv.reader(fh, delimiter=source.delimiter), None)
+            header = next(csv.reader(fh, delimiter=options.delimiter), None)
     except UnicodeDecodeError as exc:
         raise CtdcError(
-            "unreadable-file", f"not {source.encoding} text ({exc.reason})", file=path, row=1
+            "unreadable-file", f"not {options.encoding} text ({exc.reason})", file=path, row=1
         ) from exc
     except csv.Error as exc:
         raise CtdcError(
@@ -97,8 +97,8 @@ BLOCK_BYTES = 1024 * 1024
 class _Fast:
     """pyarrow's streaming reader, cut into chunks; stops quietly where it cannot go on."""
 
-    def __init__(self, path: Path, source: SourceSpec, names: list[str], controls: bool) -> None:
-        self.path, self.source, self.names, self.controls = path, source, names, controls
+    def __init__(self, path: Path, options: CsvOptions, names: list[str], controls: bool) -> None:
+        self.path, self.options, self.names, self.controls = path, options, names, controls
         self.next_row = 2  # spreadsheet row of the first record not yet yielded
         self.complete = False
 
@@ -107,13 +107,13 @@ class _Fast:
         return pacsv.open_csv(
             fh,
             read_options=pacsv.ReadOptions(
-                encoding=self.source.encoding,
+                encoding=self.options.encoding,
                 column_names=names,
                 skip_rows=1,
                 block_size=BLOCK_BYTES,
             ),
             parse_options=pacsv.ParseOptions(
-                delimiter=self.source.delimiter,
+                delimiter=self.options.delimiter,
                 newlines_in_values=True,
                 ignore_empty_lines=False,  # a blank line is a row number, dropped below
             ),
@@ -252,7 +252,7 @@ class _Exact:
 
 
 def _exact(
-    path: Path, source: SourceSpec, names: list[str], resume: int, controls: bool
+    path: Path, options: CsvOptions, names: list[str], resume: int, controls: bool
 ) -> Iterator[Chunk]:
     """Record by record with ``csv.reader``: slower, but exact about every defect.
 
@@ -265,10 +265,10 @@ def _exact(
     try:
         with (
             _field_limit(),
-            open(path, encoding=python_encoding(source.encoding), newline="") as fh,
+            open(path, encoding=python_encoding(options.encoding), newline="") as fh,
         ):
             lines = _Lines(fh)
-            reader = csv.reader(lines, delimiter=source.delimiter)
+            reader = csv.reader(lines, delimiter=options.delimiter)
             next(reader, None)  # the header, already checked
             lines.take()
             for rec in reader:
@@ -284,7 +284,7 @@ def _exact(
     except UnicodeDecodeError as exc:
         raise CtdcError(
             "unreadable-file",
-            f"not {source.encoding} text ({exc.reason})",
+            f"not {options.encoding} text ({exc.reason})",
             file=path,
             row=row_no + 1,
         ) from exc
@@ -298,7 +298,7 @@ def _exact(
                 row=row_no + 1,
             ) from exc
         raise CtdcError("unreadable-file", f"CSV error: {exc}", file=path, row=row_no + 1) from exc
-    if fields and QUOTE in text and _quote_left_open(text, source.delimiter):
+    if fields and QUOTE in text and _quote_left_open(text, options.delimiter):
         column = names[min(fields, len(names)) - 1]
         raise CtdcError(
             "unterminated-quote",
@@ -312,16 +312,16 @@ def _exact(
         yield part.chunk(controls, lines.chars)
 
 
-def iter_csv(path: Path, source: SourceSpec) -> Iterator[Chunk]:
+def iter_csv(path: Path, options: CsvOptions) -> Iterator[Chunk]:
     """A delimited text export as pinned by ``source``, in chunks of consecutive records."""
-    check_text(path, source.encoding, source.format)
-    names = _header(path, source)
-    found = scan(path, source.encoding, QUOTE)
+    check_text(path, options.encoding, options.name)
+    names = _header(path, options)
+    found = scan(path, options.encoding, QUOTE)
     resume = 2
     if not found.has_nul and found.quotes % 2 == 0:
-        fast = _Fast(path, source, names, found.has_controls)
+        fast = _Fast(path, options, names, found.has_controls)
         yield from fast.chunks()
         if fast.complete:
             return
         resume = fast.next_row
-    yield from _exact(path, source, names, resume, found.has_controls)
+    yield from _exact(path, options, names, resume, found.has_controls)

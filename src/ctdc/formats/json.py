@@ -43,9 +43,9 @@ from ctdc.formats.chunk import (
     shown,
     text_table,
 )
-from ctdc.formats.detect import check_text
+from ctdc.formats.guards import check_text
+from ctdc.formats.options import JsonOptions
 from ctdc.formats.values import cell_text
-from ctdc.mapping.spec import SourceSpec
 
 
 class _Object(dict[str, Any]):
@@ -114,10 +114,10 @@ def _records_chunk(
     return Chunk(text_table(names, list(cols.values())), rows, errors, done=done)
 
 
-def _not_text(path: Path, source: SourceSpec, exc: UnicodeDecodeError) -> CtdcError:
+def _not_text(path: Path, options: JsonOptions, exc: UnicodeDecodeError) -> CtdcError:
     return CtdcError(
         "unreadable-file",
-        f"not {source.encoding} text ({exc.reason})",
+        f"not {options.encoding} text ({exc.reason})",
         file=path,
         fix="pin the file's real `source.encoding` in pipelines/<org>.yaml",
     )
@@ -153,7 +153,7 @@ class _Buffer:
                 return self.text[self.pos : self.pos + 1]
 
 
-def _json_records(path: Path, source: SourceSpec) -> Iterator[tuple[int, dict[str, Any], int]]:
+def _json_records(path: Path, options: JsonOptions) -> Iterator[tuple[int, dict[str, Any], int]]:
     """(record number, object, characters read) for each element of a JSON array, streamed.
 
     A record cut by the end of the buffer fails to decode (or ends exactly at
@@ -161,7 +161,7 @@ def _json_records(path: Path, source: SourceSpec) -> Iterator[tuple[int, dict[st
     error is final only at the end of the file.
     """
     try:
-        with open(path, encoding=python_encoding(source.encoding)) as fh:
+        with open(path, encoding=python_encoding(options.encoding)) as fh:
             buf, row = _Buffer(fh), 0
             if buf.next_char() != "[":
                 raise _unreadable(path, "expected a JSON array of objects")
@@ -185,7 +185,7 @@ def _json_records(path: Path, source: SourceSpec) -> Iterator[tuple[int, dict[st
             if buf.next_char():
                 raise _unreadable(path, "invalid JSON: extra data after the array")
     except UnicodeDecodeError as exc:
-        raise _not_text(path, source, exc) from exc
+        raise _not_text(path, options, exc) from exc
     except (RecursionError, ValueError) as exc:
         if isinstance(exc, CtdcError):
             raise
@@ -222,15 +222,15 @@ def _decode(path: Path, buf: _Buffer, row: int) -> dict[str, Any]:
         return rec
 
 
-def iter_json(path: Path, source: SourceSpec) -> Iterator[Chunk]:
+def iter_json(path: Path, options: JsonOptions) -> Iterator[Chunk]:
     """A JSON array of flat objects, streamed in chunks of records (two passes)."""
-    check_text(path, source.encoding, source.format)
+    check_text(path, options.encoding, options.name)
     names: dict[str, None] = {}
-    for _, rec, _ in _json_records(path, source):
+    for _, rec, _ in _json_records(path, options):
         names.update(dict.fromkeys(rec))
     step = records_per_chunk(len(names))
     records: list[tuple[int, dict[str, Any]]] = []
-    for row, rec, done in _json_records(path, source):
+    for row, rec, done in _json_records(path, options):
         records.append((row, rec))
         if len(records) >= step:
             yield _records_chunk(path, list(names), records, empty_errors(), done)
@@ -240,12 +240,12 @@ def iter_json(path: Path, source: SourceSpec) -> Iterator[Chunk]:
 
 
 def _ndjson_lines(
-    path: Path, source: SourceSpec
+    path: Path, options: JsonOptions
 ) -> Iterator[tuple[int, dict[str, Any] | None, str | None, str, int]]:
     """(line number, object or None, problem, the line, characters read) for each non-blank line."""
     done = 0
     try:
-        with open(path, encoding=python_encoding(source.encoding)) as fh:
+        with open(path, encoding=python_encoding(options.encoding)) as fh:
             for line_no, line in enumerate(fh, start=1):
                 done += len(line)
                 if not line.strip():
@@ -264,16 +264,16 @@ def _ndjson_lines(
                     _check_duplicates(path, line_no, rec)
                     yield line_no, rec, None, text, done
     except UnicodeDecodeError as exc:
-        raise _not_text(path, source, exc) from exc
+        raise _not_text(path, options, exc) from exc
 
 
-def iter_ndjson(path: Path, source: SourceSpec) -> Iterator[Chunk]:
+def iter_ndjson(path: Path, options: JsonOptions) -> Iterator[Chunk]:
     """One JSON object per line; a broken line is quarantined, not fatal."""
-    check_text(path, source.encoding, source.format)
+    check_text(path, options.encoding, options.name)
     names: dict[str, None] = {}
     lines = good = 0
     first_bad = None
-    for line_no, rec, _problem, _text, _done in _ndjson_lines(path, source):
+    for line_no, rec, _problem, _text, _done in _ndjson_lines(path, options):
         lines += 1
         if rec is None:
             first_bad = first_bad or line_no
@@ -290,7 +290,7 @@ def iter_ndjson(path: Path, source: SourceSpec) -> Iterator[Chunk]:
     records: list[tuple[int, dict[str, Any]]] = []
     bad: list[tuple[int, str, str]] = []  # (pos, value, expected)
     size = records_per_chunk(len(names))
-    for line_no, rec, problem, text, done in _ndjson_lines(path, source):
+    for line_no, rec, problem, text, done in _ndjson_lines(path, options):
         if rec is None:
             bad.append((len(records), shown(text), f"one JSON object per line; found {problem}"))
             rec = {}

@@ -6,7 +6,7 @@ officer would find it: for CSV and XLSX the row a spreadsheet shows (header =
 row 1 unless ``header_row`` says otherwise), for JSON/Parquet the 1-based
 record number, for NDJSON the line number.
 
-One module per format (``csv_reader``, ``xlsx_reader``, ``json_reader``),
+One module per format (``csv``, ``xlsx``, ``json``, ``parquet``),
 each a generator of :class:`~ctdc.formats.chunk.Chunk` (``iter_export``), so that
 ingest holds one chunk at a time; ``read_export`` joins them for small files
 and tests. This module dispatches and runs the checks they share: hostile input either
@@ -18,75 +18,48 @@ docs/errors.md, "Hostile input".
 
 from __future__ import annotations
 
-import io
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
-from ctdc import limits
 from ctdc.errors import CtdcError
 from ctdc.formats.cells import cell_errors
-from ctdc.formats.chunk import Chunk, RawTable, check_header, text_frame
+from ctdc.formats.chunk import Chunk, RawTable, text_frame
 from ctdc.formats.csv import iter_csv
 from ctdc.formats.json import iter_json, iter_ndjson
+from ctdc.formats.options import (
+    CsvOptions,
+    FormatOptions,
+    JsonOptions,
+    ParquetOptions,
+    XlsxOptions,
+)
+from ctdc.formats.parquet import iter_parquet
 from ctdc.formats.xlsx import iter_xlsx
-from ctdc.mapping.spec import SourceSpec
-from ctdc.text import without_quoted
 
-__all__ = ["Chunk", "RawTable", "iter_export", "read_export", "text_lines"]
+__all__ = ["Chunk", "RawTable", "iter_export", "read_export"]
 
 
-def _unreadable_parquet(path: Path, exc: Exception) -> CtdcError:
-    return CtdcError(
-        "unreadable-file",
-        f"cannot read as parquet: {without_quoted(str(exc).splitlines()[0])}",
-        file=path,
-        fix="check `source.format` in pipelines/<org>.yaml",
-    )
+def _chunks(path: Path, options: FormatOptions) -> Iterator[Chunk]:
+    """The reader of ``options``' format; ``match`` lets mypy check every format has one."""
+    match options:
+        case CsvOptions():
+            return iter_csv(path, options)
+        case JsonOptions(lines=True):
+            return iter_ndjson(path, options)
+        case JsonOptions():
+            return iter_json(path, options)
+        case XlsxOptions():
+            return iter_xlsx(path, options)
+        case ParquetOptions():
+            return iter_parquet(path, options)
 
 
-def _iter_parquet(path: Path, source: SourceSpec) -> Iterator[Chunk]:
-    try:
-        pf = pq.ParquetFile(path)
-        names = check_header(path, pf.schema_arrow.names)
-        text = pa.schema([(n, pa.string()) for n in pf.schema_arrow.names])
-        batches = pf.iter_batches(batch_size=limits.CHUNK_ROWS)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as exc:
-        raise _unreadable_parquet(path, exc) from exc
-    first = 1
-    while True:
-        try:
-            batch = next(batches, None)
-            if batch is None:
-                return
-            table = pa.Table.from_batches([batch]).cast(text)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as exc:
-            raise _unreadable_parquet(path, exc) from exc
-        table = pa.Table.from_arrays(
-            [pc.fill_null(c, "").combine_chunks() for c in table.columns], names=names
-        )
-        rows = np.arange(first, first + table.num_rows, dtype=np.int64)
-        first += table.num_rows
-        yield Chunk(table, rows)
-
-
-_READERS: dict[str, Callable[[Path, SourceSpec], Iterator[Chunk]]] = {
-    "csv": iter_csv,
-    "tsv": iter_csv,
-    "json": iter_json,
-    "ndjson": iter_ndjson,
-    "xlsx": iter_xlsx,
-    "parquet": _iter_parquet,
-}
-
-
-def iter_export(path: Path, source: SourceSpec) -> Iterator[Chunk]:
-    """The export as pinned by ``source``, chunk by chunk, with the shared cell checks.
+def iter_export(path: Path, options: FormatOptions) -> Iterator[Chunk]:
+    """The export as ``options`` say to read it, chunk by chunk, with the shared cell checks.
 
     Raises a catalogued error if it cannot be read; ``empty-file`` once the end
     is reached without a single record.
@@ -97,7 +70,7 @@ def iter_export(path: Path, source: SourceSpec) -> Iterator[Chunk]:
         raise CtdcError("empty-file", "the file is empty (0 bytes)", file=path)
     records = 0
     try:
-        for chunk in _READERS[source.format](path, source):
+        for chunk in _chunks(path, options):
             if chunk.num_rows == 0:
                 continue
             records += chunk.num_rows
@@ -109,15 +82,15 @@ def iter_export(path: Path, source: SourceSpec) -> Iterator[Chunk]:
     except CtdcError as exc:  # raised by a helper that did not know the file
         raise exc.located(path) from exc.__cause__
     if records == 0:
-        what = "an empty array: no records" if source.format == "json" else "no data rows"
-        if source.format in ("csv", "tsv", "xlsx"):
+        what = "an empty array: no records" if options.name == "json" else "no data rows"
+        if isinstance(options, CsvOptions | XlsxOptions):
             what = "a header but no data rows"
         raise CtdcError("empty-file", f"the file has {what}", file=path)
 
 
-def read_export(path: Path, source: SourceSpec) -> RawTable:
+def read_export(path: Path, options: FormatOptions) -> RawTable:
     """The whole export as one :class:`RawTable` (small files and tests; ingest streams)."""
-    chunks = list(iter_export(path, source))
+    chunks = list(iter_export(path, options))
     offsets = np.cumsum([0] + [c.num_rows for c in chunks])
     errors = [
         c.errors.assign(pos=c.errors["pos"] + off) for c, off in zip(chunks, offsets, strict=False)
@@ -130,16 +103,3 @@ def read_export(path: Path, source: SourceSpec) -> RawTable:
         pd.concat(errors, ignore_index=True),
         any(c.may_have_controls for c in chunks),
     )
-
-
-def text_lines(frame: pd.DataFrame) -> list[str]:
-    """Each row as a compact JSON object (for the quarantine's raw copy).
-
-    Split on ``\n`` only: JSON escapes it inside values, but not U+2028 or
-    U+0085, which ``str.splitlines`` would also split on.
-    """
-    if len(frame) == 0:
-        return []
-    buf = io.StringIO()
-    frame.to_json(buf, orient="records", lines=True, force_ascii=False)
-    return buf.getvalue().rstrip("\n").split("\n")

@@ -42,9 +42,9 @@ from ctdc.formats.chunk import (
     records_per_chunk,
     text_table,
 )
+from ctdc.formats.options import XlsxOptions
 from ctdc.formats.values import cell_text
 from ctdc.limits import EXCEL_MAX_ROWS
-from ctdc.mapping.spec import SourceSpec
 from ctdc.text import without_quoted
 
 
@@ -75,7 +75,9 @@ def _has_formulas(path: Path) -> bool:
     return False
 
 
-def _formula_rows(path: Path, source: SourceSpec) -> Generator[tuple[Any, ...] | None, None, None]:
+def _formula_rows(
+    path: Path, options: XlsxOptions
+) -> Generator[tuple[Any, ...] | None, None, None]:
     """The sheet's rows with formulas as text (``=...``), in step with the values' rows;
     None for every row when the workbook has no formula at all."""
     if _has_formulas(path):
@@ -83,35 +85,35 @@ def _formula_rows(path: Path, source: SourceSpec) -> Generator[tuple[Any, ...] |
 
         wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
         try:
-            ws = wb[source.sheet] if source.sheet is not None else wb.worksheets[0]
+            ws = wb[options.sheet] if options.sheet is not None else wb.worksheets[0]
             if hasattr(ws, "reset_dimensions"):
                 ws.reset_dimensions()
-            yield from ws.iter_rows(min_row=source.header_row, values_only=True)
+            yield from ws.iter_rows(min_row=options.header_row, values_only=True)
         finally:
             wb.close()
     yield from itertools.repeat(None)
 
 
-def _sheet_chunks(path: Path, source: SourceSpec) -> Iterator[Chunk]:
+def _sheet_chunks(path: Path, options: XlsxOptions) -> Iterator[Chunk]:
     import openpyxl  # imported here: only XLSX ingests pay its import time
 
     wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     formulas = None
     try:
-        if source.sheet is not None and source.sheet not in wb.sheetnames:
+        if options.sheet is not None and options.sheet not in wb.sheetnames:
             raise CtdcError(
                 "missing-column",
-                f"no sheet {source.sheet!r}; sheets: {', '.join(wb.sheetnames)}",
+                f"no sheet {options.sheet!r}; sheets: {', '.join(wb.sheetnames)}",
                 file=path,
                 fix="correct `source.sheet` in the mapping",
             )
-        ws = wb[source.sheet] if source.sheet is not None else wb.worksheets[0]
+        ws = wb[options.sheet] if options.sheet is not None else wb.worksheets[0]
         if hasattr(ws, "reset_dimensions"):
             ws.reset_dimensions()
-        it = ws.iter_rows(min_row=source.header_row, values_only=True)
-        formulas = _formula_rows(path, source)
-        rows_above = [next(it, None) for _ in range(source.header_rows)]
-        for _ in range(source.header_rows):
+        it = ws.iter_rows(min_row=options.header_row, values_only=True)
+        formulas = _formula_rows(path, options)
+        rows_above = [next(it, None) for _ in range(options.header_rows)]
+        for _ in range(options.header_rows):
             next(formulas, None)
         if rows_above[0] is None:
             raise CtdcError("empty-file", "the sheet is empty", file=path)
@@ -119,11 +121,11 @@ def _sheet_chunks(path: Path, source: SourceSpec) -> Iterator[Chunk]:
         if not header:
             raise CtdcError(
                 "empty-file",
-                f"row {source.header_row} (the header) is empty",
+                f"row {options.header_row} (the header) is empty",
                 file=path,
-                row=source.header_row,
+                row=options.header_row,
             )
-        last = source.header_row + source.header_rows - 1
+        last = options.header_row + options.header_rows - 1
         names = check_header(path, header, row=last)
         width = len(names)
         size = records_per_chunk(width)
@@ -211,11 +213,11 @@ def _chunk(
     return Chunk(text_table(names, cols), np.array(rows, dtype=np.int64), errors)
 
 
-def iter_xlsx(path: Path, source: SourceSpec) -> Iterator[Chunk]:
+def iter_xlsx(path: Path, options: XlsxOptions) -> Iterator[Chunk]:
     """Read the pinned sheet in chunks; refuse a zip bomb before opening it."""
     check_archive(path)
     try:
-        yield from _sheet_chunks(path, source)
+        yield from _sheet_chunks(path, options)
     except CtdcError:
         raise
     except Exception as exc:  # openpyxl, zipfile and the XML parser raise many types

@@ -41,9 +41,9 @@ from pathlib import Path
 
 from ctdc import __version__
 from ctdc.errors import CtdcError
-from ctdc.formats.detect import guess_source
 from ctdc.ingest.stream import Batch, Sinks, reject, run_pass
 from ctdc.limits import PROGRESS_BYTES
+from ctdc.mapping.source import guess_source
 from ctdc.mapping.spec import Mapping
 from ctdc.progress import bar_of
 from ctdc.schema import Schema

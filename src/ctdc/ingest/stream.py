@@ -14,8 +14,6 @@ duplicate case id last), then the contract's. Positions are per chunk.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -32,11 +30,12 @@ from ctdc.formats.read import iter_export
 from ctdc.ingest.dedup import SeenIds
 from ctdc.ingest.pseudonym import pseudonym_digests, pseudonym_keys
 from ctdc.ingest.redact import code_columns, example_value
-from ctdc.mapping.spec import Mapping, SourceSpec
+from ctdc.mapping.source import SourceSpec
+from ctdc.mapping.spec import Mapping
 from ctdc.mapping.transform import Mapped, apply_mapping
 from ctdc.quarantine.table import QUARANTINE_SCHEMA, quarantine_table
 from ctdc.schema import Schema, build_contract, expected_text, table_failures
-from ctdc.store.atomic import fsync_dir, private_mkdir
+from ctdc.store.atomic import commit_temp, fsync_dir, new_temp, private_mkdir
 from ctdc.store.keys import STAGING_FINGERPRINT_META
 from ctdc.store.workspace import Workspace
 from ctdc.store.writers import sink_temp_prefix
@@ -53,8 +52,8 @@ class ParquetSink:
     The temp file lives in ``target``'s grandparent (``<workspace>/staging``,
     ``<workspace>/quarantine``: the same file system), so that an organization's
     folder is only created when a file is published into it. Nothing is visible
-    under ``target`` until :meth:`publish` (fsync, chmod, ``os.replace``, fsync
-    of both folders, as ``store.atomic`` does); a sink that is never published
+    under ``target`` until :meth:`publish` (``store.atomic.commit_temp``, then
+    an fsync of the temp file's folder too); a sink that is never published
     leaves nothing behind (:meth:`discard`). The same chunks give the same bytes.
     The temp file is 0600 in a 0700 folder; one a kill left behind is removed
     by the next writer of the organization (``store.writers``).
@@ -69,11 +68,7 @@ class ParquetSink:
 
     def write(self, table: pa.Table) -> None:
         if self._writer is None:
-            folder = private_mkdir(self.target.parent.parent)
-            prefix = sink_temp_prefix(self.target)
-            fd, name = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=folder)
-            os.close(fd)
-            self._tmp = Path(name)
+            self._tmp = new_temp(self.target.parent.parent, sink_temp_prefix(self.target))
             self._writer = pq.ParquetWriter(
                 self._tmp, self.schema, compression="zstd", write_statistics=True
             )
@@ -89,15 +84,11 @@ class ParquetSink:
             assert self._writer is not None and self._tmp is not None
             self._writer.close()
             self._writer = None
-            os.chmod(self._tmp, self.mode)
-            with open(self._tmp, "rb+") as fh:
-                os.fsync(fh.fileno())
             if self._prepare is not None:
                 self._prepare(self.target.parent)
             private_mkdir(self.target.parent)
-            os.replace(self._tmp, self.target)
+            commit_temp(self._tmp, self.target, self.mode)
             self._tmp = None
-            fsync_dir(self.target.parent)
             fsync_dir(self.target.parent.parent)
         finally:
             self.discard()
@@ -335,7 +326,7 @@ class _Pass:
 def run_pass(batch: Batch, update: Callable[[int, int], None] | None = None) -> Tally:
     """Read, map, validate and write the whole export once; the sinks are left unpublished."""
     one = _Pass(batch)
-    for chunk in iter_export(batch.path, batch.source):
+    for chunk in iter_export(batch.path, batch.source.options()):
         one.chunk(chunk)
         if update is not None:
             update(chunk.done, one.tally.rows_read)

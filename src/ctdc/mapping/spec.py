@@ -17,6 +17,7 @@ from typing import Any, cast
 import yaml
 
 from ctdc.errors import CtdcError
+from ctdc.mapping.source import SourceSpec
 from ctdc.schema import Schema
 from ctdc.yamlio import line_of, load_text_yaml
 
@@ -46,20 +47,6 @@ def check_org_name(org: str) -> str:
     if not ORG_RE.fullmatch(org or ""):
         raise CtdcError("bad-org-name", f"{org!r} is not a valid organization id")
     return org
-
-
-@dataclass(frozen=True)
-class SourceSpec:
-    format: str
-    encoding: str = "utf-8"
-    delimiter: str = ","
-    sheet: str | None = None
-    header_row: int = 1
-    #: XLSX: rows making up the header, from ``header_row`` (merged group labels above the
-    #: column names); the names join each column's labels with " / "
-    header_rows: int = 1
-    #: keys the mapping left out (``encoding``, ``delimiter``): guessed per file (formats/detect.py)
-    guess: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

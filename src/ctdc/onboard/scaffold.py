@@ -28,7 +28,6 @@ was placed where it is, and how many rows each value has.
 
 from __future__ import annotations
 
-import codecs
 import datetime as dt
 import difflib
 import json
@@ -44,15 +43,14 @@ import pandas as pd
 import yaml
 
 from ctdc.errors import CtdcError
-from ctdc.formats.detect import explain_encoding, guess_delimiter
+from ctdc.formats.detect import detect_delimiter, detect_sheet, explain_encoding, read_head
 from ctdc.formats.read import read_export
-from ctdc.limits import SNIFF_GUESS_BYTES
 from ctdc.mapping.countries import country_lookup
+from ctdc.mapping.source import SourceSpec
 from ctdc.mapping.spec import (
     BOOLEAN_WORDS,
     EXCEL_SERIAL,
     FORMATS,
-    SourceSpec,
     check_org_name,
     load_mapping,
     normalize,
@@ -242,15 +240,15 @@ def guess_source(
     elif fmt not in FORMATS:
         raise CtdcError("bad-option", f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
     if fmt in ("csv", "tsv", "json", "ndjson") and encoding is None:
-        encoding, why = _guess_encoding(path)
+        encoding, why = explain_encoding(read_head(path))
         notes.append(f"encoding {encoding} ({why})")
     if fmt == "csv" and delimiter is None:
-        delimiter = _guess_delimiter(path, encoding or "utf-8")
+        delimiter = detect_delimiter(read_head(path), encoding or "utf-8")
         notes.append(f"delimiter {delimiter!r} (the most regular one in the first lines)")
     if (header_rows or 1) > 1 and fmt != "xlsx":
         raise CtdcError("bad-option", "--header-rows is for XLSX headers", file=path)
     if fmt == "xlsx" and sheet is None:
-        sheet, names = _first_sheet(path)
+        sheet, names = detect_sheet(path)
         if len(names) > 1:
             notes.append(f"sheet {sheet!r}, the first of {', '.join(map(repr, names))}")
     spec = SourceSpec(
@@ -262,35 +260,6 @@ def guess_source(
         header_rows=header_rows or 1,
     )
     return spec, notes
-
-
-def _guess_encoding(path: Path) -> tuple[str, str]:
-    """The ingest's own guess (:mod:`ctdc.formats.detect`), so both always agree."""
-    with open(path, "rb") as fh:
-        return explain_encoding(fh.read(SNIFF_GUESS_BYTES))
-
-
-def _guess_delimiter(path: Path, encoding: str) -> str:
-    with open(path, "rb") as fh:
-        head = fh.read(SNIFF_GUESS_BYTES)
-    text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(head)
-    return guess_delimiter(text.removeprefix("\ufeff"))
-
-
-def _first_sheet(path: Path) -> tuple[str | None, list[str]]:
-    from ctdc.formats.archive import check_archive
-
-    check_archive(path)  # the zip-bomb checks of the reader, before openpyxl opens it
-    try:
-        import openpyxl
-
-        wb = openpyxl.load_workbook(path, read_only=True)
-        try:
-            return wb.sheetnames[0], list(wb.sheetnames)
-        finally:
-            wb.close()
-    except Exception:  # the reader then says what is wrong, with its catalogued error
-        return None, []
 
 
 # --- targets and matching ----------------------------------------------------------------------
@@ -658,7 +627,7 @@ def build_scaffold(
     check_org_name(org)
     if source is None:
         source, source_notes = guess_source(path)
-    raw = read_export(path, source)
+    raw = read_export(path, source.options())
     frame = raw.frame
     if not raw.errors.empty:  # rows the reader could not read well say nothing reliable
         frame = frame.drop(index=frame.index[np.unique(raw.errors["pos"].to_numpy())])

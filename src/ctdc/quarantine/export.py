@@ -37,7 +37,7 @@ from ctdc.store.workspace import Workspace
 from ctdc.text import escape
 
 if TYPE_CHECKING:
-    from ctdc.mapping.spec import SourceSpec
+    from ctdc.mapping.source import SourceSpec
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_RE = r"^[=+\-@\t\r]"

@@ -11,6 +11,7 @@ hostile megabyte cell should not be copied on to whoever opens it.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -47,9 +48,16 @@ def _cut_long_cells(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _json_lines(frame: pd.DataFrame) -> list[str]:
-    from ctdc.formats.read import text_lines  # local: ctdc.ingest imports this module
+    """Each row as a compact JSON object (for the quarantine's raw copy).
 
-    return text_lines(frame)
+    Split on ``\n`` only: JSON escapes it inside values, but not U+2028 or
+    U+0085, which ``str.splitlines`` would also split on.
+    """
+    if len(frame) == 0:
+        return []
+    buf = io.StringIO()
+    frame.to_json(buf, orient="records", lines=True, force_ascii=False)
+    return buf.getvalue().rstrip("\n").split("\n")
 
 
 def quarantine_table(

@@ -110,20 +110,37 @@ def atomic_temp_pattern(target_name: str) -> str:
     return rf"\.{re.escape(target_name)}\.[A-Za-z0-9_]+\.tmp"
 
 
+def new_temp(folder: Path, prefix: str) -> Path:
+    """A new empty temp file ``<prefix><random>.tmp`` in ``folder`` (made 0700 if missing).
+
+    ``mkstemp`` creates it 0600 whatever the umask, before a byte is written.
+    """
+    private_mkdir(folder)
+    fd, name = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=folder)
+    os.close(fd)
+    return Path(name)
+
+
+def commit_temp(tmp: Path, target: Path, mode: int = 0o600) -> None:
+    """Give a finished temp file its mode, fsync it, ``os.replace`` it onto ``target``, and
+    fsync ``target``'s folder: a crash leaves the old file or the new one, whole.
+
+    ``tmp`` must be on ``target``'s file system, or the replace is not atomic.
+    """
+    os.chmod(tmp, mode)
+    with open(tmp, "rb+") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, target)
+    fsync_dir(target.parent)
+
+
 @contextmanager
 def atomic_path(target: Path, mode: int = 0o600) -> Iterator[Path]:
     """Yield a temp path (0600) beside ``target``; on success fsync it and move it into place."""
-    private_mkdir(target.parent)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    tmp = new_temp(target.parent, f".{target.name}.")
     try:
         yield tmp
-        os.chmod(tmp, mode)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-        fsync_dir(target.parent)
+        commit_temp(tmp, target, mode)
     finally:
         tmp.unlink(missing_ok=True)
 
