@@ -24,10 +24,10 @@ from typer.testing import Result
 from conftest import TEST_ROWS, cli
 from ctdc.errors import CtdcError
 from ctdc.harmonize.merge import merge_staging
-from ctdc.ingest.pseudonym import pseudonym_digests, pseudonymize, rekey
 from ctdc.store import rotation as rotation_module
 from ctdc.store.keys import chain_blob, fingerprint, parse_chain
 from ctdc.store.ledger import live_entries, read_entries
+from ctdc.store.pseudonym import pseudonym_digests, pseudonymize, rekey
 from ctdc.store.rotation import key_history, staging_fingerprint
 from ctdc.store.workspace import Workspace, open_workspace
 

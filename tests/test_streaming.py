@@ -28,10 +28,10 @@ from ctdc.formats.read import iter_export, read_export
 from ctdc.ingest import ingest_file
 from ctdc.ingest import stream as stream_module
 from ctdc.ingest.dedup import SeenIds
-from ctdc.ingest.pseudonym import pseudonym_digests, pseudonymize
 from ctdc.mapping import load_mapping
 from ctdc.schema import Schema, build_contract, contract_failures, table_failures
 from ctdc.store.ledger import read_entries
+from ctdc.store.pseudonym import pseudonym_digests, pseudonymize
 from ctdc.store.workspace import Workspace, init_workspace
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -28,7 +28,6 @@ from ctdc.errors import CATALOGUE
 from ctdc.formats.chunk import Chunk, error_rows, text_frame
 from ctdc.formats.read import iter_export
 from ctdc.ingest.dedup import SeenIds
-from ctdc.ingest.pseudonym import pseudonym_digests, pseudonym_keys
 from ctdc.ingest.redact import code_columns, example_value
 from ctdc.mapping.source import SourceSpec
 from ctdc.mapping.spec import Mapping
@@ -37,6 +36,7 @@ from ctdc.quarantine.table import QUARANTINE_SCHEMA, quarantine_table
 from ctdc.schema import Schema, build_contract, expected_text, table_failures
 from ctdc.store.atomic import commit_temp, fsync_dir, new_temp, private_mkdir
 from ctdc.store.keys import STAGING_FINGERPRINT_META
+from ctdc.store.pseudonym import pseudonym_digests, pseudonym_keys
 from ctdc.store.workspace import Workspace
 from ctdc.store.writers import sink_temp_prefix
 

@@ -34,7 +34,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ctdc.errors import CtdcError
-from ctdc.ingest.pseudonym import rekey
 from ctdc.store.atomic import atomic_path, fsync_dir, write_bytes, write_json
 from ctdc.store.keys import (
     KEY_BYTES,
@@ -45,6 +44,7 @@ from ctdc.store.keys import (
 )
 from ctdc.store.ledger import entry_paths, set_key_fingerprint
 from ctdc.store.lock import exclusive_lock, file_lock
+from ctdc.store.pseudonym import rekey
 from ctdc.store.workspace import Workspace
 from ctdc.store.writers import remove_all_temps
 
