@@ -24,7 +24,7 @@ K = 10
 SETUP = """
 import pandas as pd
 from ctdc.anonymize import anonymize
-from ctdc.harmonize.pipeline import load_hierarchy, release_levels
+from ctdc.harmonize.settings import load_hierarchy, release_levels
 from ctdc.schema import load_schema
 schema = load_schema({schema!r})
 frame = pd.read_parquet({merged!r})

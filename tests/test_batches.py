@@ -82,7 +82,7 @@ def test_append_adds_to_the_earlier_batches(workspace, schema, org, tmp_path) ->
     b = ingest(workspace, schema, org, export(tmp_path, "b.csv", range(21, 61)), "append")
     assert (a.status, b.status, a.mode, b.mode) == ("ingested", "ingested", "append", "append")
     assert [e.mode for e in read_entries(workspace)] == ["append", "append"]
-    manifest = release(workspace, schema).manifest
+    manifest = release(workspace, schema).manifest.to_dict()
     assert manifest["batches"] == sorted([a.batch_id, b.batch_id])
     row = check_balanced(manifest)
     assert row["rows_read"] == 80 and row["duplicates_merged"] == 20  # ids 21-40 sent twice
@@ -92,12 +92,12 @@ def test_append_adds_to_the_earlier_batches(workspace, schema, org, tmp_path) ->
 
 def test_snapshot_replaces_the_earlier_batches(workspace, schema, org, tmp_path) -> None:
     a = ingest(workspace, schema, org, export(tmp_path, "a.csv", range(1, 41)), "append")
-    first = release(workspace, schema).manifest
+    first = release(workspace, schema).manifest.to_dict()
     b = ingest(workspace, schema, org, export(tmp_path, "b.csv", range(31, 61)), "snapshot")
     assert b.status == "ingested" and b.mode == "snapshot"
     assert read_entries(workspace)[-1].mode == "snapshot"
 
-    manifest = release(workspace, schema).manifest
+    manifest = release(workspace, schema).manifest.to_dict()
     assert manifest["batches"] == [b.batch_id]
     row = check_balanced(manifest)
     assert row["rows_read"] == 30 and row["staged"] == 30  # a's 40 rows are out of the count
@@ -123,13 +123,13 @@ def test_appends_after_a_snapshot_add_to_it_and_the_latest_snapshot_wins(
 ) -> None:
     a = ingest(workspace, schema, org, export(tmp_path, "a.csv", range(1, 21)), "snapshot")
     b = ingest(workspace, schema, org, export(tmp_path, "b.csv", range(21, 41)), "append")
-    manifest = release(workspace, schema).manifest
+    manifest = release(workspace, schema).manifest.to_dict()
     assert manifest["batches"] == sorted([a.batch_id, b.batch_id])  # nothing before a: no loss
     assert check_balanced(manifest)["rows_read"] == 40
     assert manifest["changes"]["batches_superseded"] == []
     c = ingest(workspace, schema, org, export(tmp_path, "c.csv", range(41, 66)), "snapshot")
     d = ingest(workspace, schema, org, export(tmp_path, "d.csv", range(66, 71)), "append")
-    manifest = release(workspace, schema).manifest
+    manifest = release(workspace, schema).manifest.to_dict()
     assert manifest["batches"] == sorted([c.batch_id, d.batch_id])
     row = check_balanced(manifest)
     assert row["rows_read"] == 30 and row["duplicates_merged"] == 0
@@ -144,7 +144,7 @@ def test_snapshot_of_one_org_leaves_the_others_alone(workspace, schema, org, tmp
     o = ingest(workspace, schema, other, export(tmp_path, "o.csv", range(1, 31)), "append")
     a = ingest(workspace, schema, org, export(tmp_path, "a.csv", range(1, 31)), "append")
     b = ingest(workspace, schema, org, export(tmp_path, "b.csv", range(5, 35)), "snapshot")
-    manifest = release(workspace, schema).manifest
+    manifest = release(workspace, schema).manifest.to_dict()
     assert manifest["batches"] == sorted([o.batch_id, b.batch_id])
     assert manifest["accounting"]["per_org"]["other-org"]["rows_read"] == 30
     assert manifest["changes"]["batches_superseded"][0]["batches"] == [a.batch_id]
@@ -177,7 +177,7 @@ def test_re_sending_a_superseded_export_does_not_bring_it_back(
     b = ingest(workspace, schema, org, export(tmp_path, "b.csv", range(1, 21)), "snapshot")
     assert ingest(workspace, schema, org, a_path, "snapshot").status == "unchanged"
     assert superseded_by(workspace, "test-org", a.batch_id) == b.batch_id
-    assert release(workspace, schema).manifest["batches"] == [b.batch_id]
+    assert release(workspace, schema).manifest.batches == (b.batch_id,)
 
 
 def test_a_rejected_snapshot_supersedes_nothing(workspace, schema, org, tmp_path) -> None:
@@ -187,7 +187,7 @@ def test_a_rejected_snapshot_supersedes_nothing(workspace, schema, org, tmp_path
                            mode="snapshot", max_reject_rate=0.1)  # fmt: skip
     assert rejected.status == "rejected"
     assert [e.batch_id for e in read_entries(workspace)] == [a.batch_id]
-    assert release(workspace, schema).manifest["batches"] == [a.batch_id]
+    assert release(workspace, schema).manifest.batches == (a.batch_id,)
 
 
 def test_unknown_mode_is_a_usage_error(workspace, schema, org, tmp_path) -> None:
@@ -237,7 +237,7 @@ def test_an_interrupted_ingest_leaves_the_previous_state_intact(
     # The same export again completes the interrupted ingest (orphans are overwritten).
     b = ingest(workspace, schema, org, b_path, mode)
     assert b.status == "ingested" and b.quarantined == 1
-    manifest = release(workspace, schema).manifest
+    manifest = release(workspace, schema).manifest.to_dict()
     expected = [b.batch_id] if mode == "snapshot" else sorted([a.batch_id, b.batch_id])
     assert manifest["batches"] == expected
     assert check_balanced(manifest)["rows_read"] == (31 if mode == "snapshot" else 71)

@@ -51,11 +51,12 @@ def test_l_diversity_holds_in_the_release(staged: Workspace, schema: Schema) -> 
                 [_cases(staged)],
             ).fetchone()[0]
             assert worst >= 2, s
-    check = result.manifest["k_check"]["l_diversity"]
-    assert check["l"] == 2 and not any(check["classes_below_l"].values())
-    assert result.manifest["anonymization"]["l"] == 2
-    acc = result.manifest["accounting"]["total"]
-    assert acc["balanced"] and acc["records_suppressed"] > 0  # l costs records here
+    check = result.manifest.k_check.l_diversity
+    assert check is not None
+    assert check.l == 2 and not any(check.classes_below_l.values())
+    assert result.manifest.anonymization.l == 2
+    acc = result.manifest.accounting.total
+    assert acc.balanced and acc.records_suppressed > 0  # l costs records here
 
 
 def test_pinned_level_zero_keeps_the_year_an_integer(staged: Workspace, schema: Schema) -> None:
@@ -70,9 +71,10 @@ def test_auto_levels_release_hierarchy_labels(staged: Workspace, schema: Schema)
     result = harmonize(staged, schema, k=5)
     table = pq.read_table(_cases(staged))
     assert table.schema.field("year_of_registration").type == pa.string()
-    levels = result.manifest["anonymization"]["levels"]["citizenship"]
-    assert sum(levels.values()) == result.manifest["accounting"]["total"]["released"]
-    assert result.manifest["generalization_levels"]["citizenship"] == "auto"
+    levels = result.manifest.anonymization.levels["citizenship"]
+    assert sum(levels.values()) == result.manifest.accounting.total.released
+    assert result.manifest.generalization_levels["citizenship"] is None
+    assert result.manifest.to_dict()["generalization_levels"]["citizenship"] == "auto"
 
 
 @pytest.mark.parametrize(

@@ -36,7 +36,8 @@ import pytest
 
 from ctdc.errors import CtdcError
 from ctdc.harmonize import harmonize
-from ctdc.harmonize.public_manifest import COUNTS_ROUNDED_TO, rounded
+from ctdc.harmonize.manifest import ReleaseManifest
+from ctdc.harmonize.public_manifest import COUNTS_ROUNDED_TO, PublicManifest, rounded
 from ctdc.ingest import ingest_file
 from ctdc.mapping import load_mapping
 from ctdc.sample import ORGS, generate_samples
@@ -96,7 +97,8 @@ def test_public_folder_holds_the_current_release_its_catalog_and_nothing_else(
     # the private copy and the full manifest stay in the workspace
     private = json.loads((ws.root / "current" / "manifest.json").read_text(encoding="utf-8"))
     assert private["accounting"]["per_org"].keys() == set(ORGS)
-    assert private == result.manifest
+    assert private == result.manifest.to_dict()
+    assert ReleaseManifest.from_dict(private) == result.manifest
 
 
 def test_modes_private_0700_0600_public_0755_0644_root_traversable_only(
@@ -147,7 +149,7 @@ def test_no_byte_of_the_public_folder_holds_private_data(published: dict[str, An
     batch_ids = [i.batch_id for i in published["ingests"].values()]
     assert sorted(batch_ids) == sorted(h[:16] for h in export_hashes)
     needles = [MARKER, MARKER.lower(), *ORGS, *batch_ids, *export_hashes,
-               result.manifest["fingerprint"], result.manifest["fingerprint"][:8]]  # fmt: skip
+               result.manifest.fingerprint, result.manifest.fingerprint[:8]]  # fmt: skip
     files = [Path(folder) / f for folder, _, names in os.walk(ws.root / "public") for f in names]
     assert len(files) == 4 and all(p.stat().st_size > 0 for p in files)  # current: a link
     for path in files:
@@ -167,18 +169,19 @@ def test_no_byte_of_the_public_folder_holds_private_data(published: dict[str, An
 def test_public_manifest_is_an_allow_list_with_rounded_counts(published: dict[str, Any]) -> None:
     result = published["result"]
     doc = json.loads((result.public_path / "manifest.json").read_text(encoding="utf-8"))
-    assert doc == result.public_manifest
+    assert doc == result.public_manifest.to_dict()
+    assert PublicManifest.from_dict(doc) == result.public_manifest
     assert set(doc) <= PUBLIC_KEYS
     assert doc["manifest"] == "public" and doc["release_id"] == result.release_id
     assert doc["counts_rounded_to"] == COUNTS_ROUNDED_TO == 10
     private = result.manifest
-    assert doc["records_released"] == rounded(private["accounting"]["total"]["released"])
+    assert doc["records_released"] == rounded(private.accounting.total.released)
     assert doc["records_released"] % 10 == 0
-    cells = private["anonymization"]["cells_suppressed"]
+    cells = private.anonymization.cells_suppressed
     assert doc["cells_suppressed"] == {q: rounded(n) for q, n in cells.items()}
     assert all(n % 10 == 0 for n in doc["cells_suppressed"].values())
     assert doc["k"] == K and doc["k_check"]["passed"] is True
-    assert doc["schema"]["sha256"] == private["policy"]["schema_sha256"]
+    assert doc["schema"]["sha256"] == private.policy.policy.schema_sha256
     for name, entry in doc["files"].items():
         assert entry == {"sha256": hashlib.sha256((result.public_path / name).read_bytes())
                          .hexdigest()}  # fmt: skip
@@ -197,7 +200,7 @@ def test_catalog_views_read_only_the_public_folder(published: dict[str, Any]) ->
         for sql in sqls:
             paths = [part for part in sql.split("'") if part.startswith("/")]
             assert paths and all(Path(p).is_relative_to(public) for p in paths), sql
-        released = result.manifest["accounting"]["total"]["released"]
+        released = result.manifest.accounting.total.released
         assert con.execute("SELECT count(*) FROM cases").fetchone()[0] == released
         log = con.execute("SELECT release_id, k, records_released FROM release_log").fetchall()
         assert log == [(result.release_id, K, rounded(released))]
@@ -277,7 +280,7 @@ def test_a_user_without_rights_on_the_workspace_queries_the_public_folder(
     _, status = os.waitpid(pid, 0)
     report = json.loads(b"".join(chunks) or b"{}")
     assert os.waitstatus_to_exitcode(status) == 0, report
-    released = result.manifest["accounting"]["total"]["released"]
+    released = result.manifest.accounting.total.released
     assert report["uid"] == NOBODY
     assert report["query"] == released and report["catalog"] == released
     exit_code, stdout, stderr = report["cli"]
@@ -337,7 +340,7 @@ def test_publish_elsewhere_for_a_group_under_umask_000_and_stale_temps_go(
             assert MARKER not in (Path(folder) / f).read_bytes().decode("latin-1")
     assert _mode(outside / "catalog.duckdb") == 0o640
     with duckdb.connect(str(outside / "catalog.duckdb"), read_only=True) as con:
-        released = result.manifest["accounting"]["total"]["released"]
+        released = result.manifest.accounting.total.released
         assert con.execute("SELECT count(*) FROM cases").fetchone()[0] == released
 
 

@@ -92,7 +92,7 @@ def _check_release(ws: Workspace, result: HarmonizeResult, schema: Schema, k: in
             f"SELECT min(n), sum(n) FROM ({classes})", [str(public_cases)]
         ).fetchone()
     assert smallest >= k
-    acc = result.manifest["accounting"]
+    acc = result.manifest.to_dict()["accounting"]
     assert total == acc["total"]["released"] == pq.read_metadata(public_cases).num_rows
     assert acc["total"]["rows_read"] == rows_read
     for row in [acc["total"], *acc["per_org"].values()]:

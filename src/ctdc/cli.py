@@ -448,10 +448,10 @@ def harmonize(
         result = run(ws, _schema(state, ws), k=k, l=l_div,
                      levels=_parse_levels(generalize or []), wait=wait,
                      progress=_progress(quiet or as_json))  # fmt: skip
-    public = {"path": str(result.public_path), "manifest": result.public_manifest}
+    public = {"path": str(result.public_path), "manifest": result.public_manifest.to_dict()}
     if as_json:
-        typer.echo(json.dumps({"status": result.status, **result.manifest, "public": public},
-                              indent=2))  # fmt: skip
+        doc = {"status": result.status, **result.manifest.to_dict(), "public": public}
+        typer.echo(json.dumps(doc, indent=2))
     elif not quiet:
         out = console()
         if result.status == "unchanged":

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 
 from ctdc.anonymize import Hierarchy
@@ -56,3 +57,26 @@ def apply_derivations(
         else:
             release[f.name] = release[f.name].where(source.notna())
     return release
+
+
+def label_columns(frame: pd.DataFrame, schema: Schema) -> dict[str, pd.Series]:
+    """One ``;``-joined label column per flag group, derived from the flags (never stored apart).
+
+    NA when no flag of the group is true: the flags themselves keep the
+    difference between "recorded: none" (false) and "not recorded" (NA).
+    """
+    out: dict[str, pd.Series] = {}
+    for group in schema.groups.values():
+        if not group.concatenated:
+            continue
+        joined = np.full(len(frame), "", dtype=object)
+        for flag in group.flags:
+            hit = frame[flag.name].fillna(False).to_numpy(dtype=bool)
+            sep = np.where(joined == "", "", ";")
+            joined = np.where(hit, joined + sep + str(flag.label), joined)
+        out[group.concatenated] = pd.Series(
+            # numpy's stubs refuse None as a value, which an object array holds fine
+            pd.array(np.where(joined == "", None, joined), dtype="string"),  # type: ignore[call-overload]
+            index=frame.index,
+        )
+    return out

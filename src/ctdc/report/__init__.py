@@ -19,6 +19,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ctdc.anonymize import AnonymizationReport
+from ctdc.harmonize.manifest import ReleaseManifest
 from ctdc.ingest import IngestResult
 from ctdc.limits import MAX_SHOWN_CODE_CHARS
 from ctdc.text import describe, escape
@@ -88,43 +90,43 @@ def quarantine_batches_table(org: str, batches: Sequence[Any]) -> Table:
     return table
 
 
-def harmonize_tables(manifest: dict[str, Any]) -> list[Table]:
-    acc = manifest["accounting"]
-    rows = Table(
-        title=f"release {manifest['release_id']} (k={manifest['k']})", title_justify="left"
-    )
-    cols = ("rows_read", "quarantined", "staged", "duplicates_merged", "records_suppressed",
-            "released", "balanced")  # fmt: skip
+#: the accounting table's columns, ``balanced`` last
+ACCOUNTING_COLUMNS = ("rows_read", "quarantined", "staged", "duplicates_merged",
+                      "records_suppressed", "released", "balanced")  # fmt: skip
+
+
+def harmonize_tables(manifest: ReleaseManifest) -> list[Table]:
+    acc = manifest.accounting
+    rows = Table(title=f"release {manifest.release_id} (k={manifest.k})", title_justify="left")
     rows.add_column("org")
-    for c in cols:
+    for c in ACCOUNTING_COLUMNS:
         rows.add_column(c.replace("_", " "), justify="right")
-    for org, r in [*acc["per_org"].items(), ("TOTAL", acc["total"])]:
-        rows.add_row(org, *[f"{r[c]:,}" if c != "balanced" else ("yes" if r[c] else "NO")
-                            for c in cols])  # fmt: skip
-    return [rows, *anonymization_tables(manifest["anonymization"])]
+    for org, r in [*acc.per_org.items(), ("TOTAL", acc.total)]:
+        rows.add_row(org, *[f"{getattr(r, c):,}" for c in ACCOUNTING_COLUMNS[:-1]],
+                     "yes" if r.balanced else "NO")  # fmt: skip
+    return [rows, *anonymization_tables(manifest.anonymization)]
 
 
-def anonymization_tables(report: dict[str, Any]) -> list[Table]:
+def anonymization_tables(report: AnonymizationReport) -> list[Table]:
     """Loss per quasi-identifier, and re-identification risk before and after."""
     loss = Table(
-        title=f"information loss: LM {report['loss_metric']:.4f}, "
-        f"{report['records_suppressed']:,} records removed, "
-        f"{report['records_all_suppressed']:,} with every quasi-identifier suppressed",
+        title=f"information loss: LM {report.loss_metric:.4f}, "
+        f"{report.records_suppressed:,} records removed, "
+        f"{report.records_all_suppressed:,} with every quasi-identifier suppressed",
         title_justify="left",
     )
     for col in ("quasi-identifier", "suppressed", "generalized", "LM", "records per level"):
         loss.add_column(col, justify="left" if col[0] in "qr" else "right")
-    for qi in report["quasi_identifiers"]:
-        levels = " ".join(f"{lv}:{n:,}" for lv, n in report["levels"][qi].items())
-        loss.add_row(qi, f"{report['cells_suppressed'][qi]:,}",
-                     f"{report['cells_generalized'][qi]:,}", f"{report['loss_by_qi'][qi]:.4f}",
+    for qi in report.quasi_identifiers:
+        levels = " ".join(f"{lv}:{n:,}" for lv, n in report.levels[qi].items())
+        loss.add_row(qi, f"{report.cells_suppressed[qi]:,}",
+                     f"{report.cells_generalized[qi]:,}", f"{report.loss_by_qi[qi]:.4f}",
                      levels)  # fmt: skip
-    risk = Table(title=f"re-identification risk (k={report['k']})", title_justify="left")
+    risk = Table(title=f"re-identification risk (k={report.k})", title_justify="left")
     risk.add_column("")
     for col in ("classes", "sample uniques", "records in classes < k", "max risk", "mean risk"):
         risk.add_column(col, justify="right")
-    for name in ("before", "after"):
-        r = report[f"risk_{name}"]
+    for name, r in (("before", report.risk_before), ("after", report.risk_after)):
         risk.add_row(name, f"{r['classes']:,}", f"{r['sample_uniques']:,}",
                      f"{r['records_below_k']:,}", f"{r['max_prosecutor_risk']:.3f}",
                      f"{r['mean_prosecutor_risk']:.4f}")  # fmt: skip

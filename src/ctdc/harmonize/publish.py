@@ -1,0 +1,150 @@
+"""The publishing steps of a harmonize run: the manifest, the private release, the public copy.
+
+They run only after the release passed its checks (``steps.py``), and in this
+order: the private release first, then its public copy. A crash in between
+leaves the public folder one release behind until the next run, never ahead
+of a release that did not pass.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from ctdc import __version__
+from ctdc.harmonize.accounting import Accounting
+from ctdc.harmonize.manifest import (
+    AppliedPolicy,
+    PrivacyCheck,
+    ReleaseFiles,
+    ReleaseManifest,
+    SchemaRef,
+    changes_since,
+)
+from ctdc.harmonize.public_manifest import PublicManifest, public_manifest
+from ctdc.harmonize.settings import RunSettings
+from ctdc.harmonize.steps import Anonymized, Batches, ReleaseTables
+from ctdc.schema import Schema
+from ctdc.store.atomic import write_json
+from ctdc.store.catalog import write_catalog
+from ctdc.store.public import (
+    PublicArea,
+    current_public_release,
+    prepare,
+    prune,
+    publish_public,
+)
+from ctdc.store.release import (
+    CASES_FILE,
+    DICTIONARY_FILE,
+    MANIFEST_FILE,
+    current_release,
+    publish,
+    read_manifest,
+    remove_stale_release_temps,
+)
+from ctdc.store.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class Release:
+    """A private release folder and its manifest."""
+
+    path: Path
+    manifest: ReleaseManifest
+
+
+def clear_stale_temps(ws: Workspace, area: PublicArea) -> None:
+    """Remove what a killed run left (temp folders, link and catalog temps) in both areas,
+    and give the public folder its modes; under the lock, before anything is written."""
+    remove_stale_release_temps(ws)
+    prepare(area, ws.root)
+
+
+def previous_release(ws: Workspace) -> Release | None:
+    """The workspace's current private release, or None before the first."""
+    path = current_release(ws)
+    if path is None:
+        return None
+    return Release(path, ReleaseManifest.from_dict(read_manifest(path)))
+
+
+def release_id(ws: Workspace, data_sha256: str) -> str:
+    """UTC time + the public cases file's hash: nothing private (batch ids) shows in the id."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    base = f"{stamp}-{data_sha256[:8]}"
+    candidate, n = base, 1
+    while (ws.releases_dir / candidate).exists():
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
+
+
+def build_manifest(
+    *,
+    release: str,
+    fingerprint: str,
+    schema: Schema,
+    settings: RunSettings,
+    batches: Batches,
+    accounting: Accounting,
+    anonymized: Anonymized,
+    check: PrivacyCheck,
+    tables: ReleaseTables,
+    data_sha256: str,
+    previous: ReleaseManifest | None,
+) -> ReleaseManifest:
+    """The full (private) manifest of a verified release."""
+    policy = settings.policy
+    rows = tables.cases.num_rows
+    return ReleaseManifest(
+        release_id=release,
+        created_at=ReleaseManifest.now(),
+        ctdc_version=__version__,
+        schema=SchemaRef(schema.name, schema.version, policy.schema_sha256),
+        fingerprint=fingerprint,
+        k=settings.k,
+        l=settings.l,
+        policy=AppliedPolicy.of(policy, settings.run),
+        quasi_identifiers=tuple(schema.quasi_identifiers),
+        sensitive=tuple(schema.names("sensitive")) if settings.l else (),
+        generalization_levels=dict(settings.levels),
+        accounting=accounting,
+        anonymization=anonymized.result.report,
+        k_check=check,
+        batches=batches.ids,
+        files=ReleaseFiles(data_sha256, rows, tables.dictionary.num_rows),
+        changes=changes_since(previous, batches.ids, rows, batches.superseded),
+    )
+
+
+def write_release(ws: Workspace, built: Path, manifest: ReleaseManifest) -> Path:
+    """Write the manifest into the verified temp folder ``built`` and publish it privately."""
+    write_json(built / MANIFEST_FILE, manifest.to_dict(), mode=0o600)
+    return publish(ws, built, manifest.release_id)
+
+
+def to_public(
+    area: PublicArea, release: Path, manifest: ReleaseManifest, keep: int
+) -> tuple[Path, PublicManifest]:
+    """Make the private ``release`` the public folder's current one, unless it already is.
+
+    Copies its data files (same bytes) with the public manifest, removes public
+    releases beyond ``keep`` and rewrites the catalog.
+    """
+    current = current_public_release(area.root)
+    if current is not None and current.name == manifest.release_id:
+        doc = PublicManifest.from_dict(read_manifest(current))
+    else:
+        files = {name: release / name for name in (CASES_FILE, DICTIONARY_FILE)}
+        shas = {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in files.items()}
+        doc = public_manifest(manifest, file_sha256=shas,
+                              previous_release=current.name if current else None)  # fmt: skip
+        current = publish_public(area, manifest.release_id, files, doc.to_dict(), MANIFEST_FILE)
+        write_catalog(area)
+    prune(area, keep)
+    if not area.catalog_path.is_file():
+        write_catalog(area)
+    return current, doc

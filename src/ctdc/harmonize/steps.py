@@ -1,0 +1,178 @@
+"""The data steps of a harmonize run, each a function of typed values, testable on its own.
+
+``harmonize()`` (``pipeline.py``) runs them in order under the lock:
+collect the live batches -> merge them -> anonymize -> account -> build the
+release tables -> write them -> verify the written file. Each step raises the
+catalogue's slug for its own failure, so a run stops at the first step that
+finds something wrong and nothing after it (the publish) runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+
+from ctdc.anonymize import (
+    AnonymizationResult,
+    Hierarchy,
+    anonymize,
+    check_k_anonymity,
+    check_l_diversity,
+)
+from ctdc.errors import CtdcError, Slug
+from ctdc.harmonize.accounting import Accounting, account, check_balanced
+from ctdc.harmonize.derive import apply_derivations, label_columns
+from ctdc.harmonize.manifest import LDiversityCheck, PrivacyCheck
+from ctdc.harmonize.merge import merge_staging
+from ctdc.harmonize.release_table import to_release_table
+from ctdc.harmonize.settings import RunSettings, load_hierarchy
+from ctdc.schema import Schema
+from ctdc.store.atomic import write_parquet
+from ctdc.store.ledger import BatchEntry, Superseded, live_entries, read_entries
+from ctdc.store.release import CASES_FILE, DICTIONARY_FILE
+from ctdc.store.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class Batches:
+    """The committed batches a release uses, and those a later snapshot superseded."""
+
+    entries: list[BatchEntry]
+    superseded: list[Superseded]
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(sorted(e.batch_id for e in self.entries))
+
+
+@dataclass(frozen=True)
+class Merged:
+    """One row per distinct record, and the duplicates merged away per organization."""
+
+    frame: pd.DataFrame
+    duplicates: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Anonymized:
+    """The anonymizer's released rows and report, and the hierarchies it used."""
+
+    result: AnonymizationResult
+    hierarchies: dict[str, Hierarchy]
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        return self.result.frame
+
+
+@dataclass(frozen=True)
+class ReleaseTables:
+    cases: pa.Table
+    dictionary: pa.Table
+
+
+def collect_batches(ws: Workspace) -> Batches:
+    """Every live committed batch; raises ``no-staged-data`` when there is none."""
+    entries, superseded = live_entries(read_entries(ws))
+    if not entries:
+        raise CtdcError(Slug.NO_STAGED_DATA, f"no committed batch in {ws.ledger_dir}")
+    return Batches(entries, superseded)
+
+
+def merge_records(ws: Workspace, batches: Batches, k: int) -> Merged:
+    """The batches' staging, unioned and de-duplicated (the latest batch wins).
+
+    Raises ``too-few-records`` under ``k`` distinct records: no class of k can exist.
+    """
+    frame, duplicates = merge_staging(ws, batches.entries)
+    if len(frame) < k:
+        raise CtdcError(Slug.TOO_FEW_RECORDS, f"{len(frame)} distinct records are staged; a "
+                        f"k-anonymous release needs at least k={k}")  # fmt: skip
+    return Merged(frame, dict(duplicates))
+
+
+def anonymize_records(merged: Merged, schema: Schema, settings: RunSettings) -> Anonymized:
+    """Strict k (and l) by local recoding along the schema's hierarchies, at the run's levels.
+
+    Raises ``too-few-records`` when no record can be released (only possible with l).
+    """
+    k, l = settings.k, settings.l  # noqa: E741
+    hierarchies = {n: load_hierarchy(schema[n].hierarchy) for n in settings.levels}
+    pinned = {name: level for name, level in settings.levels.items() if level is not None}
+    try:
+        result = anonymize(
+            merged.frame,
+            schema.quasi_identifiers,
+            k,
+            hierarchies=hierarchies,
+            levels=pinned,
+            sensitive=schema.names("sensitive"),
+            l=l,
+            group_col="org_id",
+        )
+    except ValueError as exc:
+        raise CtdcError(Slug.BAD_OPTION, str(exc)) from exc
+    if result.frame.empty:
+        raise CtdcError(Slug.TOO_FEW_RECORDS, f"no record of {len(merged.frame)} can be released "
+                        f"with k={k}" + (f" and l={l}" if l else ""))  # fmt: skip
+    return Anonymized(result, hierarchies)
+
+
+def account_records(batches: Batches, merged: Merged, anonymized: Anonymized) -> Accounting:
+    """Every staged record released, suppressed or merged; raises ``accounting-unbalanced``."""
+    report = anonymized.result.report
+    accounting = account(batches.entries, merged.duplicates, anonymized.frame["org_id"],
+                         report.records_suppressed_by_group)  # fmt: skip
+    check_balanced(accounting)
+    return accounting
+
+
+def build_tables(anonymized: Anonymized, schema: Schema, settings: RunSettings) -> ReleaseTables:
+    """The released columns, derived fields and flag labels, cast to the release's Arrow schema.
+
+    No pandas metadata goes into the tables, so the same records give the same bytes.
+    """
+    frame = anonymized.frame
+    release = apply_derivations(frame[schema.released].copy(), schema, anonymized.hierarchies)
+    for name, col in label_columns(frame, schema).items():
+        release[name] = col
+    cases = to_release_table(release, schema.release_arrow_schema(settings.levels))
+    dictionary = pa.Table.from_pylist(schema.dictionary_rows()).replace_schema_metadata(None)
+    return ReleaseTables(cases, dictionary)
+
+
+def write_tables(folder: Path, tables: ReleaseTables) -> str:
+    """Write both Parquet files into ``folder``; return the SHA-256 of the cases file."""
+    write_parquet(folder / CASES_FILE, tables.cases)
+    write_parquet(folder / DICTIONARY_FILE, tables.dictionary)
+    return hashlib.sha256((folder / CASES_FILE).read_bytes()).hexdigest()
+
+
+def verify_release(cases: Path, schema: Schema, settings: RunSettings) -> PrivacyCheck:
+    """Check k (and l) again with DuckDB over the written file; raises ``k-check-failed``.
+
+    Independent of the anonymizer: a bug there is caught here, before anything
+    is published.
+    """
+    k, l = settings.k, settings.l  # noqa: E741
+    qis = schema.quasi_identifiers
+    check = check_k_anonymity(cases, qis, k)
+    if not check.passed:
+        raise CtdcError(
+            Slug.K_CHECK_FAILED,
+            f"{check.violating_classes} classes ({check.violating_records} records) "
+            f"are smaller than k={k}",
+        )
+    l_div = None
+    if l:
+        below = check_l_diversity(cases, qis, schema.names("sensitive"), l)
+        l_div = LDiversityCheck(l, below)
+        if not l_div.passed:
+            raise CtdcError(
+                Slug.K_CHECK_FAILED, f"classes with fewer than l={l} distinct values: {below}"
+            )
+    return PrivacyCheck(check.passed, check.classes, check.min_class_size, l_div)
