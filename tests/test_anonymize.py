@@ -19,10 +19,10 @@ import pytest
 from ctdc.anonymize import (
     AnonymizationReport,
     KCheck,
+    Tuning,
     anonymize,
     check_k_anonymity,
 )
-from ctdc.anonymize import recode as engine
 
 # --------------------------------------------------------------------------------------
 # helpers
@@ -426,13 +426,12 @@ def test_deterministic() -> None:
     assert first.report == second.report
 
 
-def test_wide_keys_take_the_refactorizing_path(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_wide_keys_take_the_refactorizing_path() -> None:
     # With a tiny key limit every key is re-factorized as it grows; the result must be
     # identical, only slower.
     df = skewed_frame(3000, seed=6)
     expected = anonymize(df, SKEWED_QIS, 7, group_col="org")
-    monkeypatch.setattr(engine, "_KEY_LIMIT", 1 << 8)
-    got = anonymize(df, SKEWED_QIS, 7, group_col="org")
+    got = anonymize(df, SKEWED_QIS, 7, group_col="org", tuning=Tuning(key_limit=1 << 8))
     pd.testing.assert_frame_equal(got.frame, expected.frame)
     assert got.report == expected.report
 
@@ -444,7 +443,7 @@ def test_many_high_cardinality_columns() -> None:
     df = pd.DataFrame({f"c{j}": rng.integers(0, 600, size=n) for j in range(8)})
     df = pd.concat([df.iloc[:20]] * 30 + [df], ignore_index=True)  # some real classes
     qis = list(df.columns)
-    assert engine._KEY_LIMIT < 601.0**8
+    assert Tuning().key_limit < 601.0**8
     out = anonymize(df, qis, 10).frame
     assert out.groupby(qis, dropna=False).size().min() >= 10
     assert check_k_anonymity(out, qis, 10).passed
@@ -533,17 +532,15 @@ def test_skewed_frame_at_scale(tmp_path: Path) -> None:
     assert_released_k_anonymous(result.frame, SKEWED_QIS, 10, tmp_path)
 
 
-def test_cached_roll_ups_and_fresh_scoring_keep_the_same_promises(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_cached_roll_ups_and_fresh_scoring_keep_the_same_promises(tmp_path: Path) -> None:
     """The speed paths (node classes cached, rolled up and carried across compactions;
     pandas' int64 hash table) change how nodes are scored, never what a release promises."""
     df = skewed_frame(20_000, seed=3)
     cached = anonymize(df, SKEWED_QIS, 10)
-    monkeypatch.setattr(engine, "_Int64HashTable", None)  # the pd.factorize fallback
-    pd.testing.assert_frame_equal(anonymize(df, SKEWED_QIS, 10).frame, cached.frame)
-    monkeypatch.setattr(engine, "PER_NODE", 10**9)  # every node scored afresh, in batches
-    fresh = anonymize(df, SKEWED_QIS, 10)
+    public = Tuning(pandas_hash_table=False)  # the public pd.factorize
+    pd.testing.assert_frame_equal(anonymize(df, SKEWED_QIS, 10, tuning=public).frame, cached.frame)
+    every_node_afresh = Tuning(pandas_hash_table=False, per_node=10**9)  # in batches
+    fresh = anonymize(df, SKEWED_QIS, 10, tuning=every_node_afresh)
     for result in (cached, fresh):
         assert_released_k_anonymous(result.frame, SKEWED_QIS, 10, tmp_path)
         r = result.report

@@ -3,12 +3,14 @@
 The engine (:func:`anonymize`) is a library, independent of the CLI and of the
 CTDC schema: a frame, its quasi-identifier columns, optional hierarchies, ``k``
 (and optionally ``l`` over sensitive columns) in; the released rows and a
-report of loss and risk out. :func:`check_k_anonymity` verifies a result with a
+report of loss and risk out; a :class:`Tuning` trades search effort for
+loss without touching what a release promises. :func:`check_k_anonymity` verifies a result with a
 plain DuckDB ``GROUP BY`` and shares no code with the engine.
 """
 
 from ctdc.anonymize.engine import anonymize
 from ctdc.anonymize.hierarchy import Hierarchy
+from ctdc.anonymize.recode import Tuning
 from ctdc.anonymize.report import AnonymizationReport, AnonymizationResult
 from ctdc.anonymize.verify import KCheck, check_k_anonymity, check_l_diversity
 
@@ -17,6 +19,7 @@ __all__ = [
     "AnonymizationResult",
     "Hierarchy",
     "KCheck",
+    "Tuning",
     "anonymize",
     "check_k_anonymity",
     "check_l_diversity",

@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ctdc.anonymize.hierarchy import Encoded, Hierarchy, encode_column
-from ctdc.anonymize.recode import local_recode
+from ctdc.anonymize.recode import Tuning, local_recode
 from ctdc.anonymize.report import AnonymizationReport, AnonymizationResult, risk_profile
 
 # numpy dtypes that cannot hold NA, and the pandas nullable dtype each becomes.
@@ -50,6 +50,7 @@ def anonymize(
     sensitive: Sequence[str] = (),
     l: int | None = None,  # noqa: E741 -- the letter of l-diversity
     group_col: str | None = None,
+    tuning: Tuning | None = None,
 ) -> AnonymizationResult:
     """Make ``frame`` strictly k-anonymous (and distinct l-diverse) over ``quasi_identifiers``.
 
@@ -57,7 +58,8 @@ def anonymize(
     QI to one level (its cells are then published at that level or suppressed).
     ``l`` asks for at least ``l`` distinct known values of every ``sensitive``
     column in every class. ``group_col`` (e.g. the organization) only breaks the
-    report down.
+    report down. ``tuning`` changes how hard the search looks (:class:`Tuning`),
+    never what the release promises.
 
     Returns the released rows (input columns in input order; surviving rows in
     input order with a fresh index) and a report. A QI published only as leaves
@@ -79,7 +81,9 @@ def anonymize(
     sens_codes, l_div = _sensitive(frame, sensitive, l, qis)
     risk_before = risk_profile(np.stack([c.codes for c in columns], axis=1), int(k))
 
-    recoding = local_recode(columns, allowed, int(k), sensitive=sens_codes, l_div=l_div)
+    recoding = local_recode(
+        columns, allowed, int(k), sensitive=sens_codes, l_div=l_div, tuning=tuning
+    )
     keep = ~recoding.removed
     everyone = bool(keep.all())
     # copy-on-write (pandas >= 3): the columns the engine does not touch are shared, and

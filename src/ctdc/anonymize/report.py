@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ctdc.anonymize.recode.keys import row_classes
+
 if TYPE_CHECKING:
     from ctdc.anonymize.hierarchy import Encoded
 
@@ -36,8 +38,6 @@ SIZE_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 1000)
 def _class_sizes(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per row, the size of its class (rows equal in every column), and the size of each
     class; rows: (n, m) ints."""
-    from ctdc.anonymize.recode import row_classes
-
     classes, _ = row_classes(rows)
     counts = np.bincount(classes) if len(classes) else np.zeros(0, dtype=np.int64)
     return counts[classes], counts
