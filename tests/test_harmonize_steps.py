@@ -48,6 +48,7 @@ from ctdc.ingest import ingest_file
 from ctdc.mapping import load_mapping
 from ctdc.report import harmonize_tables
 from ctdc.schema import Schema
+from ctdc.store.ledger import BatchMode
 from ctdc.store.lock import exclusive_lock
 from ctdc.store.public import current_public_release
 from ctdc.store.release import CASES_FILE, DICTIONARY_FILE, MANIFEST_FILE, current_release
@@ -129,6 +130,7 @@ def test_the_policy_is_read_under_the_lock(ws: Workspace, schema: Schema) -> Non
 def test_collect_batches_lists_the_live_batches(staged: Workspace, tmp_path: Path) -> None:
     batches = collect_batches(staged)
     assert len(batches.entries) == 2 and batches.superseded == []
+    assert all(e.mode is BatchMode.APPEND for e in batches.entries)  # read back as the enum
     assert batches.ids == tuple(sorted(e.batch_id for e in batches.entries))
     empty, _ = init_workspace(tmp_path / "empty", k_floor=2)
     with pytest.raises(CtdcError) as err:

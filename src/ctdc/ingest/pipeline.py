@@ -47,7 +47,7 @@ from ctdc.mapping.source import guess_source
 from ctdc.mapping.spec import Mapping
 from ctdc.progress import bar_of
 from ctdc.schema import Schema
-from ctdc.store.ledger import MODES, BatchEntry, commit_entry, find_entry
+from ctdc.store.ledger import MODES, BatchEntry, BatchMode, commit_entry, find_entry
 from ctdc.store.workspace import Workspace
 from ctdc.store.writers import WRITER_WAIT, org_writer
 
@@ -215,7 +215,7 @@ def _ingest(ws: Workspace | None, schema: Schema, mapping: Mapping, path: Path, 
             mapping_sha256=mapping.sha256,
             schema_version=schema.version,
             ctdc_version=__version__,
-            mode=mode,
+            mode=BatchMode(mode),
             key_fingerprint=fingerprint,
         ),
     )

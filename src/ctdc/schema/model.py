@@ -13,42 +13,37 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import pyarrow as pa
 import pycountry
 import yaml
 
-from ctdc.errors import CtdcError
+from ctdc.errors import CtdcError, Slug
 from ctdc.yamlio import read_yaml
 
 FieldType = Literal["integer", "boolean", "category", "country", "string"]
 Role = Literal["direct_identifier", "quasi_identifier", "sensitive", "attribute", "internal"]
 
-FIELD_TYPES: tuple[str, ...] = ("integer", "boolean", "category", "country", "string")
-ROLES: tuple[str, ...] = (
-    "direct_identifier",
-    "quasi_identifier",
-    "sensitive",
-    "attribute",
-    "internal",
-)
+#: what a schema file may name, from the Literals themselves so the two never disagree
+FIELD_TYPES: tuple[FieldType, ...] = get_args(FieldType)
+ROLES: tuple[Role, ...] = get_args(Role)
 #: roles whose columns may appear in a release
-RELEASED_ROLES: frozenset[str] = frozenset({"quasi_identifier", "sensitive", "attribute"})
+RELEASED_ROLES: frozenset[Role] = frozenset({"quasi_identifier", "sensitive", "attribute"})
 #: the link back to a person and an export: internal whatever a schema file says
 NEVER_RELEASED: frozenset[str] = frozenset({"org_id", "case_pseudonym", "batch_id"})
 
 #: ISO 3166-1 alpha-2 codes, from pycountry (maintained), not a hand-typed table
 COUNTRY_CODES: tuple[str, ...] = tuple(sorted(c.alpha_2 for c in pycountry.countries))
 
-_ARROW_TYPES: dict[str, pa.DataType] = {
+_ARROW_TYPES: dict[FieldType, pa.DataType] = {
     "integer": pa.int16(),
     "boolean": pa.bool_(),
     "category": pa.string(),
     "country": pa.string(),
     "string": pa.string(),
 }
-_PANDAS_DTYPES: dict[str, str] = {
+_PANDAS_DTYPES: dict[FieldType, str] = {
     "integer": "Int16",
     "boolean": "boolean",
     "category": "string",
@@ -124,7 +119,7 @@ class Schema:
     def __getitem__(self, name: str) -> Field:
         return self.by_name[name]
 
-    def names(self, *roles: str) -> list[str]:
+    def names(self, *roles: Role) -> list[str]:
         """Field names with any of the given roles, in schema order (all without roles)."""
         return [f.name for f in self.fields if not roles or f.role in roles]
 
@@ -195,7 +190,7 @@ class Schema:
 
 
 def _bad(path: Path, detail: str, fix: str | None = None) -> CtdcError:
-    return CtdcError("bad-schema", detail, file=path, fix=fix)
+    return CtdcError(Slug.BAD_SCHEMA, detail, file=path, fix=fix)
 
 
 def _parse_field(raw: dict[str, Any], path: Path) -> Field:
@@ -314,7 +309,7 @@ def load_schema(path: str | Path) -> Schema:
     try:
         doc = read_yaml(path)  # refuses anchors, aliases, deep nesting, huge files
     except FileNotFoundError as exc:
-        raise CtdcError("file-not-found", "schema file not found", file=path) from exc
+        raise CtdcError(Slug.FILE_NOT_FOUND, "schema file not found", file=path) from exc
     except yaml.YAMLError as exc:
         raise _bad(path, f"not valid YAML: {exc}") from exc
     if not isinstance(doc, dict) or not isinstance(doc.get("fields"), list):

@@ -24,12 +24,22 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 from ctdc.store.atomic import write_json
 from ctdc.store.workspace import Workspace
 
-MODES = ("append", "snapshot")
+
+class BatchMode(StrEnum):
+    """How a batch joins its organization's earlier ones (see the module docstring)."""
+
+    APPEND = "append"
+    SNAPSHOT = "snapshot"
+
+
+#: every mode, in the order ``--mode`` lists them
+MODES: tuple[BatchMode, ...] = tuple(BatchMode)
 
 
 @dataclass(frozen=True)
@@ -48,8 +58,12 @@ class BatchEntry:
     mapping_sha256: str = ""
     schema_version: int = 1
     ctdc_version: str = ""
-    mode: str = "append"  # "append" | "snapshot" (entries written before modes: append)
+    #: entries written before modes are append; a plain string is read as its member
+    mode: BatchMode = BatchMode.APPEND
     key_fingerprint: str = ""  # the key that made the pseudonyms (entries before this: "")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "mode", BatchMode(self.mode))
 
     @property
     def balanced(self) -> bool:
@@ -125,7 +139,7 @@ def live_entries(entries: Iterable[BatchEntry]) -> tuple[list[BatchEntry], list[
     ordered = sorted(entries, key=lambda e: (e.seq, e.org, e.batch_id))
     cut: dict[str, BatchEntry] = {}
     for e in ordered:
-        if e.mode == "snapshot":
+        if e.mode is BatchMode.SNAPSHOT:
             cut[e.org] = e  # later ones overwrite: the latest snapshot wins
     live = [e for e in ordered if e.org not in cut or e.seq >= cut[e.org].seq]
     gone = [

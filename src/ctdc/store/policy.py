@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ctdc.config import DEFAULT_K, bundled_schema
-from ctdc.errors import CtdcError
+from ctdc.errors import CtdcError, Slug
 from ctdc.schema import Schema, load_schema
 from ctdc.store.atomic import write_bytes, write_json
 from ctdc.store.lock import exclusive_lock
@@ -104,7 +104,7 @@ def _dir(ws: Workspace) -> Path:
 def schema_sha256(schema: Schema) -> str:
     """SHA-256 over the schema YAML and every hierarchy file it names (they shape releases)."""
     if schema.source is None:
-        raise CtdcError("bad-schema", "a schema built in memory cannot be pinned")
+        raise CtdcError(Slug.BAD_SCHEMA, "a schema built in memory cannot be pinned")
     digest = hashlib.sha256(b"schema\0" + schema.source.read_bytes())
     for path in sorted({f.hierarchy for f in schema.fields if f.hierarchy is not None}):
         rel = path.relative_to(schema.source.parent.resolve()).as_posix()
@@ -121,7 +121,7 @@ def _copy_schema(ws: Workspace, schema: Schema) -> Path:
     for path in sorted({f.hierarchy for f in schema.fields if f.hierarchy is not None}):
         if not path.is_relative_to(base):
             raise CtdcError(
-                "bad-schema",
+                Slug.BAD_SCHEMA,
                 f"hierarchy {path.name} lies outside the schema's "
                 "folder, so it cannot be pinned with it",
                 file=schema.source,
@@ -161,15 +161,19 @@ def _record(
 
 def _check(policy: Policy) -> Policy:
     if policy.k_floor < MIN_K:
-        raise CtdcError("bad-option", f"the k floor must be at least {MIN_K}, got {policy.k_floor}")
+        raise CtdcError(
+            Slug.BAD_OPTION, f"the k floor must be at least {MIN_K}, got {policy.k_floor}"
+        )
     if policy.k < policy.k_floor:
         raise CtdcError(
-            "k-below-floor", f"k={policy.k} is below the steward's floor {policy.k_floor}"
+            Slug.K_BELOW_FLOOR, f"k={policy.k} is below the steward's floor {policy.k_floor}"
         )
     if policy.l is not None and policy.l < 2:
-        raise CtdcError("bad-option", f"l must be at least 2 (or off), got {policy.l}")
+        raise CtdcError(Slug.BAD_OPTION, f"l must be at least 2 (or off), got {policy.l}")
     if policy.keep_public < 1:
-        raise CtdcError("bad-option", f"keep_public must be at least 1, got {policy.keep_public}")
+        raise CtdcError(
+            Slug.BAD_OPTION, f"keep_public must be at least 1, got {policy.keep_public}"
+        )
     return policy
 
 
@@ -222,11 +226,11 @@ def load_policy(ws: Workspace) -> Policy:
         return Policy.from_dict(json.loads(path.read_text(encoding="utf-8")))
     except FileNotFoundError as exc:
         raise CtdcError(
-            "no-policy", f"the workspace {ws.root} has no release policy", file=path
+            Slug.NO_POLICY, f"the workspace {ws.root} has no release policy", file=path
         ) from exc
     except (ValueError, KeyError, TypeError) as exc:
         raise CtdcError(
-            "no-policy",
+            Slug.NO_POLICY,
             f"the release policy cannot be read: {exc}",
             file=path,
             fix="restore policy/ from the workspace backup",
@@ -246,7 +250,7 @@ def check_schema(policy: Policy, schema: Schema) -> None:
     sha = schema_sha256(schema)
     if sha != policy.schema_sha256:
         raise CtdcError(
-            "policy-mismatch",
+            Slug.POLICY_MISMATCH,
             f"schema {schema.source} (sha256 {sha[:12]}) is not "
             f"the workspace's pinned schema (sha256 {policy.schema_sha256[:12]})",
             file=schema.source,
@@ -267,7 +271,7 @@ def parse_settings(pairs: list[str], schema: Schema) -> dict[str, Any]:
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep:
-            raise CtdcError("bad-option", f"{pair!r}: expected NAME=VALUE, e.g. k=12")
+            raise CtdcError(Slug.BAD_OPTION, f"{pair!r}: expected NAME=VALUE, e.g. k=12")
         values[name.strip()] = parse_setting(name.strip(), value.strip(), schema)
     return values
 
@@ -289,15 +293,15 @@ def parse_setting(name: str, value: str, schema: Schema) -> Any:
             field_name = name.removeprefix("levels.")
             if field_name not in _levels(schema):
                 raise CtdcError(
-                    "bad-option",
+                    Slug.BAD_OPTION,
                     f"{name}: {field_name} is not a quasi-identifier "
                     f"with a hierarchy; those are {', '.join(_levels(schema))}",
                 )
             return None if value == "auto" else int(value)
     except ValueError as exc:
-        raise CtdcError("bad-option", f"{name}={value!r}: not a number") from exc
+        raise CtdcError(Slug.BAD_OPTION, f"{name}={value!r}: not a number") from exc
     raise CtdcError(
-        "bad-option",
+        Slug.BAD_OPTION,
         f"unknown policy setting {name!r}",
         fix="settable: k, k_floor, l, levels.<field>, publish_dir, public_mode, keep_public",
     )
@@ -414,5 +418,7 @@ def effective(
         chosen[name] = level
     run_k = policy.k if k is None else k
     if run_k < policy.k_floor:
-        raise CtdcError("k-below-floor", f"k={run_k} is below the steward's floor {policy.k_floor}")
+        raise CtdcError(
+            Slug.K_BELOW_FLOOR, f"k={run_k} is below the steward's floor {policy.k_floor}"
+        )
     return Effective(k=run_k, l=policy.l if l is None else l, levels=chosen, overrides=overrides)

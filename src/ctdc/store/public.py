@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ctdc.errors import CtdcError
+from ctdc.errors import CtdcError, Slug
 from ctdc.store.atomic import fsync_dir, remove_stale_temps, swap_current, write_json
 
 PUBLIC_DIR = "public"
@@ -79,7 +79,7 @@ def public_area(ws_root: Path, publish_dir: Path | None = None,
     that would let anyone but the owner write, or the owner not read.
     """
     if mode & ~0o755 or mode & 0o700 != 0o700:
-        raise CtdcError("bad-option", f"public_mode {mode:04o}: use 0755 (everyone may read), "
+        raise CtdcError(Slug.BAD_OPTION, f"public_mode {mode:04o}: use 0755 (everyone may read), "
                         "0750 (the folder's group may read) or 0700 (owner only)")  # fmt: skip
     root = Path(publish_dir) if publish_dir is not None else ws_root / PUBLIC_DIR
     check_publish_dir(ws_root, root)
@@ -91,10 +91,10 @@ def check_publish_dir(ws_root: Path, public_root: Path) -> None:
     ws = ws_root.resolve()
     pub = public_root.resolve()
     if pub == ws or ws.is_relative_to(pub):
-        raise CtdcError("unsafe-publish-dir", f"publish_dir {public_root} is or contains the "
+        raise CtdcError(Slug.UNSAFE_PUBLISH_DIR, f"publish_dir {public_root} is or contains the "
                         f"workspace {ws_root}", file=public_root)  # fmt: skip
     if pub.is_relative_to(ws) and pub != ws / PUBLIC_DIR:
-        raise CtdcError("unsafe-publish-dir", f"publish_dir {public_root} is inside the "
+        raise CtdcError(Slug.UNSAFE_PUBLISH_DIR, f"publish_dir {public_root} is inside the "
                         f"workspace; there it can only be {ws_root / PUBLIC_DIR}",
                         file=public_root)  # fmt: skip
 
@@ -186,7 +186,7 @@ def prune(area: PublicArea, keep: int) -> list[str]:
     the public copies go: the private ones stay in the workspace.
     """
     if keep < 1:
-        raise CtdcError("bad-option", f"keep_public must be at least 1, got {keep}")
+        raise CtdcError(Slug.BAD_OPTION, f"keep_public must be at least 1, got {keep}")
     current = current_public_release(area.root)
     keep_name = current.name if current is not None else None  # names: root may be relative
     others = sorted(

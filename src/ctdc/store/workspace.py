@@ -28,7 +28,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from ctdc.errors import CtdcError
+from ctdc.errors import CtdcError, Slug
 from ctdc.store.atomic import atomic_temp_pattern, remove_stale_temps, write_bytes
 from ctdc.store.keys import KEY_BYTES, fingerprint
 from ctdc.store.lock import file_lock
@@ -115,17 +115,19 @@ class Workspace:
         try:
             st = path.stat()
         except FileNotFoundError as exc:
-            raise CtdcError("missing-key", f"no key file at {path}", file=path) from exc
+            raise CtdcError(Slug.MISSING_KEY, f"no key file at {path}", file=path) from exc
         if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
             raise CtdcError(
-                "unsafe-key",
+                Slug.UNSAFE_KEY,
                 f"key file has mode {stat.S_IMODE(st.st_mode):04o}; it must be 0600",
                 file=path,
                 fix=f"chmod 600 {path}",
             )
         key = path.read_bytes()
         if len(key) < KEY_BYTES:
-            raise CtdcError("bad-key", f"key holds {len(key)} bytes, needs {KEY_BYTES}", file=path)
+            raise CtdcError(
+                Slug.BAD_KEY, f"key holds {len(key)} bytes, needs {KEY_BYTES}", file=path
+            )
         fingerprint(key)  # a damaged chain is refused here, as bad-key
         return key
 
@@ -160,7 +162,7 @@ class Workspace:
         """
         if self.rotation_journal.exists():
             raise CtdcError(
-                "key-rotation-incomplete",
+                Slug.KEY_ROTATION_INCOMPLETE,
                 "a key rotation was interrupted: the staged data is half re-keyed",
                 file=self.rotation_journal,
             )
@@ -170,7 +172,7 @@ class Workspace:
         if expected - {mine}:
             theirs = ", ".join(sorted(expected - {mine}))
             raise CtdcError(
-                "key-mismatch",
+                Slug.KEY_MISMATCH,
                 f"the key in place has fingerprint {mine}; the staged data was made by {theirs}",
                 file=self.key_path,
                 fix=f"put back the key file backed up for this workspace (fingerprint {theirs}; "
@@ -228,7 +230,7 @@ def _ensure_key(ws: Workspace) -> bool:
         if ws.has_staged_data() or ws.stored_fingerprint() or ws.rotation_journal.exists():
             known = ws.stored_fingerprint() or ", ".join(sorted(ws.staged_fingerprints()))
             raise CtdcError(
-                "missing-key",
+                Slug.MISSING_KEY,
                 "this workspace has staged data but no key; refusing to make a new one",
                 file=ws.key_path,
                 fix=f"restore {KEY_FILE} from your backup"
@@ -244,7 +246,7 @@ def _ensure_key(ws: Workspace) -> bool:
 def open_workspace(root: Path) -> Workspace:
     """Open an existing workspace, checking the key before anything else runs."""
     if not root.is_dir():
-        raise CtdcError("no-workspace", f"no workspace at {root}", file=root)
+        raise CtdcError(Slug.NO_WORKSPACE, f"no workspace at {root}", file=root)
     ws = Workspace(root)
     ws.load_key()
     return ws
