@@ -26,16 +26,23 @@ Node = tuple[int, ...]
 
 
 class _Walk:
-    """The best-first walk for one set of per-QI minima: nodes popped so far, in order."""
+    """The best-first walk for one set of per-QI minima: nodes popped so far, in order.
+
+    A node is coded as one int, its indexes into ``allowed`` in mixed radix with the
+    first QI most significant, so that ties on the bound go to lattice order as they
+    would for the tuples of indexes, at a fraction of the cost of building tuples.
+    """
 
     def __init__(self, floors: list[np.ndarray], allowed: list[tuple[int, ...]]) -> None:
         self.allowed = allowed
         self.sizes = [len(a) for a in allowed]
+        self.stride = [1] * len(allowed)
+        for j in range(len(allowed) - 2, -1, -1):
+            self.stride[j] = self.stride[j + 1] * self.sizes[j + 1]
         # each step's bound increase, as Python floats (the same values numpy would give)
         self.steps = [[float(f[i + 1] - f[i]) for i in range(len(f) - 1)] for f in floors]
-        start = tuple(0 for _ in allowed)
-        self.heap = [(float(sum(f[0] for f in floors)), start)]
-        self.seen = {start}
+        self.heap = [(float(sum(f[0] for f in floors)), 0)]
+        self.seen = {0}
         self.bounds: list[float] = []  # of the nodes popped, in order
         self.nodes: list[Node] = []
 
@@ -55,15 +62,19 @@ class _Walk:
         return out
 
     def _pop(self) -> None:
-        bound, idx = heapq.heappop(self.heap)
+        bound, code = heapq.heappop(self.heap)
         self.bounds.append(bound)
-        self.nodes.append(tuple(self.allowed[j][a] for j, a in enumerate(idx)))
-        for j, a in enumerate(idx):
+        node = [0] * len(self.sizes)
+        rest = code
+        for j in range(len(self.sizes) - 1, -1, -1):
+            rest, a = divmod(rest, self.sizes[j])
+            node[j] = self.allowed[j][a]
             if a + 1 < self.sizes[j]:
-                nxt = (*idx[:j], a + 1, *idx[j + 1 :])
+                nxt = code + self.stride[j]
                 if nxt not in self.seen:
                     self.seen.add(nxt)
                     heapq.heappush(self.heap, (bound + self.steps[j][a], nxt))
+        self.nodes.append(tuple(node))
 
 
 class Lattice:
