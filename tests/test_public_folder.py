@@ -40,6 +40,7 @@ from ctdc.harmonize.manifest import ReleaseManifest
 from ctdc.harmonize.public_manifest import COUNTS_ROUNDED_TO, PublicManifest, rounded
 from ctdc.ingest import ingest_file
 from ctdc.mapping import load_mapping
+from ctdc.query import release_log
 from ctdc.sample import ORGS, generate_samples
 from ctdc.schema import Schema
 from ctdc.store.public import PublicArea, current_public_release, prune, publish_public
@@ -171,6 +172,7 @@ def test_public_manifest_is_an_allow_list_with_rounded_counts(published: dict[st
     doc = json.loads((result.public_path / "manifest.json").read_text(encoding="utf-8"))
     assert doc == result.public_manifest.to_dict()
     assert PublicManifest.from_dict(doc) == result.public_manifest
+    assert {key for _, _, key in release_log.COLUMNS} <= set(doc)  # the log reads these keys
     assert set(doc) <= PUBLIC_KEYS
     assert doc["manifest"] == "public" and doc["release_id"] == result.release_id
     assert doc["counts_rounded_to"] == COUNTS_ROUNDED_TO == 10

@@ -7,6 +7,13 @@ parser, from the ``manifest.json`` of each published folder (never a
 handed to DuckDB as parameters of an INSERT into an in-memory table. So an
 analyst sees the log without the sandbox granting any path beyond the
 current release. Columns match the public catalog's ``release_log`` view.
+
+Each manifest is read field by field, not through
+:meth:`ctdc.harmonize.public_manifest.PublicManifest.from_dict`: a folder of
+the public area may hold an older or damaged manifest, and a field that is
+missing or of the wrong type then costs one NULL cell, not the release's row
+(``tests/test_public_folder.py`` checks that the keys read here are the
+public manifest's).
 """
 
 from __future__ import annotations
