@@ -10,23 +10,23 @@ one damaged cell should not cost the organization the rest of its export.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ctdc.formats.chunk import CONTROL_CLASS, empty_errors, error_rows, shown
+from ctdc.formats.chunk import CONTROL_CLASS, shown
 from ctdc.limits import MAX_CELL_CHARS
+from ctdc.row_errors import RowErrors, joined, no_row_errors, row_errors
 
 
 def _positions(mask: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return np.flatnonzero(pc.fill_null(mask, False).to_numpy(zero_copy_only=False))
 
 
-def cell_errors(table: pa.Table, *, check_controls: bool = True) -> pd.DataFrame:
+def cell_errors(table: pa.Table, *, check_controls: bool = True) -> RowErrors:
     """One error row per cell with a control character or more than ``MAX_CELL_CHARS``."""
-    parts: list[pd.DataFrame | None] = []
+    parts: list[RowErrors] = []
     if table.num_rows == 0:
-        return empty_errors()
+        return no_row_errors()
     for column, arr in zip(table.column_names, table.columns, strict=True):
         # bytes >= characters, so a cheap max of byte lengths rules most columns out
         longest = pc.max(pc.binary_length(arr)).as_py() or 0
@@ -38,16 +38,17 @@ def cell_errors(table: pa.Table, *, check_controls: bool = True) -> pd.DataFrame
             mask = pc.match_substring_regex(arr, CONTROL_CLASS)
             expected = "text without control characters"
             parts.append(_flagged(arr, mask, column, "control-character", expected))
-    parts = [p for p in parts if p is not None]
-    return pd.concat(parts, ignore_index=True) if parts else empty_errors()
+    return joined(parts)
 
 
 def _flagged(
     arr: pa.ChunkedArray, mask: pa.ChunkedArray, column: str, slug: str, expected: str
-) -> pd.DataFrame | None:
-    """Error rows for the cells of ``arr`` where ``mask`` holds, or None if there are none."""
+) -> RowErrors:
+    """Error rows for the cells of ``arr`` where ``mask`` holds."""
     pos = _positions(mask)
     if not len(pos):
-        return None
+        return no_row_errors()
     values = arr.take(pa.array(pos)).to_pylist()
-    return error_rows(pos, column, slug, [shown(v) for v in values], expected)
+    return row_errors(
+        pos, column=column, reason=slug, value=[shown(v) for v in values], expected=expected
+    )

@@ -25,11 +25,9 @@ import pyarrow as pa
 from ctdc import limits
 from ctdc.errors import CtdcError
 from ctdc.limits import SHOWN_VALUE_CHARS
+from ctdc.row_errors import RowErrors, no_row_errors
 
 TEXT = pd.StringDtype("pyarrow")
-
-#: one row per offending cell; ``pos`` is the frame position, ``field`` the schema field
-ERROR_COLUMNS = ["pos", "column", "field", "reason", "value", "expected"]
 
 #: C0 controls and DEL, except tab, line feed and carriage return (legal in quoted cells)
 CONTROL_CLASS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
@@ -39,34 +37,6 @@ _CONTROL_RE = re.compile(CONTROL_CLASS)
 def python_encoding(encoding: str) -> str:
     """Skip a UTF-8 BOM when reading with Python, as pyarrow's CSV reader does."""
     return "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
-
-
-def empty_errors() -> pd.DataFrame:
-    return pd.DataFrame(
-        {c: pd.Series(dtype="int64" if c == "pos" else object) for c in ERROR_COLUMNS}
-    )
-
-
-def error_rows(
-    pos: Sequence[int] | np.ndarray,
-    column: str | Sequence[str],
-    reason: str,
-    value: str | Sequence[str],
-    expected: str | Sequence[str],
-) -> pd.DataFrame:
-    """Read errors (no schema field yet) in the shape ``transform`` uses for cell errors."""
-    pos = np.asarray(pos, dtype=np.int64)
-    return pd.DataFrame(
-        {
-            "pos": pos,
-            "column": column,
-            "field": "",
-            "reason": reason,
-            "value": value,
-            "expected": expected,
-        },
-        index=range(len(pos)),
-    )
 
 
 def shown(value: str) -> str:
@@ -84,7 +54,7 @@ class RawTable:
     frame: pd.DataFrame
     rows: np.ndarray  # source row number of each frame row
     path: Path
-    errors: pd.DataFrame = field(default_factory=empty_errors)
+    errors: RowErrors = field(default_factory=no_row_errors)
     #: False only when a reader has proven there is no control character in the file,
     #: which lets the cell check skip a regex pass over every column
     may_have_controls: bool = True
@@ -101,7 +71,7 @@ class Chunk:
 
     table: pa.Table
     rows: np.ndarray  # source row number of each record
-    errors: pd.DataFrame = field(default_factory=empty_errors)
+    errors: RowErrors = field(default_factory=no_row_errors)
     may_have_controls: bool = True
     done: int = 0
 

@@ -46,8 +46,6 @@ from ctdc.errors import CtdcError
 from ctdc.formats.chunk import (
     Chunk,
     check_header,
-    empty_errors,
-    error_rows,
     python_encoding,
     records_per_chunk,
     shown,
@@ -56,6 +54,7 @@ from ctdc.formats.chunk import (
 from ctdc.formats.guards import check_text, scan
 from ctdc.formats.options import CsvOptions
 from ctdc.limits import MAX_FIELD_BYTES
+from ctdc.row_errors import no_row_errors, row_errors
 
 QUOTE = '"'
 
@@ -236,15 +235,15 @@ class _Exact:
         names, bad = self.names, self.bad
         columns = list(zip(*self.records, strict=True)) if self.records else [() for _ in names]
         errors = (
-            error_rows(
+            row_errors(
                 [b[0] for b in bad],
-                [b[1] for b in bad],
-                "bad-field-count",
-                [b[2] for b in bad],
-                [b[3] for b in bad],
+                column=[b[1] for b in bad],
+                reason="bad-field-count",
+                value=[b[2] for b in bad],
+                expected=[b[3] for b in bad],
             )
             if bad
-            else empty_errors()
+            else no_row_errors()
         )
         return Chunk(
             text_table(names, columns), np.array(self.rows, dtype=np.int64), errors, controls, done

@@ -36,8 +36,6 @@ import pandas as pd
 from ctdc.errors import CtdcError
 from ctdc.formats.chunk import (
     Chunk,
-    empty_errors,
-    error_rows,
     python_encoding,
     records_per_chunk,
     shown,
@@ -46,6 +44,7 @@ from ctdc.formats.chunk import (
 from ctdc.formats.guards import check_text
 from ctdc.formats.options import JsonOptions
 from ctdc.formats.values import cell_text
+from ctdc.row_errors import RowErrors, no_row_errors, row_errors
 
 
 class _Object(dict[str, Any]):
@@ -233,10 +232,10 @@ def iter_json(path: Path, options: JsonOptions) -> Iterator[Chunk]:
     for row, rec, done in _json_records(path, options):
         records.append((row, rec))
         if len(records) >= step:
-            yield _records_chunk(path, list(names), records, empty_errors(), done)
+            yield _records_chunk(path, list(names), records, no_row_errors(), done)
             records = []
     if records:
-        yield _records_chunk(path, list(names), records, empty_errors())
+        yield _records_chunk(path, list(names), records, no_row_errors())
 
 
 def _ndjson_lines(
@@ -302,9 +301,10 @@ def iter_ndjson(path: Path, options: JsonOptions) -> Iterator[Chunk]:
         yield _records_chunk(path, list(names), records, _line_errors(bad))
 
 
-def _line_errors(bad: list[tuple[int, str, str]]) -> pd.DataFrame:
-    if not bad:
-        return empty_errors()
-    return error_rows(
-        [b[0] for b in bad], "", "bad-json-line", [b[1] for b in bad], [b[2] for b in bad]
+def _line_errors(bad: list[tuple[int, str, str]]) -> RowErrors:
+    return row_errors(
+        [b[0] for b in bad],
+        reason="bad-json-line",
+        value=[b[1] for b in bad],
+        expected=[b[2] for b in bad],
     )

@@ -22,7 +22,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 
 from ctdc.errors import CtdcError
@@ -39,6 +38,7 @@ from ctdc.formats.options import (
 )
 from ctdc.formats.parquet import iter_parquet
 from ctdc.formats.xlsx import iter_xlsx
+from ctdc.row_errors import joined
 
 __all__ = ["Chunk", "RawTable", "iter_export", "read_export"]
 
@@ -76,7 +76,7 @@ def iter_export(path: Path, options: FormatOptions) -> Iterator[Chunk]:
             records += chunk.num_rows
             cells = cell_errors(chunk.table, check_controls=chunk.may_have_controls)
             if len(cells):
-                errors = pd.concat([chunk.errors, cells], ignore_index=True)
+                errors = joined([chunk.errors, cells])
                 chunk = Chunk(chunk.table, chunk.rows, errors, chunk.may_have_controls, chunk.done)
             yield chunk
     except CtdcError as exc:  # raised by a helper that did not know the file
@@ -100,6 +100,6 @@ def read_export(path: Path, options: FormatOptions) -> RawTable:
         text_frame(table, table.column_names),
         np.concatenate([c.rows for c in chunks]),
         path,
-        pd.concat(errors, ignore_index=True),
+        joined(errors),
         any(c.may_have_controls for c in chunks),
     )

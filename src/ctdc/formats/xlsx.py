@@ -37,14 +37,13 @@ from ctdc.formats.archive import check_archive
 from ctdc.formats.chunk import (
     Chunk,
     check_header,
-    empty_errors,
-    error_rows,
     records_per_chunk,
     text_table,
 )
 from ctdc.formats.options import XlsxOptions
 from ctdc.formats.values import cell_text
 from ctdc.limits import EXCEL_MAX_ROWS
+from ctdc.row_errors import row_errors
 from ctdc.text import without_quoted
 
 
@@ -205,11 +204,13 @@ def header_names(rows: list[tuple[Any, ...]]) -> list[str]:
 def _chunk(
     names: list[str], cols: list[list[str]], rows: list[int], bad: list[tuple[int, str, str]]
 ) -> Chunk:
-    errors = empty_errors()
-    if bad:
-        expected = "the formula's value, saved in the workbook"
-        errors = error_rows([b[0] for b in bad], [b[1] for b in bad], "uncached-formula",
-                            [b[2] for b in bad], expected)  # fmt: skip
+    errors = row_errors(
+        [b[0] for b in bad],
+        column=[b[1] for b in bad],
+        reason="uncached-formula",
+        value=[b[2] for b in bad],
+        expected="the formula's value, saved in the workbook",
+    )
     return Chunk(text_table(names, cols), np.array(rows, dtype=np.int64), errors)
 
 

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ctdc.errors import CATALOGUE
-from ctdc.formats.chunk import Chunk, error_rows, text_frame
+from ctdc.formats.chunk import Chunk, text_frame
 from ctdc.formats.read import iter_export
 from ctdc.ingest.dedup import SeenIds
 from ctdc.ingest.redact import code_columns, example_value
@@ -33,6 +33,7 @@ from ctdc.mapping.source import SourceSpec
 from ctdc.mapping.spec import Mapping
 from ctdc.mapping.transform import Mapped, apply_mapping
 from ctdc.quarantine.table import QUARANTINE_SCHEMA, quarantine_table
+from ctdc.row_errors import RowErrors, joined, row_errors
 from ctdc.schema import Schema, build_contract, expected_text, table_failures
 from ctdc.store.atomic import commit_temp, fsync_dir, new_temp, private_mkdir
 from ctdc.store.keys import STAGING_FINGERPRINT_META
@@ -131,31 +132,28 @@ class Tally:
         return {k: int(self.by_reason[k]) for k in sorted(self.by_reason)}
 
 
-def _contract_errors(schema: Schema, mapping: Mapping, failures: pd.DataFrame,
-                     positions: np.ndarray) -> pd.DataFrame:  # fmt: skip
-    """Contract failures (``index`` into the staged chunk) as error rows of the chunk."""
+def _contract_errors(schema: Schema, mapping: Mapping, failures: RowErrors,
+                     positions: np.ndarray) -> RowErrors:  # fmt: skip
+    """Contract failures (``pos`` into the staged chunk) as error rows of the chunk."""
     source_col = {name: rule.column or name for name, rule in mapping.fields.items()}
-    return pd.DataFrame(
-        {
-            "pos": positions[failures["index"].to_numpy(dtype=np.int64)],
-            "column": failures["field"].map(lambda f: source_col.get(f, f)).to_numpy(),
-            "field": failures["field"].to_numpy(),
-            "reason": failures["reason"].to_numpy(),
-            "value": failures["value"].to_numpy(),
-            "expected": failures["field"].map(lambda f: expected_text(schema[f])).to_numpy(),
-        }
+    return row_errors(
+        positions[failures["pos"].to_numpy(dtype=np.int64)],
+        column=failures["field"].map(lambda f: source_col.get(f, f)).to_numpy(),
+        field=failures["field"].to_numpy(),
+        reason=failures["reason"].to_numpy(),
+        value=failures["value"].to_numpy(),
+        expected=failures["field"].map(lambda f: expected_text(schema[f])).to_numpy(),
     )
 
 
-def _row_errors(read: pd.DataFrame, mapped: pd.DataFrame) -> pd.DataFrame:
+def _row_errors(read: RowErrors, mapped: RowErrors) -> RowErrors:
     """Read errors win: a row the reader flagged keeps only those (mapping it is noise)."""
     if read.empty:
         return mapped
-    mapped = mapped[~mapped["pos"].isin(read["pos"])]
-    return pd.concat([read, mapped], ignore_index=True)
+    return joined([read, mapped[~mapped["pos"].isin(read["pos"])]])
 
 
-def _examples(path: Path, chunk: Chunk, errors: pd.DataFrame, room: int,
+def _examples(path: Path, chunk: Chunk, errors: RowErrors, room: int,
               mapping: Mapping) -> list[dict[str, object]]:  # fmt: skip
     """The first offending rows for the summary; values only as ``ingest.redact`` allows."""
     codes = code_columns(mapping)
@@ -237,7 +235,7 @@ class _Pass:
 
     def _duplicates(
         self, chunk: Chunk, mapped: Mapped
-    ) -> tuple[pd.DataFrame, list[bytes], np.ndarray]:
+    ) -> tuple[RowErrors, list[bytes], np.ndarray]:
         """Duplicate-case-id errors, and the MAC of every present case id (by row)."""
         ids = mapped.case_id
         assert ids is not None
@@ -246,15 +244,13 @@ class _Pass:
         digests = pseudonym_digests(self.b.key, self.b.mapping.org, texts)
         first = self.seen.first_rows(pseudonym_keys(digests), chunk.rows[present])
         dup = first > 0
-        errors = pd.DataFrame(
-            {
-                "pos": present[dup],
-                "column": self.b.mapping.case_id,
-                "field": "case_id",
-                "reason": "duplicate-case-id",
-                "value": texts[dup],
-                "expected": [ONCE.format(r) for r in first[dup]],
-            }
+        errors = row_errors(
+            present[dup],
+            column=self.b.mapping.case_id,
+            field="case_id",
+            reason="duplicate-case-id",
+            value=texts[dup],
+            expected=[ONCE.format(r) for r in first[dup]],
         )
         at = np.full(chunk.num_rows, -1, dtype=np.int64)
         at[present] = np.arange(len(present))
@@ -266,7 +262,7 @@ class _Pass:
         dups, digests, digest_at = self._duplicates(chunk, mapped)
         found = mapped.error_frame()
         if len(dups):
-            found = pd.concat([found, dups], ignore_index=True) if len(found) else dups
+            found = joined([found, dups])
         errors = _row_errors(chunk.errors, found)
         good = np.ones(n, dtype=bool)
         good[errors["pos"].to_numpy(dtype=np.int64)] = False
@@ -274,15 +270,13 @@ class _Pass:
         staged = self._staged(mapped, keep, digests, digest_at)
         failures = table_failures(self.contract, staged)
         if len(failures):
-            errors = pd.concat([errors, _contract_errors(schema, b.mapping, failures, keep)],
-                               ignore_index=True)  # fmt: skip
+            errors = joined([errors, _contract_errors(schema, b.mapping, failures, keep)])
             ok = np.ones(len(keep), dtype=bool)
-            ok[failures["index"].to_numpy(dtype=np.int64)] = False
+            ok[failures["pos"].to_numpy(dtype=np.int64)] = False
             staged, keep = staged.filter(pa.array(ok)), keep[ok]
         invalid = int(errors["pos"].nunique())
         if b.reject_all and len(keep):
-            errors = pd.concat([errors, error_rows(keep, "", "batch-rejected", "", "")],
-                               ignore_index=True)  # fmt: skip
+            errors = joined([errors, row_errors(keep, reason="batch-rejected")])
             staged, keep = staged.slice(0, 0), keep[:0]
         t = self.tally
         t.rows_read += n
@@ -314,7 +308,7 @@ class _Pass:
                    for name in b.schema.staged]  # fmt: skip
         return pa.Table.from_arrays(columns, names=list(b.schema.staged))
 
-    def _quarantine(self, chunk: Chunk, errors: pd.DataFrame) -> pa.Table:
+    def _quarantine(self, chunk: Chunk, errors: RowErrors) -> pa.Table:
         """The chunk's error rows with the raw rows they point at (only those are converted)."""
         pos = errors["pos"].to_numpy(dtype=np.int64)
         rows = np.unique(pos)

@@ -26,9 +26,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ctdc.errors import CtdcError
-from ctdc.formats.chunk import ERROR_COLUMNS, TEXT
+from ctdc.formats.chunk import TEXT
 from ctdc.mapping.countries import country_lookup
 from ctdc.mapping.spec import BOOLEAN_WORDS, EXCEL_SERIAL, FieldRule, Mapping, normalize
+from ctdc.row_errors import RowErrors, joined, row_errors
 from ctdc.schema import Field, Schema, expected_text
 
 MAX_AGE = 120
@@ -89,7 +90,7 @@ class Mapped:
 
     n: int
     columns: dict[str, pa.Array] = field(default_factory=dict)
-    errors: list[pd.DataFrame] = field(default_factory=list)
+    errors: list[RowErrors] = field(default_factory=list)
     case_id: Text | None = None
 
     def error(
@@ -100,23 +101,18 @@ class Mapped:
         if not len(pos):
             return
         self.errors.append(
-            pd.DataFrame(
-                {
-                    "pos": pos,
-                    "column": column,
-                    "field": fld,
-                    "reason": reason,
-                    "value": text.values[text.index[pos]],
-                    "expected": expected,
-                }
+            row_errors(
+                pos,
+                column=column,
+                field=fld,
+                reason=reason,
+                value=text.values[text.index[pos]],
+                expected=expected,
             )
         )
 
-    def error_frame(self) -> pd.DataFrame:
-        if not self.errors:
-            return pd.DataFrame({c: pd.Series(dtype="int64" if c == "pos" else object)
-                                 for c in ERROR_COLUMNS})  # fmt: skip
-        return pd.concat(self.errors, ignore_index=True)
+    def error_frame(self) -> RowErrors:
+        return joined(self.errors)
 
 
 def _lookup(text: Text, pending: np.ndarray, table: dict[str, Any]) -> tuple[list[Any], np.ndarray]:
@@ -333,11 +329,11 @@ def _map_multi(table: pa.Table, mapping: Mapping, schema: Schema, out: Mapped,
             per_row = text.index[rows_bad]
             pos = np.repeat(rows_bad, n_bad[per_row])
             values = [label for j in per_row for label in bad_labels[j]]
-            out.errors.append(pd.DataFrame({
-                "pos": pos, "column": rule.column, "field": rule.group,
-                "reason": "unknown-value", "value": np.array(values, dtype=object),
-                "expected": "one of: " + ", ".join(sorted(rule.values)),
-            }))  # fmt: skip
+            out.errors.append(row_errors(
+                pos, column=rule.column, field=rule.group, reason="unknown-value",
+                value=np.array(values, dtype=object),
+                expected="one of: " + ", ".join(sorted(rule.values)),
+            ))  # fmt: skip
         for spec in schema.groups[rule.group].flags:
             per_value = [None if text.missing[j] else spec.name in flags[j]
                          for j in range(text.size)]  # fmt: skip

@@ -19,17 +19,15 @@ import pandas as pd
 import pyarrow as pa
 
 from ctdc.limits import MAX_CELL_CHARS
+from ctdc.row_errors import ROW_ERROR_SCHEMA, RowErrors
 
+#: the row errors (where the row came from instead of its position in a chunk) and the raw row
 QUARANTINE_SCHEMA = pa.schema(
     [
         ("batch_id", pa.string()),
         ("source_file", pa.string()),
         ("source_row", pa.int64()),
-        ("column", pa.string()),
-        ("field", pa.string()),
-        ("reason", pa.string()),
-        ("value", pa.string()),
-        ("expected", pa.string()),
+        *(f for f in ROW_ERROR_SCHEMA if f.name != "pos"),
         ("raw", pa.string()),
     ]
 )
@@ -61,7 +59,7 @@ def _json_lines(frame: pd.DataFrame) -> list[str]:
 
 
 def quarantine_table(
-    frame: pd.DataFrame, rows: np.ndarray, source: Path, errors: pd.DataFrame, batch_id: str
+    frame: pd.DataFrame, rows: np.ndarray, source: Path, errors: RowErrors, batch_id: str
 ) -> pa.Table:
     """Error rows (``pos`` into ``frame``) -> the quarantine table, sorted by row."""
     errors = errors.sort_values(["pos", "column", "reason"], kind="stable")

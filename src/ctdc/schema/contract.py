@@ -3,7 +3,8 @@
 The mapping step already turns text into typed values, so the contract is the
 independent second check that a mapping (or a schema edit) can never push a
 value into staging that the schema does not allow. Its failure cases come back
-as (row index, field, slug, value, expected), the quarantine's shape.
+as row errors (:mod:`ctdc.row_errors`), the quarantine's shape; the caller,
+which knows the export's column names, fills in ``column`` and ``expected``.
 
 Two ways to run the same contract: :func:`contract_failures` is pandera's own
 lazy validation of a DataFrame; :func:`table_failures` runs the same
@@ -23,6 +24,7 @@ import pandera.pandas as pa
 import pyarrow
 from pandera.errors import SchemaErrors
 
+from ctdc.row_errors import RowErrors, no_row_errors, row_errors
 from ctdc.schema.model import Field, Schema
 
 #: pandera check name -> quarantine reason slug
@@ -75,13 +77,12 @@ def build_contract(schema: Schema, names: list[str]) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(columns, strict=True, ordered=False, name=schema.name)
 
 
-def contract_failures(contract: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.DataFrame:
-    """Validate lazily; return one row per failing cell: index, field, reason, value.
+def contract_failures(contract: pa.DataFrameSchema, frame: pd.DataFrame) -> RowErrors:
+    """Validate lazily; return one row error per failing cell (``pos`` is the frame's index).
 
     Frame-level failures (a missing or mistyped column) are bugs in the
     mapping code, not in the data, so they are raised rather than quarantined.
     """
-    empty = pd.DataFrame({"index": [], "field": [], "reason": [], "value": []})
     try:
         contract.validate(frame, lazy=True)
     except SchemaErrors as exc:
@@ -89,19 +90,19 @@ def contract_failures(contract: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.D
         cell = cases[cases["index"].notna()]
         if len(cell) < len(cases):
             raise
-        return pd.DataFrame(
-            {
-                "index": cell["index"].astype("int64").to_numpy(),
-                "field": cell["column"].astype(str).to_numpy(),
-                "reason": cell["check"]
-                .astype(str)
-                .str.replace(r"\(.*", "", regex=True)
-                .map(lambda c: _CHECK_SLUGS.get(c, "schema-violation"))
-                .to_numpy(),
-                "value": cell["failure_case"].astype(str).to_numpy(),
-            }
+        fields = cell["column"].astype(str).to_numpy()
+        return row_errors(
+            cell["index"].astype("int64").to_numpy(),
+            column=fields,
+            field=fields,
+            reason=cell["check"]
+            .astype(str)
+            .str.replace(r"\(.*", "", regex=True)
+            .map(lambda c: _CHECK_SLUGS.get(c, "schema-violation"))
+            .to_numpy(),
+            value=cell["failure_case"].astype(str).to_numpy(),
         )
-    return empty
+    return no_row_errors()
 
 
 #: pandas dtype of the contract -> the Arrow types that hold it
@@ -121,8 +122,8 @@ _PANDAS_TYPES = {
 }
 
 
-def table_failures(contract: pa.DataFrameSchema, table: pyarrow.Table) -> pd.DataFrame:
-    """:func:`contract_failures` for an Arrow table: ``index`` is the row position.
+def table_failures(contract: pa.DataFrameSchema, table: pyarrow.Table) -> RowErrors:
+    """:func:`contract_failures` for an Arrow table: ``pos`` is the row position.
 
     A column set or type that differs from the contract is a bug in the mapping
     code, not in the data, so it raises (as pandera's frame-level failures do).
@@ -164,12 +165,12 @@ def table_failures(contract: pa.DataFrameSchema, table: pyarrow.Table) -> pd.Dat
             add(pos, name, _CHECK_SLUGS.get(check.name, "schema-violation"),
                 np.array([str(v) for v in failing], dtype=object))  # fmt: skip
     if not index:
-        return pd.DataFrame({"index": [], "field": [], "reason": [], "value": []})
-    return pd.DataFrame(
-        {
-            "index": np.concatenate(index).astype("int64"),
-            "field": np.array(fields, dtype=object),
-            "reason": np.array(reasons, dtype=object),
-            "value": np.concatenate(values),
-        }
+        return no_row_errors()
+    failed = np.array(fields, dtype=object)
+    return row_errors(
+        np.concatenate(index).astype("int64"),
+        column=failed,
+        field=failed,
+        reason=np.array(reasons, dtype=object),
+        value=np.concatenate(values),
     )
