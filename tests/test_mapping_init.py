@@ -27,7 +27,8 @@ from ctdc.formats.read import read_export
 from ctdc.mapping import load_mapping
 from ctdc.mapping.source import SourceSpec
 from ctdc.mapping.spec import BOOLEAN_WORDS, normalize
-from ctdc.onboard.scaffold import Scaffold, build_scaffold, guess_source, similarity, words
+from ctdc.onboard import Scaffold, build_scaffold, guess_source
+from ctdc.onboard.matching import similarity, words
 from ctdc.sample import ORGS, SampleResult, generate_samples
 from ctdc.schema import Schema
 from ctdc.yamlio import load_text_yaml

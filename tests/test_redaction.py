@@ -390,12 +390,12 @@ def test_mapping_init_reproduces_the_u009b_crash_as_a_mapping(tmp_path: Path, sc
 def test_mapping_init_turns_an_unexpected_failure_into_one_line(
     tmp_path: Path, monkeypatch
 ) -> None:
-    from ctdc.onboard import scaffold
+    import ctdc.onboard as onboard
 
     def crash(*_args: object, **_kw: object) -> None:
         raise RuntimeError(f"sample value {MARKER}")
 
-    monkeypatch.setattr(scaffold, "build_scaffold", crash)
+    monkeypatch.setattr(onboard, "build_scaffold", crash)
     sample = _write_sample(tmp_path / "sample.csv", "esc-value")
     code, out, err = cli(tmp_path, "mapping", "init", sample.name, "--org", "hostile-org",
                          "-o", str(tmp_path / "p" / "hostile-org.yaml"))  # fmt: skip
