@@ -15,6 +15,7 @@ On a wide lattice (17 QIs) and a tiny input that is most of the engine's time.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 
 import numpy as np
@@ -45,6 +46,7 @@ class _Walk:
         self.seen = {0}
         self.bounds: list[float] = []  # of the nodes popped, in order
         self.nodes: list[Node] = []
+        self.ordered = True  # so far; costs only rise with a level, so it stays so
 
     def take(self, lam: float, budget: int) -> list[Node]:
         """The first nodes popped, up to ``budget``, stopping at the first bound over ``lam``."""
@@ -54,6 +56,8 @@ class _Walk:
             and (not self.bounds or self.bounds[-1] <= lam + 1e-12)
         ):
             self._pop()
+        if self.ordered:  # bounds never fall along the walk: the cut is a bisection
+            return self.nodes[: min(budget, bisect.bisect_right(self.bounds, lam + 1e-12))]
         out: list[Node] = []
         for bound, node in zip(self.bounds, self.nodes, strict=True):
             if len(out) >= budget or bound > lam + 1e-12:
@@ -63,6 +67,7 @@ class _Walk:
 
     def _pop(self) -> None:
         bound, code = heapq.heappop(self.heap)
+        self.ordered = self.ordered and (not self.bounds or bound >= self.bounds[-1])
         self.bounds.append(bound)
         node = [0] * len(self.sizes)
         rest = code
