@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from ctdc.errors import CtdcError
-from ctdc.mapping.spec import load_mapping, normalize
+from ctdc.mapping.load import load_mapping
+from ctdc.mapping.spec import normalize
 from ctdc.schema import Schema
 
 BASE = """\

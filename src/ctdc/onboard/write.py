@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 
 from ctdc.errors import CtdcError
-from ctdc.mapping.spec import load_mapping
+from ctdc.mapping.load import load_mapping
 from ctdc.onboard.plan import Scaffold
 from ctdc.schema import Schema
 from ctdc.store.atomic import write_bytes
