@@ -44,6 +44,11 @@ def bundled_schema() -> Path:
     return _bundled("schemas") / "ctdc.yaml"
 
 
+def bundled_pipelines() -> Path:
+    """The mappings that ship with ctdc: read, never written into."""
+    return _bundled("pipelines")
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path

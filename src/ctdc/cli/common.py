@@ -1,0 +1,111 @@
+"""What every command shares: the state of a run, error lines and exit codes, progress, options.
+
+Catalogued errors print one line and exit with their code (0 ok, 1 data or
+policy, 2 usage, 3 I/O or environment); ``--debug`` lets the exception out
+so its traceback shows. Nothing here imports pandas, pyarrow or duckdb: a
+command imports what it needs when it runs, so ``ctdc --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from ctdc.config import Settings
+from ctdc.errors import CtdcError
+from ctdc.terminal import say
+
+if TYPE_CHECKING:
+    from ctdc.schema import Schema
+    from ctdc.store.workspace import Workspace
+
+
+@dataclass
+class State:
+    """The settings of this run (``--data-dir``, ``ctdc.toml``) and ``--debug``."""
+
+    settings: Settings
+    debug: bool = False
+
+
+def state(ctx: typer.Context) -> State:
+    """The run's state, set by the app's callback before any command runs."""
+    return ctx.ensure_object(State)
+
+
+@contextmanager
+def errors(debug: bool, *, catch_all: bool = False) -> Iterator[None]:
+    """Turn catalogued errors into one stderr line and their exit code.
+
+    ``catch_all`` (commands that read hostile files) also turns any other
+    exception into ``internal-error``: one line, with the exception's type but
+    not its text, which may quote a value of the file; ``--debug`` still
+    shows the traceback.
+    """
+    try:
+        yield
+    except CtdcError as exc:
+        if debug:
+            raise
+        say(exc.message())
+        raise typer.Exit(exc.exit_code) from None
+    except OSError as exc:
+        if debug:
+            raise
+        err = CtdcError("io-error", exc.strerror or str(exc), file=exc.filename)
+        say(err.message())
+        raise typer.Exit(err.exit_code) from None
+    except Exception as exc:
+        if debug or not catch_all or type(exc).__module__.startswith("typer"):
+            raise
+        err = CtdcError("internal-error", f"unexpected {type(exc).__name__}")
+        say(err.message())
+        raise typer.Exit(err.exit_code) from None
+
+
+def warn(text: str) -> None:
+    """One ``warning: ...`` line on stderr."""
+    say(f"warning: {text}")
+
+
+def progress(quiet: bool) -> Callable[[str], None]:
+    """A step per line on stderr; a bar for long reads, on a terminal; nothing when ``quiet``."""
+    from ctdc.progress import Steps
+    from ctdc.terminal import console
+
+    return Steps(console(stderr=True), quiet=quiet)
+
+
+def workspace(run: State) -> Workspace:
+    """The run's workspace, its key checked before anything else happens."""
+    from ctdc.store.workspace import open_workspace
+
+    return open_workspace(run.settings.data_dir)
+
+
+def schema(run: State, ws: Workspace | None = None) -> Schema:
+    """The schema a command uses (``ctdc.store.resolve.schema_in_use``), warning when it differs."""
+    from ctdc.store.resolve import schema_in_use
+
+    chosen = schema_in_use(run.settings.schema_path, ws)
+    if chosen.warning:
+        warn(chosen.warning)
+    return chosen.schema
+
+
+# help texts are rich markup: a default written into one is escaped as "\\[default: ...]",
+# else rich takes it for a style tag and drops it
+
+FilesArgument = Annotated[list[Path], typer.Argument(help="Export files of this organization.")]
+OrgMappingOption = Annotated[
+    str, typer.Option("--org", help="Organization id (pipelines/<org>.yaml).")
+]
+OrgOption = Annotated[str, typer.Option("--org", help="Organization id.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+JsonSummaryOption = Annotated[bool, typer.Option("--json", help="Print a JSON summary.")]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no table.")]

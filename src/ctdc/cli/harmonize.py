@@ -1,0 +1,88 @@
+"""``ctdc harmonize``: merge the staged batches into one verified, published release."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from ctdc.cli.common import errors, progress, schema, state, workspace
+from ctdc.errors import CtdcError
+
+
+def parse_levels(pairs: list[str]) -> dict[str, int | None]:
+    """``--generalize FIELD=LEVEL|auto`` options -> release levels (None = auto)."""
+    levels: dict[str, int | None] = {}
+    for pair in pairs:
+        name, _, level = pair.partition("=")
+        if not (level.isdigit() or level == "auto"):
+            raise CtdcError(
+                "bad-option",
+                f"--generalize {pair!r}: expected FIELD=LEVEL or FIELD=auto, e.g. age_band=1",
+            )
+        levels[name] = None if level == "auto" else int(level)
+    return levels
+
+
+def harmonize(
+    ctx: typer.Context,
+    k: Annotated[
+        int | None,
+        typer.Option(
+            "--k",
+            min=2,
+            help="k for this run only, recorded in the manifest; never under the policy's "
+            "floor \\[default: the workspace policy's k].",
+        ),
+    ] = None,
+    generalize: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--generalize",
+            help="FIELD=LEVEL (0 = as recorded) or FIELD=auto: release level of a "
+            "quasi-identifier, overriding the schema; e.g. age_band=1.",
+        ),
+    ] = None,
+    l_div: Annotated[
+        int | None,
+        typer.Option(
+            "--l",
+            min=2,
+            help="Also require l distinct values of every sensitive "
+            "field in each class (distinct l-diversity).",
+        ),
+    ] = None,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for a running harmonize.")] = 0.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the manifest as JSON.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print nothing on success (cron).")
+    ] = False,
+) -> None:
+    """Merge all staged batches, anonymize, verify k and publish a release atomically."""
+    from ctdc.harmonize import harmonize as run_harmonize
+
+    run = state(ctx)
+    with errors(run.debug):
+        ws = workspace(run)
+        result = run_harmonize(ws, schema(run, ws), k=k, l=l_div,
+                               levels=parse_levels(generalize or []), wait=wait,
+                               progress=progress(quiet or as_json))  # fmt: skip
+    public = {"path": str(result.public_path), "manifest": result.public_manifest.to_dict()}
+    if as_json:
+        doc = {"status": result.status, **result.manifest.to_dict(), "public": public}
+        typer.echo(json.dumps(doc, indent=2))
+    elif not quiet:
+        from ctdc.report import harmonize_tables
+        from ctdc.terminal import console
+
+        out = console()
+        if result.status == "unchanged":
+            out.print(f"input unchanged: release {result.release_id} stays current "
+                      f"(public: {result.public_path})", markup=False)  # fmt: skip
+            return
+        for table in harmonize_tables(result.manifest):
+            out.print(table)
+        out.print(f"published release {result.release_id} for analysts in "
+                  f"{result.public_path} (private copy, full manifest: {result.path})",
+                  markup=False)  # fmt: skip

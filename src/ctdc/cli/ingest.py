@@ -1,0 +1,153 @@
+"""``ctdc ingest`` and ``ctdc validate``: one export through its mapping, staged or only checked.
+
+Both take the same files and options and print the same summary, so a data
+officer sees in ``validate`` exactly what ``ingest`` would do.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from ctdc.cli.common import (
+    FilesArgument,
+    JsonSummaryOption,
+    OrgMappingOption,
+    QuietOption,
+    errors,
+    progress,
+    schema,
+    state,
+    warn,
+    workspace,
+)
+from ctdc.errors import CtdcError, ExitCode
+from ctdc.terminal import say
+
+if TYPE_CHECKING:
+    from ctdc.ingest import IngestResult
+
+
+class Mode(StrEnum):
+    append = "append"
+    snapshot = "snapshot"
+
+
+def ingest(
+    ctx: typer.Context,
+    files: FilesArgument,
+    org: OrgMappingOption,
+    max_reject_rate: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Fail (exit 1, nothing staged) above this share "
+            "of quarantined rows \\[default: 0.10].",
+        ),
+    ] = None,
+    mode: Annotated[
+        Mode,
+        typer.Option(
+            "--mode",
+            help="append: add to the organization's earlier batches; snapshot: this export "
+            "replaces them in the next releases (nothing is deleted).",
+        ),
+    ] = Mode.append,
+    as_json: JsonSummaryOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Map, validate, quarantine and stage exports; the same file again is a no-op."""
+    from ctdc.ingest import ingest_file
+    from ctdc.ingest.unchanged import unchanged_notes
+    from ctdc.mapping import check_org_name
+    from ctdc.mapping.locate import find_mapping
+
+    run = state(ctx)
+    with errors(run.debug, catch_all=True):  # an export is hostile input: never a traceback
+        settings = run.settings.with_overrides(max_reject_rate=max_reject_rate)
+        check_org_name(org)
+        if mode is Mode.snapshot and len(files) > 1:
+            raise CtdcError("bad-option", f"--mode snapshot takes one file, got {len(files)}",
+                            fix="ingest the first file with --mode snapshot, then the others "
+                            "with --mode append")  # fmt: skip
+        ws = workspace(run)
+        used = schema(run, ws)
+        mapping = find_mapping(settings.pipelines_dir, org, used)
+        key = ws.load_key()
+        results = [
+            ingest_file(
+                ws,
+                used,
+                mapping,
+                f,
+                key=key,
+                max_reject_rate=settings.max_reject_rate,
+                progress=progress(quiet or as_json),
+                mode=mode.value,
+            )
+            for f in files
+        ]
+        if not quiet:
+            for line in unchanged_notes(ws, results, mode.value):
+                warn(line)
+    _show(results, as_json=as_json, quiet=quiet, max_reject_rate=settings.max_reject_rate)
+
+
+def validate(
+    ctx: typer.Context,
+    files: FilesArgument,
+    org: OrgMappingOption,
+    max_reject_rate: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0, max=1.0, help="Exit 1 above this share of bad rows \\[default: 0.10]."
+        ),
+    ] = None,
+    as_json: JsonSummaryOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Dry run of ingest: the same checks and summary, nothing written (no workspace needed)."""
+    from ctdc.ingest.dry_run import validate_files
+    from ctdc.mapping import check_org_name
+    from ctdc.mapping.locate import find_mapping
+    from ctdc.store.resolve import policy_workspace
+
+    run = state(ctx)
+    with errors(run.debug, catch_all=True):  # an export is hostile input: never a traceback
+        settings = run.settings.with_overrides(max_reject_rate=max_reject_rate)
+        check_org_name(org)
+        used = schema(run, policy_workspace(settings.data_dir))
+        mapping = find_mapping(settings.pipelines_dir, org, used)
+        results = validate_files(used, mapping, files, max_reject_rate=settings.max_reject_rate,
+                                 progress=progress(quiet or as_json))  # fmt: skip
+    _show(results, as_json=as_json, quiet=quiet, max_reject_rate=settings.max_reject_rate)
+
+
+def _show(
+    results: Sequence[IngestResult], *, as_json: bool, quiet: bool, max_reject_rate: float
+) -> None:
+    """The summary of ``ingest`` and ``validate``; exit 1 if a file is (or would be) rejected."""
+    if as_json:
+        typer.echo(json.dumps([r.to_dict() for r in results], indent=2))
+    elif not quiet:
+        from ctdc.report import ingest_examples, ingest_table
+        from ctdc.terminal import console
+
+        out = console()
+        out.print(ingest_table(results))
+        for line in ingest_examples(results):
+            out.print(line, markup=False, soft_wrap=True, highlight=False)
+    rejected = [r for r in results if r.status == "rejected"]
+    for r in rejected:
+        staged = "nothing would be staged" if r.dry_run else "nothing staged"
+        kept = "" if r.dry_run else f", all {r.rows_read:,} rows kept in the quarantine"
+        failed = f"{r.invalid:,} of {r.rows_read:,} rows ({r.reject_rate:.1%}) failed"
+        why = f"{failed}, above {max_reject_rate:.1%}; {staged}{kept}"
+        say(CtdcError("reject-rate-exceeded", why, file=r.file).message())
+    if rejected:
+        raise typer.Exit(ExitCode.DATA)
