@@ -5,6 +5,7 @@ tables from ``benchmarks/out/`` into ``docs/benchmarks.md`` when they change.
 
     python benchmarks/run.py            # the sizes the issues name (minutes)
     python benchmarks/run.py --quick    # small sizes, to check the scripts work
+    python benchmarks/run.py --only anonymize_adult   # one benchmark (repeatable)
 """
 
 from __future__ import annotations
@@ -35,9 +36,12 @@ BENCHMARKS = [
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
-    quick = ap.parse_args().quick
+    names = sorted({m.__name__ for m, _, _ in BENCHMARKS})
+    ap.add_argument("--only", action="append", choices=names, help="run only this benchmark")
+    args = ap.parse_args()
+    quick, only = args.quick, set(args.only or names)
     for module, full, small in BENCHMARKS:
-        if quick and small is None:
+        if (quick and small is None) or module.__name__ not in only:
             continue
         print(f"== {module.__name__}", flush=True)
         module.main(small if quick else full)
