@@ -549,3 +549,30 @@ def test_cached_roll_ups_and_fresh_scoring_keep_the_same_promises(tmp_path: Path
     assert (
         abs(cached.report.loss_metric - fresh.report.loss_metric) < 0.02 * fresh.report.loss_metric
     )
+
+
+@pytest.mark.parametrize(
+    "tuning",
+    [
+        Tuning(prices=(0.0, 1.0)),  # two prices: the climb and the reopen do most of it
+        Tuning(node_cap=16, cell_budget=1, small=0),  # a starved sweep, one run
+        Tuning(idle_prices=0, lattice_grid=1, bloom_bits=1, compact_share=1.0),
+    ],
+    ids=["two-prices", "starved", "walked-lattice"],
+)
+def test_any_tuning_keeps_the_promises(tuning: Tuning, tmp_path: Path) -> None:
+    """A tuning changes how hard the search looks, never what a release promises."""
+    df = skewed_frame(3000, seed=11)
+    result = anonymize(df, SKEWED_QIS, 10, group_col="org", tuning=tuning)
+    assert_released_k_anonymous(result.frame, SKEWED_QIS, 10, tmp_path)
+    r = result.report
+    assert r.records_in == r.records_out + r.records_suppressed == len(df)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"prices": ()}, {"prices": (0.5, 0.1)}, {"key_limit": 1}, {"bloom_bits": 0}],
+)
+def test_a_tuning_that_cannot_search_is_refused(bad: dict[str, object]) -> None:
+    with pytest.raises(ValueError, match=r"prices|key_limit"):
+        Tuning(**bad)  # type: ignore[arg-type]
