@@ -61,6 +61,15 @@ def test_console_script_is_installed() -> None:
     assert proc.stdout == f"ctdc {__version__}\n"
 
 
+def test_the_cli_imports_no_heavy_module(tmp_path: Path) -> None:
+    """``ctdc --help`` and ``--version`` load typer, not the data stack: commands import it."""
+    heavy = ("pandas", "pyarrow", "duckdb", "pandera", "numpy", "ctdc.report", "ctdc.harmonize")
+    code = f"import sys, ctdc.cli; print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    proc = ctdc_process(tmp_path, command=[sys.executable, "-c", code])
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "[]\n"
+
+
 def test_help_lists_the_commands(tmp_path: Path) -> None:
     proc = ctdc_process(tmp_path, "--help")
     assert proc.returncode == 0, proc.stderr
