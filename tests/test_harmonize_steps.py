@@ -46,7 +46,7 @@ from ctdc.harmonize.steps import (
 )
 from ctdc.ingest import ingest_file
 from ctdc.mapping import load_mapping
-from ctdc.report import harmonize_tables
+from ctdc.report.harmonize import harmonize_tables
 from ctdc.schema import Schema
 from ctdc.store.ledger import BatchMode
 from ctdc.store.lock import exclusive_lock

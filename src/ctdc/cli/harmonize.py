@@ -73,7 +73,7 @@ def harmonize(
         doc = {"status": result.status, **result.manifest.to_dict(), "public": public}
         typer.echo(json.dumps(doc, indent=2))
     elif not quiet:
-        from ctdc.report import harmonize_tables
+        from ctdc.report.harmonize import harmonize_tables
         from ctdc.terminal import console
 
         out = console()

@@ -135,7 +135,7 @@ def _show(
     if as_json:
         typer.echo(json.dumps([r.to_dict() for r in results], indent=2))
     elif not quiet:
-        from ctdc.report import ingest_examples, ingest_table
+        from ctdc.report.ingest import ingest_examples, ingest_table
         from ctdc.terminal import console
 
         out = console()

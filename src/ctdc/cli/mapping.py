@@ -72,7 +72,7 @@ def init(
             typer.echo(escape_json(json.dumps({**scaffold.to_dict(), "written": str(written)},
                                               indent=2, ensure_ascii=False)))  # fmt: skip
             return
-        from ctdc.report import scaffold_summary
+        from ctdc.report.onboard import scaffold_summary
         from ctdc.terminal import console
 
         con = console()

@@ -36,7 +36,7 @@ def list_(ctx: typer.Context, org: OrgOption, as_json: JsonOption = False) -> No
     elif not batches and not temps:
         typer.echo(f"no quarantined rows for {org}")
     elif batches:
-        from ctdc.report import quarantine_batches_table
+        from ctdc.report.ingest import quarantine_batches_table
         from ctdc.terminal import console
 
         console().print(quarantine_batches_table(org, batches))

@@ -50,7 +50,7 @@ def query(
     elif fmt is Format.json:
         typer.echo(escape_json(frame.to_json(orient="records", force_ascii=False)))
     else:
-        from ctdc.report import frame_table
+        from ctdc.report.query import frame_table
         from ctdc.terminal import console
 
         console().print(frame_table(frame))

@@ -1,0 +1,73 @@
+"""``ctdc ingest``/``validate`` summaries and the ``ctdc quarantine list`` table."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.table import Table
+
+from ctdc.ingest import IngestResult
+from ctdc.quarantine.store import BatchSummary
+from ctdc.report.cells import cell
+from ctdc.store.ledger import BatchMode
+from ctdc.text import escape
+
+
+def ingest_table(results: Sequence[IngestResult]) -> Table:
+    """One line per file: where its rows went, and whether they add up."""
+    dry = any(r.dry_run for r in results)
+    table = Table(title="ctdc validate (dry run: nothing written)" if dry else "ctdc ingest",
+                  title_justify="left")  # fmt: skip
+    cols = ("org", "file", "batch", "status", "read", "staged", "quarantined", "reasons",
+            "read = staged + quarantined")  # fmt: skip
+    for col in cols:
+        table.add_column(
+            col, justify="right" if col in ("read", "staged", "quarantined") else "left"
+        )
+    for r in results:
+        reasons = "\n".join(f"{slug} {n}" for slug, n in r.quarantined_by_reason.items()) or "-"
+        status = f"{r.status} ({r.mode})" if r.mode == BatchMode.SNAPSHOT else r.status
+        table.add_row(r.org, cell(r.file), r.batch_id, status, f"{r.rows_read:,}", f"{r.staged:,}",
+                      f"{r.quarantined:,}", reasons,
+                      "yes" if r.balanced else "NO")  # fmt: skip
+    return table
+
+
+def ingest_examples(results: Sequence[IngestResult]) -> list[str]:
+    """Notes (a guessed encoding), then the first offending rows of each file: where, what, fix.
+
+    A value appears only if the example carries it (``ctdc.ingest.redact``);
+    otherwise its hint does. Lines are escaped: print them with ``markup=False``.
+    """
+    lines = []
+    for r in results:
+        lines += [escape(f"{r.file}: {note}") for note in r.notes]
+        for e in r.examples:
+            where = ", ".join(
+                [str(e["file"]), f"row {e['row']}"]
+                + ([f"column {e['column']!r}"] if e["column"] else [])
+            )
+            if e.get("value"):
+                value = f" '{e['value']}'"
+            elif e.get("value_hint"):
+                value = f" ({e['value_hint']})"
+            else:
+                value = " (empty)"
+            lines.append(escape(f"{where}: {e['reason']}{value} — expected {e['expected']} "
+                                f"— fix: {e['fix']}"))  # fmt: skip
+        if r.invalid > len(r.examples):
+            lines.append(escape(f"{r.file}: … {r.invalid - len(r.examples):,} more rows; "
+                                f"see `ctdc quarantine list --org {r.org}`"))  # fmt: skip
+    return lines
+
+
+def quarantine_batches_table(org: str, batches: Sequence[BatchSummary]) -> Table:
+    """``ctdc quarantine list``: one line per batch with its rows by reason."""
+    table = Table(title=f"quarantine of {org}", title_justify="left")
+    for col in ("batch", "file", "status", "written", "rows", "reasons"):
+        table.add_column(col, justify="right" if col == "rows" else "left")
+    for b in batches:
+        reasons = "\n".join(f"{slug} {n:,}" for slug, n in b.rows_by_reason.items())
+        table.add_row(b.batch_id, cell(b.source_file), b.status, b.written_at, f"{b.rows:,}",
+                      reasons)  # fmt: skip
+    return table
