@@ -13,6 +13,10 @@ rules, both checked by the schema loader:
   an equivalence class shares both values, so whole classes move together and
   merge into classes of at least k: k (and l) still hold, which the independent
   check over the written release confirms.
+
+The label column of a flag group (``means_of_control``: ``Debt;Threats``) is
+derived the same way, from the released flags, so it is never stored apart
+and can never disagree with them.
 """
 
 from __future__ import annotations
