@@ -14,7 +14,8 @@ rules, both checked by the schema loader:
   merge into classes of at least k: k (and l) still hold, which the independent
   check over the written release confirms.
 
-The label column of a flag group (``means_of_control``: ``Debt;Threats``) is
+The label column of a flag group (``means_of_control_concatenated``:
+``Debt bondage;Threats``) is
 derived the same way, from the released flags, so it is never stored apart
 and can never disagree with them.
 """
