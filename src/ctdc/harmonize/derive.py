@@ -15,9 +15,8 @@ rules, both checked by the schema loader:
   check over the written release confirms.
 
 The label column of a flag group (``means_of_control_concatenated``:
-``Debt bondage;Threats``) is
-derived the same way, from the released flags, so it is never stored apart
-and can never disagree with them.
+``Debt bondage;Threats``) is derived the same way, from the released flags,
+so it is never stored apart and can never disagree with them.
 """
 
 from __future__ import annotations
