@@ -22,6 +22,7 @@ from ctdc.harmonize import harmonize
 from ctdc.sample import generate_samples
 from ctdc.schema import load_schema
 from ctdc.store.policy import history, load_policy
+from ctdc.store.policy_history import PolicyAction
 from ctdc.store.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,8 +120,23 @@ def test_k_under_the_floor_is_refused_until_the_steward_lowers_it(staged: Path) 
                        "--reason", "small pilot", "--by", "steward-a")  # fmt: skip
     assert code == 0 and "k=3 (floor 3)" in out
     [*_, last] = history(Workspace(staged))
-    assert last["by"] == "steward-a" and last["reason"] == "small pilot"
-    assert last["changes"] == {"k": [5, 3], "k_floor": [5, 3]} and last["at"]
+    assert last.by == "steward-a" and last.reason == "small pilot"
+    assert last.changes == {"k": [5, 3], "k_floor": [5, 3]} and last.at
+    assert last.action is PolicyAction.SET
+    code, out, _ = run("--data-dir", str(staged), "policy", "show")
+    assert code == 0 and out.splitlines()[-1] == (
+        f"{last.at} steward-a set: k: 5 -> 3, k_floor: 5 -> 3 (small pilot)"
+    )
+    code, out, _ = run("--data-dir", str(staged), "policy", "show", "--json")
+    shown = json.loads(out)["history"]
+    assert [h["action"] for h in shown] == ["init", "set"]
+    assert shown[-1] == {
+        "action": "set",
+        "at": last.at,
+        "by": "steward-a",
+        "changes": {"k": [5, 3], "k_floor": [5, 3]},
+        "reason": "small pilot",
+    }
     code, out, err = run("--data-dir", str(staged), "harmonize", "--json")
     assert code == 0, err
     assert json.loads(out)["k"] == 3
@@ -164,7 +180,7 @@ def test_init_keeps_an_existing_policy(staged: Path) -> None:
     code, out, err = run("--data-dir", str(staged), "init", "--k", "20")
     assert code == 0 and "k=5 (floor 5)" in out
     assert "keeps the policy it has" in err
-    assert [h["action"] for h in history(Workspace(staged))] == ["init"]
+    assert [h.action for h in history(Workspace(staged))] == ["init"]
 
 
 def test_the_public_folder_is_policy_and_query_finds_it(staged: Path, tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -23,17 +23,6 @@ ByOption = Annotated[
 ]
 
 
-def history_line(change: dict[str, Any]) -> str:
-    """One line of the policy history: when, who, what changed (old -> new), why."""
-    what = (
-        "pinned"
-        if change["action"] == "init"
-        else ", ".join(f"{n}: {old} -> {new}" for n, (old, new) in change["changes"].items())
-    )
-    reason = f" ({change['reason']})" if change.get("reason") else ""
-    return f"{change['at']} {change['by']} {change['action']}: {what}{reason}"
-
-
 @app.command("show")
 def show(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """The pinned policy and every change made to it."""
@@ -44,11 +33,12 @@ def show(ctx: typer.Context, as_json: JsonOption = False) -> None:
         ws = workspace(run)
         policy, changes = load_policy(ws), history(ws)
     if as_json:
-        typer.echo(json.dumps({"policy": policy.to_dict(), "history": changes}, indent=2))
+        history_docs = [change.to_dict() for change in changes]
+        typer.echo(json.dumps({"policy": policy.to_dict(), "history": history_docs}, indent=2))
         return
     typer.echo(policy.summary())
     for change in changes:
-        typer.echo(history_line(change))
+        typer.echo(change.summary())
 
 
 @app.command("set")

@@ -7,7 +7,8 @@ policy is written once, at ``ctdc init``, into ``<data>/policy/``:
   quasi-identifier, the quasi-identifiers and the SHA-256 of the schema;
 * ``schema/``: a copy of the schema YAML and the hierarchy files it names, so
   ingest and harmonize read the same schema from any working directory;
-* ``history.jsonl``: one line per change -- who, when, what (old and new), why.
+* ``history.jsonl``: one line per change -- who, when, what (old and new), why
+  (``policy_history.py``).
 
 It changes only through :func:`change_policy` and :func:`adopt_schema` (``ctdc
 policy set`` and ``ctdc policy schema``). A ``ctdc.toml`` or ``schemas/`` in the
@@ -17,8 +18,6 @@ one run but never go under the floor, and the manifest records it.
 
 from __future__ import annotations
 
-import datetime as dt
-import getpass
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field, replace
@@ -30,6 +29,7 @@ from ctdc.errors import CtdcError, Slug
 from ctdc.schema import Schema, load_schema
 from ctdc.store.atomic import write_bytes, write_json
 from ctdc.store.lock import exclusive_lock
+from ctdc.store.policy_history import PolicyAction, PolicyChange, read_history, record
 
 if TYPE_CHECKING:
     from ctdc.store.workspace import Workspace
@@ -142,23 +142,6 @@ def _levels(schema: Schema) -> dict[str, int | None]:
     }
 
 
-def _record(
-    ws: Workspace, action: str, changes: dict[str, Any], by: str | None, reason: str | None
-) -> None:
-    """Append one line to the history: appends are rewritten whole, atomically."""
-    line = {
-        "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "by": by or getpass.getuser(),
-        "action": action,
-        "changes": changes,
-        "reason": reason,
-    }
-    path = _dir(ws) / HISTORY_FILE
-    before = path.read_bytes() if path.exists() else b""
-    text = json.dumps(line, sort_keys=True, ensure_ascii=False, default=str) + "\n"
-    write_bytes(path, before + text.encode("utf-8"))
-
-
 def _check(policy: Policy) -> Policy:
     if policy.k_floor < MIN_K:
         raise CtdcError(
@@ -216,7 +199,7 @@ def create_policy(
         )
     )
     _write(ws, policy)
-    _record(ws, "init", policy.to_dict(), by, None)
+    record(_dir(ws) / HISTORY_FILE, PolicyAction.INIT, policy.to_dict(), by, None)
     return policy
 
 
@@ -343,7 +326,7 @@ def _change(ws: Workspace, values: dict[str, Any], by: str | None, reason: str |
     changes = _diff(old, new)
     if changes:
         _write(ws, new)
-        _record(ws, "set", changes, by, reason)
+        record(_dir(ws) / HISTORY_FILE, PolicyAction.SET, changes, by, reason)
     return new
 
 
@@ -368,15 +351,13 @@ def _adopt(ws: Workspace, schema_path: Path, by: str | None, reason: str | None)
     )
     changes = _diff(old, new)
     _write(ws, new)
-    _record(ws, "schema", changes, by, reason)
+    record(_dir(ws) / HISTORY_FILE, PolicyAction.SCHEMA, changes, by, reason)
     return new
 
 
-def history(ws: Workspace) -> list[dict[str, Any]]:
-    path = _dir(ws) / HISTORY_FILE
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+def history(ws: Workspace) -> list[PolicyChange]:
+    """Every change made to the workspace's policy, oldest first."""
+    return read_history(_dir(ws) / HISTORY_FILE)
 
 
 @dataclass(frozen=True)
