@@ -17,9 +17,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import TEST_MAPPING
-from ctdc.anonymize import AnonymizationResult
+from ctdc.anonymize import AnonymizationReport, AnonymizationResult
 from ctdc.errors import CtdcError, Slug
-from ctdc.harmonize import harmonize, pipeline
+from ctdc.harmonize import harmonize, pipeline, steps
 from ctdc.harmonize.accounting import Accounting, OrgAccounting, check_balanced
 from ctdc.harmonize.manifest import ReleaseManifest, fingerprint
 from ctdc.harmonize.pipeline import ReleaseStatus
@@ -179,6 +179,27 @@ def test_account_records_balances_and_refuses_a_lost_record(
         account_records(batches, merged, lost)
     assert err.value.slug is Slug.ACCOUNTING_UNBALANCED and err.value.exit_code == 1
     assert "released" in err.value.message()
+
+
+def test_an_engine_report_that_does_not_add_up_is_an_accounting_failure(
+    staged: Workspace, schema: Schema, settings: RunSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not ``bad-option``, the slug of the engine's other ValueErrors: no option would help."""
+
+    def unbalanced(*_args: object, **_kwargs: object) -> AnonymizationResult:
+        report = AnonymizationReport(k=K, quasi_identifiers=("gender",), records_in=40,
+                                     records_out=38, records_suppressed=1,
+                                     cells_suppressed={"gender": 0},
+                                     records_suppressed_by_group={},
+                                     cells_suppressed_by_group={}, classes=1,
+                                     min_class_size=38)  # fmt: skip
+        raise AssertionError(f"unreachable: {report}")
+
+    monkeypatch.setattr(steps, "anonymize", unbalanced)
+    merged = merge_records(staged, collect_batches(staged), K)
+    with pytest.raises(CtdcError) as err:
+        anonymize_records(merged, schema, settings)
+    assert err.value.slug is Slug.ACCOUNTING_UNBALANCED and "does not balance" in str(err.value)
 
 
 def test_an_unbalanced_accounting_has_its_own_slug() -> None:

@@ -87,6 +87,11 @@ def class_size_distribution(counts: np.ndarray) -> dict[str, dict[str, int]]:
     return out
 
 
+class UnbalancedReport(ValueError):
+    """A report whose records in are not records out + suppressed: a bug, not a bad input,
+    so callers can tell it from the engine's ``ValueError`` for a bad argument."""
+
+
 @dataclass(frozen=True)
 class AnonymizationReport:
     """Counts and measures of one run; plain ``int``/``float``/``str`` so it serializes as is.
@@ -123,7 +128,7 @@ class AnonymizationReport:
         # The accounting identity is a promise to the manifest: fail loudly, never publish
         # a report that does not balance.
         if self.records_in != self.records_out + self.records_suppressed:
-            raise ValueError(
+            raise UnbalancedReport(
                 f"row accounting does not balance: {self.records_in} in != "
                 f"{self.records_out} out + {self.records_suppressed} suppressed"
             )

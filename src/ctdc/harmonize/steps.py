@@ -23,6 +23,7 @@ from ctdc.anonymize import (
     check_k_anonymity,
     check_l_diversity,
 )
+from ctdc.anonymize.report import UnbalancedReport
 from ctdc.errors import CtdcError, Slug
 from ctdc.harmonize.accounting import Accounting, account, check_balanced
 from ctdc.harmonize.derive import apply_derivations, label_columns
@@ -98,7 +99,9 @@ def merge_records(ws: Workspace, batches: Batches, k: int) -> Merged:
 def anonymize_records(merged: Merged, schema: Schema, settings: RunSettings) -> Anonymized:
     """Strict k (and l) by local recoding along the schema's hierarchies, at the run's levels.
 
-    Raises ``too-few-records`` when no record can be released (only possible with l).
+    Raises ``too-few-records`` when no record can be released (only possible with l),
+    ``accounting-unbalanced`` when the engine's own report does not add up, and
+    ``bad-option`` for an argument the engine refuses.
     """
     k, l = settings.k, settings.l  # noqa: E741
     hierarchies = {n: load_hierarchy(schema[n].hierarchy) for n in settings.levels}
@@ -114,6 +117,8 @@ def anonymize_records(merged: Merged, schema: Schema, settings: RunSettings) -> 
             l=l,
             group_col="org_id",
         )
+    except UnbalancedReport as exc:
+        raise CtdcError(Slug.ACCOUNTING_UNBALANCED, str(exc)) from exc
     except ValueError as exc:
         raise CtdcError(Slug.BAD_OPTION, str(exc)) from exc
     if result.frame.empty:
