@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ctdc.errors import CATALOGUE, CtdcError, ExitCode, Slug
+from ctdc.errors import CATALOGUE, CtdcError
+from ctdc.slugs import ExitCode, Slug
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "errors.md"
 

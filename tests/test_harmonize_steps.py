@@ -18,7 +18,7 @@ import pytest
 
 from conftest import TEST_MAPPING
 from ctdc.anonymize import AnonymizationReport, AnonymizationResult
-from ctdc.errors import CtdcError, Slug
+from ctdc.errors import CtdcError
 from ctdc.harmonize import harmonize, pipeline, steps
 from ctdc.harmonize.accounting import Accounting, OrgAccounting, check_balanced
 from ctdc.harmonize.manifest import ReleaseManifest, fingerprint
@@ -48,6 +48,7 @@ from ctdc.ingest import ingest_file
 from ctdc.mapping import load_mapping
 from ctdc.report.harmonize import harmonize_tables
 from ctdc.schema import Schema
+from ctdc.slugs import Slug
 from ctdc.store.ledger import BatchMode
 from ctdc.store.lock import exclusive_lock
 from ctdc.store.public import current_public_release

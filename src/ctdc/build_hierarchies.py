@@ -37,7 +37,8 @@ from typing import Any
 
 import pycountry
 
-from ctdc.errors import CtdcError, Slug
+from ctdc.errors import CtdcError
+from ctdc.slugs import Slug
 from ctdc.store.atomic import write_bytes
 from ctdc.yamlio import read_yaml
 

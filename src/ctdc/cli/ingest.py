@@ -25,7 +25,8 @@ from ctdc.cli.common import (
     warn,
     workspace,
 )
-from ctdc.errors import CtdcError, ExitCode
+from ctdc.errors import CtdcError
+from ctdc.slugs import ExitCode
 from ctdc.terminal import say
 
 if TYPE_CHECKING:

@@ -16,7 +16,8 @@ from typing import Any
 
 import pandas as pd
 
-from ctdc.errors import CtdcError, Slug
+from ctdc.errors import CtdcError
+from ctdc.slugs import Slug
 from ctdc.store.ledger import BatchEntry
 
 

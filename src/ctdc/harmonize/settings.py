@@ -12,8 +12,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from ctdc.anonymize import Hierarchy
-from ctdc.errors import CtdcError, Slug
+from ctdc.errors import CtdcError
 from ctdc.schema import Schema
+from ctdc.slugs import Slug
 from ctdc.store.policy import MIN_K, Effective, Policy, check_schema, effective, load_policy
 from ctdc.store.public import PublicArea, public_area
 from ctdc.store.workspace import Workspace

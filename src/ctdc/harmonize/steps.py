@@ -24,7 +24,7 @@ from ctdc.anonymize import (
     check_l_diversity,
 )
 from ctdc.anonymize.report import UnbalancedReport
-from ctdc.errors import CtdcError, Slug
+from ctdc.errors import CtdcError
 from ctdc.harmonize.accounting import Accounting, account, check_balanced
 from ctdc.harmonize.derive import apply_derivations, label_columns
 from ctdc.harmonize.manifest import LDiversityCheck, PrivacyCheck
@@ -32,6 +32,7 @@ from ctdc.harmonize.merge import merge_staging
 from ctdc.harmonize.release_table import to_release_table
 from ctdc.harmonize.settings import RunSettings, load_hierarchy
 from ctdc.schema import Schema
+from ctdc.slugs import Slug
 from ctdc.store.atomic import write_parquet
 from ctdc.store.ledger import BatchEntry, Superseded, live_entries, read_entries
 from ctdc.store.release import CASES_FILE, DICTIONARY_FILE

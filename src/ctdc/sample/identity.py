@@ -24,9 +24,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ctdc.errors import CtdcError, Slug
+from ctdc.errors import CtdcError
 from ctdc.sample.identity_specs import SPECS
 from ctdc.sample.world import FEMALE, MALE, Cases
+from ctdc.slugs import Slug
 
 if TYPE_CHECKING:
     from faker import Faker

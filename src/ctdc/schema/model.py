@@ -19,7 +19,8 @@ import pyarrow as pa
 import pycountry
 import yaml
 
-from ctdc.errors import CtdcError, Slug
+from ctdc.errors import CtdcError
+from ctdc.slugs import Slug
 from ctdc.yamlio import read_yaml
 
 FieldType = Literal["integer", "boolean", "category", "country", "string"]

@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ctdc.config import DEFAULT_K, bundled_schema
-from ctdc.errors import CtdcError, Slug
+from ctdc.errors import CtdcError
 from ctdc.schema import Schema, load_schema
+from ctdc.slugs import Slug
 from ctdc.store.atomic import write_bytes, write_json
 from ctdc.store.lock import exclusive_lock
 from ctdc.store.policy_history import PolicyAction, PolicyChange, read_history, record

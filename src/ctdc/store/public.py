@@ -33,7 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ctdc.errors import CtdcError, Slug
+from ctdc.errors import CtdcError
+from ctdc.slugs import Slug
 from ctdc.store.atomic import fsync_dir, remove_stale_temps, swap_current, write_json
 
 PUBLIC_DIR = "public"

@@ -28,7 +28,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from ctdc.errors import CtdcError, Slug
+from ctdc.errors import CtdcError
+from ctdc.slugs import Slug
 from ctdc.store.atomic import atomic_temp_pattern, remove_stale_temps, write_bytes
 from ctdc.store.keys import KEY_BYTES, fingerprint
 from ctdc.store.lock import file_lock
