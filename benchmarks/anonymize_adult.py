@@ -1,4 +1,4 @@
-"""Anonymizer on Adult (issue 4): ctdc's engine against anjana, in the same run.
+"""Anonymizer on Adult: ctdc's engine against anjana, in the same run.
 
 Adult with ARX's hierarchies is the benchmark the literature and ARX report on,
 so our figures sit next to theirs. Every number a claim rests on is computed
@@ -32,7 +32,7 @@ from harness import OUT, ROOT, Measurement, measure, record
 
 QIS = ("age", "sex", "race", "marital-status", "education", "native-country")
 K = 10
-SUPPRESSION_PCT = 5  # anjana's record-suppression limit, as in the issue's reference row
+SUPPRESSION_PCT = 5  # anjana's record-suppression limit, as in the reference figures
 ANJANA_BUDGET_S = 120  # anjana runs on a replicated Adult only if it fits in this
 DEFAULT_ADULT = ROOT.parent / "shared" / "bench" / "adult"
 DEFAULT_ANJANA_PY = ROOT / "benchmarks" / ".venv-anjana" / "bin" / "python"
@@ -150,7 +150,7 @@ class Outcome:
 
 
 def score(released: Path, rows_in: int, trees: dict[str, Tree], anjana_py: Path | None) -> Outcome:
-    """LM (Iyengar, as issue 4 defines it), suppressed cells and k by both checks."""
+    """LM (Iyengar, as docs/benchmarks.md defines it), suppressed cells and k by both checks."""
     frame = pd.read_parquet(released)
     removed = rows_in - len(frame)
     cost = float(removed * len(QIS))  # a removed record costs 1 per QI cell

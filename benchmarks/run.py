@@ -3,7 +3,7 @@
 Benchmarks are never tests: nothing here fails on a slow machine. Copy the
 tables from ``benchmarks/out/`` into ``docs/benchmarks.md`` when they change.
 
-    python benchmarks/run.py            # the sizes the issues name (minutes)
+    python benchmarks/run.py            # the full sizes (minutes)
     python benchmarks/run.py --quick    # small sizes, to check the scripts work
     python benchmarks/run.py --only anonymize_adult   # one benchmark (repeatable)
 """

@@ -18,7 +18,7 @@ A case (see :func:`cases`) is drawn as a whole:
   the engine must pass through untouched.
 
 Every run is checked by :func:`check_release` against an independent model
-(the properties of issue 4, point 5, and the report's figures):
+(the engine's promises, docs/anonymization.md, and the report's figures):
 pandas ``groupby(dropna=False)`` and DuckDB for k, the drawn trees for "never
 invents", and Iyengar's LM recomputed from the trees. Hypothesis runs
 derandomized and without an example database, so CI sees the same examples
@@ -517,7 +517,7 @@ def test_k_anonymous_input_is_released_unchanged(
 @_settings(2 / 3)
 @given(case=cases())
 def test_removed_records_could_not_have_joined_any_released_class(case: Case) -> None:
-    # "Whole records go only where no cell suppression can help" (issue 4): joining a
+    # Whole records go only where no cell suppression can help: joining a
     # released class keeps it >= k and l-diverse, so no removed record may fit one.
     if case.refused():
         return
