@@ -1,105 +1,30 @@
-"""The scaffold's YAML, written as text to carry its comments.
+"""The scaffold's YAML: every column, value and guess, with a comment that says why.
 
 Every line says why: why each column was placed where it is, how many rows
 each value has, what is left to do. Values the scaffold cannot map are
-written as commented ``# value: TODO`` lines at the entry's indentation, so
-that the file loads as it is and an editor's toggle-comment puts the entry in
-place.
+``# value: TODO`` comment lines at the entry's indentation, so that the file
+loads as it is and an editor's toggle-comment puts the entry in place. The
+YAML itself is ruamel.yaml's, through :mod:`ctdc.onboard.yamldoc`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 
-import yaml
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from ctdc.errors import CtdcError
 from ctdc.onboard.plan import ColumnPlan, Scaffold, ValueNote
+from ctdc.onboard.yamldoc import Doc, Empty, always_quoted, flow_list_or_one, flow_map, q, quoted
 from ctdc.schema import Schema
-from ctdc.text import escape, escape_json, has_unsafe
-from ctdc.yamlio import TextLoader, load_yaml_text
 
 
-def _yaml_formats(fmt: str | tuple[str, ...]) -> str:
-    """A date format, or a list of them, as YAML."""
-    if isinstance(fmt, str):
-        return q(fmt)
-    return "[" + ", ".join(q(f, flow=True) for f in fmt) + "]"
-
-
-def _roundtrips(text: str, value: object) -> bool:
-    for loader in (yaml.SafeLoader, TextLoader):
-        try:
-            if load_yaml_text(text, loader) != value:
-                return False
-        except (yaml.YAMLError, CtdcError):  # CtdcError: an anchor or alias in a sample value
-            return False
-    return True
-
-
-def q(value: str, *, key: bool = False, flow: bool = False) -> str:
-    """``value`` as a YAML scalar that reads back as this text with any loader.
-
-    A value with a control, bidi or separator character (``ctdc.text``) is
-    always double-quoted with that character escaped (``"\\u009b"``): YAML
-    refuses C1 controls written as themselves, reads U+0085/U+2028 as line
-    breaks, and an editor would show a bidi override reordering the line.
-    """
-    plain = str(value)
-    if plain and plain == plain.strip() and "\n" not in plain and not has_unsafe(plain):
-        if key:
-            probe = _roundtrips(f"{plain}: ~", {plain: None})
-        elif flow:
-            probe = _roundtrips(f"{{k: {plain}}}", {"k": plain})
-        else:
-            probe = _roundtrips(f"k: {plain}", {"k": plain})
-        if probe:
-            return plain
-    return escape_json(json.dumps(plain, ensure_ascii=False))
-
-
-class _Lines:
-    """YAML lines with their comments aligned."""
-
-    COMMENT_AT = 44
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def add(self, text: str = "", comment: str = "") -> None:
-        if comment:
-            pad = max(self.COMMENT_AT - len(text), 2) if text else 0
-            # escaped: a line break (U+0085, U+2028 too) would end the comment, a C1 control
-            # makes the YAML unreadable, and a column name or value may hold either
-            comment = "# " + escape(comment.replace("\n", " "))
-            self.lines.append(f"{text}{' ' * pad}{comment}" if text else comment)
-        else:
-            self.lines.append(text)
-
-    def comment(self, text: str, indent: int = 0) -> None:
-        text = escape(text)
-        self.lines.append(" " * indent + "# " + text if text else " " * indent + "#")
-
-    def text(self) -> str:
-        return "\n".join(line.rstrip() for line in self.lines) + "\n"
+def _target(text: str | None) -> object:
+    """The YAML value of an entry's target (``null``, ``true`` and ``false`` typed)."""
+    return {"null": None, "true": True, "false": False}.get(text or "null", text)
 
 
 def _rows(n: int) -> str:
     return f"{n:,} row" + ("" if n == 1 else "s")
-
-
-def _values_block(out: _Lines, plan: ColumnPlan, indent: int, header: str) -> None:
-    pad = " " * indent
-    entries = [v for v in plan.values if v.status == "entry"]
-    todo = plan.todo
-    if not entries and not todo:
-        return
-    out.add(f"{pad}values:", header)
-    for v in entries:
-        out.add(f"{pad}  {q(v.value, key=True)}: {v.target}", _value_comment(v))
-    for v in todo:  # "# " at the entry's column: an editor's uncomment leaves it in place
-        out.add(f"{pad}  # {q(v.value, key=True)}: TODO", _value_comment(v))
 
 
 def _value_comment(v: ValueNote) -> str:
@@ -109,134 +34,184 @@ def _value_comment(v: ValueNote) -> str:
     return f"{text}; {v.why}" if v.why else text
 
 
-def render(s: Scaffold, schema: Schema) -> str:
-    out = _Lines()
+def _values(doc: Doc, where: CommentedMap, plan: ColumnPlan, indent: int, header: str) -> None:
+    entries = [v for v in plan.values if v.status == "entry"]
+    todo = plan.todo
+    if not entries and not todo:
+        return
+    values = CommentedMap() if entries else Empty()
+    doc.put(where, "values", values, header)
+    for v in entries:
+        assert isinstance(values, CommentedMap)
+        doc.put(values, v.value, _target(v.target), _value_comment(v))
+    for v in todo:  # "# " at the entry's column: an editor's uncomment leaves it in place
+        doc.line(f"# {q(v.value, key=True)}: TODO", _value_comment(v), indent=indent + 2)
+
+
+def _head(doc: Doc, s: Scaffold) -> None:
     todo_values = sum(len(v) for v in s.todo_values.values())
-    out.comment(f"{s.org}: mapping scaffolded by `ctdc mapping init` from {s.file.name} "
-                f"({s.rows:,} rows) on {dt.date.today().isoformat()}.")  # fmt: skip
-    out.comment("Review every line (docs/mapping.md), then run:")
-    out.comment(f"  ctdc validate --org {s.org} {s.file.name}")
+    doc.line(comment=f"{s.org}: mapping scaffolded by `ctdc mapping init` from {s.file.name} "
+                     f"({s.rows:,} rows) on {dt.date.today().isoformat()}.")  # fmt: skip
+    doc.line(comment="Review every line (docs/mapping.md), then run:")
+    doc.line(comment=f"  ctdc validate --org {s.org} {s.file.name}")
     if s.unplaced or todo_values:
-        out.comment("TODO:")
+        doc.line(comment="TODO:")
     if s.unplaced:
         n = len(s.unplaced)
-        out.comment(f"- {n} column{'s are' if n > 1 else ' is'} not placed yet; validate stops "
-                    "on each (unmapped-column) until it is")  # fmt: skip
-        out.comment("  in drop: (it identifies a person), ignore: (not needed) or mapped:")
+        doc.line(comment=f"- {n} column{'s are' if n > 1 else ' is'} not placed yet; validate "
+                         "stops on each (unmapped-column) until it is")  # fmt: skip
+        doc.line(comment="  in drop: (it identifies a person), ignore: (not needed) or mapped:")
         for c in s.unplaced:
             extra = f"  (looks like a multi-value column of {c.extra['group']})" if (
                 "group" in c.extra) else ""  # fmt: skip
-            out.comment(f"    {c.column}{extra}")
+            doc.line(comment=f"    {c.column}{extra}")
     if todo_values:
-        out.comment(f"- {todo_values} source values need a vocabulary entry: the `# value: TODO` "
-                    "lines; until")  # fmt: skip
-        out.comment("  then validate quarantines their rows as unknown-value")
-    out.add()
-    out.add(f"org: {s.org}")
-    out.add(f"description: {q(f'{s.org} — {s.source.format} export (scaffolded; describe it)')}")
-    out.add(f"data_source: {q(s.data_source)}", s.data_source_why)
-    out.add()
-    out.add("source:", "pinned from what was read; check each guess")
+        doc.line(comment=f"- {todo_values} source values need a vocabulary entry: the "
+                         "`# value: TODO` lines; until")  # fmt: skip
+        doc.line(comment="  then validate quarantines their rows as unknown-value")
+    doc.line()
+
+
+def _source(doc: Doc, s: Scaffold) -> None:
+    src, root = CommentedMap(), doc.root
+    doc.put(root, "source", src, "pinned from what was read; check each guess")
     notes = {n.split()[0]: n for n in s.source_notes}
-    out.add(f"  format: {s.source.format}", notes.get("format", ""))
+    doc.put(src, "format", s.source.format, notes.get("format", ""))
     if s.source.format in ("csv", "tsv", "json", "ndjson"):
-        out.add(f"  encoding: {s.source.encoding}", notes.get("encoding", ""))
+        doc.put(src, "encoding", s.source.encoding, notes.get("encoding", ""))
     if s.source.format == "csv":
-        out.add(f"  delimiter: {json.dumps(s.source.delimiter)}", notes.get("delimiter", ""))
+        doc.put(src, "delimiter", always_quoted(s.source.delimiter), notes.get("delimiter", ""))
     if s.source.format == "xlsx":
         if s.source.sheet is not None:
-            out.add(f"  sheet: {q(s.source.sheet)}", notes.get("sheet", ""))
-        out.add(f"  header_row: {s.source.header_row}")
+            doc.put(src, "sheet", s.source.sheet, notes.get("sheet", ""))
+        doc.put(src, "header_row", s.source.header_row)
         if s.source.header_rows > 1:
-            out.add(f"  header_rows: {s.source.header_rows}", "names joined with ' / '")
-    out.add()
+            doc.put(src, "header_rows", s.source.header_rows, "names joined with ' / '")
+    doc.line()
 
-    plans = s.columns
+
+def _columns(doc: Doc, s: Scaffold) -> None:
+    root, plans = doc.root, s.columns
     case = next((c for c in plans if c.kind == "case_id"), None)
     if case is not None:
-        out.add(f"case_id: {q(case.column)}", f"{case.how} ({case.score:.2f}); "
+        doc.put(root, "case_id", case.column, f"{case.how} ({case.score:.2f}); "
                 + "; ".join(case.notes))  # fmt: skip
     else:
-        out.add("case_id: TODO", "TODO: the column with the local case id (unique per export)")
-    out.add()
+        doc.put(root, "case_id", "TODO", "TODO: the column with the local case id (unique per "
+                "export)")  # fmt: skip
+    doc.line()
     drops = [c for c in plans if c.kind == "drop"]
-    out.add("drop:" if drops else "drop: []", "direct identifiers: read, never staged")
+    drop = CommentedSeq()
+    if not drops:
+        drop.fa.set_flow_style()
+    doc.put(root, "drop", drop, "direct identifiers: read, never staged")
     for c in drops:
-        out.add(f"  - {q(c.column)}", c.how + ("; " + "; ".join(c.notes) if c.notes else ""))
+        doc.item(drop, c.column, c.how + ("; " + "; ".join(c.notes) if c.notes else ""))
     ignores = [c for c in plans if c.kind == "ignore"]
     if ignores:
-        out.add()
-        out.add("ignore:")
+        doc.line()
+        ignore = CommentedSeq()
+        doc.put(root, "ignore", ignore)
         for c in ignores:
-            out.add(f"  - {q(c.column)}", f"{c.how}: ctdc derives it from the flags")
-    out.add()
+            doc.item(ignore, c.column, f"{c.how}: ctdc derives it from the flags")
+    doc.line()
     if s.missing:
-        out.add("missing:", 'tokens found for "not recorded" (NA is Namibia: never one)')
-        out.add('  - ""')
+        missing = CommentedSeq([""])
+        doc.put(root, "missing", missing, 'tokens found for "not recorded" (NA is Namibia: '
+                "never one)")  # fmt: skip
         for token, n in s.missing:
-            out.add(f"  - {q(token)}", f"{_rows(n)}")
-        out.add()
-
+            doc.item(missing, token, _rows(n))
+        doc.line()
     age = next((c for c in plans if c.kind in ("age", "birth_date")), None)
     if age is not None:
-        out.add("age:")
+        block = CommentedMap()
+        doc.put(root, "age", block)
         if age.kind == "age":
-            out.add(f"  column: {q(age.column)}", f"{age.how} ({age.score:.2f}); "
-                    "age band and majority status are derived from it")  # fmt: skip
+            doc.put(block, "column", age.column, f"{age.how} ({age.score:.2f}); age band and "
+                    "majority status are derived from it")  # fmt: skip
         else:
-            out.add(f"  birth_date: {q(age.column)}", "the age at registration comes from it; "
+            doc.put(block, "birth_date", age.column, "the age at registration comes from it; "
                     "the date itself is never staged")  # fmt: skip
-            out.add(f"  birth_date_format: {_yaml_formats(age.extra['birth_date_format'])}",
+            doc.put(block, "birth_date_format", flow_list_or_one(age.extra["birth_date_format"]),
                     "; ".join(age.notes))  # fmt: skip
-        out.add()
+        doc.line()
 
-    out.add("fields:")
-    fields = {c.target: c for c in plans if c.kind == "field"}
+
+def _fields(doc: Doc, s: Scaffold, schema: Schema) -> None:
+    placed = {c.target: c for c in s.columns if c.kind == "field"}
+    fields = CommentedMap() if placed else Empty()
+    doc.put(doc.root, "fields", fields)
+    if not isinstance(fields, CommentedMap):
+        doc.line(comment="TODO: no column matched a schema field", indent=2)
+        return
     for f in schema.fields:
-        plan = fields.get(f.name)
+        plan = placed.get(f.name)
         if plan is None:
             continue
         how = f"{plan.how} ({plan.score:.2f})"
-        simple = not plan.values and not plan.extra and not plan.notes
-        if simple:
-            out.add(f"  {f.name}: {{column: {q(plan.column, flow=True)}}}", how)
+        if not plan.values and not plan.extra and not plan.notes:
+            doc.put(fields, f.name, flow_map(column=plan.column), how)
             continue
-        out.add(f"  {f.name}:")
-        out.add(f"    column: {q(plan.column)}", how)
+        rule = CommentedMap()
+        doc.put(fields, f.name, rule)
+        doc.put(rule, "column", plan.column, how)
         if "date_format" in plan.extra:
-            out.add(f"    date_format: {_yaml_formats(plan.extra['date_format'])}",
+            doc.put(rule, "date_format", flow_list_or_one(plan.extra["date_format"]),
                     "; ".join(plan.notes))  # fmt: skip
         elif plan.notes and f.type != "country":
-            out.comment("; ".join(plan.notes), 4)
+            doc.line(comment="; ".join(plan.notes), indent=4)
         if "country" in plan.extra:
-            out.add(f"    country: {plan.extra['country']}", "; ".join(plan.notes))
+            doc.put(rule, "country", plan.extra["country"], "; ".join(plan.notes))
             if "language" in plan.extra:
-                out.add(f"    language: {plan.extra['language']}")
-        targets_text = ("true, false or null" if f.type == "boolean" else
-                        "an ISO alpha-2 code or null" if f.type == "country" else
-                        f"{', '.join(f.values)} or null")  # fmt: skip
-        _values_block(out, plan, 4, f"source value -> {targets_text}")
-    if not fields:
-        out.comment("TODO: no column matched a schema field", 2)
-    multis = [c for c in plans if c.kind == "multi" or "group" in c.extra]
-    if multis:
-        out.add()
-        out.add("multi:", "multi-value columns -> the flags of one group")
-    for c in multis:
+                doc.put(rule, "language", plan.extra["language"])
+        targets = ("true, false or null" if f.type == "boolean" else
+                   "an ISO alpha-2 code or null" if f.type == "country" else
+                   f"{', '.join(f.values)} or null")  # fmt: skip
+        _values(doc, rule, plan, 4, f"source value -> {targets}")
+
+
+def _multi(doc: Doc, s: Scaffold, schema: Schema) -> None:
+    multis = [c for c in s.columns if c.kind == "multi" or "group" in c.extra]
+    if not multis:
+        return
+    doc.line()
+    mapped = [c for c in multis if c.kind == "multi"]
+    seq = CommentedSeq() if mapped else Empty()
+    doc.put(doc.root, "multi", seq, "multi-value columns -> the flags of one group")
+    for c in mapped:
+        assert isinstance(seq, CommentedSeq)
+        rule = CommentedMap()
+        doc.item(seq, rule)
+        doc.put(rule, "column", c.column, f"{c.how} ({c.score:.2f})")
+        doc.put(rule, "separator", always_quoted(c.extra["separator"]))
+        _values(doc, rule, c, 4, f"label -> a flag of {c.target}")
+        if c.todo:
+            flags = ", ".join(f.name for f in schema.groups[c.target].flags)
+            doc.line(comment=f"flags: {flags}", indent=6)
+    for c in multis:  # not one label mapped: the whole entry commented out, to fill in
         if c.kind == "multi":
-            out.add(f"  - column: {q(c.column)}", f"{c.how} ({c.score:.2f})")
-            out.add(f"    separator: {json.dumps(c.extra['separator'])}")
-            _values_block(out, c, 4, f"label -> a flag of {c.target}")
-            if c.todo:
-                flags = ", ".join(f.name for f in schema.groups[c.target].flags)
-                out.comment(f"flags: {flags}", 6)
             continue
-        out.add(f"  # - column: {q(c.column)}", f"TODO: {c.how} ({c.score:.2f}); no label "
-                "mapped yet: fill in, uncomment")  # fmt: skip
-        out.add(f"  #   separator: {json.dumps(c.extra['separator'])}")
-        out.add("  #   values:", f"label -> a flag of {c.extra['group']}:")
+        doc.line(f"  # - column: {q(c.column)}", f"TODO: {c.how} ({c.score:.2f}); no label "
+                 "mapped yet: fill in, uncomment")  # fmt: skip
+        doc.line(f"  #   separator: {quoted(c.extra['separator'])}")
+        doc.line("  #   values:", f"label -> a flag of {c.extra['group']}:")
         flags = ", ".join(f.name for f in schema.groups[c.extra["group"]].flags)
-        out.comment(f"    flags: {flags}", 2)
+        doc.line(comment=f"    flags: {flags}", indent=2)
         for v in c.values:
-            out.add(f"  #     {q(v.value, key=True)}: TODO", _value_comment(v))
-    return out.text()
+            doc.line(f"  #     {q(v.value, key=True)}: TODO", _value_comment(v))
+
+
+def render(s: Scaffold, schema: Schema) -> str:
+    """The scaffold as a commented mapping file."""
+    doc = Doc()
+    _head(doc, s)
+    root = doc.root
+    doc.put(root, "org", s.org)
+    doc.put(root, "description", f"{s.org} — {s.source.format} export (scaffolded; describe it)")
+    doc.put(root, "data_source", s.data_source, s.data_source_why)
+    doc.line()
+    _source(doc, s)
+    _columns(doc, s)
+    _fields(doc, s, schema)
+    _multi(doc, s, schema)
+    return doc.dump()
