@@ -86,3 +86,11 @@ def test_help_shows_the_defaults(cwd: Path, command: list[str], default: str) ->
     assert result.exit_code == 0, result.output
     assert default in result.stdout
     assert not re.search(r"\w \.\s", result.stdout), result.stdout  # a dropped default: "folder ."
+
+
+def test_the_mode_option_offers_exactly_the_ledgers_modes() -> None:
+    """The CLI keeps its own light enum (importing the ledger would load pyarrow for --help)."""
+    from ctdc.cli.ingest import Mode
+    from ctdc.store.ledger import BatchMode
+
+    assert [m.value for m in Mode] == [m.value for m in BatchMode]

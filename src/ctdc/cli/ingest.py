@@ -133,6 +133,8 @@ def _show(
     results: Sequence[IngestResult], *, as_json: bool, quiet: bool, max_reject_rate: float
 ) -> None:
     """The summary of ``ingest`` and ``validate``; exit 1 if a file is (or would be) rejected."""
+    from ctdc.ingest import IngestStatus
+
     if as_json:
         typer.echo(json.dumps([r.to_dict() for r in results], indent=2))
     elif not quiet:
@@ -143,7 +145,7 @@ def _show(
         out.print(ingest_table(results))
         for line in ingest_examples(results):
             out.print(line, markup=False, soft_wrap=True, highlight=False)
-    rejected = [r for r in results if r.status == "rejected"]
+    rejected = [r for r in results if r.status is IngestStatus.REJECTED]
     for r in rejected:
         staged = "nothing would be staged" if r.dry_run else "nothing staged"
         kept = "" if r.dry_run else f", all {r.rows_read:,} rows kept in the quarantine"

@@ -37,6 +37,7 @@ import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 from ctdc import __version__
@@ -47,9 +48,19 @@ from ctdc.mapping.source import guess_source
 from ctdc.mapping.spec import Mapping
 from ctdc.progress import bar_of
 from ctdc.schema import Schema
+from ctdc.slugs import Slug
 from ctdc.store.ledger import MODES, BatchEntry, BatchMode, commit_entry, find_entry
 from ctdc.store.workspace import Workspace
 from ctdc.store.writers import WRITER_WAIT, org_writer
+
+
+class IngestStatus(StrEnum):
+    """What became of one file (a StrEnum: it prints and serializes as its value)."""
+
+    INGESTED = "ingested"  # good rows staged, bad rows quarantined, batch in the ledger
+    UNCHANGED = "unchanged"  # the same bytes were ingested before: nothing done
+    REJECTED = "rejected"  # too many bad rows: nothing staged, every row quarantined
+    VALID = "valid"  # a dry run (``ctdc validate``) within the reject rate
 
 
 @dataclass(frozen=True)
@@ -66,7 +77,7 @@ class IngestResult:
     org: str
     file: str
     batch_id: str
-    status: str
+    status: IngestStatus
     rows_read: int
     staged: int
     quarantined: int
@@ -151,7 +162,7 @@ def _ingest(ws: Workspace | None, schema: Schema, mapping: Mapping, path: Path, 
     if ws is not None:
         done = find_entry(ws, org, batch_id)
         if done is not None:
-            return IngestResult(org, path.name, batch_id, "unchanged", done.rows_read,
+            return IngestResult(org, path.name, batch_id, IngestStatus.UNCHANGED, done.rows_read,
                                 done.staged, done.quarantined, done.quarantined_by_reason,
                                 invalid=done.quarantined, mode=done.mode)  # fmt: skip
     source, guessed = guess_source(path, mapping.source)
@@ -167,8 +178,9 @@ def _ingest(ws: Workspace | None, schema: Schema, mapping: Mapping, path: Path, 
             tally = run_pass(batch, update)
         rows_read, invalid = tally.rows_read, tally.invalid
         rate = invalid / rows_read
-        status = "rejected" if rate > max_reject_rate else ("valid" if dry_run else "ingested")
-        if status == "rejected":
+        status = (IngestStatus.REJECTED if rate > max_reject_rate
+                  else IngestStatus.VALID if dry_run else IngestStatus.INGESTED)  # fmt: skip
+        if status is IngestStatus.REJECTED:
             if sinks is not None:
                 say(f"{path.name} is rejected: all {rows_read:,} rows go to the quarantine")
             tally = reject(batch, tally)
@@ -184,8 +196,9 @@ def _ingest(ws: Workspace | None, schema: Schema, mapping: Mapping, path: Path, 
     if rows_read != tally.staged + quarantined:  # a bug, never a data problem
         if sinks is not None:
             sinks.discard()
-        raise RuntimeError(f"row accounting does not balance for {path.name}: {rows_read} read, "
-                           f"{tally.staged} staged, {quarantined} quarantined")  # fmt: skip
+        raise CtdcError(Slug.ACCOUNTING_UNBALANCED,
+                        f"{path.name}: {rows_read} rows read, {tally.staged} staged, "
+                        f"{quarantined} quarantined; nothing staged")  # fmt: skip
     result = IngestResult(org, path.name, batch_id, status, rows_read, tally.staged, quarantined,
                           by_reason, round(rate, 6), invalid, tally.examples, dry_run, mode,
                           notes)  # fmt: skip
@@ -193,7 +206,7 @@ def _ingest(ws: Workspace | None, schema: Schema, mapping: Mapping, path: Path, 
         return result
     assert sinks is not None
     sinks.publish_quarantine()  # or remove one left by an earlier, rejected ingest
-    if status == "rejected":
+    if status is IngestStatus.REJECTED:
         return result
     say(f"staging {tally.staged:,} rows")
     sinks.publish_staging()

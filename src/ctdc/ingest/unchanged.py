@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ctdc.ingest.pipeline import IngestResult
+from ctdc.ingest.pipeline import IngestResult, IngestStatus
 from ctdc.store.ledger import superseded_by
 from ctdc.store.workspace import Workspace
 from ctdc.text import escape
@@ -19,7 +19,7 @@ def unchanged_notes(ws: Workspace, results: Sequence[IngestResult], mode: str) -
     """One line per ``unchanged`` file whose earlier mode or supersession outlives this run."""
     lines = []
     for r in results:
-        if r.status != "unchanged":
+        if r.status is not IngestStatus.UNCHANGED:
             continue
         notes = []
         if r.mode != mode:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 import pandas as pd
@@ -43,15 +44,21 @@ def read_quarantine(ws: Workspace, org: str) -> pd.DataFrame:
     return frame
 
 
+class BatchStatus(StrEnum):
+    """Where a quarantined batch stands, read from the ledger."""
+
+    INGESTED = "ingested"  # its good rows are staged
+    REJECTED = "rejected"  # nothing of it is staged
+    SUPERSEDED = "superseded"  # ingested, then replaced by a snapshot (out of every release since)
+
+
 @dataclass(frozen=True)
 class BatchSummary:
     """One quarantined batch, as ``ctdc quarantine list`` shows it."""
 
     batch_id: str
     source_file: str
-    #: "ingested": its good rows are staged; "rejected": nothing of it is staged;
-    #: "superseded": ingested, then replaced by a snapshot (out of every release since)
-    status: str
+    status: BatchStatus
     written_at: str
     rows: int
     rows_by_reason: dict[str, int] = field(default_factory=dict)
@@ -60,10 +67,11 @@ class BatchSummary:
         return asdict(self)
 
 
-def _status(ws: Workspace, org: str, batch_id: str, superseded: set[str]) -> str:
+def _status(ws: Workspace, org: str, batch_id: str, superseded: set[str]) -> BatchStatus:
     if batch_id in superseded:
-        return "superseded"
-    return "ingested" if find_entry(ws, org, batch_id) is not None else "rejected"
+        return BatchStatus.SUPERSEDED
+    found = find_entry(ws, org, batch_id) is not None
+    return BatchStatus.INGESTED if found else BatchStatus.REJECTED
 
 
 def list_batches(ws: Workspace, org: str) -> list[BatchSummary]:
