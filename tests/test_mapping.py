@@ -87,3 +87,76 @@ def test_age_from_birth_date_needs_a_registration_date(tmp_path, schema) -> None
 def test_unknown_encoding(tmp_path, schema) -> None:
     text = BASE.replace("{format: csv}", "{format: csv, encoding: klingon}")
     assert "klingon" in _error(tmp_path, schema, text).message()
+
+
+#: five problems of four kinds: an unknown target field, two bad codes, a required key
+#: missing (case_id) and a wrong type (drop is a list of columns)
+SEVERAL = """\
+org: acme
+data_source: Hotline
+source: {format: csv}
+drop: Passport
+fields:
+  genre: {column: sex}
+  gender:
+    column: sex
+    values: {No: Femme, F: Female, X: Autre}
+"""
+
+
+def test_every_problem_is_reported_at_once(tmp_path, schema) -> None:
+    err = _error(tmp_path, schema, SEVERAL)
+    assert err.slug == "bad-mapping" and err.exit_code == 2
+    message = err.message()
+    assert message.startswith("error[bad-mapping]: ") and "acme.yaml" in message
+    assert "5 problems" in message
+    expected = [
+        "fields.genre: `genre` is not a field of the schema (line 6); fix: did you mean `gender`?",
+        "fields.gender.values.No: gender: 'Femme' is not one of",
+        "fields.gender.values.X: gender: 'Autre' is not one of",
+        "case_id: `case_id` is required",
+        "drop: `drop` must be a list of column names (line 4)",
+    ]
+    for needle in expected:
+        assert f"  - {needle}" in message, needle
+    assert "(line 9)" in message  # the bad codes' line
+
+
+def test_every_problem_stops_the_cli_with_the_slugs_exit_code(tmp_path, schema) -> None:
+    from conftest import run_ctdc
+
+    (tmp_path / "pipelines").mkdir()
+    (tmp_path / "pipelines" / "acme.yaml").write_text(SEVERAL, encoding="utf-8")
+    (tmp_path / "export.csv").write_text("sex\nF\n", encoding="utf-8")
+    result = run_ctdc(tmp_path, "validate", "--org", "acme", "export.csv")
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.startswith("error[bad-mapping]: ")
+    for needle in ("`genre` is not a field", "'Femme'", "'Autre'", "`case_id` is required",
+                   "`drop` must be a list"):  # fmt: skip
+        assert needle in result.stderr, needle
+
+
+def test_one_problem_keeps_the_one_line_form(tmp_path, schema) -> None:
+    message = _error(tmp_path, schema, BASE.replace("No: Female", "No: Femme")).message()
+    assert "problems" not in message and "\n" not in message
+
+
+def test_a_bad_field_rule_does_not_hide_the_next_one(tmp_path, schema) -> None:
+    text = BASE + "  is_abduction: {column: kidnapped, country: alpha2}\n  nope: {column: z}\n"
+    message = _error(tmp_path, schema, text).message()
+    assert "2 problems" in message and "`country` must be one of" in message
+    assert "`nope` is not a field of the schema" in message
+
+
+def test_every_unmapped_and_missing_column_is_named(tmp_path, schema) -> None:
+    from ctdc.mapping.transform import check_columns
+
+    mapping = _load(tmp_path, schema, BASE)
+    with pytest.raises(CtdcError) as err:
+        check_columns(["id", "sex", "Passport", "Notes"], mapping)
+    assert err.value.slug == "unmapped-column" and err.value.exit_code == 1
+    assert "2 columns 'Passport', 'Notes' are not named in the mapping" in err.value.message()
+    with pytest.raises(CtdcError) as err:
+        check_columns(["Passport"], mapping)
+    assert err.value.slug == "missing-column"
+    assert "no column 'id', 'sex'; also not named in the mapping: 'Passport'" in err.value.message()

@@ -341,15 +341,25 @@ def _map_multi(table: pa.Table, mapping: Mapping, schema: Schema, out: Mapped,
 
 
 def check_columns(names: list[str], mapping: Mapping) -> None:
-    """Every column the mapping needs is there, and every column is named in the mapping."""
+    """Every column the mapping needs is there, and every column is named in the mapping.
+
+    One error names every such column, the missing ones first (the slug is
+    ``missing-column`` then), so the mapping is fixed in one round.
+    """
     missing_cols = sorted(c for c in mapping.required_columns() if c not in names)
-    if missing_cols:
-        raise CtdcError("missing-column", f"the file has no column {missing_cols[0]!r}",
-                        column=missing_cols[0])  # fmt: skip
     unmapped = [c for c in names if c not in mapping.used_columns()]
+    also = f"; also not named in the mapping: {_names(unmapped)}" if unmapped else ""
+    if missing_cols:
+        raise CtdcError("missing-column", f"the file has no column {_names(missing_cols)}{also}",
+                        column=missing_cols[0])  # fmt: skip
     if unmapped:
-        raise CtdcError("unmapped-column", f"column {unmapped[0]!r} is not named in the mapping",
-                        column=unmapped[0])  # fmt: skip
+        what = "column {} is" if len(unmapped) == 1 else f"{len(unmapped)} columns {{}} are"
+        raise CtdcError("unmapped-column", what.format(_names(unmapped)) + " not named in the "
+                        "mapping", column=unmapped[0])  # fmt: skip
+
+
+def _names(columns: list[str]) -> str:
+    return ", ".join(map(repr, columns))
 
 
 def apply_mapping(table: pa.Table, mapping: Mapping, schema: Schema) -> Mapped:
