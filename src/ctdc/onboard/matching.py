@@ -13,6 +13,7 @@ import difflib
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import cache
 
 from ctdc.mapping.spec import normalize
 from ctdc.onboard.vocabulary import Phrase, vocabulary
@@ -26,6 +27,7 @@ DESCRIPTION_WEIGHT = 0.8
 SEPARATORS = (";", ",", "|", "/")
 
 
+@cache
 def words(text: str | None) -> Phrase:
     """Content words of a column or field name: camelCase, snake_case and accents undone."""
     if not text:
@@ -41,7 +43,10 @@ def alnum(text: str) -> str:
     return "".join(re.findall(r"[a-z0-9]+", normalize(text)))
 
 
+@cache
 def _ratio(a: str, b: str) -> float:
+    """difflib's ratio of two words, cached: the same few hundred words of the schema
+    meet every column's words, so most pairs come back (a scaffold asks ~70,000 times)."""
     return difflib.SequenceMatcher(None, a, b).ratio()
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import json
+from functools import lru_cache
 from typing import Any
 
 import yaml
@@ -52,8 +53,13 @@ def _roundtrips(text: str, value: object) -> bool:
     return True
 
 
+@lru_cache(maxsize=4096)
 def is_plain(value: str, *, key: bool = False, flow: bool = False) -> bool:
-    """Whether ``value`` may be written unquoted and read back as this text with any loader."""
+    """Whether ``value`` may be written unquoted and read back as this text with any loader.
+
+    Cached: it parses YAML twice, and a scaffold asks again for each key and value
+    it writes (``column``, ``values``, the same labels in several columns).
+    """
     if not value or value != value.strip() or "\n" in value or has_unsafe(value):
         return False
     if key:
