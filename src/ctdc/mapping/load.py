@@ -58,11 +58,15 @@ class Problem:
         return f"  - {path}: {self.text()}"
 
 
-class _Invalid(Exception):
-    """A problem found in a section of the mapping: the section's other checks are moot."""
+class _Invalid(CtdcError):
+    """A problem found in a section of the mapping: the section's other checks are moot.
 
-    def __init__(self, problem: Problem) -> None:
-        super().__init__(problem.text())
+    A ``bad-mapping`` error itself, so that one raised outside a section still
+    reaches the user as that error, not as an internal one.
+    """
+
+    def __init__(self, problem: Problem, path: Path) -> None:
+        super().__init__("bad-mapping", problem.text(), file=path)
         self.problem = problem
 
 
@@ -79,7 +83,7 @@ class _Checker:
         self.problems: list[Problem] = []
 
     def fail(self, detail: str, *keys: str | int, fix: str = "") -> _Invalid:
-        return _Invalid(Problem(keys, line_of(self.node, *keys), detail, fix))
+        return _Invalid(Problem(keys, line_of(self.node, *keys), detail, fix), self.path)
 
     @contextmanager
     def section(self) -> Iterator[None]:
