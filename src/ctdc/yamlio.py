@@ -31,9 +31,13 @@ import yaml
 from ctdc.errors import CtdcError
 from ctdc.limits import MAX_YAML_BYTES, MAX_YAML_DEPTH
 
+#: libyaml's parser when PyYAML was built with it (its wheels are): the pure-Python one is
+#: ~10x slower, and every command reads the schema and a mapping
+_FAST: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-class TextLoader(yaml.SafeLoader):
-    """SafeLoader with only null and true/false as implicit types."""
+
+class TextLoader(_FAST):  # type: ignore[valid-type,misc]
+    """The safe loader with only null and true/false as implicit types."""
 
 
 TextLoader.yaml_implicit_resolvers = {}
@@ -43,6 +47,11 @@ TextLoader.add_implicit_resolver(
 TextLoader.add_implicit_resolver(
     "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""]
 )
+
+
+def _fast(loader: type[yaml.SafeLoader]) -> type[yaml.SafeLoader]:
+    """The libyaml twin of PyYAML's plain ``SafeLoader`` (same constructor and resolver)."""
+    return _FAST if loader is yaml.SafeLoader else loader
 
 
 _OPENS = (yaml.BlockMappingStartToken, yaml.BlockSequenceStartToken,
@@ -62,29 +71,37 @@ def check_yaml_text(text: str, path: Path | str | None = None) -> None:
     """
     if len(text) > MAX_YAML_BYTES:
         raise _unsafe(path, f"{len(text):,} characters, over the limit of {MAX_YAML_BYTES:,}")
-    depth = 0
     try:
-        for token in yaml.scan(text, Loader=yaml.SafeLoader):
-            line = token.start_mark.line + 1
-            if isinstance(token, yaml.AnchorToken | yaml.AliasToken):
-                what = "an anchor (&)" if isinstance(token, yaml.AnchorToken) else "an alias (*)"
-                raise _unsafe(path, f"{what} at line {line}: anchors and aliases are refused")
-            if isinstance(token, _OPENS):
-                depth += 1
-                if depth > MAX_YAML_DEPTH:
-                    detail = f"nested deeper than {MAX_YAML_DEPTH} levels at line {line}"
-                    raise _unsafe(path, detail)
-            elif isinstance(token, _CLOSES):
-                depth -= 1
+        _check_tokens(text, path, _FAST)
     except yaml.YAMLError:
-        return
+        # libyaml reads ahead and stops at its own nesting limit before a token reaches
+        # the count here: the pure-Python scanner streams, so it names the real problem
+        try:
+            _check_tokens(text, path, yaml.SafeLoader)
+        except yaml.YAMLError:
+            return
+
+
+def _check_tokens(text: str, path: Path | str | None, loader: type[yaml.SafeLoader]) -> None:
+    depth = 0
+    for token in yaml.scan(text, Loader=loader):
+        line = token.start_mark.line + 1
+        if isinstance(token, yaml.AnchorToken | yaml.AliasToken):
+            what = "an anchor (&)" if isinstance(token, yaml.AnchorToken) else "an alias (*)"
+            raise _unsafe(path, f"{what} at line {line}: anchors and aliases are refused")
+        if isinstance(token, _OPENS):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                raise _unsafe(path, f"nested deeper than {MAX_YAML_DEPTH} levels at line {line}")
+        elif isinstance(token, _CLOSES):
+            depth -= 1
 
 
 def load_yaml_text(text: str, loader: type[yaml.SafeLoader] = yaml.SafeLoader,
                    path: Path | str | None = None) -> Any:  # fmt: skip
     """``yaml.load`` of ``text`` after :func:`check_yaml_text`."""
     check_yaml_text(text, path)
-    return yaml.load(text, Loader=loader)
+    return yaml.load(text, Loader=_fast(loader))
 
 
 def read_yaml_text(path: Path) -> str:
@@ -108,8 +125,12 @@ def load_text_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
     line numbers)."""
     text = read_yaml_text(path)
     check_yaml_text(text, path)
-    node = yaml.compose(text, Loader=TextLoader)
-    data = yaml.load(text, Loader=TextLoader)
+    loader = TextLoader(text)
+    try:  # parsed once: the data is constructed from the node tree the line numbers come from
+        node = loader.get_single_node()
+        data = None if node is None else loader.construct_document(node)
+    finally:
+        loader.dispose()
     return data, node
 
 
