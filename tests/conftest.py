@@ -8,6 +8,8 @@ import traceback
 from pathlib import Path
 
 import pytest
+import typer.main
+import typer.testing
 from typer.testing import CliRunner, Result
 
 from ctdc.cli import app
@@ -15,6 +17,15 @@ from ctdc.schema import Schema, load_schema
 from ctdc.store.workspace import Workspace, init_workspace
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# typer turns the app into a click command on every CliRunner.invoke, evaluating every
+# command's annotations again (~20 ms a call, several hundred calls a run); the app does not
+# change during a test run, so the command is built once and reused
+_COMMAND = typer.main.get_command(app)
+_build_command = typer.testing._get_command
+typer.testing._get_command = lambda typer_app: (
+    _COMMAND if typer_app is app else _build_command(typer_app)
+)
 
 TEST_MAPPING = """\
 org: test-org

@@ -68,7 +68,7 @@ def _same(a: tuple[dict, dict], b: tuple[dict, dict]) -> None:
 def test_chunks_give_the_same_batch_as_one_pass(tmp_path, schema, monkeypatch, org, rate) -> None:
     path = SAMPLES / ORGS[org]
     whole = _ingest(tmp_path / "whole", schema, org, path, max_reject_rate=rate)
-    monkeypatch.setattr(limits, "CHUNK_ROWS", 13)
+    monkeypatch.setattr(limits, "CHUNK_ROWS", 29)  # 7 chunks of the 200-row samples
     chunked = _ingest(tmp_path / "chunked", schema, org, path, max_reject_rate=rate)
     _same(whole, chunked)
     assert whole[0]["quarantined"] > 0  # the samples plant bad rows: both paths are exercised
