@@ -12,7 +12,7 @@ Each manifest is read field by field, not through
 :meth:`ctdc.harmonize.public_manifest.PublicManifest.from_dict`: a folder of
 the public area may hold an older or damaged manifest, and a field that is
 missing or of the wrong type then costs one NULL cell, not the release's row
-(``tests/test_public_folder.py`` checks that the keys read here are the
+(``tests/store/test_public_folder.py`` checks that the keys read here are the
 public manifest's).
 """
 

@@ -1,7 +1,7 @@
 """Write the hostile exports of tests/data/bad/ (issue 5, point 7).
 
 Small files are committed (``python tests/data/bad/make_bad.py`` rewrites them
-in place and ``tests/test_hostile.py`` checks they still match); large or
+in place and ``tests/formats/test_hostile.py`` checks they still match); large or
 binary-crafted ones (a 1 MB field, zip bombs, lying or oversized workbooks)
 are written at test time by :func:`write_generated` into a temporary folder.
 

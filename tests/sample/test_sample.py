@@ -29,7 +29,7 @@ import yaml
 from ctdc.sample import ORGS, SLUGS, PlantedRow, SampleResult, generate_samples
 from ctdc.sample.world import EXPLOITATION, GENDERS, draw_cases, exact_age
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PIPELINES = ROOT / "pipelines"
 MARKER = "ZZMARK"
 CURRENT_YEAR = dt.date.today().year

@@ -22,7 +22,7 @@ from ctdc.store.atomic import write_parquet
 from ctdc.store.ledger import read_entries
 from ctdc.store.workspace import Workspace, init_workspace
 
-BAD = Path(__file__).resolve().parent / "data" / "bad"
+BAD = Path(__file__).resolve().parents[1] / "data" / "bad"
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from ctdc.schema import Schema
 from ctdc.store.ledger import read_entries
 from ctdc.store.workspace import Workspace, init_workspace
 
-BAD = Path(__file__).resolve().parent / "data" / "bad"
+BAD = Path(__file__).resolve().parents[1] / "data" / "bad"
 _spec = importlib.util.spec_from_file_location("make_bad", BAD / "make_bad.py")
 assert _spec is not None and _spec.loader is not None
 make_bad = importlib.util.module_from_spec(_spec)

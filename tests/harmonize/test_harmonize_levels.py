@@ -20,7 +20,7 @@ from ctdc.sample import ORGS, generate_samples
 from ctdc.schema import Schema
 from ctdc.store.workspace import Workspace, init_workspace
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from ctdc.ingest import ingest_file
 from ctdc.mapping import load_mapping
 from ctdc.mapping.source import SourceSpec, guess_source
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TEXT = "id;nombre;país\n1;José;Perú\n2;Zoë;España\n"
 
 

@@ -25,7 +25,7 @@ from ctdc.build_hierarchies import (
 from ctdc.mapping.countries import country_lookup
 from ctdc.schema import COUNTRY_CODES, Schema, load_schema
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = ROOT / "schemas" / "ctdc.yaml"
 HIERARCHIES = ROOT / "schemas" / "hierarchies"
 FILES = ("country.csv", "year.csv", "age_band.csv")

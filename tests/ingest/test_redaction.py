@@ -407,7 +407,7 @@ def test_the_rule_shows_only_short_codes_of_mapped_columns(schema: Schema) -> No
     """The rule of ``ctdc.ingest.redact`` on a committed mapping with a birth-date column."""
     from ctdc.ingest.redact import ROW_HINT, code_columns, example_value
 
-    mapping = load_mapping(Path(__file__).resolve().parents[1] / "pipelines" / "casework-ngo.yaml",
+    mapping = load_mapping(Path(__file__).resolve().parents[2] / "pipelines" / "casework-ngo.yaml",
                            schema)  # fmt: skip
     codes = code_columns(mapping)
     assert "Gender" in codes and "Control methods" in codes

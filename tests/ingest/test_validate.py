@@ -10,7 +10,7 @@ import pytest
 
 from conftest import EXPECTED_BAD, run_ctdc
 
-BAD = Path(__file__).resolve().parent / "data" / "bad"
+BAD = Path(__file__).resolve().parents[1] / "data" / "bad"
 
 
 def snapshot(root: Path) -> dict[str, tuple[int, bytes | None]]:

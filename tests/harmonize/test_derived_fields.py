@@ -22,7 +22,7 @@ from ctdc.sample import generate_samples
 from ctdc.schema import Schema, load_schema
 from ctdc.store.workspace import init_workspace
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -33,7 +33,7 @@ import duckdb
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
-from tests.conftest import TEST_MAPPING, TEST_ROWS
+from conftest import TEST_MAPPING, TEST_ROWS
 from typer.testing import CliRunner
 
 from ctdc.cli import app

@@ -25,7 +25,7 @@ from ctdc.store.policy import history, load_policy
 from ctdc.store.policy_history import PolicyAction
 from ctdc.store.workspace import Workspace
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ORG = "registry-gov"
 
 

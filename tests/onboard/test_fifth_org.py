@@ -31,7 +31,7 @@ from ctdc.sample import ORGS, generate_samples
 from ctdc.schema import Schema
 from ctdc.yamlio import load_text_yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ORG = "shelter-fr"
 MARKER = "QQSHELTERLEAK5"
 SAMPLE_MARKER = "QQSAMPLELEAK4"

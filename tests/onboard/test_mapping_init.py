@@ -33,7 +33,7 @@ from ctdc.sample import ORGS, SampleResult, generate_samples
 from ctdc.schema import Schema
 from ctdc.yamlio import load_text_yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 #: columns whose placement is obvious from their name (in the export's language)
 OBVIOUS = {

@@ -46,7 +46,7 @@ from ctdc.schema import Schema
 from ctdc.store.public import PublicArea, current_public_release, prune, publish_public
 from ctdc.store.workspace import Workspace, init_workspace
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MARKER = "QQPUBLICCANARY3"
 K = 5
 ROWS = 150

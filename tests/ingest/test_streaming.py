@@ -34,7 +34,7 @@ from ctdc.store.ledger import read_entries
 from ctdc.store.pseudonym import pseudonym_digests, pseudonymize
 from ctdc.store.workspace import Workspace, init_workspace
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "sample_data"
 ORGS = {
     "hotline-es": "hotline-es.csv",
