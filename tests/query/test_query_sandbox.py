@@ -33,9 +33,9 @@ import duckdb
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
-from conftest import TEST_MAPPING, TEST_ROWS
 from typer.testing import CliRunner
 
+from conftest import TEST_MAPPING, TEST_ROWS
 from ctdc.cli import app
 from ctdc.errors import CtdcError
 from ctdc.query import Limits, open_sandbox, release_log, resolve_release, run_in_sandbox, run_query
