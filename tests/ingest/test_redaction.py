@@ -193,20 +193,18 @@ def test_rejected_file_and_its_message_name_no_value(project: Path) -> None:
 
 def test_a_parse_error_quoting_a_cell_is_cut_out(project: Path, monkeypatch) -> None:
     """A library error that quotes a cell (here a damaged XLSX) loses the quoted text."""
-    from ctdc.formats import xlsx as xlsx_reader
+    import openpyxl
 
-    def choke(*_args: object) -> None:
+    def choke(*_args: object, **_kwargs: object) -> None:
         raise ValueError(f"could not convert string to float: 'Ana {MARKER}'")
 
-    monkeypatch.setattr(xlsx_reader, "_sheet_chunks", choke)
+    monkeypatch.setattr(openpyxl, "load_workbook", choke)  # what openpyxl raises on such a file
     (project / "pipelines" / "xlsx-org.yaml").write_text(
         MAPPING.replace("leak-org", "xlsx-org").replace(
             '{format: csv, encoding: utf-8, delimiter: ","}', "{format: xlsx}"
         ),
         encoding="utf-8",
     )
-    import openpyxl
-
     wb = openpyxl.Workbook()
     wb.active.append(HEADER)
     wb.save(project / "damaged.xlsx")

@@ -223,7 +223,11 @@ def test_an_interrupted_rotation_is_caught_and_resumed(
     ok(ingest(export(cli_project, "v1.csv", IDS)))
     ok(ingest(export(cli_project, "v2.csv", IDS[:20] + [f"{i:05d}" for i in range(100, 110)])))
     ws = Workspace(cli_project / "data")
-    target = {"staging": "_rekey_file", "ledger": "set_key_fingerprint", "history": "_record"}
+    target = {
+        "staging": "rekey_file",
+        "ledger": "set_key_fingerprint",
+        "history": "record_rotation",
+    }
     real = getattr(rotation_module, target[where])
     crash = _crash_after_first(real) if where != "history" else _always(Crash)
     monkeypatch.setattr(rotation_module, target[where], crash)

@@ -27,6 +27,7 @@ from ctdc.quarantine import purge
 from ctdc.store.atomic import atomic_path, remove_stale_temps, write_json
 from ctdc.store.lock import file_lock
 from ctdc.store.workspace import Workspace, init_workspace
+from ctdc.store.writers import sink_temp_prefix
 
 ORG = "test-org"
 MARKER = "QZX-PLANTED-7731"
@@ -176,9 +177,9 @@ def test_temp_files_are_0600_in_0700_folders_whatever_the_umask(tmp_path: Path) 
         target = ws.staging_dir("an-org") / "0123456789abcdef.parquet"
         sink = ParquetSink(target, pa.schema([("a", pa.string())]), prepare=ws.private_dir)
         sink.write(pa.table({"a": ["x"]}))
-        assert sink._tmp is not None
-        assert sink._tmp.stat().st_mode & 0o777 == 0o600
-        assert sink._tmp.parent.stat().st_mode & 0o777 == 0o700
+        (temp,) = target.parent.parent.glob(sink_temp_prefix(target) + "*")
+        assert temp.stat().st_mode & 0o777 == 0o600
+        assert temp.parent.stat().st_mode & 0o777 == 0o700
         sink.publish()
         assert target.stat().st_mode & 0o777 == 0o600
         assert target.parent.stat().st_mode & 0o777 == 0o700

@@ -81,7 +81,7 @@ def staging_fingerprint(path: Path) -> str:
     return meta.get(STAGING_FINGERPRINT_META, b"").decode("ascii")
 
 
-def _rekey_file(path: Path, new_key: bytes, new_fp: str) -> None:
+def rekey_file(path: Path, new_key: bytes, new_fp: str) -> None:
     """Rewrite one staging file with re-keyed pseudonyms, a row group at a time, atomically."""
     source = pq.ParquetFile(path)
     try:
@@ -120,7 +120,7 @@ def _rekey_staging(ws: Workspace, new_key: bytes, old_fp: str, new_fp: str) -> i
                 f"a staging file was made by key {found}, neither {old_fp} nor {new_fp}",
                 file=path,
             )
-        _rekey_file(path, new_key, new_fp)
+        rekey_file(path, new_key, new_fp)
         done += 1
     return done
 
@@ -179,13 +179,13 @@ def rotate_key(ws: Workspace, *, resume: bool = False, wait: float = 0.0) -> Rot
         result = RotationResult(old_fp, new_fp, files, entries, resume,
                                 dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                                 _user())  # fmt: skip
-        _record(ws, result)
+        record_rotation(ws, result)
         ws.rotation_journal.unlink()
         fsync_dir(ws.root)
     return result
 
 
-def _record(ws: Workspace, result: RotationResult) -> None:
+def record_rotation(ws: Workspace, result: RotationResult) -> None:
     """Append the rotation to the workspace's key history (who, when, which fingerprints)."""
     history = ws.root / HISTORY_FILE
     done = key_history(ws)
