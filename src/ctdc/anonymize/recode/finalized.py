@@ -96,8 +96,7 @@ class Finalized:
         col, row = np.nonzero(sens.T > 0)
         key = (col * n_cls + cls[row].astype(np.int64)) * card + sens[row, col]
         counts = np.bincount(pd.unique(key) // card, minlength=self.n_sensitive * n_cls)
-        diverse: np.ndarray = (counts.reshape(self.n_sensitive, n_cls) >= self.l_div).all(axis=0)
-        return diverse
+        return counts.reshape(self.n_sensitive, n_cls).min(axis=0) >= self.l_div
 
     def key_classes(self, key: np.ndarray, w: np.ndarray) -> Classes:
         """:meth:`classes` on the radix path, from each tuple's published key."""
