@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from ctdc.scratch import scratch_connection
+
 _view_ids = itertools.count()
 
 
@@ -65,7 +67,7 @@ def check_k_anonymity(
     an Arrow table, so pandas nullable dtypes (``pd.NA``) arrive as SQL NULLs.
 
     ``con`` lets a caller reuse its connection (e.g. the catalog's); without it
-    a private in-memory connection is opened and closed.
+    a private connection to the process's scratch database is opened and closed.
 
     Raises ``ValueError`` for ``k < 2``, an empty QI list, or a QI the source lacks.
     """
@@ -79,7 +81,7 @@ def check_k_anonymity(
         raise ValueError("quasi_identifiers is empty: k-anonymity needs at least one column")
 
     own = con is None
-    connection = duckdb.connect() if con is None else con
+    connection = scratch_connection() if con is None else con
     view: str | None = None
     try:
         if isinstance(source, pd.DataFrame):
@@ -144,7 +146,7 @@ def check_l_diversity(
     relation, params = _parquet_relation(source)
     group_by = ", ".join(quote_identifier(q) for q in quasi_identifiers)
     out: dict[str, int] = {}
-    with duckdb.connect() as con:
+    with scratch_connection() as con:
         for s in sensitive:
             (bad,) = con.execute(
                 f"SELECT count(*) FILTER (WHERE d < ?) FROM (SELECT count(DISTINCT "

@@ -7,9 +7,9 @@ enough to run unchanged on a distributed engine.
 
 from __future__ import annotations
 
-import duckdb
 import pandas as pd
 
+from ctdc.scratch import scratch_connection
 from ctdc.store.ledger import BatchEntry
 from ctdc.store.workspace import Workspace
 
@@ -19,7 +19,7 @@ def merge_staging(ws: Workspace, entries: list[BatchEntry]) -> tuple[pd.DataFram
     files = [str(ws.staging_dir(e.org) / f"{e.batch_id}.parquet") for e in entries]
     batches = pd.DataFrame({"batch_id": [e.batch_id for e in entries],
                             "seq": [e.seq for e in entries]})  # fmt: skip
-    con = duckdb.connect()
+    con = scratch_connection()
     try:
         con.register("batches", batches)
         con.execute(
