@@ -10,16 +10,18 @@ explicitly (0644, or 0640 for a group), never left to the umask.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Sequence
 from pathlib import Path
 
-import duckdb
-
+from ctdc.scratch import scratch_connection
 from ctdc.store.public import CATALOG_FILE, PublicArea
 from ctdc.store.release import CASES_FILE, DICTIONARY_FILE, MANIFEST_FILE
 
 __all__ = ["CATALOG_FILE", "view_statements", "write_catalog"]
+
+_catalog_ids = itertools.count()
 
 
 def _literal(path: Path | str) -> str:
@@ -52,15 +54,27 @@ def view_statements(public_root: Path, *, release: Path | None = None,
 
 
 def write_catalog(area: PublicArea) -> Path:
-    """(Re)build ``<public>/catalog.duckdb`` in a temp file and swap it in atomically."""
+    """(Re)build ``<public>/catalog.duckdb`` in a temp file and swap it in atomically.
+
+    The file is attached to the process's scratch database (:mod:`ctdc.scratch`)
+    under a name of its own, not opened as a database of its own: that would
+    build DuckDB's catalog of built-in functions again (~35 ms of CPU a publish).
+    """
     target = area.catalog_path
     tmp = area.root / f".{CATALOG_FILE}.{os.getpid()}.tmp"
     tmp.unlink(missing_ok=True)
-    con = duckdb.connect(str(tmp))
+    name = f"ctdc_catalog_{next(_catalog_ids)}"
+    con = scratch_connection()
     try:
-        for stmt in view_statements(area.root):
-            con.execute(stmt)
-        con.execute("CHECKPOINT")  # everything in the file itself, no .wal beside it
+        con.execute(f"ATTACH {_literal(tmp)} AS {name}")
+        try:
+            con.execute(f"USE {name}")
+            for stmt in view_statements(area.root):
+                con.execute(stmt)
+            con.execute(f"CHECKPOINT {name}")  # everything in the file itself, no .wal beside it
+        finally:
+            con.execute("USE memory")
+            con.execute(f"DETACH {name}")
     finally:
         con.close()
     os.chmod(tmp, area.file_mode)
