@@ -60,11 +60,12 @@ def harmonize(
     ] = False,
 ) -> None:
     """Merge all staged batches, anonymize, verify k and publish a release atomically."""
-    from ctdc.harmonize import harmonize as run_harmonize
-
     run = state(ctx)
     with errors(run.debug):
         ws = workspace(run)
+        # the data stack only now: a missing workspace is refused in a blink
+        from ctdc.harmonize import harmonize as run_harmonize
+
         result = run_harmonize(ws, schema(run, ws), k=k, l=l_div,
                                levels=parse_levels(generalize or []), wait=wait,
                                progress=progress(quiet or as_json))  # fmt: skip

@@ -63,10 +63,7 @@ def ingest(
     quiet: QuietOption = False,
 ) -> None:
     """Map, validate, quarantine and stage exports; the same file again is a no-op."""
-    from ctdc.ingest import ingest_file
-    from ctdc.ingest.unchanged import unchanged_notes
-    from ctdc.mapping import check_org_name
-    from ctdc.mapping.locate import find_mapping
+    from ctdc.org_name import check_org_name
 
     run = state(ctx)
     with errors(run.debug, catch_all=True):  # an export is hostile input: never a traceback
@@ -77,6 +74,11 @@ def ingest(
                             fix="ingest the first file with --mode snapshot, then the others "
                             "with --mode append")  # fmt: skip
         ws = workspace(run)
+        # the data stack only now: a bad --org or a missing workspace is refused in a blink
+        from ctdc.ingest import ingest_file
+        from ctdc.ingest.unchanged import unchanged_notes
+        from ctdc.mapping.locate import find_mapping
+
         used = schema(run, ws)
         mapping = find_mapping(settings.pipelines_dir, org, used)
         key = ws.load_key()

@@ -32,9 +32,9 @@ from ctdc.mapping.spec import (
     FieldRule,
     Mapping,
     MultiRule,
-    check_org_name,
     normalize,
 )
+from ctdc.org_name import check_org_name
 from ctdc.schema import Schema
 from ctdc.yamlio import line_of, load_text_yaml
 

@@ -7,16 +7,13 @@ the chunk loop, the redaction of summaries) reads these types, never YAML.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ctdc.errors import CtdcError
 from ctdc.mapping.source import SourceSpec
 
-ORG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 FORMATS = ("csv", "tsv", "xlsx", "json", "ndjson", "parquet")
 TEXT_FORMATS = ("csv", "tsv", "json", "ndjson")
 COUNTRY_FORMS = ("name", "alpha2", "alpha3")
@@ -36,12 +33,6 @@ def normalize(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", str(text))
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(stripped.casefold().split())
-
-
-def check_org_name(org: str) -> str:
-    if not ORG_RE.fullmatch(org or ""):
-        raise CtdcError("bad-org-name", f"{org!r} is not a valid organization id")
-    return org
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,6 @@ import numpy as np
 
 from ctdc.formats.read import read_export
 from ctdc.mapping.source import SourceSpec
-from ctdc.mapping.spec import check_org_name
 from ctdc.onboard.matching import (
     MATCH_THRESHOLD,
     best_group,
@@ -50,6 +49,7 @@ from ctdc.onboard.values import (
     spellings,
 )
 from ctdc.onboard.vocabulary import vocabulary
+from ctdc.org_name import check_org_name
 from ctdc.schema import Schema
 
 #: what a column matched to a target of each kind becomes
