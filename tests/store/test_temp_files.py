@@ -24,6 +24,7 @@ from conftest import TEST_ROWS, cli
 from ctdc.errors import CtdcError
 from ctdc.ingest.stream import ParquetSink
 from ctdc.quarantine import purge
+from ctdc.store import writers
 from ctdc.store.atomic import atomic_path, remove_stale_temps, write_json
 from ctdc.store.lock import file_lock
 from ctdc.store.workspace import Workspace, init_workspace
@@ -140,8 +141,9 @@ def test_purge_removes_quarantine_temps_and_says_so(cli_project: Path) -> None:
     assert "no quarantined rows for test-org" in cli("quarantine", "list", "--org", ORG).output
 
 
-def test_a_running_writers_temp_is_never_removed(cli_project: Path) -> None:
+def test_a_running_writers_temp_is_never_removed(cli_project: Path, monkeypatch) -> None:
     """Cleaning happens only under the organization's lock: a live ingest keeps its temp."""
+    monkeypatch.setattr(writers, "WRITER_WAIT", 0.0)  # refused at once, not after 2 s
     ws = Workspace(cli_project / "data")
     temp = _plant(ws.root / "quarantine" / f".{ORG}-0123456789abcdef.parquet.ab12_cd.tmp")
     with file_lock(ws.org_lock_path(ORG)):  # an ingest of the organization is running

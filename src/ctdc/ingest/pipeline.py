@@ -51,7 +51,7 @@ from ctdc.schema import Schema
 from ctdc.slugs import Slug
 from ctdc.store.ledger import MODES, BatchEntry, BatchMode, commit_entry, find_entry
 from ctdc.store.workspace import Workspace
-from ctdc.store.writers import WRITER_WAIT, org_writer
+from ctdc.store.writers import org_writer
 
 
 class IngestStatus(StrEnum):
@@ -117,7 +117,7 @@ def ingest_file(
     progress: Callable[[str], None] | None = None,
     dry_run: bool = False,
     mode: str = "append",
-    wait: float = WRITER_WAIT,
+    wait: float | None = None,
 ) -> IngestResult:
     """Ingest one export of ``mapping.org``; a re-ingest of the same bytes is a no-op.
 
@@ -134,7 +134,8 @@ def ingest_file(
     not look at the ledger: ``ws`` may then be None and ``key`` any key, since
     no pseudonym leaves the process. Otherwise the run holds the
     organization's writer locks (waiting up to ``wait`` seconds for another
-    writer of it, else ``locked``) and ``key`` must be the workspace's
+    writer of it, :data:`~ctdc.store.writers.WRITER_WAIT` when None, else
+    ``locked``) and ``key`` must be the workspace's
     (``key-mismatch``).
     """
     if mode not in MODES:

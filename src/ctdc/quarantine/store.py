@@ -24,7 +24,7 @@ from ctdc.quarantine.table import QUARANTINE_SCHEMA
 from ctdc.store.atomic import fsync_dir
 from ctdc.store.ledger import find_entry, live_entries, read_entries
 from ctdc.store.workspace import Workspace
-from ctdc.store.writers import WRITER_WAIT, count_org_temps, org_writer
+from ctdc.store.writers import count_org_temps, org_writer
 
 
 def quarantine_files(ws: Workspace, org: str) -> list[Path]:
@@ -117,7 +117,7 @@ class PurgeResult:
     temp_files: int = 0  # left by interrupted ingests: their rows were never counted
 
 
-def purge(ws: Workspace, org: str, *, wait: float = WRITER_WAIT) -> PurgeResult:
+def purge(ws: Workspace, org: str, *, wait: float | None = None) -> PurgeResult:
     """Delete every quarantined row of ``org`` (the folder goes too) and its stale temp files."""
     with org_writer(ws, org, wait=wait, staging=False) as temps:
         batches = list_batches(ws, org)

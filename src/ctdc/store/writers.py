@@ -88,9 +88,13 @@ def _entries(folder: Path) -> list[Path]:
 
 
 @contextmanager
-def org_writer(ws: Workspace, org: str, *, wait: float = WRITER_WAIT,
+def org_writer(ws: Workspace, org: str, *, wait: float | None = None,
                staging: bool = True) -> Iterator[int]:  # fmt: skip
-    """Hold the writer locks of ``org`` and remove its stale temps; yield how many went."""
+    """Hold the writer locks of ``org`` and remove its stale temps; yield how many went.
+
+    ``wait`` None is :data:`WRITER_WAIT`, read at the call (so a test can shorten it).
+    """
+    wait = WRITER_WAIT if wait is None else wait
     holder = f"`ctdc ingest` or `ctdc quarantine purge` of {org}, or `ctdc key rotate`,"
     with (
         file_lock(ws.ingest_lock_path, wait=wait, shared=True, holder=holder),
