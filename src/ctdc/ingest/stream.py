@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -40,6 +41,9 @@ from ctdc.store.keys import STAGING_FINGERPRINT_META
 from ctdc.store.pseudonym import pseudonym_digests, pseudonym_keys
 from ctdc.store.workspace import Workspace
 from ctdc.store.writers import sink_temp_prefix
+
+if TYPE_CHECKING:
+    from pandera.pandas import DataFrameSchema
 
 #: the duplicate-case-id error's "expected", with the row of the first occurrence
 ONCE = "each case id once per export (first at row {})"
@@ -242,10 +246,25 @@ class Batch:
     reject_all: bool = False  # the file is rejected: its valid rows go to the quarantine too
 
 
+#: the staged fields' pandera contract per Schema object (the entry holds the schema)
+_CONTRACTS: dict[int, tuple[Schema, DataFrameSchema]] = {}
+
+
+def _contract(schema: Schema) -> DataFrameSchema:
+    """The contract over the staged fields, built once per schema (~5 ms each): every pass
+    of every ingest and validate checks its chunks against it, and only reads it."""
+    hit = _CONTRACTS.get(id(schema))
+    if hit is None or hit[0] is not schema:
+        if len(_CONTRACTS) >= 16:  # a long-lived process that reads many schemas
+            _CONTRACTS.clear()
+        hit = _CONTRACTS[id(schema)] = (schema, build_contract(schema, schema.staged))
+    return hit[1]
+
+
 class _Pass:
     def __init__(self, batch: Batch) -> None:
         self.b = batch
-        self.contract = build_contract(batch.schema, batch.schema.staged)
+        self.contract = _contract(batch.schema)
         self.seen = SeenIds()
         self.tally = Tally()
 
