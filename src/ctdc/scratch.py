@@ -4,13 +4,18 @@ Opening an in-memory DuckDB database costs ~35 ms of CPU (it builds the catalog 
 built-in functions); a new connection to an open one costs under 1 ms, and one
 harmonize needs several (the merge of the staging batches, the k and l checks).
 Each caller gets its own connection: its temp tables and registered views are
-its own, and go when it is closed. Callers change no database setting (``SET``
+its own, and go when it is closed. What the database spills to disk goes to a
+private temp folder of its own (0700, removed at exit), not to DuckDB's default
+``./.tmp`` in the working directory. Callers change no database setting (``SET``
 is database-wide here); the query sandbox, whose limits are such settings, opens
 its own database.
 """
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 import threading
 from typing import TYPE_CHECKING
 
@@ -28,5 +33,9 @@ def scratch_connection() -> duckdb.DuckDBPyConnection:
         if _database is None:
             import duckdb  # here, not at import: ``ctdc --help`` loads no data stack
 
-            _database = duckdb.connect()
+            # what DuckDB spills (staged rows, pseudonyms) goes to a fresh 0700 folder removed
+            # at exit, never to its default ``./.tmp`` in whatever folder the command ran from
+            spill = tempfile.mkdtemp(prefix="ctdc-scratch-")
+            atexit.register(shutil.rmtree, spill, ignore_errors=True)
+            _database = duckdb.connect(config={"temp_directory": spill})
         return _database.cursor()

@@ -206,3 +206,14 @@ def test_remove_stale_temps_never_follows_a_symlink(tmp_path: Path) -> None:
     assert remove_stale_temps(folder, r"\..*\.tmp") == 2
     assert kept.read_bytes() == b"keep me" and (folder / "real.parquet").exists()
     assert sorted(p.name for p in folder.iterdir()) == ["real.parquet"]
+
+
+def test_the_pipelines_duckdb_spills_to_a_private_folder_not_the_working_directory() -> None:
+    """Staged rows a merge spills must not land in ./.tmp wherever the operator ran ctdc."""
+    from ctdc.scratch import scratch_connection
+
+    with scratch_connection() as con:
+        (spill,) = con.execute("SELECT current_setting('temp_directory')").fetchone()
+    folder = Path(spill)
+    assert folder.is_absolute() and folder.name.startswith("ctdc-scratch-")
+    assert folder.stat().st_mode & 0o777 == 0o700
