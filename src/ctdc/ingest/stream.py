@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -109,7 +109,27 @@ class ParquetSink:
         self.rows = 0
 
 
-#: the pandas-annotated staged schema per Schema object (ids are not reused: the entry holds it)
+_T = TypeVar("_T")
+
+
+def _per_schema(cache: dict[int, tuple[Schema, _T]], schema: Schema,
+                build: Callable[[Schema], _T]) -> _T:  # fmt: skip
+    """``build(schema)``, built once per Schema object (a Schema is immutable). The entry
+    holds the schema, so its id is not reused while cached; a long-lived process that reads
+    many schemas starts over past 16."""
+    hit = cache.get(id(schema))
+    if hit is None or hit[0] is not schema:
+        if len(cache) >= 16:
+            cache.clear()
+        hit = cache[id(schema)] = (schema, build(schema))
+    return hit[1]
+
+
+def _staged_arrow(schema: Schema) -> pa.Schema:
+    frame = pd.DataFrame({n: pd.Series(dtype=schema[n].pandas_dtype) for n in schema.staged})
+    return pa.Table.from_pandas(frame, schema=schema.arrow_schema(), preserve_index=False).schema
+
+
 _STAGED_ARROW: dict[int, tuple[Schema, pa.Schema]] = {}
 
 
@@ -118,19 +138,10 @@ def staging_schema(schema: Schema, key_fingerprint: str = "") -> pa.Schema:
     so that ``pd.read_parquet`` of staging gives the schema's pandas dtypes, and the
     fingerprint of the key that made the pseudonyms (``STAGING_FINGERPRINT_META``).
 
-    Built once per schema (a Schema is immutable): converting an empty frame of
-    every staged column costs ~28 ms, which every ingest and validate paid.
+    Built once per schema: converting an empty frame of every staged column costs
+    ~28 ms, which every ingest and validate paid.
     """
-    hit = _STAGED_ARROW.get(id(schema))
-    if hit is not None and hit[0] is schema:
-        arrow = hit[1]
-    else:
-        frame = pd.DataFrame({n: pd.Series(dtype=schema[n].pandas_dtype) for n in schema.staged})
-        arrow = pa.Table.from_pandas(frame, schema=schema.arrow_schema(),
-                                     preserve_index=False).schema  # fmt: skip
-        if len(_STAGED_ARROW) >= 16:  # a long-lived process that reads many schemas
-            _STAGED_ARROW.clear()
-        _STAGED_ARROW[id(schema)] = (schema, arrow)
+    arrow = _per_schema(_STAGED_ARROW, schema, _staged_arrow)
     if not key_fingerprint:
         return arrow
     meta = {**arrow.metadata, STAGING_FINGERPRINT_META: key_fingerprint.encode()}
@@ -246,19 +257,13 @@ class Batch:
     reject_all: bool = False  # the file is rejected: its valid rows go to the quarantine too
 
 
-#: the staged fields' pandera contract per Schema object (the entry holds the schema)
 _CONTRACTS: dict[int, tuple[Schema, DataFrameSchema]] = {}
 
 
 def _contract(schema: Schema) -> DataFrameSchema:
     """The contract over the staged fields, built once per schema (~5 ms each): every pass
     of every ingest and validate checks its chunks against it, and only reads it."""
-    hit = _CONTRACTS.get(id(schema))
-    if hit is None or hit[0] is not schema:
-        if len(_CONTRACTS) >= 16:  # a long-lived process that reads many schemas
-            _CONTRACTS.clear()
-        hit = _CONTRACTS[id(schema)] = (schema, build_contract(schema, schema.staged))
-    return hit[1]
+    return _per_schema(_CONTRACTS, schema, lambda s: build_contract(s, s.staged))
 
 
 class _Pass:
