@@ -8,6 +8,7 @@ fails on the line that breaks a rule.
 from __future__ import annotations
 
 import ast
+import functools
 from collections import defaultdict
 from pathlib import Path
 
@@ -49,16 +50,13 @@ def _modules() -> dict[str, Path]:
     return out
 
 
-MODULES = _modules()
-
-
 def _unit(module: str) -> str:
     """The layer of a module: ``ctdc.formats.csv`` -> ``formats``, ``ctdc.text`` -> ``text``."""
     parts = module.split(".")
     return parts[1] if len(parts) > 1 else "ctdc"
 
 
-def _imports(module: str, path: Path) -> list[tuple[str, int]]:
+def _imports(module: str, path: Path, modules: dict[str, Path]) -> list[tuple[str, int]]:
     """Every ctdc module ``module`` imports, with the line; ``from ctdc import x`` resolved."""
     found = []
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
@@ -72,44 +70,52 @@ def _imports(module: str, path: Path) -> list[tuple[str, int]]:
                 base = ".".join([*anchor, base] if base else anchor)
             for alias in node.names:
                 child = f"{base}.{alias.name}"
-                found.append((child if child in MODULES else base, node.lineno))
+                found.append((child if child in modules else base, node.lineno))
     return [(name, line) for name, line in found if name == "ctdc" or name.startswith("ctdc.")]
 
 
-EDGES: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-for _mod, _path in MODULES.items():
-    for _target, _line in _imports(_mod, _path):
-        _a, _b = _unit(_mod), _unit(_target)
-        if _a != _b and _b != "ctdc":  # ``ctdc`` itself holds only __version__
-            _where = f"{_path.relative_to(SRC)}:{_line} imports {_target}"
-            if _where not in EDGES[_a][_b]:
-                EDGES[_a][_b].append(_where)
+@functools.cache
+def _edges() -> dict[str, dict[str, list[str]]]:
+    """Layer -> layer it imports -> where; parsed once per process, when a test first asks
+    (not at collection, which every xdist worker repeats)."""
+    modules = _modules()
+    edges: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for module, path in modules.items():
+        for target, line in _imports(module, path, modules):
+            a, b = _unit(module), _unit(target)
+            if a != b and b != "ctdc":  # ``ctdc`` itself holds only __version__
+                where = f"{path.relative_to(SRC)}:{line} imports {target}"
+                if where not in edges[a][b]:
+                    edges[a][b].append(where)
+    return edges
 
 
 @pytest.mark.parametrize("unit", sorted(FORBIDDEN))
 def test_stage_imports_run_down_the_graph(unit: str) -> None:
-    upward = [where for bad in FORBIDDEN[unit] for where in EDGES[unit].get(bad, [])]
+    upward = [where for bad in FORBIDDEN[unit] for where in _edges()[unit].get(bad, [])]
     assert not upward, "\n".join(upward)
 
 
 @pytest.mark.parametrize("unit", sorted(FOUNDATION))
 def test_foundation_modules_import_only_each_other(unit: str) -> None:
-    above = [w for dep, lines in EDGES[unit].items() if dep not in FOUNDATION for w in lines]
+    above = [w for dep, lines in _edges()[unit].items() if dep not in FOUNDATION for w in lines]
     assert not above, "\n".join(above)
 
 
 def test_nothing_imports_the_cli() -> None:
-    callers = [w for unit, deps in EDGES.items() if unit != "__main__" for w in deps.get("cli", [])]
+    edges = _edges()
+    callers = [w for unit, deps in edges.items() if unit != "__main__" for w in deps.get("cli", [])]
     assert not callers, "\n".join(callers)
 
 
 def _cycles() -> set[frozenset[str]]:
     """Every pair of layers that reach each other (a cycle through them, however long)."""
+    edges = _edges()
     reach: dict[str, set[str]] = {}
-    for start in list(EDGES):
+    for start in list(edges):
         seen, todo = set(), [start]
         while todo:
-            for nxt in EDGES.get(todo.pop(), {}):
+            for nxt in edges.get(todo.pop(), {}):
                 if nxt not in seen:
                     seen.add(nxt)
                     todo.append(nxt)
@@ -118,8 +124,8 @@ def _cycles() -> set[frozenset[str]]:
 
 
 def test_no_cycles_between_layers() -> None:
-    cycles = _cycles()
-    detail = sorted({w for pair in cycles for a in pair for b in pair for w in EDGES[a].get(b, [])})
+    cycles, edges = _cycles(), _edges()
+    detail = sorted({w for pair in cycles for a in pair for b in pair for w in edges[a].get(b, [])})
     assert not cycles, f"cycles: {sorted(map(sorted, cycles))}\n" + "\n".join(detail)
 
 

@@ -231,6 +231,32 @@ def test_contract_on_arrow_gives_pandera_failure_cases(schema: Schema) -> None:
         table_failures(contract, pa.Table.from_pandas(frame[names[:2]], preserve_index=False))
 
 
+@pytest.mark.parametrize("rows", [0, 1, 6])
+def test_contract_on_arrow_agrees_at_the_edges_and_on_checks_it_leaves_to_pandera(rows) -> None:
+    """Exclusive bounds, all-null and empty columns, a regex match at the start only, and a
+    custom check (evaluated by pandera itself) give pandera's own failure cases."""
+    import pandera.pandas as pda
+
+    contract = pda.DataFrameSchema({
+        "n": pda.Column("Int16", nullable=True, checks=[
+            pda.Check.in_range(1, 5, include_min=False, include_max=False),
+            pda.Check(lambda s: s % 2 == 0, name="even")]),
+        "s": pda.Column("string", nullable=True, checks=[pda.Check.str_matches(r"a\d")]),
+        "c": pda.Column("string", nullable=True, checks=[pda.Check.isin(["x", "y"])]),
+    })  # fmt: skip
+    frame = pd.DataFrame({
+        "n": pd.array([1, 2, 5, None, 4, 3][:rows], dtype="Int16"),
+        "s": pd.array(["a1", "a1b", "ba1", None, "a\n", "é"][:rows], dtype="string"),
+        "c": pd.array([None] * rows, dtype="string"),
+    })  # fmt: skip
+    expected = contract_failures(contract, frame)
+    got = table_failures(contract, pa.Table.from_pandas(frame, preserve_index=False))
+    assert len(expected) == {0: 0, 1: 2, 6: 8}[rows]
+    pd.testing.assert_frame_equal(
+        got.astype({"value": object}), expected.astype({"value": object}), check_dtype=False
+    )
+
+
 def test_ingest_reads_and_writes_in_chunks(tmp_path, schema, monkeypatch) -> None:
     """Staging gets one row group per chunk: the file was never held whole."""
     monkeypatch.setattr(limits, "CHUNK_ROWS", 50)
