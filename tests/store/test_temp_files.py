@@ -217,3 +217,22 @@ def test_the_pipelines_duckdb_spills_to_a_private_folder_not_the_working_directo
     folder = Path(spill)
     assert folder.is_absolute() and folder.name.startswith("ctdc-scratch-")
     assert folder.stat().st_mode & 0o777 == 0o700
+
+
+@pytest.mark.parametrize("setting", [None, "on", "off"])
+def test_a_write_fsyncs_the_file_and_its_folder_unless_fsync_is_off(
+    tmp_path: Path, monkeypatch, setting: str | None
+) -> None:
+    """The default is durable; ``CTDC_FSYNC=off`` (the suite's own setting, for throwaway
+    workspaces) skips the fsyncs and keeps the atomic rename."""
+    if setting is None:
+        monkeypatch.delenv("CTDC_FSYNC", raising=False)
+    else:
+        monkeypatch.setenv("CTDC_FSYNC", setting)
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd))[1])
+    write_json(tmp_path / "x.json", {"a": 1})
+    assert (tmp_path / "x.json").read_text(encoding="utf-8") == '{\n  "a": 1\n}\n'
+    assert not list(tmp_path.glob(".*.tmp"))
+    assert len(synced) == (0 if setting == "off" else 2)  # the file, then its folder

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ctdc.scratch import scratch_connection
+from ctdc.store.atomic import fsync_file
 from ctdc.store.public import CATALOG_FILE, PublicArea
 from ctdc.store.release import CASES_FILE, DICTIONARY_FILE, MANIFEST_FILE
 
@@ -79,6 +80,6 @@ def write_catalog(area: PublicArea) -> Path:
         con.close()
     os.chmod(tmp, area.file_mode)
     with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
+        fsync_file(fh.fileno())
     os.replace(tmp, target)
     return target

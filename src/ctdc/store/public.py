@@ -35,7 +35,7 @@ from typing import Any
 
 from ctdc.errors import CtdcError
 from ctdc.slugs import Slug
-from ctdc.store.atomic import fsync_dir, remove_stale_temps, swap_current, write_json
+from ctdc.store.atomic import fsync_dir, fsync_file, remove_stale_temps, swap_current, write_json
 
 PUBLIC_DIR = "public"
 DEFAULT_PUBLIC_MODE = 0o755
@@ -169,7 +169,7 @@ def publish_public(area: PublicArea, release_id: str, files: Mapping[str, Path],
             for f in tmp.iterdir():
                 os.chmod(f, area.file_mode)
                 with open(f, "rb") as fh:
-                    os.fsync(fh.fileno())
+                    fsync_file(fh.fileno())
             os.chmod(tmp, area.mode)
             fsync_dir(tmp)
             os.rename(tmp, final)

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ctdc.store.atomic import fsync_dir, remove_stale_temps, swap_current
+from ctdc.store.atomic import fsync_dir, fsync_file, remove_stale_temps, swap_current
 from ctdc.store.public import STALE_LINK_OR_CATALOG, STALE_RELEASE
 from ctdc.store.workspace import Workspace
 
@@ -71,7 +71,7 @@ def publish(ws: Workspace, built: Path, release_id: str) -> Path:
     for f in built.iterdir():
         os.chmod(f, 0o600)
         with open(f, "rb") as fh:
-            os.fsync(fh.fileno())
+            fsync_file(fh.fileno())
     os.chmod(built, 0o700)
     fsync_dir(built)
     final = ws.releases_dir / release_id

@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ctdc.errors import CtdcError
-from ctdc.store.atomic import atomic_path, fsync_dir, write_bytes, write_json
+from ctdc.store.atomic import atomic_path, fsync_dir, fsync_file, write_bytes, write_json
 from ctdc.store.keys import (
     KEY_BYTES,
     STAGING_FINGERPRINT_META,
@@ -194,7 +194,7 @@ def record_rotation(ws: Workspace, result: RotationResult) -> None:
     fd = os.open(history, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
         os.write(fd, (json.dumps(result.to_dict(), sort_keys=True) + "\n").encode("utf-8"))
-        os.fsync(fd)
+        fsync_file(fd)
     finally:
         os.close(fd)
 
