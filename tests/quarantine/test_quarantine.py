@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from conftest import EXPECTED_BAD, run_ctdc
@@ -135,9 +136,9 @@ def test_export_columns_do_not_clash_with_the_orgs_own(tmp_path: Path) -> None:
         }
     )
     qdir = ws.private_dir(ws.quarantine_dir("clash-org"))
-    write_parquet(
-        qdir / "b.parquet", quarantine_table(frame, np.array([2, 3]), Path("e.csv"), errors, "b")
-    )
+    raw = pa.Table.from_pandas(frame, preserve_index=False)
+    table = quarantine_table(raw, np.array([2, 3]), Path("e.csv"), errors, "b")
+    write_parquet(qdir / "b.parquet", table)
     out = quarantine_frame(ws, "clash-org")
     assert list(out.columns) == [
         "ctdc_source_file",
@@ -213,3 +214,16 @@ def test_export_to_standard_output(tmp_path: Path, schema: Schema) -> None:
     assert (row["reason"], row["column"]) == ("bad-field-count", "country")
     assert row["value"] == "002,Bo,2021-04-02,M"
     assert not list(tmp_path.glob("*.csv"))  # nothing written beside
+
+
+def test_the_raw_copy_cuts_overlong_cells_at_a_character_and_marks_them() -> None:
+    from ctdc.limits import MAX_CELL_CHARS
+    from ctdc.quarantine.table import CUT_MARK, cut_long_cells
+
+    wide = "é" * (MAX_CELL_CHARS + 5)  # 2 bytes a character: a byte cut would split one
+    exact = "x" * MAX_CELL_CHARS
+    raw = pa.table({"a": [wide, "short", None], "b": [exact, None, "y"], "c": ["1", "2", "3"]})
+    cut = cut_long_cells(raw)
+    assert cut.column("a").to_pylist() == ["é" * MAX_CELL_CHARS + CUT_MARK, "short", None]
+    assert cut.column("b").equals(raw.column("b")) and cut.column("c").equals(raw.column("c"))
+    assert cut.column_names == raw.column_names

@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ctdc.errors import CATALOGUE
-from ctdc.formats.chunk import Chunk, text_frame
+from ctdc.formats.chunk import Chunk
 from ctdc.formats.read import iter_export
 from ctdc.ingest.dedup import SeenIds
 from ctdc.ingest.redact import code_columns, example_value
@@ -352,9 +352,9 @@ class _Pass:
         """The chunk's error rows with the raw rows they point at (only those are converted)."""
         pos = errors["pos"].to_numpy(dtype=np.int64)
         rows = np.unique(pos)
-        frame = text_frame(chunk.table.take(pa.array(rows)), chunk.table.column_names)
+        raw = chunk.table.take(pa.array(rows))
         local = errors.assign(pos=np.searchsorted(rows, pos))
-        return quarantine_table(frame, chunk.rows[rows], self.b.path, local, self.b.batch_id)
+        return quarantine_table(raw, chunk.rows[rows], self.b.path, local, self.b.batch_id)
 
 
 def run_pass(batch: Batch, update: Callable[[int, int], None] | None = None) -> Tally:

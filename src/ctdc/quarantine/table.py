@@ -17,7 +17,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from ctdc.formats.chunk import text_frame
 from ctdc.limits import MAX_CELL_CHARS
 from ctdc.row_errors import ROW_ERROR_SCHEMA, RowErrors
 
@@ -35,14 +37,21 @@ QUARANTINE_SCHEMA = pa.schema(
 CUT_MARK = f"…[cut at {MAX_CELL_CHARS:,} characters]"
 
 
-def _cut_long_cells(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.copy()
-    for column in out.columns:
-        text = out[column].astype("string")
-        long = (text.str.len() > MAX_CELL_CHARS).fillna(False).to_numpy(dtype=bool)
-        if long.any():
-            out[column] = text.where(~long, text.str.slice(0, MAX_CELL_CHARS) + CUT_MARK)
-    return out
+def cut_long_cells(raw: pa.Table) -> pa.Table:
+    """``raw`` (text columns) with every cell over ``MAX_CELL_CHARS`` characters cut and marked.
+
+    Bytes >= characters, so a cheap max of byte lengths rules most columns out
+    (per column in Arrow: a chunk's quarantined rows are often few and wide).
+    """
+    for i, arr in enumerate(raw.columns):
+        if (pc.max(pc.binary_length(arr)).as_py() or 0) <= MAX_CELL_CHARS:
+            continue
+        long = pc.greater(pc.utf8_length(arr), MAX_CELL_CHARS)
+        cut = pc.binary_join_element_wise(
+            pc.utf8_slice_codeunits(arr, 0, MAX_CELL_CHARS), CUT_MARK, ""
+        )
+        raw = raw.set_column(i, raw.field(i), pc.if_else(long, cut, arr))
+    return raw
 
 
 def _json_lines(frame: pd.DataFrame) -> list[str]:
@@ -59,13 +68,15 @@ def _json_lines(frame: pd.DataFrame) -> list[str]:
 
 
 def quarantine_table(
-    frame: pd.DataFrame, rows: np.ndarray, source: Path, errors: RowErrors, batch_id: str
+    raw: pa.Table, rows: np.ndarray, source: Path, errors: RowErrors, batch_id: str
 ) -> pa.Table:
-    """Error rows (``pos`` into ``frame``) -> the quarantine table, sorted by row."""
+    """Error rows (``pos`` into ``raw``, the rows as read: text columns in the export's own
+    names) -> the quarantine table, sorted by row."""
     errors = errors.sort_values(["pos", "column", "reason"], kind="stable")
     pos = errors["pos"].to_numpy(dtype=np.int64)
     unique_pos = np.unique(pos)
-    raw_json = np.array(_json_lines(_cut_long_cells(frame.iloc[unique_pos])), dtype=object)
+    frame = text_frame(cut_long_cells(raw.take(pa.array(unique_pos))), raw.column_names)
+    raw_json = np.array(_json_lines(frame), dtype=object)
     return pa.table(
         {
             "batch_id": pa.array([batch_id] * len(errors), pa.string()),
