@@ -282,6 +282,28 @@ _KINDS = [
         "report this as a bug: a record was lost or counted twice between staging and release",
     ),
     ErrorKind(
+        Slug.AUDIT_FAILED,
+        ExitCode.DATA,
+        "the release failed its privacy audit (the table above names each failed check); "
+        "nothing published",
+        "read the failed checks: a broken release is a bug to report; a differencing failure "
+        "after a schema, hierarchy or k change needs `ctdc harmonize --new-epoch`",
+    ),
+    ErrorKind(
+        Slug.NEW_EPOCH_NEEDED,
+        ExitCode.DATA,
+        "the schema, hierarchies or k changed since the series' epoch began: published records "
+        "cannot keep their released form; nothing published",
+        "run `ctdc harmonize --new-epoch` to re-anonymize everything (read the audit's "
+        "differencing risk first), or restore the pinned policy",
+    ),
+    ErrorKind(
+        Slug.CASE_NOT_FOUND,
+        ExitCode.DATA,
+        "no staged record of this organization has that case id",
+        "check the case id as it appears in the organization's own export (and --org)",
+    ),
+    ErrorKind(
         Slug.TOO_FEW_RECORDS,
         ExitCode.DATA,
         "too few records for a k-anonymous release; nothing published",

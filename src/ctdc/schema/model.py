@@ -102,6 +102,9 @@ class Group:
     description: str
     concatenated: str | None
     flags: tuple[Field, ...] = ()
+    #: the release may never let someone who knows a class's quasi-identifiers be certain
+    #: that a person's flag is TRUE (docs/privacy.md, "Protected flags")
+    protected: bool = False
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,12 @@ class Schema:
     @property
     def quasi_identifiers(self) -> list[str]:
         return self.names("quasi_identifier")
+
+    @property
+    def protected(self) -> list[str]:
+        """The flags of the groups marked ``protected``, in schema order."""
+        names = {f.name for g in self.groups.values() if g.protected for f in g.flags}
+        return [f.name for f in self.fields if f.name in names]
 
     @property
     def released(self) -> list[str]:
@@ -346,8 +355,11 @@ def _parse_schema(text: str, path: Path) -> Schema:
         flags = tuple(f for f in fields if f.group == gname)
         if not flags:
             raise _bad(path, f"group {gname} has no fields")
+        protected = graw.get("protected", False)
+        if not isinstance(protected, bool):
+            raise _bad(path, f"group {gname}: `protected` must be true or false, got {protected!r}")
         groups[gname] = Group(
-            gname, str(graw.get("description", "")), graw.get("concatenated"), flags
+            gname, str(graw.get("description", "")), graw.get("concatenated"), flags, protected
         )
     _check_roles(fields, path)
     for f in fields:
