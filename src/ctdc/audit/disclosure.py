@@ -1,0 +1,174 @@
+"""Attribute disclosure, derived fields and differencing: what a k-anonymous release may still tell.
+
+k-anonymity hides *which* row is a person's; these checks look at what the
+rows of a class (or of a release-to-release difference) say about everyone
+in it. Each is one or a few DuckDB ``GROUP BY`` queries over the written
+Parquet; details give counts and column names, never the values of a class.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ctdc.anonymize.verify import quote_identifier as q
+from ctdc.audit.model import CheckResult, fail, ok, plural
+from ctdc.audit.sources import Sources, group_by_list
+
+ATTRIBUTE = "attribute disclosure"
+DERIVED = "derived fields"
+DIFFERENCING = "differencing"
+
+
+def certain_flags(src: Sources, relation: str,
+                  columns: Sequence[str] | None = None) -> dict[str, tuple[int, int]]:  # fmt: skip
+    """Protected flag -> (groups, rows) of ``relation`` in which the flag is TRUE in every row.
+
+    A flag that is not a quasi-identifier is grouped by all quasi-identifiers
+    (its equivalence classes); a flag that is one is grouped by all the *other*
+    quasi-identifiers, since a class of its own always shares its value: what
+    must not happen is that knowing the rest makes the flag certain. NULL and
+    FALSE both count as "not TRUE": either leaves the attacker unsure.
+    """
+    have = src.columns if columns is None else columns
+    out: dict[str, tuple[int, int]] = {}
+    for flag in [f for f in src.schema.protected if f in have]:
+        keys = [n for n in src.qis if n != flag and n in have]
+        group = f" GROUP BY {group_by_list(keys)}" if keys else ""
+        groups, rows = src.con.execute(
+            f"SELECT count(*), coalesce(sum(n), 0) FROM (SELECT count(*) AS n, "
+            f"bool_and({q(flag)} IS TRUE) AS certain FROM {relation}{group}) WHERE certain"
+        ).fetchall()[0]
+        if groups:
+            out[flag] = (int(groups), int(rows))
+    return out
+
+
+def _describe_certain(found: dict[str, tuple[int, int]], where: str) -> str:
+    return "; ".join(f"{flag} is TRUE in every row of {plural(g, 'group')} ({plural(n, 'row')})"
+                     f"{where}" for flag, (g, n) in found.items())  # fmt: skip
+
+
+def attribute_disclosure(src: Sources) -> CheckResult:
+    """No protected flag is certain for anyone whose quasi-identifiers an attacker knows.
+
+    Guarantees: for every protected flag (types of exploitation, means of
+    control), every equivalence class (every group of the other QIs, for a flag
+    that is a QI) has a row where the flag is not TRUE. Does not guarantee that
+    a flag is unlikely: a class of 10 with 9 TRUE passes (that is l-diversity's
+    or t-closeness's job), and says nothing of flags outside protected groups.
+    """
+    found = certain_flags(src, "cases")
+    if found:
+        return fail(ATTRIBUTE, _describe_certain(found, ""))
+    flags = [f for f in src.schema.protected if f in src.columns]
+    return ok(ATTRIBUTE, f"none of {len(flags)} protected flags is TRUE in a whole class")
+
+
+def _small_classes(src: Sources, relation: str, keys: Sequence[str]) -> tuple[int, int]:
+    """(classes, rows) of ``relation`` grouped by ``keys`` with fewer than k rows."""
+    if not keys:
+        (n,) = src.con.execute(f"SELECT count(*) FROM {relation}").fetchall()[0]
+        return (1, int(n)) if 0 < n < src.k else (0, 0)
+    got = src.con.execute(
+        f"SELECT count(*), coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM {relation} "
+        f"GROUP BY {group_by_list(keys)}) WHERE n < ?", [src.k]
+    ).fetchall()[0]  # fmt: skip
+    return int(got[0]), int(got[1])
+
+
+def derived_fields(src: Sources) -> CheckResult:
+    """A released field computed from a quasi-identifier says nothing its published source hides.
+
+    * a derived field that is not a QI (majority status from the age band):
+      the QIs plus that field give no class below k, i.e. it never splits a
+      class (it follows the *published* band, so a suppressed band is not split
+      into adults and minors);
+    * a derived field that is a QI must be NULL wherever its source is NULL;
+    * a flag group's label column: the QIs plus the label give no class below
+      k when any of its flags is a QI, and the label is a function of the
+      released flags (it never says more than they do).
+
+    Does not check derivations the schema does not declare.
+    """
+    problems: list[str] = []
+    for f in src.schema.fields:
+        source = f.derived_from
+        if source is None or f.name not in src.columns or source not in src.schema.by_name:
+            continue
+        if src.schema[source].role != "quasi_identifier":
+            continue
+        if f.role == "quasi_identifier":
+            if source in src.columns:
+                (n,) = src.con.execute(f"SELECT count(*) FROM cases WHERE {q(source)} IS NULL "
+                                       f"AND {q(f.name)} IS NOT NULL").fetchall()[0]  # fmt: skip
+                if n:
+                    problems.append(f"{f.name} is published in {plural(int(n), 'row')} whose "
+                                    f"{source} is NULL")  # fmt: skip
+            continue
+        classes, rows = _small_classes(src, "cases", [*src.qis, f.name])
+        if classes:
+            problems.append(f"QIs + {f.name} give {plural(classes, 'class')} below k={src.k} "
+                            f"({plural(rows, 'row')})")  # fmt: skip
+    for group in src.schema.groups.values():
+        label = group.concatenated
+        if not label or label not in src.columns:
+            continue
+        flags = [f.name for f in group.flags if f.name in src.columns]
+        if any(f in src.qis for f in flags):
+            classes, rows = _small_classes(src, "cases", [*src.qis, label])
+            if classes:
+                problems.append(f"QIs + {label} give {plural(classes, 'class')} below "
+                                f"k={src.k} ({plural(rows, 'row')})")  # fmt: skip
+        if flags:
+            (split,) = src.con.execute(
+                f"SELECT count(*) FROM (SELECT count(DISTINCT coalesce({q(label)}, chr(0))) AS d "
+                f"FROM cases GROUP BY {group_by_list(flags)}) WHERE d > 1"
+            ).fetchall()[0]
+            if split:
+                problems.append(f"{label} takes several values for the same flags "
+                                f"({plural(int(split), 'flag combination')})")  # fmt: skip
+    if problems:
+        return fail(DERIVED, "; ".join(problems))
+    return ok(DERIVED, "every derived field follows its published source")
+
+
+def differencing(src: Sources) -> CheckResult:
+    """The rows a release added and removed are each k-anonymous and disclose no protected flag.
+
+    An analyst holding both releases computes ``current EXCEPT ALL previous``
+    (whole rows, as a multiset) and the reverse; a night that added three
+    records shows them as three rows, whatever the classes they joined. The
+    check runs the same difference in DuckDB and groups each side by the QIs:
+    no group below k, and no protected flag TRUE in a whole group (the rule of
+    :func:`attribute_disclosure`). Offending groups are counted, never named.
+    Guarantees this for the pair audited only, not for every pair of a series.
+    """
+    if src.previous is None:
+        return CheckResult(DIFFERENCING, True, "no previous release", skipped=True)
+    previous = [d[0] for d in src.con.execute("SELECT * FROM previous LIMIT 0").description or []]
+    common = [c for c in src.columns if c in previous]
+    cols = group_by_list(common)
+    src.con.execute(f"CREATE OR REPLACE TEMP TABLE _added AS "
+                    f"SELECT {cols} FROM cases EXCEPT ALL SELECT {cols} FROM previous")  # fmt: skip
+    src.con.execute(f"CREATE OR REPLACE TEMP TABLE _removed AS "
+                    f"SELECT {cols} FROM previous EXCEPT ALL SELECT {cols} FROM cases")  # fmt: skip
+    problems: list[str] = []
+    sizes: list[str] = []
+    for side in ("added", "removed"):
+        relation = f"_{side}"
+        (total,) = src.con.execute(f"SELECT count(*) FROM {relation}").fetchall()[0]
+        sizes.append(f"{total:,} {side}")
+        if not total:
+            continue
+        classes, rows = _small_classes(src, relation, [n for n in src.qis if n in common])
+        if classes:
+            problems.append(f"{side} rows form {plural(classes, 'QI combination')} below "
+                            f"k={src.k} ({plural(rows, 'row')})")  # fmt: skip
+        found = certain_flags(src, relation, common)
+        if found:
+            problems.append(_describe_certain(found, f" of the {side} rows"))
+    if set(common) != set(src.columns) or set(common) != set(previous):
+        sizes.append("columns differ: compared on the shared ones")
+    if problems:
+        return fail(DIFFERENCING, "; ".join(problems))
+    return ok(DIFFERENCING, f"rows {', '.join(sizes)}: each side k-anonymous, no flag certain")

@@ -1,0 +1,104 @@
+"""``audit_release``: every check against one release (and the one before it), as the steward.
+
+Harmonize will call this before it publishes (the lead engineer wires that
+in), and ``ctdc audit`` calls it on what is already public. It only reads:
+the release, the previous release, the live staging and the ledger. Each
+check is a small function of the same :class:`~ctdc.audit.sources.Sources`;
+one that raises is reported as failed with the exception's type (never its
+text, which could quote a value), so one broken check never hides the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from ctdc.audit.disclosure import attribute_disclosure, derived_fields, differencing
+from ctdc.audit.files import files, markers_and_bytes, private_strings
+from ctdc.audit.model import AuditReport, CheckResult, fail
+from ctdc.audit.order import row_order
+from ctdc.audit.reidentify import linkage, prosecutor
+from ctdc.audit.sources import Sources, open_sources
+from ctdc.schema import Schema
+from ctdc.store.policy import load_policy
+from ctdc.store.public import PublicArea, current_public_release, public_area
+from ctdc.store.workspace import Workspace
+
+FROZEN_ROWS = "frozen rows"
+
+
+def frozen_rows(src: Sources) -> CheckResult | None:
+    """Placeholder for the publication ledger's check: no frozen row changed, none re-coded.
+
+    The private publication ledger does not exist yet. When it does, this
+    check reads it and compares each frozen record's released form with this
+    release; until then it returns None and the report does not list it.
+    """
+    del src
+    return None
+
+
+def workspace_area(ws: Workspace) -> PublicArea:
+    """The public folder and mode the workspace's pinned policy names."""
+    policy = load_policy(ws)
+    publish_dir = Path(policy.publish_dir) if policy.publish_dir else None
+    return public_area(ws.root, publish_dir, policy.public_mode)
+
+
+def previous_public_release(area: PublicArea, release: Path) -> Path | None:
+    """The public release before ``release``: ids begin with their UTC time, so name order."""
+    if not area.releases_dir.is_dir():
+        return None
+    older = sorted(p for p in area.releases_dir.iterdir()
+                   if p.is_dir() and not p.name.startswith(".") and p.name < release.name)  # fmt: skip
+    return older[-1] if older else None
+
+
+def default_release(area: PublicArea) -> Path | None:
+    return current_public_release(area.root)
+
+
+def audit_release(
+    ws: Workspace,
+    schema: Schema,
+    release: Path,
+    previous: Path | None = None,
+    *,
+    k: int,
+    markers: Sequence[str] = (),
+    public: PublicArea | None = None,
+) -> AuditReport:
+    """Run every check on ``release`` (a folder with ``cases.parquet``), ``previous`` if given.
+
+    ``public`` is the public folder whose files and bytes are checked; by
+    default the workspace's. A release outside it is audited as a folder of
+    its own: its three files, their modes and bytes.
+    """
+    area = public if public is not None else workspace_area(ws)
+    inside = release.resolve().is_relative_to(area.root.resolve())
+    scanned = area.root if inside else release
+    src = open_sources(ws, schema, release, previous, k)
+    try:
+        secrets = private_strings(src, ws.stored_fingerprint(), markers)
+        checks: list[tuple[str, Callable[[], CheckResult | None]]] = [
+            ("prosecutor", lambda: prosecutor(src)),
+            ("linkage", lambda: linkage(src)),
+            ("differencing", lambda: differencing(src)),
+            ("attribute disclosure", lambda: attribute_disclosure(src)),
+            ("derived fields", lambda: derived_fields(src)),
+            ("markers and bytes", lambda: markers_and_bytes(src, scanned, secrets)),
+            ("row order", lambda: row_order(src)),
+            ("files", lambda: files(area if inside else None, release, area.mode)),
+            (FROZEN_ROWS, lambda: frozen_rows(src)),
+        ]
+        results = [r for r in (_run(name, check) for name, check in checks) if r is not None]
+    finally:
+        src.con.close()
+    return AuditReport(release.name, previous.name if previous else None, k, tuple(results))
+
+
+def _run(name: str, check: Callable[[], CheckResult | None]) -> CheckResult | None:
+    try:
+        return check()
+    except Exception as exc:  # noqa: BLE001 -- one broken check must not hide the others
+        return fail(name, f"the check could not run ({type(exc).__name__})")
