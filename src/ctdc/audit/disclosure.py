@@ -30,9 +30,22 @@ def certain_flags(src: Sources, relation: str,
     FALSE both count as "not TRUE": either leaves the attacker unsure.
     """
     have = src.columns if columns is None else columns
+    flags = [f for f in src.schema.protected if f in have]
+    qis = [n for n in src.qis if n in have]
     out: dict[str, tuple[int, int]] = {}
-    for flag in [f for f in src.schema.protected if f in have]:
-        keys = [n for n in src.qis if n != flag and n in have]
+    plain = [f for f in flags if f not in qis]  # one query for every flag that is not a QI
+    if plain:
+        group = f" GROUP BY {group_by_list(qis)}" if qis else ""
+        certain = ", ".join(f"bool_and({q(f)} IS TRUE) AS c{i}" for i, f in enumerate(plain))
+        counts = ", ".join(f"count(*) FILTER (WHERE c{i}), coalesce(sum(n) FILTER (WHERE c{i}), 0)"
+                           for i in range(len(plain)))  # fmt: skip
+        row = src.con.execute(f"SELECT {counts} FROM (SELECT count(*) AS n, {certain} "
+                              f"FROM {relation}{group})").fetchall()[0]  # fmt: skip
+        for i, flag in enumerate(plain):
+            if row[2 * i]:
+                out[flag] = (int(row[2 * i]), int(row[2 * i + 1]))
+    for flag in [f for f in flags if f in qis]:
+        keys = [n for n in qis if n != flag]
         group = f" GROUP BY {group_by_list(keys)}" if keys else ""
         groups, rows = src.con.execute(
             f"SELECT count(*), coalesce(sum(n), 0) FROM (SELECT count(*) AS n, "
@@ -40,7 +53,7 @@ def certain_flags(src: Sources, relation: str,
         ).fetchall()[0]
         if groups:
             out[flag] = (int(groups), int(rows))
-    return out
+    return {f: out[f] for f in flags if f in out}
 
 
 def _describe_certain(found: dict[str, tuple[int, int]], where: str) -> str:

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ctdc.anonymize.verify import quote_identifier as q
 from ctdc.audit.model import CheckResult, fail, ok, plural
-from ctdc.audit.sources import Sources, below_k, create_people, match_counts, staged_columns
+from ctdc.audit.sources import Sources, below_k, create_people, match_counts
 from ctdc.schema import Field
 
 PROSECUTOR = "prosecutor"
@@ -38,7 +38,7 @@ def prosecutor(src: Sources) -> CheckResult:
     """
     if not src.has_staged:
         return CheckResult(PROSECUTOR, True, "no staged records to attack", skipped=True)
-    missing = [n for n in src.qis if n not in staged_columns(src)]
+    missing = [n for n in src.qis if n not in src.staged_cols]
     select = ", ".join(
         f"NULL AS {q(n)}" if n in missing else q(n) for n in src.qis
     )  # a column staging lacks is NULL for every record
@@ -64,7 +64,7 @@ def linkage(src: Sources) -> CheckResult:
         return CheckResult(LINKAGE, True, "no staged records to build a register from",
                            skipped=True)  # fmt: skip
     staged_qis = src.con.execute(
-        "SELECT " + ", ".join(f"CAST({q(n)} AS VARCHAR) AS {q(n)}" if n in staged_columns(src)
+        "SELECT " + ", ".join(f"CAST({q(n)} AS VARCHAR) AS {q(n)}" if n in src.staged_cols
                               else f"NULL::VARCHAR AS {q(n)}" for n in src.qis)
         + " FROM staged"
     ).df()  # fmt: skip
@@ -113,6 +113,6 @@ def fake_names(n: int, rng: np.random.Generator) -> np.ndarray:
         return np.array([f"person {i}" for i in range(n)], dtype=object)
     fake = Faker()
     fake.seed_instance(SEED)
-    first = np.array([fake.first_name() for _ in range(200)], dtype=object)
-    last = np.array([fake.last_name() for _ in range(200)], dtype=object)
-    return first[rng.integers(0, 200, n)] + " " + last[rng.integers(0, 200, n)]
+    first = np.array([fake.first_name() for _ in range(50)], dtype=object)
+    last = np.array([fake.last_name() for _ in range(50)], dtype=object)
+    return first[rng.integers(0, 50, n)] + " " + last[rng.integers(0, 50, n)]

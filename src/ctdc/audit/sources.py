@@ -52,6 +52,8 @@ class Sources:
     #: every ledger entry, superseded ones too: their ids and hashes are private as well
     ledger: list[BatchEntry] = field(default_factory=list)
     has_staged: bool = False
+    #: the staged table's columns
+    staged_cols: list[str] = field(default_factory=list)
 
 
 def open_sources(ws: Workspace, schema: Schema, release: Path, previous: Path | None,
@@ -71,6 +73,7 @@ def open_sources(ws: Workspace, schema: Schema, release: Path, previous: Path | 
                   [n for n in schema.quasi_identifiers if n in columns], columns, entries,
                   ledger)  # fmt: skip
     src.has_staged = _load_staged(ws, con, entries)
+    src.staged_cols = [d[0] for d in con.execute("SELECT * FROM staged LIMIT 0").description or []]
     return src
 
 
@@ -98,10 +101,6 @@ def _load_staged(ws: Workspace, con: duckdb.DuckDBPyConnection, entries: list[Ba
     )
     con.unregister("_batch_seq")
     return True
-
-
-def staged_columns(src: Sources) -> list[str]:
-    return [d[0] for d in src.con.execute("SELECT * FROM staged LIMIT 0").description or []]
 
 
 def hierarchy_of(schema: Schema, name: str) -> Hierarchy | None:

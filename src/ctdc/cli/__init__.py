@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from ctdc import __version__
+from ctdc.cli.audit import audit as audit_command
 from ctdc.cli.common import State, errors
 from ctdc.cli.harmonize import harmonize as harmonize_command
 from ctdc.cli.ingest import ingest as ingest_command
@@ -73,6 +74,7 @@ app.command("ingest")(ingest_command)
 app.command("validate")(validate_command)
 app.command("harmonize")(harmonize_command)
 app.command("query")(query_command)
+app.command("audit")(audit_command)
 app.add_typer(policy_app, name="policy")
 app.add_typer(key_app, name="key")
 app.add_typer(quarantine_app, name="quarantine")
