@@ -60,7 +60,9 @@ def build(root: Path, schema: Schema) -> Published:
         mapping = root / f"{org}.yaml"
         mapping.write_text(TEST_MAPPING.replace("org: test-org", f"org: {org}"), encoding="utf-8")
         export = root / f"{org}.csv"
-        export.write_bytes(("\n".join([HEADER, *export_lines(n, country)]) + "\n").encode("latin-1"))
+        export.write_bytes(
+            ("\n".join([HEADER, *export_lines(n, country)]) + "\n").encode("latin-1")
+        )
         ingest_file(ws, schema, load_mapping(mapping, schema), export, key=ws.load_key())
     result = harmonize(ws, schema, k=K)
     return Published(ws, schema, ws.root / "public", result.public_path)

@@ -43,10 +43,18 @@ def private_strings(src: Sources, ws_fingerprint: str | None,
                     markers: Sequence[str]) -> dict[str, set[str]]:  # fmt: skip
     """Kind -> the private strings of that kind, from staging and the whole ledger."""
     con = src.con
-    pseudonyms = {r[0] for r in con.execute(
-        "SELECT DISTINCT case_pseudonym FROM staged WHERE case_pseudonym IS NOT NULL").fetchall()}
-    orgs = {r[0] for r in con.execute(
-        "SELECT DISTINCT org_id FROM staged WHERE org_id IS NOT NULL").fetchall()}
+    pseudonyms = {
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT case_pseudonym FROM staged WHERE case_pseudonym IS NOT NULL"
+        ).fetchall()
+    }
+    orgs = {
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT org_id FROM staged WHERE org_id IS NOT NULL"
+        ).fetchall()
+    }
     batches = {r[0] for r in con.execute(
         "SELECT DISTINCT batch_id FROM staged WHERE batch_id IS NOT NULL").fetchall()}  # fmt: skip
     orgs |= {e.org for e in src.ledger}
@@ -55,8 +63,14 @@ def private_strings(src: Sources, ws_fingerprint: str | None,
     keys = {e.key_fingerprint for e in src.ledger if e.key_fingerprint}
     if ws_fingerprint:
         keys.add(ws_fingerprint)
-    out = {"pseudonym": pseudonyms, "organization id": orgs, "batch id": batches,
-           "export hash": hashes, "key fingerprint": keys, "marker": {m for m in markers if m}}
+    out = {
+        "pseudonym": pseudonyms,
+        "organization id": orgs,
+        "batch id": batches,
+        "export hash": hashes,
+        "key fingerprint": keys,
+        "marker": {m for m in markers if m},
+    }
     return {kind: {str(s) for s in found if str(s)} for kind, found in out.items()}
 
 
@@ -189,7 +203,9 @@ def files(area: PublicArea | None, release: Path, mode: int) -> CheckResult:
     else:
         problems = _area_problems(area)
     if problems:
-        shown = "; ".join(problems[:8]) + (f"; {len(problems) - 8} more" if len(problems) > 8 else "")
+        shown = "; ".join(problems[:8]) + (
+            f"; {len(problems) - 8} more" if len(problems) > 8 else ""
+        )
         return fail(FILES, shown)
     return ok(FILES, f"layout and modes as promised ({mode:04o} folders, "
               f"{mode & ~0o111:04o} files)")  # fmt: skip

@@ -34,7 +34,7 @@ import pandas as pd
 
 from ctdc.anonymize.verify import quote_identifier as q
 from ctdc.audit.model import CheckResult, fail, ok
-from ctdc.audit.sources import Sources, ancestor_join, group_by_list
+from ctdc.audit.sources import Sources, ancestor_join
 
 ROW_ORDER = "row order"
 Z_LIMIT = 5.0

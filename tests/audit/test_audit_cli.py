@@ -1,0 +1,78 @@
+"""``ctdc audit`` in-process: a table or JSON, exit 0 on a sound release, 1 (audit-failed) on a
+broken one, and no private string (pseudonym, organization id, case id) in anything it prints."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from audit_fixtures import K, MARKER, ORGS, Published, build, copy_public, qi_key, rewrite_cases
+from conftest import run_ctdc
+from ctdc.audit import previous_public_release
+from ctdc.schema import Schema
+from ctdc.store.public import PublicArea
+
+
+@pytest.fixture(scope="module")
+def pub(schema: Schema, tmp_path_factory: pytest.TempPathFactory) -> Published:
+    return build(tmp_path_factory.mktemp("audit-cli"), schema)
+
+
+def _private(pub: Published) -> list[str]:
+    staged = duckdb.sql(f"SELECT case_pseudonym, batch_id FROM "
+                        f"read_parquet('{pub.ws.root}/staging/*/*.parquet')").df()  # fmt: skip
+    case_ids = [f"{n}{i:04d}" for n in (1, 2) for i in range(1, 33)]
+    return [*staged["case_pseudonym"], *staged["batch_id"].unique(), *ORGS, *case_ids]
+
+
+def test_the_current_public_release_passes_and_prints_one_line_per_check(
+    pub: Published, tmp_path: Path
+) -> None:
+    res = run_ctdc(tmp_path, "--data-dir", str(pub.ws.root), "audit", "--marker", MARKER)
+    assert res.exit_code == 0, res.output
+    for name in ("prosecutor", "linkage", "differencing", "attribute disclosure",
+                 "derived fields", "markers and bytes", "row order", "files"):  # fmt: skip
+        assert name in res.stdout
+    assert f"audit of release {pub.release.name}" in res.stdout
+    assert "every check passed" in res.stdout
+    assert not [s for s in _private(pub) if s in res.output]
+
+
+def test_a_broken_release_exits_1_with_audit_failed_naming_each_problem(
+    pub: Published, tmp_path: Path
+) -> None:
+    _, release = copy_public(pub, tmp_path / "public")
+    qis = pub.schema.quasi_identifiers
+
+    def shrink(frame: pd.DataFrame) -> pd.DataFrame:  # a class of k-1
+        key = qi_key(frame, qis)
+        return frame.drop(index=key[key == key.iloc[0]].index[K - 1 :])
+
+    rewrite_cases(release, shrink, metadata={"origin": MARKER})
+    (release / "notes.log").write_text("harmonize ran\n")
+    res = run_ctdc(tmp_path, "--data-dir", str(pub.ws.root), "audit", str(release),
+                   "--marker", MARKER, "--json")  # fmt: skip
+    assert res.exit_code == 1, res.output
+    assert "error[audit-failed]" in res.stderr
+    doc = json.loads(res.stdout)
+    failed = {c["name"]: c["detail"] for c in doc["checks"] if not c["passed"]}
+    assert set(failed) == {"prosecutor", "linkage", "markers and bytes", "files"}
+    assert "match 1..2 released rows" in failed["prosecutor"]
+    assert failed["markers and bytes"] == "a marker in cases.parquet"
+    assert failed["files"] == f"stray {release.name}/notes.log"
+    assert "4 of 8 checks failed: prosecutor, linkage, markers and bytes, files" in res.stderr
+    assert not [s for s in _private(pub) if s in res.output]
+
+
+def test_against_defaults_to_the_public_release_before(tmp_path: Path) -> None:
+    area = PublicArea(tmp_path)
+    for name in ("20250101T000000Z-aaaaaaaa", "20250102T000000Z-bbbbbbbb",
+                 "20250103T000000Z-cccccccc", ".tmp-x"):  # fmt: skip
+        (area.releases_dir / name).mkdir(parents=True)
+    newest = area.releases_dir / "20250103T000000Z-cccccccc"
+    assert previous_public_release(area, newest) == area.releases_dir / "20250102T000000Z-bbbbbbbb"
+    assert previous_public_release(area, area.releases_dir / "20250101T000000Z-aaaaaaaa") is None
