@@ -154,7 +154,7 @@ def _sensitive(
             raise ValueError(f"sensitive column {s!r} is not a column of the frame")
         if s in qis:
             raise ValueError(f"{s!r} cannot be both a quasi-identifier and sensitive")
-        c, uniques = pd.factorize(frame[s], use_na_sentinel=True)
+        c, uniques = _codes(frame[s])
         if len(frame) and len(uniques) < l:
             raise ValueError(
                 f"sensitive column {s!r} has {len(uniques)} distinct known values: "
@@ -162,6 +162,17 @@ def _sensitive(
             )
         codes.append(c.astype(np.int64) + 1)
     return codes, int(l)
+
+
+def _codes(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Codes numbered in sorted order of the values (by their text if they do not sort):
+    first-appearance codes would make the release depend on the order of the rows."""
+    try:
+        return pd.factorize(column, sort=True, use_na_sentinel=True)
+    except TypeError:  # values of mixed types
+        codes, uniques = pd.factorize(column, use_na_sentinel=True)
+        rank = np.argsort(np.argsort([str(v) for v in uniques], kind="stable"))
+        return np.where(codes >= 0, rank[np.maximum(codes, 0)], -1), pd.Index(uniques)
 
 
 def _validate(

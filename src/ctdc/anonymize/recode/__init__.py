@@ -39,18 +39,21 @@ Determinism: no randomness; ties go to the lower bound, then lattice order.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from ctdc.anonymize.hierarchy import Encoded
 from ctdc.anonymize.recode.climb import climb
-from ctdc.anonymize.recode.keys import Keys
+from ctdc.anonymize.recode.keys import Keys, first_index
 from ctdc.anonymize.recode.lattice import Lattice
 from ctdc.anonymize.recode.placement import Placement
 from ctdc.anonymize.recode.reopen import reopen
+from ctdc.anonymize.recode.repair import release_loss, repair
 from ctdc.anonymize.recode.sweep import Sweep
 from ctdc.anonymize.recode.tuning import Tuning
+from ctdc.anonymize.recode.witness import Witnesses
 
 __all__ = ["Recoding", "Tuning", "local_recode"]
 
@@ -70,32 +73,114 @@ def local_recode(
     *,
     sensitive: list[np.ndarray] | None = None,
     l_div: int = 1,
+    protected: list[np.ndarray] | None = None,
     tuning: Tuning | None = None,
 ) -> Recoding:
-    """Choose a published level per row and QI; ``allowed[j]`` lists QI j's levels (ascending)."""
+    """Choose a published level per row and QI; ``allowed[j]`` lists QI j's levels (ascending).
+
+    ``sensitive``: codes per row (0 NA, 1.. known values, numbered in an order that does
+    not depend on the rows') of which every class needs ``l_div`` distinct known ones;
+    ``protected``: 1 where a flag is not TRUE, 0 where it is; every class needs a 1.
+    """
     tuning = tuning or Tuning()
     n, m = len(columns[0].codes) if columns else 0, len(columns)
-    sens = sensitive or []
+    sens = list(sensitive or []) + list(protected or [])
+    witness = (
+        Witnesses(
+            tuple(int(s.max(initial=0)) for s in sens),
+            (l_div,) * len(sensitive or []) + (1,) * len(protected or []),
+        )
+        if sens
+        else None
+    )
     if n == 0:
         return Recoding(np.zeros((0, m), np.int8), np.zeros(0, bool))
-    raw = np.stack([c.codes for c in columns] + list(sens), axis=1)
     keys = Keys(tuning.key_limit, tuning.pandas_hash_table)
-    tuples, weights, inverse = keys.collapse(raw)
     lattice = Lattice(columns, allowed, tuning.lattice_grid)  # shared: its walk is reused
 
-    def run(handover: bool) -> tuple[Placement, bool]:
-        placement = Placement(columns, allowed, k, tuples, weights, len(sens), l_div, tuning)
-        sweep = Sweep(placement, lattice, tuning)
-        sweep.run(handover=handover)
-        climb(placement)
-        reopen(placement)
-        return placement, sweep.handed_over
+    def search(raw: np.ndarray, wit: Witnesses | None, canonical: bool) -> np.ndarray:
+        """Levels per row of ``raw`` from the sweep, the climb and the reopen."""
+        tuples, weights, inverse = keys.collapse(raw)
+        if canonical:
+            tuples, weights, inverse = _canonical(tuples, weights, inverse)
 
-    state, handed_over = run(handover=True)
-    if len(tuples) <= tuning.small and handed_over:
-        # Small input: also try the full sweep and keep whichever loses less.
-        other, _ = run(handover=False)
-        if (other.loss(), other.removed()) < (state.loss(), state.removed()):
-            state = other
-    levels = state.level[inverse]
+        def run(handover: bool) -> tuple[Placement, bool]:
+            placement = Placement(columns, allowed, k, tuples, weights, wit, tuning)
+            sweep = Sweep(placement, lattice, tuning)
+            sweep.run(handover=handover)
+            climb(placement)
+            reopen(placement)
+            return placement, sweep.handed_over
+
+        state, handed_over = run(handover=True)
+        if len(tuples) <= tuning.small and handed_over:
+            # Small input: also try the full sweep and keep whichever loses less.
+            other, _ = run(handover=False)
+            if (other.loss(), other.removed()) < (state.loss(), state.removed()):
+                state = other
+        return state.level[inverse]
+
+    qi_codes = np.stack([c.codes for c in columns], axis=1)
+    if witness is None:
+        levels = search(qi_codes, None, canonical=False)
+    else:
+        levels = _with_witnesses(columns, allowed, k, witness, keys, tuning, qi_codes, sens, search)
     return Recoding(levels, levels[:, 0] < 0 if m else np.zeros(n, bool))
+
+
+def _with_witnesses(
+    columns: list[Encoded],
+    allowed: list[tuple[int, ...]],
+    k: int,
+    witness: Witnesses,
+    keys: Keys,
+    tuning: Tuning,
+    qi_codes: np.ndarray,
+    sens: list[np.ndarray],
+    search: Callable[[np.ndarray, Witnesses | None, bool], np.ndarray],
+) -> np.ndarray:
+    """Levels per row that give every class ``k`` records and its witnesses.
+
+    The k-anonymous search runs first, then :func:`.repair.repair` fixes the
+    classes that lack witnesses, by generalizing (stealing a witness from a class
+    that can spare it, or merging two classes). Measured on Adult (6 QIs, k = 10,
+    l = 2 over salary-class), that loses less than a search that carries the
+    witnesses itself (:mod:`.finalized` judges them there too), which strands the
+    records it took no witness for: LM 0.056 against 0.083, in a fraction of the
+    time. Inputs of at most ``tuning.small`` distinct tuples run both and keep the
+    one that loses less. Tuples are in lexicographic order, so the release does not
+    depend on the order of the rows.
+    """
+    full = np.concatenate([qi_codes, np.stack(sens, axis=1)], axis=1)
+    tuples, weights, inverse = _canonical(*keys.collapse(full))
+    first = first_index(inverse, len(tuples))
+    starts = [search(qi_codes, None, True)[first]]
+    if len(tuples) <= tuning.small:
+        starts.append(search(full, witness, True)[first])
+    best: tuple[tuple[float, float], np.ndarray] | None = None
+    for start in starts:
+        level = repair(columns, allowed, k, witness, keys, tuples, weights, start)
+        score = (
+            release_loss(columns, tuples, weights, level),
+            float(weights[level[:, 0] < 0].sum()),
+        )
+        if best is None or score < best[0]:
+            best = (score, level)
+    assert best is not None
+    return best[1][inverse]
+
+
+def _canonical(
+    tuples: np.ndarray, weights: np.ndarray, inverse: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct tuples in lexicographic order, not in order of first appearance.
+
+    The search breaks ties by tuple order, so with witnesses asked the release
+    would otherwise depend on the order of the input rows (on Adult with l = 2:
+    461, 441 or 415 records removed on shuffled copies). k-only runs keep the
+    order of first appearance, so that their releases stay byte-identical.
+    """
+    order = np.lexsort(tuples.T[::-1])
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return tuples[order], weights[order], rank[inverse]

@@ -60,7 +60,7 @@ def climb(p: Placement) -> None:
 
     def classes(key: np.ndarray | None, ids: list[np.ndarray]) -> tuple[np.ndarray, ...]:
         if key is not None:
-            return p.finalized.key_classes(key, t.weights)
+            return p.finalized.key_classes(key, t.weights, t.mask)
         return p.classes(ids)
 
     while t.weights.size:

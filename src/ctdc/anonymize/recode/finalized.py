@@ -1,13 +1,15 @@
 """The classes fixed so far, and whether a class of remaining tuples would be safe with them.
 
 A class of remaining tuples is safe when, with the records already finalized
-under the same published tuple, it has at least ``k`` records (and ``l``
-distinct known values of each sensitive column). On the *radix path* (an exact
-mixed-radix key fits in int64 and no l-diversity is asked) only the finalized
-size per key is kept: sorted keys and sizes, merged by sorted insertion, with a
-one-hash Bloom bitmap in front, since most keys looked up were never finalized.
-Otherwise the finalized classes are kept whole (published ids, sensitive codes,
-weights) and re-grouped with the remaining tuples at every test.
+under the same published tuple, it has at least ``k`` records (and the
+witnesses :mod:`.witness` asks for: ``l`` distinct known values of each
+sensitive column, a record not TRUE on each protected flag). On the *radix
+path* (an exact mixed-radix key fits in int64, and any witness codes fit in one
+int64 mask) only the finalized size (and OR of masks) per key is kept: sorted
+keys, merged by sorted insertion, with a one-hash Bloom bitmap in front, since
+most keys looked up were never finalized. Otherwise the finalized classes are
+kept whole (published ids, witness codes, weights) and re-grouped with the
+remaining tuples at every test.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import pandas as pd
 
 from ctdc.anonymize.recode.keys import Keys, dot, first_index
 from ctdc.anonymize.recode.tuning import Tuning
+from ctdc.anonymize.recode.witness import Witnesses
 
 #: (class of each tuple, class sizes with the finalized records, safe classes)
 Classes = tuple[np.ndarray, np.ndarray, np.ndarray]
@@ -28,29 +31,33 @@ class Finalized:
     def __init__(
         self,
         m: int,
-        n_sensitive: int,
+        witness: Witnesses | None,
         k: int,
-        l_div: int,
         cards: list[int],
         radix: np.ndarray | None,
         keys: Keys,
         tuning: Tuning,
     ) -> None:
-        self.m, self.n_sensitive, self.k, self.l_div = m, n_sensitive, k, l_div
+        self.m, self.witness, self.k = m, witness, k
+        self.n_sensitive = len(witness.cards) if witness is not None else 0
         self.cards, self.radix, self.keys = cards, radix, keys
         self.bits, self.hash_lookup = tuning.bloom_bits, tuning.hash_lookup
         # off the radix path: one row per distinct (published ids, sensitive codes)
         self.ids = np.zeros((0, m), dtype=np.int64)
-        self.sens = np.zeros((0, n_sensitive), dtype=np.int64)
+        self.sens = np.zeros((0, self.n_sensitive), dtype=np.int64)
         self.w = np.zeros(0, dtype=np.int64)
         # radix path: sorted keys and their sizes, hashed when first needed, Bloom bits
         self.sorted_keys = np.zeros(0, dtype=np.int64)
         self.size = np.zeros(0, dtype=np.int64)
+        self.mask = np.zeros(0, dtype=np.int64)  # OR of the witness masks per key
         self.index: pd.Index | None = None
         self.seen = np.zeros(1 << self.bits, dtype=bool)
 
-    def add(self, taken: list[np.ndarray], w: np.ndarray, sens: np.ndarray) -> None:
-        """Finalize tuples published as ``taken`` (ids per QI), weighing ``w``."""
+    def add(
+        self, taken: list[np.ndarray], w: np.ndarray, sens: np.ndarray, masks: np.ndarray
+    ) -> None:
+        """Finalize tuples published as ``taken`` (ids per QI), weighing ``w``, with witness
+        codes ``sens`` (and their ``masks``, used on the radix path)."""
         if self.radix is not None:
             # only sizes per key are needed: add to the known keys, insert the new ones (sorted)
             new, inverse = np.unique(dot(taken, self.radix), return_inverse=True)
@@ -64,6 +71,12 @@ class Finalized:
             self.sorted_keys = np.insert(known, pos[~hit], new[~hit])
             self.index = None
             self.size = np.insert(f_size, pos[~hit], size[~hit])
+            if self.witness is not None:
+                got = np.zeros(len(new), dtype=np.int64)
+                np.bitwise_or.at(got, inverse, masks)
+                f_mask = self.mask.copy()
+                f_mask[pos[hit]] |= got[hit]
+                self.mask = np.insert(f_mask, pos[~hit], got[~hit])
             self.seen[self._slot(new)] = True
             return
         stacked = np.stack(taken, axis=1) if self.m else np.zeros((0, 0), np.int64)
@@ -74,62 +87,73 @@ class Finalized:
         self.ids, self.sens = both[first, : self.m], both[first, self.m :]
         self.w = np.bincount(cls, weights=np.concatenate([self.w, w])).astype(np.int64)
 
-    def classes(self, ids: list[np.ndarray], w: np.ndarray, sens: np.ndarray) -> Classes:
-        """Class of each remaining tuple (published ``ids`` per QI, weights ``w``, sensitive
-        codes ``sens``), class sizes, and which classes are safe with the finalized records."""
+    def classes(
+        self, ids: list[np.ndarray], w: np.ndarray, sens: np.ndarray, masks: np.ndarray
+    ) -> Classes:
+        """Class of each remaining tuple (published ``ids`` per QI, weights ``w``, witness
+        codes ``sens`` and their ``masks``), class sizes, and which classes are safe with
+        the finalized records."""
         if self.radix is not None:
-            return self.key_classes(dot(ids, self.radix), w)
+            return self.key_classes(dot(ids, self.radix), w, masks)
         both = [np.concatenate([ids[j], self.ids[:, j]]) for j in range(self.m)]
         cls, uniq = self.keys.factorize(self.keys.exact(both, self.cards))
         size = np.bincount(cls, weights=np.concatenate([w, self.w]), minlength=len(uniq))
         safe = size >= self.k
-        if self.n_sensitive:
-            safe &= self._diverse(cls, len(uniq), np.concatenate([sens, self.sens]))
+        if self.witness is not None:
+            both_sens = np.concatenate([sens, self.sens])
+            safe &= self.witness.diverse(cls, len(uniq), both_sens)
         return cls[: len(w)], size, safe
 
-    def _diverse(self, cls: np.ndarray, n_cls: int, sens: np.ndarray) -> np.ndarray:
-        """Whether each class has ``l`` known (non-zero) distinct values of every sensitive
-        column. All columns in one pass: a (column, class, value) key per known cell and one
-        ``pd.unique``, since a call per column costs more in dispatch than in work on the
-        small tables the search tests thousands of times."""
-        card = int(sens.max()) + 1 if sens.size else 1
-        col, row = np.nonzero(sens.T > 0)
-        key = (col * n_cls + cls[row].astype(np.int64)) * card + sens[row, col]
-        counts = np.bincount(pd.unique(key) // card, minlength=self.n_sensitive * n_cls)
-        return counts.reshape(self.n_sensitive, n_cls).min(axis=0) >= self.l_div
-
-    def key_classes(self, key: np.ndarray, w: np.ndarray) -> Classes:
-        """:meth:`classes` on the radix path, from each tuple's published key."""
+    def key_classes(
+        self, key: np.ndarray, w: np.ndarray, masks: np.ndarray | None = None
+    ) -> Classes:
+        """:meth:`classes` on the radix path, from each tuple's published key (and witness
+        ``masks``, needed when witnesses are asked)."""
         cls, uniq = self.keys.factorize(key)
         size = np.bincount(cls, weights=w, minlength=len(uniq))
-        size += self.sizes(uniq)
-        return cls, size, size >= self.k
+        if self.witness is None:
+            size += self.sizes(uniq)
+            return cls, size, size >= self.k
+        assert masks is not None  # witnesses are judged from the tuples' masks
+        f_size, f_mask = self.lookup(uniq)
+        size += f_size
+        own = self.witness.class_masks(cls, len(uniq), masks, w)
+        return cls, size, (size >= self.k) & self.witness.ok(own | f_mask)
 
     def sizes(self, keys: np.ndarray) -> np.ndarray:
-        """Records already finalized under each key (radix path), 0 where none.
+        """Records already finalized under each key (radix path), 0 where none."""
+        return self.lookup(keys)[0]
+
+    def lookup(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Records already finalized under each key (radix path), 0 where none, and the OR
+        of their witness masks (0 where none, or without witnesses).
 
         Most keys were never finalized: a bitmap over a hash of the finalized
         keys (a one-hash Bloom filter) rules them out at ~1 ns a key, and only
         the rest are looked up exactly.
         """
         out = np.zeros(len(keys), dtype=np.int64)
+        masks = np.zeros(len(keys), dtype=np.int64)
         n = len(self.sorted_keys)
         if not n:
-            return out
+            return out, masks
         maybe = np.flatnonzero(self.seen[self._slot(keys)])
         if not maybe.size:
-            return out
+            return out, masks
         keys = keys[maybe]
         if len(keys) > self.hash_lookup:  # hashing is ~5x faster a key, but ~0.1 ms a call
             if self.index is None:
                 self.index = pd.Index(self.sorted_keys)
             pos = self.index.get_indexer(keys)
-            out[maybe] = np.where(pos >= 0, self.size[pos], 0)
+            found = pos >= 0
         else:
             sorted_keys = self.sorted_keys
             pos = np.minimum(np.searchsorted(sorted_keys, keys), n - 1)
-            out[maybe] = np.where(sorted_keys[pos] == keys, self.size[pos], 0)
-        return out
+            found = sorted_keys[pos] == keys
+        out[maybe] = np.where(found, self.size[pos], 0)
+        if self.witness is not None:
+            masks[maybe] = np.where(found, self.mask[pos], 0)
+        return out, masks
 
     def _slot(self, keys: np.ndarray) -> np.ndarray:
         """A hash of each key into 0 .. 2**bits - 1 (Fibonacci hashing)."""

@@ -22,6 +22,7 @@ from ctdc.anonymize.recode.keys import Keys
 from ctdc.anonymize.recode.node_cache import NodeCache
 from ctdc.anonymize.recode.tuning import Tuning
 from ctdc.anonymize.recode.tuples import Tuples
+from ctdc.anonymize.recode.witness import Witnesses
 
 
 class Placement:
@@ -34,8 +35,7 @@ class Placement:
         k: int,
         tuples: np.ndarray,
         weights: np.ndarray,
-        n_sensitive: int,
-        l_div: int,
+        witness: Witnesses | None,
         tuning: Tuning,
     ) -> None:
         self.columns, self.allowed, self.k, self.tuning = columns, allowed, k, tuning
@@ -43,13 +43,20 @@ class Placement:
         self.keys = Keys(tuning.key_limit, tuning.pandas_hash_table)
         self.level = np.full((len(tuples), m), -1, dtype=np.int8)
         self.cards = [len(c.values) for c in columns]
-        # l-diversity needs the sensitive values of finalized records: no key lookups then
-        self.radix = self.keys.radix(self.cards) if not n_sensitive else None
+        # witnesses (l-diversity, protected flags) stay on the radix path while their codes
+        # pack into one int64 mask per tuple; wider ones need the finalized classes whole
+        self.witness = witness
+        packed = witness is None or witness.packed
+        self.radix = self.keys.radix(self.cards) if packed else None
         self.all_leaves, self.all_weights = tuples[:, :m], weights  # never compacted
-        self.tuples = Tuples(columns, tuples, weights, m)
-        self.finalized = Finalized(
-            m, n_sensitive, k, l_div, self.cards, self.radix, self.keys, tuning
+        self.all_sens = tuples[:, m:]
+        masks = (
+            witness.masks(tuples[:, m:])
+            if witness is not None and packed
+            else np.zeros(len(tuples), dtype=np.int64)
         )
+        self.tuples = Tuples(columns, tuples, weights, m, masks)
+        self.finalized = Finalized(m, witness, k, self.cards, self.radix, self.keys, tuning)
         self.cache = (
             NodeCache(self.tuples, columns, allowed, self.radix, self.keys, tuning.cache_bytes)
             if self.radix is not None
@@ -64,7 +71,7 @@ class Placement:
     def classes(self, ids: list[np.ndarray]) -> Classes:
         """Class of each remaining tuple published as ``ids``, sizes, safe classes."""
         t = self.tuples
-        return self.finalized.classes(ids, t.weights, t.sens)
+        return self.finalized.classes(ids, t.weights, t.sens, t.mask)
 
     def finalize(
         self, node: tuple[int, ...] | np.ndarray, take: np.ndarray, *, lazy: bool = True
@@ -78,7 +85,7 @@ class Placement:
         else:
             taken = [t.anc[j][lv][take] for j, lv in enumerate(node)]
             self.level[t.remaining[take]] = node
-        self.finalized.add(taken, t.weights[take], t.sens[take])
+        self.finalized.add(taken, t.weights[take], t.sens[take], t.mask[take])
         if lazy and self.radix is not None:
             t.weights[take] = 0
             live = t.weights > 0

@@ -108,7 +108,8 @@ class Sweep:
             c = p.cache.classes(node)
             total = np.bincount(c.cls, weights=w, minlength=len(c.key))
             spent = np.bincount(c.cls, weights=w * c.cost, minlength=len(c.key))
-            safe, mean, take = self._judge(total, spent, c.key, lam)
+            own = self._masks(c.cls, len(c.key), p.tuples.mask, w)
+            safe, mean, take = self._judge(total, spent, c.key, lam, own)
             self.floor[node] = float(mean[safe].min()) if safe.any() else np.inf
             benefit = float(nxt * total[take].sum() - spent[take].sum())
             return benefit, take[c.cls] & (w > 0)
@@ -122,14 +123,32 @@ class Sweep:
         take = (safe & (mean_cost <= lam + 1e-12))[cls]
         return float((w[take] * (nxt - cost[take])).sum()), take
 
+    def _masks(
+        self, cls: np.ndarray, n_cls: int, masks: np.ndarray, w: np.ndarray
+    ) -> np.ndarray | None:
+        """Witness mask of each class (None when no witnesses are asked)."""
+        witness = self.p.witness
+        return None if witness is None else witness.class_masks(cls, n_cls, masks, w)
+
     def _judge(
-        self, total: np.ndarray, spent: np.ndarray, keys: np.ndarray, lam: float
+        self,
+        total: np.ndarray,
+        spent: np.ndarray,
+        keys: np.ndarray,
+        lam: float,
+        own: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per class (remaining weight ``total``, its summed cell cost ``spent``, published
-        ``keys``): safe (>= k with the finalized records), mean cell cost, finalized at
-        price ``lam``. A class of finalized tuples only (weight 0) is gone."""
+        ``keys``, witness masks ``own``): safe (>= k and its witnesses, with the finalized
+        records), mean cell cost, finalized at price ``lam``. A class of finalized tuples
+        only (weight 0) is gone."""
         held = total > 0
-        safe = held & (total + self.p.finalized.sizes(keys) >= self.p.k)
+        finalized, witness = self.p.finalized, self.p.witness
+        if witness is None or own is None:
+            safe = held & (total + finalized.sizes(keys) >= self.p.k)
+        else:
+            f_size, f_mask = finalized.lookup(keys)
+            safe = held & (total + f_size >= self.p.k) & witness.ok(own | f_mask)
         mean = spent / np.where(held, total, 1.0)
         return safe, mean, safe & (mean <= lam + 1e-12)
 
@@ -141,10 +160,11 @@ class Sweep:
         first: np.ndarray,
         lam: float,
         nxt: float,
+        own: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Benefit and floor of each of many nodes whose classes are consecutive runs of
-        the class arrays, node i's starting at ``first[i]``."""
-        safe, mean, take = self._judge(total, spent, keys, lam)
+        the class arrays, node i's starting at ``first[i]`` (``own``: witness masks)."""
+        safe, mean, take = self._judge(total, spent, keys, lam, own)
         floor = np.minimum.reduceat(np.where(safe, mean, np.inf), first)
         gain = np.where(take, nxt * total - spent, 0.0)
         return np.add.reduceat(gain, first), floor
@@ -189,7 +209,8 @@ class Sweep:
         spent = np.bincount(cls, weights=w * np.concatenate([c.cost for c in got]),
                             minlength=int(n_cls.sum()))  # fmt: skip
         keys = np.concatenate([c.key for c in got])
-        return self._per_node(total, spent, keys, first, lam, nxt)
+        own = self._masks(cls, len(keys), np.tile(self.p.tuples.mask, len(got)), w)
+        return self._per_node(total, spent, keys, first, lam, nxt, own)
 
     def _score_batch(
         self, batch: np.ndarray, lam: float, nxt: float, span: int
@@ -210,4 +231,5 @@ class Sweep:
         # factorize numbers classes in order of first appearance, and the key matrix is
         # node-major, so each node's classes are one contiguous run of class ids
         starts = np.searchsorted(uniq // span, np.arange(c))
-        return self._per_node(total, spent, uniq % span, starts, lam, nxt)
+        own = self._masks(cls, len(uniq), np.tile(t.mask, c), w)
+        return self._per_node(total, spent, uniq % span, starts, lam, nxt, own)

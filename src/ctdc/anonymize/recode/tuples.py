@@ -21,13 +21,19 @@ class Tuples:
     """The remaining tuples' tables (see the module docstring)."""
 
     def __init__(
-        self, columns: list[Encoded], tuples: np.ndarray, weights: np.ndarray, m: int
+        self,
+        columns: list[Encoded],
+        tuples: np.ndarray,
+        weights: np.ndarray,
+        m: int,
+        masks: np.ndarray,
     ) -> None:
         self.columns = columns
         self.m = m
         self.remaining = np.arange(len(tuples))  # index of each into the collapsed tuples
         self.leaves = tuples[:, :m]
-        self.sens = tuples[:, m:]
+        self.sens = tuples[:, m:]  # witness codes (:mod:`.witness`)
+        self.mask = masks  # the same packed in one int64 (all 0 without witnesses)
         self.weights = weights.copy()  # finalized tuples may get weight 0 until compacted
         # every QI's levels stacked in one table (compacting 2 arrays is ~5x faster than 2m)
         at_leaves = list(enumerate(columns))
@@ -58,10 +64,11 @@ class Tuples:
         self.since[self.gen] = kept
         self.gen += 1
         self.remaining = self.remaining[keep]
-        self.leaves, self.sens, self.weights = (
+        self.leaves, self.sens, self.weights, self.mask = (
             self.leaves[keep],
             self.sens[keep],
             self.weights[keep],
+            self.mask[keep],
         )
         self.anc_all, self.cost_all = self.anc_all[:, keep], self.cost_all[:, keep]
         self._split()
