@@ -36,6 +36,7 @@ FORBIDDEN: dict[str, set[str]] = {
     "quarantine": {"ingest", "onboard", "anonymize", "harmonize", "query", "report", "cli"},
     "ingest": {"onboard", "harmonize", "cli"},
     "onboard": {"ingest", "harmonize", "quarantine", "cli"},
+    "audit": {"harmonize", "ingest", "cli", "sample", "formats", "mapping", "onboard", "quarantine"},
 }  # fmt: skip
 
 

@@ -1,4 +1,4 @@
-"""A tiny real workspace (two organizations, real ingest and harmonize) and ways to break its release.
+"""A tiny real workspace (two organizations, real ingest and harmonize); ways to break its release.
 
 Every broken release is a copy of the real public folder whose ``cases.parquet``
 is rewritten with pyarrow: the audit must catch each fault on real Parquet.
@@ -49,8 +49,10 @@ def export_lines(org_index: int, country: str) -> list[str]:
             for age in (15, 25):
                 for control in CONTROLS:
                     i += 1
-                    lines.append(f"{org_index}{i:04d};{MARKER} {i};nota;{age};01/02/{year};"
-                                 f"{sex};{country};No;{control}")  # fmt: skip
+                    lines.append(
+                        f"{org_index}{i:04d};{MARKER} {i};nota;{age};01/02/{year};"
+                        f"{sex};{country};No;{control}"
+                    )
     return lines
 
 
@@ -74,10 +76,15 @@ def copy_public(pub: Published, dest: Path) -> tuple[PublicArea, Path]:
     return PublicArea(dest), dest / "releases" / pub.release.name
 
 
-def rewrite_cases(release: Path, change: Callable[[pd.DataFrame], pd.DataFrame], *,
-                  extra: dict[str, pa.DataType] | None = None, compression: str = "zstd",
-                  metadata: dict[str, str] | None = None,
-                  statistics: bool = True) -> None:  # fmt: skip
+def rewrite_cases(
+    release: Path,
+    change: Callable[[pd.DataFrame], pd.DataFrame],
+    *,
+    extra: dict[str, pa.DataType] | None = None,
+    compression: str = "zstd",
+    metadata: dict[str, str] | None = None,
+    statistics: bool = True,
+) -> None:
     """Read ``cases.parquet``, change its rows in pandas, write it back with the same types."""
     path = release / "cases.parquet"
     table = pq.read_table(path)

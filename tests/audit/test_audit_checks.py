@@ -31,8 +31,16 @@ def test_a_normal_harmonize_output_passes_every_check(pub: Published) -> None:
     report = audit_release(pub.ws, pub.schema, pub.release, k=K, markers=[MARKER])
     assert report.passed, [c.to_dict() for c in report.failed]
     names = [c.name for c in report.checks]
-    assert names == ["prosecutor", "linkage", "differencing", "attribute disclosure",
-                     "derived fields", "markers and bytes", "row order", "files"]  # fmt: skip
+    assert names == [
+        "prosecutor",
+        "linkage",
+        "differencing",
+        "attribute disclosure",
+        "derived fields",
+        "markers and bytes",
+        "row order",
+        "files",
+    ]
     assert report["differencing"].skipped
     assert "64 pseudonyms" in report["markers and bytes"].detail
     assert "2 organization ids" in report["markers and bytes"].detail
@@ -49,8 +57,9 @@ def test_a_class_of_k_minus_1_fails_prosecutor_and_linkage(pub: Published, tmp_p
         return frame.drop(index=drop)
 
     rewrite_cases(release, shrink)
-    report = audit_release(pub.ws, pub.schema, release, k=K, public=area,
-                            only={"prosecutor", "linkage"})
+    report = audit_release(
+        pub.ws, pub.schema, release, k=K, public=area, only={"prosecutor", "linkage"}
+    )
     assert not report["prosecutor"].passed
     assert f"match 1..{K - 1} released rows" in report["prosecutor"].detail
     assert not report["linkage"].passed
@@ -60,8 +69,9 @@ def test_a_class_of_k_minus_1_fails_prosecutor_and_linkage(pub: Published, tmp_p
 def test_a_marker_in_metadata_or_in_compressed_values_fails(pub: Published, tmp_path: Path) -> None:
     area, release = copy_public(pub, tmp_path / "public")
     rewrite_cases(release, lambda f: f, metadata={"note": f"from {MARKER} 7"})
-    report = audit_release(pub.ws, pub.schema, release, k=K, markers=[MARKER], public=area,
-                            only={"markers and bytes"})
+    report = audit_release(
+        pub.ws, pub.schema, release, k=K, markers=[MARKER], public=area, only={"markers and bytes"}
+    )
     assert not report["markers and bytes"].passed
     assert report["markers and bytes"].detail == (
         f"a marker in releases/{release.name}/cases.parquet"
@@ -70,14 +80,25 @@ def test_a_marker_in_metadata_or_in_compressed_values_fails(pub: Published, tmp_
     area2, release2 = copy_public(pub, tmp_path / "public2")
 
     def plant(frame: pd.DataFrame) -> pd.DataFrame:
-        frame["means_of_control_concatenated"] = frame["means_of_control_concatenated"].astype(
-            "string").fillna("").radd(MARKER * 50 + " ")  # fmt: skip
+        frame["means_of_control_concatenated"] = (
+            frame["means_of_control_concatenated"]
+            .astype("string")
+            .fillna("")
+            .radd(MARKER * 50 + " ")
+        )
         return frame
 
     rewrite_cases(release2, plant, statistics=False, compression="gzip")  # no raw min/max
     assert MARKER.encode() not in (release2 / "cases.parquet").read_bytes()
-    report = audit_release(pub.ws, pub.schema, release2, k=K, markers=[MARKER], public=area2,
-                            only={"markers and bytes"})
+    report = audit_release(
+        pub.ws,
+        pub.schema,
+        release2,
+        k=K,
+        markers=[MARKER],
+        public=area2,
+        only={"markers and bytes"},
+    )
     assert "a marker in releases/" in report["markers and bytes"].detail
 
 
@@ -92,15 +113,17 @@ def test_a_pseudonym_column_fails_markers_and_bytes(pub: Published, tmp_path: Pa
         return frame
 
     rewrite_cases(release, add, extra={"case_pseudonym": pa.string()})
-    report = audit_release(pub.ws, pub.schema, release, k=K, public=area,
-                            only={"markers and bytes"})
+    report = audit_release(
+        pub.ws, pub.schema, release, k=K, public=area, only={"markers and bytes"}
+    )
     detail = report["markers and bytes"].detail
     assert "a pseudonym in releases/" in detail
     assert not any(p in detail for p in staged["case_pseudonym"])
 
 
-def test_a_homogeneous_protected_flag_fails_attribute_disclosure(pub: Published,
-                                                                 tmp_path: Path) -> None:  # fmt: skip
+def test_a_homogeneous_protected_flag_fails_attribute_disclosure(
+    pub: Published, tmp_path: Path
+) -> None:
     area, release = copy_public(pub, tmp_path / "public")
     qis = pub.schema.quasi_identifiers
 
@@ -111,9 +134,9 @@ def test_a_homogeneous_protected_flag_fails_attribute_disclosure(pub: Published,
         return frame
 
     rewrite_cases(release, certain)
-    detail = audit_release(pub.ws, pub.schema, release, k=K, public=area,
-                           only={"attribute disclosure"})[
-        "attribute disclosure"].detail  # fmt: skip
+    detail = audit_release(
+        pub.ws, pub.schema, release, k=K, public=area, only={"attribute disclosure"}
+    )["attribute disclosure"].detail
     assert "is_forced_labour is TRUE in every row of" in detail
     assert "moc_threats is TRUE in every row of 1 group" in detail
 
@@ -137,8 +160,9 @@ def test_a_derived_field_that_sharpens_a_qi_fails(pub: Published, tmp_path: Path
 
 
 @pytest.mark.parametrize("side", ["added", "removed"])
-def test_a_differencing_pair_with_a_group_below_k_fails(pub: Published, tmp_path: Path,
-                                                        side: str) -> None:  # fmt: skip
+def test_a_differencing_pair_with_a_group_below_k_fails(
+    pub: Published, tmp_path: Path, side: str
+) -> None:
     area, release = copy_public(pub, tmp_path / "public")
     other = tmp_path / "other"
     other.mkdir()
@@ -146,8 +170,9 @@ def test_a_differencing_pair_with_a_group_below_k_fails(pub: Published, tmp_path
     # one row more: every class still has >= k rows, but the difference is one person
     rewrite_cases(other, lambda f: pd.concat([f, f.iloc[[0]]], ignore_index=True))
     current, previous = (other, release) if side == "added" else (release, other)
-    report = audit_release(pub.ws, pub.schema, current, previous, k=K, public=area,
-                            only={"differencing", "prosecutor"})
+    report = audit_release(
+        pub.ws, pub.schema, current, previous, k=K, public=area, only={"differencing", "prosecutor"}
+    )
     assert not report["differencing"].passed
     assert f"{side} rows form 1 QI combination below k=3 (1 row)" in report["differencing"].detail
     assert report["prosecutor"].passed  # the release itself is still k-anonymous
@@ -159,10 +184,13 @@ def test_a_differencing_pair_adding_a_whole_class_passes(pub: Published, tmp_pat
     other.mkdir()
     (other / "cases.parquet").write_bytes((release / "cases.parquet").read_bytes())
     qis = pub.schema.quasi_identifiers
-    rewrite_cases(other, lambda f: pd.concat([f, f[qi_key(f, qis) == qi_key(f, qis).iloc[0]]],
-                                             ignore_index=True))  # fmt: skip
-    report = audit_release(pub.ws, pub.schema, other, release, k=K, public=area,
-                            only={"differencing"})
+    rewrite_cases(
+        other,
+        lambda f: pd.concat([f, f[qi_key(f, qis) == qi_key(f, qis).iloc[0]]], ignore_index=True),
+    )
+    report = audit_release(
+        pub.ws, pub.schema, other, release, k=K, public=area, only={"differencing"}
+    )
     assert report["differencing"].passed, report["differencing"].detail
     assert "removed" in report["differencing"].detail
 
@@ -171,19 +199,22 @@ def test_a_stray_file_and_a_wrong_mode_fail_files(pub: Published, tmp_path: Path
     area, release = copy_public(pub, tmp_path / "public")
     (area.root / "harmonize.log").write_text("ok\n")
     (release / "cases.parquet").chmod(0o666)
-    detail = audit_release(pub.ws, pub.schema, release, k=K, public=area,
-                            only={"files"})["files"].detail
+    detail = audit_release(pub.ws, pub.schema, release, k=K, public=area, only={"files"})[
+        "files"
+    ].detail
     assert "stray harmonize.log" in detail
     assert f"releases/{release.name}/cases.parquet has mode 0666, not 0644" in detail
 
 
-def test_row_order_grouped_by_organization_fails_random_order_passes(pub: Published,
-                                                                     tmp_path: Path) -> None:  # fmt: skip
+def test_row_order_grouped_by_organization_fails_random_order_passes(
+    pub: Published, tmp_path: Path
+) -> None:
     area, release = copy_public(pub, tmp_path / "public")
     rng = np.random.default_rng(1)
     # shuffled, then grouped by citizenship (one per organization): not a content sort
-    rewrite_cases(release, lambda f: f.iloc[rng.permutation(len(f))].sort_values(
-        "citizenship", kind="stable"))  # fmt: skip
+    rewrite_cases(
+        release, lambda f: f.iloc[rng.permutation(len(f))].sort_values("citizenship", kind="stable")
+    )
     report = audit_release(pub.ws, pub.schema, release, k=K, public=area, only={"row order"})
     assert not report["row order"].passed
     assert "organization (private) (grouped" in report["row order"].detail

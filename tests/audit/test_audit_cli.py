@@ -9,8 +9,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+from audit_fixtures import MARKER, ORGS, K, Published, build, copy_public, qi_key, rewrite_cases
 
-from audit_fixtures import K, MARKER, ORGS, Published, build, copy_public, qi_key, rewrite_cases
 from conftest import run_ctdc
 from ctdc.audit import previous_public_release
 from ctdc.schema import Schema
@@ -23,8 +23,9 @@ def pub(schema: Schema, tmp_path_factory: pytest.TempPathFactory) -> Published:
 
 
 def _private(pub: Published) -> list[str]:
-    staged = duckdb.sql(f"SELECT case_pseudonym, batch_id FROM "
-                        f"read_parquet('{pub.ws.root}/staging/*/*.parquet')").df()  # fmt: skip
+    staged = duckdb.sql(
+        f"SELECT case_pseudonym, batch_id FROM read_parquet('{pub.ws.root}/staging/*/*.parquet')"
+    ).df()
     case_ids = [f"{n}{i:04d}" for n in (1, 2) for i in range(1, 33)]
     return [*staged["case_pseudonym"], *staged["batch_id"].unique(), *ORGS, *case_ids]
 
@@ -34,8 +35,16 @@ def test_the_current_public_release_passes_and_prints_one_line_per_check(
 ) -> None:
     res = run_ctdc(tmp_path, "--data-dir", str(pub.ws.root), "audit", "--marker", MARKER)
     assert res.exit_code == 0, res.output
-    for name in ("prosecutor", "linkage", "differencing", "attribute disclosure",
-                 "derived fields", "markers and bytes", "row order", "files"):  # fmt: skip
+    for name in (
+        "prosecutor",
+        "linkage",
+        "differencing",
+        "attribute disclosure",
+        "derived fields",
+        "markers and bytes",
+        "row order",
+        "files",
+    ):
         assert name in res.stdout
     assert f"audit of release {pub.release.name}" in res.stdout
     assert "every check passed" in res.stdout
@@ -54,8 +63,16 @@ def test_a_broken_release_exits_1_with_audit_failed_naming_each_problem(
 
     rewrite_cases(release, shrink, metadata={"origin": MARKER})
     (release / "notes.log").write_text("harmonize ran\n")
-    res = run_ctdc(tmp_path, "--data-dir", str(pub.ws.root), "audit", str(release),
-                   "--marker", MARKER, "--json")  # fmt: skip
+    res = run_ctdc(
+        tmp_path,
+        "--data-dir",
+        str(pub.ws.root),
+        "audit",
+        str(release),
+        "--marker",
+        MARKER,
+        "--json",
+    )
     assert res.exit_code == 1, res.output
     assert "error[audit-failed]" in res.stderr
     doc = json.loads(res.stdout)
@@ -70,8 +87,12 @@ def test_a_broken_release_exits_1_with_audit_failed_naming_each_problem(
 
 def test_against_defaults_to_the_public_release_before(tmp_path: Path) -> None:
     area = PublicArea(tmp_path)
-    for name in ("20250101T000000Z-aaaaaaaa", "20250102T000000Z-bbbbbbbb",
-                 "20250103T000000Z-cccccccc", ".tmp-x"):  # fmt: skip
+    for name in (
+        "20250101T000000Z-aaaaaaaa",
+        "20250102T000000Z-bbbbbbbb",
+        "20250103T000000Z-cccccccc",
+        ".tmp-x",
+    ):
         (area.releases_dir / name).mkdir(parents=True)
     newest = area.releases_dir / "20250103T000000Z-cccccccc"
     assert previous_public_release(area, newest) == area.releases_dir / "20250102T000000Z-bbbbbbbb"

@@ -5,5 +5,11 @@ publishing (docs/audit.md). It may read the private workspace; its report names 
 from ctdc.audit.model import AuditReport, CheckResult
 from ctdc.audit.run import audit_release, default_release, previous_public_release, workspace_area
 
-__all__ = ["AuditReport", "CheckResult", "audit_release", "default_release",
-           "previous_public_release", "workspace_area"]  # fmt: skip
+__all__ = [
+    "AuditReport",
+    "CheckResult",
+    "audit_release",
+    "default_release",
+    "previous_public_release",
+    "workspace_area",
+]

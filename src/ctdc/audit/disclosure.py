@@ -19,8 +19,9 @@ DERIVED = "derived fields"
 DIFFERENCING = "differencing"
 
 
-def certain_flags(src: Sources, relation: str,
-                  columns: Sequence[str] | None = None) -> dict[str, tuple[int, int]]:  # fmt: skip
+def certain_flags(
+    src: Sources, relation: str, columns: Sequence[str] | None = None
+) -> dict[str, tuple[int, int]]:
     """Protected flag -> (groups, rows) of ``relation`` in which the flag is TRUE in every row.
 
     A flag that is not a quasi-identifier is grouped by all quasi-identifiers
@@ -37,10 +38,13 @@ def certain_flags(src: Sources, relation: str,
     if plain:
         group = f" GROUP BY {group_by_list(qis)}" if qis else ""
         certain = ", ".join(f"bool_and({q(f)} IS TRUE) AS c{i}" for i, f in enumerate(plain))
-        counts = ", ".join(f"count(*) FILTER (WHERE c{i}), coalesce(sum(n) FILTER (WHERE c{i}), 0)"
-                           for i in range(len(plain)))  # fmt: skip
-        row = src.con.execute(f"SELECT {counts} FROM (SELECT count(*) AS n, {certain} "
-                              f"FROM {relation}{group})").fetchall()[0]  # fmt: skip
+        counts = ", ".join(
+            f"count(*) FILTER (WHERE c{i}), coalesce(sum(n) FILTER (WHERE c{i}), 0)"
+            for i in range(len(plain))
+        )
+        row = src.con.execute(
+            f"SELECT {counts} FROM (SELECT count(*) AS n, {certain} FROM {relation}{group})"
+        ).fetchall()[0]
         for i, flag in enumerate(plain):
             if row[2 * i]:
                 out[flag] = (int(row[2 * i]), int(row[2 * i + 1]))
@@ -57,8 +61,10 @@ def certain_flags(src: Sources, relation: str,
 
 
 def _describe_certain(found: dict[str, tuple[int, int]], where: str) -> str:
-    return "; ".join(f"{flag} is TRUE in every row of {plural(g, 'group')} ({plural(n, 'row')})"
-                     f"{where}" for flag, (g, n) in found.items())  # fmt: skip
+    return "; ".join(
+        f"{flag} is TRUE in every row of {plural(g, 'group')} ({plural(n, 'row')}){where}"
+        for flag, (g, n) in found.items()
+    )
 
 
 def attribute_disclosure(src: Sources) -> CheckResult:
@@ -84,8 +90,9 @@ def _small_classes(src: Sources, relation: str, keys: Sequence[str]) -> tuple[in
         return (1, int(n)) if 0 < n < src.k else (0, 0)
     got = src.con.execute(
         f"SELECT count(*), coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM {relation} "
-        f"GROUP BY {group_by_list(keys)}) WHERE n < ?", [src.k]
-    ).fetchall()[0]  # fmt: skip
+        f"GROUP BY {group_by_list(keys)}) WHERE n < ?",
+        [src.k],
+    ).fetchall()[0]
     return int(got[0]), int(got[1])
 
 
@@ -98,8 +105,9 @@ def _split_classes(src: Sources, extra: str) -> tuple[int, int]:
     got = src.con.execute(
         f"SELECT count(*), coalesce(sum(n), 0) FROM (SELECT count(*) AS n, sum(count(*)) OVER "
         f"({by_qis}) AS m FROM cases GROUP BY {group_by_list([*src.qis, extra])}) "
-        f"WHERE n < ? AND m >= ?", [src.k, src.k]
-    ).fetchall()[0]  # fmt: skip
+        f"WHERE n < ? AND m >= ?",
+        [src.k, src.k],
+    ).fetchall()[0]
     return int(got[0]), int(got[1])
 
 
@@ -126,16 +134,21 @@ def derived_fields(src: Sources) -> CheckResult:
             continue
         if f.role == "quasi_identifier":
             if source in src.columns:
-                (n,) = src.con.execute(f"SELECT count(*) FROM cases WHERE {q(source)} IS NULL "
-                                       f"AND {q(f.name)} IS NOT NULL").fetchall()[0]  # fmt: skip
+                (n,) = src.con.execute(
+                    f"SELECT count(*) FROM cases WHERE {q(source)} IS NULL "
+                    f"AND {q(f.name)} IS NOT NULL"
+                ).fetchall()[0]
                 if n:
-                    problems.append(f"{f.name} is published in {plural(int(n), 'row')} whose "
-                                    f"{source} is NULL")  # fmt: skip
+                    problems.append(
+                        f"{f.name} is published in {plural(int(n), 'row')} whose {source} is NULL"
+                    )
             continue
         classes, rows = _split_classes(src, f.name)
         if classes:
-            problems.append(f"QIs + {f.name} give {plural(classes, 'class')} below k={src.k} "
-                            f"({plural(rows, 'row')})")  # fmt: skip
+            problems.append(
+                f"QIs + {f.name} give {plural(classes, 'class')} below k={src.k} "
+                f"({plural(rows, 'row')})"
+            )
     for group in src.schema.groups.values():
         label = group.concatenated
         if not label or label not in src.columns:
@@ -144,16 +157,20 @@ def derived_fields(src: Sources) -> CheckResult:
         if any(f in src.qis for f in flags):
             classes, rows = _split_classes(src, label)
             if classes:
-                problems.append(f"QIs + {label} give {plural(classes, 'class')} below "
-                                f"k={src.k} ({plural(rows, 'row')})")  # fmt: skip
+                problems.append(
+                    f"QIs + {label} give {plural(classes, 'class')} below "
+                    f"k={src.k} ({plural(rows, 'row')})"
+                )
         if flags:
             (split,) = src.con.execute(
                 f"SELECT count(*) FROM (SELECT count(DISTINCT coalesce({q(label)}, chr(0))) AS d "
                 f"FROM cases GROUP BY {group_by_list(flags)}) WHERE d > 1"
             ).fetchall()[0]
             if split:
-                problems.append(f"{label} takes several values for the same flags "
-                                f"({plural(int(split), 'flag combination')})")  # fmt: skip
+                problems.append(
+                    f"{label} takes several values for the same flags "
+                    f"({plural(int(split), 'flag combination')})"
+                )
     if problems:
         return fail(DERIVED, "; ".join(problems))
     return ok(DERIVED, "every derived field follows its published source")
@@ -175,10 +192,14 @@ def differencing(src: Sources) -> CheckResult:
     previous = [d[0] for d in src.con.execute("SELECT * FROM previous LIMIT 0").description or []]
     common = [c for c in src.columns if c in previous]
     cols = group_by_list(common)
-    src.con.execute(f"CREATE OR REPLACE TEMP TABLE _added AS "
-                    f"SELECT {cols} FROM cases EXCEPT ALL SELECT {cols} FROM previous")  # fmt: skip
-    src.con.execute(f"CREATE OR REPLACE TEMP TABLE _removed AS "
-                    f"SELECT {cols} FROM previous EXCEPT ALL SELECT {cols} FROM cases")  # fmt: skip
+    src.con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _added AS "
+        f"SELECT {cols} FROM cases EXCEPT ALL SELECT {cols} FROM previous"
+    )
+    src.con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _removed AS "
+        f"SELECT {cols} FROM previous EXCEPT ALL SELECT {cols} FROM cases"
+    )
     problems: list[str] = []
     sizes: list[str] = []
     for side in ("added", "removed"):
@@ -189,8 +210,10 @@ def differencing(src: Sources) -> CheckResult:
             continue
         classes, rows = _small_classes(src, relation, [n for n in src.qis if n in common])
         if classes:
-            problems.append(f"{side} rows form {plural(classes, 'QI combination')} below "
-                            f"k={src.k} ({plural(rows, 'row')})")  # fmt: skip
+            problems.append(
+                f"{side} rows form {plural(classes, 'QI combination')} below "
+                f"k={src.k} ({plural(rows, 'row')})"
+            )
         found = certain_flags(src, relation, common)
         if found:
             problems.append(_describe_certain(found, f" of the {side} rows"))

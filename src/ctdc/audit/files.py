@@ -39,8 +39,9 @@ _RAW_MIN = 4
 _WORD = rb"A-Za-z0-9_\-"
 
 
-def private_strings(src: Sources, ws_fingerprint: str | None,
-                    markers: Sequence[str]) -> dict[str, set[str]]:  # fmt: skip
+def private_strings(
+    src: Sources, ws_fingerprint: str | None, markers: Sequence[str]
+) -> dict[str, set[str]]:
     """Kind -> the private strings of that kind, from staging and the whole ledger."""
     con = src.con
     pseudonyms = {
@@ -55,8 +56,12 @@ def private_strings(src: Sources, ws_fingerprint: str | None,
             "SELECT DISTINCT org_id FROM staged WHERE org_id IS NOT NULL"
         ).fetchall()
     }
-    batches = {r[0] for r in con.execute(
-        "SELECT DISTINCT batch_id FROM staged WHERE batch_id IS NOT NULL").fetchall()}  # fmt: skip
+    batches = {
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT batch_id FROM staged WHERE batch_id IS NOT NULL"
+        ).fetchall()
+    }
     orgs |= {e.org for e in src.ledger}
     batches |= {e.batch_id for e in src.ledger}
     hashes = {e.sha256 for e in src.ledger if e.sha256}
@@ -120,8 +125,9 @@ def find_secrets(data: bytes, secrets: dict[str, set[str]], *, raw_binary: bool)
     """
     found: set[str] = set()
     for kind, strings in secrets.items():
-        hexes = {s.lower() for s in strings if len(s) >= _HEX_MIN
-                 and re.fullmatch(r"[0-9a-fA-F]+", s)}  # fmt: skip
+        hexes = {
+            s.lower() for s in strings if len(s) >= _HEX_MIN and re.fullmatch(r"[0-9a-fA-F]+", s)
+        }
         if hexes and any(w in hexes for w in _hex_windows(data, {len(h) for h in hexes})):
             found.add(kind)
             continue
@@ -129,8 +135,11 @@ def find_secrets(data: bytes, secrets: dict[str, set[str]], *, raw_binary: bool)
         if not words:
             continue
         body = b"|".join(re.escape(w.encode("utf-8")) for w in sorted(words, key=len, reverse=True))
-        pattern = (rb"(?:" + body + rb")" if kind == "marker"
-                   else rb"(?<![" + _WORD + rb"])(?:" + body + rb")(?![" + _WORD + rb"])")  # fmt: skip
+        pattern = (
+            rb"(?:" + body + rb")"
+            if kind == "marker"
+            else rb"(?<![" + _WORD + rb"])(?:" + body + rb")(?![" + _WORD + rb"])"
+        )
         if re.search(pattern, data):
             found.add(kind)
     return found
@@ -160,8 +169,12 @@ def markers_and_bytes(src: Sources, root: Path, secrets: dict[str, set[str]]) ->
         for kind in kinds:
             hits.setdefault(kind, set()).add(str(path.relative_to(root)))
     if hits:
-        return fail(MARKERS, "; ".join(f"a {kind} in {', '.join(sorted(where))}"
-                                       for kind, where in sorted(hits.items())))  # fmt: skip
+        return fail(
+            MARKERS,
+            "; ".join(
+                f"a {kind} in {', '.join(sorted(where))}" for kind, where in sorted(hits.items())
+            ),
+        )
     counted = ", ".join(plural(len(v), k) for k, v in secrets.items() if v)
     return ok(MARKERS, f"{plural(len(files), 'file')} free of {counted or 'private strings'}")
 
@@ -207,8 +220,9 @@ def files(area: PublicArea | None, release: Path, mode: int) -> CheckResult:
             f"; {len(problems) - 8} more" if len(problems) > 8 else ""
         )
         return fail(FILES, shown)
-    return ok(FILES, f"layout and modes as promised ({mode:04o} folders, "
-              f"{mode & ~0o111:04o} files)")  # fmt: skip
+    return ok(
+        FILES, f"layout and modes as promised ({mode:04o} folders, {mode & ~0o111:04o} files)"
+    )
 
 
 def _area_problems(area: PublicArea) -> list[str]:

@@ -22,8 +22,12 @@ class CheckResult:
     skipped: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "passed": self.passed, "skipped": self.skipped,
-                "detail": self.detail}  # fmt: skip
+        return {
+            "name": self.name,
+            "passed": self.passed,
+            "skipped": self.skipped,
+            "detail": self.detail,
+        }
 
 
 @dataclass(frozen=True)
@@ -50,8 +54,13 @@ class AuditReport:
         raise KeyError(name)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"release": self.release, "previous": self.previous, "k": self.k,
-                "passed": self.passed, "checks": [c.to_dict() for c in self.checks]}  # fmt: skip
+        return {
+            "release": self.release,
+            "previous": self.previous,
+            "k": self.k,
+            "passed": self.passed,
+            "checks": [c.to_dict() for c in self.checks],
+        }
 
 
 def ok(name: str, detail: str) -> CheckResult:

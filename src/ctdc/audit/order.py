@@ -102,15 +102,19 @@ def _labels(src: Sources) -> pd.DataFrame:
     con = src.con
     path = str(src.release / "cases.parquet").replace("'", "''")
     qcols = ", ".join(f"CAST({q(n)} AS VARCHAR) AS v{i}" for i, n in enumerate(src.qis))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _rows AS SELECT file_row_number AS pos"
-                f"{', ' + qcols if qcols else ''} FROM read_parquet('{path}', "
-                f"file_row_number = true)")  # fmt: skip
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _rows AS SELECT file_row_number AS pos"
+        f"{', ' + qcols if qcols else ''} FROM read_parquet('{path}', "
+        f"file_row_number = true)"
+    )
     frame = con.execute("SELECT * FROM _rows ORDER BY pos").df()
     if not src.has_staged or not src.qis:
         return frame.drop(columns="pos")
     vs = [f"v{i}" for i in range(len(src.qis))]
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _row_classes AS SELECT row_number() OVER () AS cid, "
-                f"* FROM (SELECT DISTINCT {', '.join(vs)} FROM _rows)")  # fmt: skip
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _row_classes AS SELECT row_number() OVER () AS cid, "
+        f"* FROM (SELECT DISTINCT {', '.join(vs)} FROM _rows)"
+    )
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _who AS SELECT row_number() OVER () AS pid, * FROM (SELECT "
         + ", ".join(f"CAST({q(n)} AS VARCHAR) AS v{i}" for i, n in enumerate(src.qis))
@@ -149,8 +153,13 @@ def row_order(src: Sources) -> CheckResult:
         if abs(z) > Z_LIMIT:
             worst.append((z, names.get(str(col), str(col))))
     if worst:
-        parts = [f"{label} ({'grouped' if z > 0 else 'interleaved'}, z={z:+.1f})"
-                 for z, label in sorted(worst, key=lambda t: -abs(t[0]))]  # fmt: skip
+        parts = [
+            f"{label} ({'grouped' if z > 0 else 'interleaved'}, z={z:+.1f})"
+            for z, label in sorted(worst, key=lambda t: -abs(t[0]))
+        ]
         return fail(ROW_ORDER, "row order follows " + ", ".join(parts))
-    return ok(ROW_ORDER, f"not sorted by content, but no label of {len(frame.columns)} clusters "
-              f"along the rows (|z| <= {Z_LIMIT:g})")  # fmt: skip
+    return ok(
+        ROW_ORDER,
+        f"not sorted by content, but no label of {len(frame.columns)} clusters "
+        f"along the rows (|z| <= {Z_LIMIT:g})",
+    )

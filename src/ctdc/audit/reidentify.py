@@ -46,8 +46,11 @@ def prosecutor(src: Sources) -> CheckResult:
     tuples, persons = below_k(match_counts(src, "_prosecuted"), src.k)
     if tuples:
         combos = plural(tuples, "distinct QI combination")
-        return fail(PROSECUTOR, f"{plural(persons, 'staged record')} ({combos}) match "
-                    f"1..{src.k - 1} released rows: below k={src.k}")  # fmt: skip
+        return fail(
+            PROSECUTOR,
+            f"{plural(persons, 'staged record')} ({combos}) match "
+            f"1..{src.k - 1} released rows: below k={src.k}",
+        )
     return ok(PROSECUTOR, f"every staged record matches 0 or at least k={src.k} released rows")
 
 
@@ -61,13 +64,19 @@ def linkage(src: Sources) -> CheckResult:
     attacker's register links on quasi-identifiers), and none is printed.
     """
     if not src.has_staged:
-        return CheckResult(LINKAGE, True, "no staged records to build a register from",
-                           skipped=True)  # fmt: skip
+        return CheckResult(
+            LINKAGE, True, "no staged records to build a register from", skipped=True
+        )
     staged_qis = src.con.execute(
-        "SELECT " + ", ".join(f"CAST({q(n)} AS VARCHAR) AS {q(n)}" if n in src.staged_cols
-                              else f"NULL::VARCHAR AS {q(n)}" for n in src.qis)
+        "SELECT "
+        + ", ".join(
+            f"CAST({q(n)} AS VARCHAR) AS {q(n)}"
+            if n in src.staged_cols
+            else f"NULL::VARCHAR AS {q(n)}"
+            for n in src.qis
+        )
         + " FROM staged"
-    ).df()  # fmt: skip
+    ).df()
     rng = np.random.default_rng(SEED)
     outsiders = pd.DataFrame(
         {n: _draw(src.schema[n], min(len(staged_qis), MAX_OUTSIDERS), rng) for n in src.qis}
@@ -81,10 +90,14 @@ def linkage(src: Sources) -> CheckResult:
         src.con.unregister("_register")
     tuples, persons = below_k(match_counts(src, "_linked"), src.k)
     if tuples:
-        return fail(LINKAGE, f"{plural(persons, 'person')} of a {len(register):,}-person register"
-                    f" link to 1..{src.k - 1} released rows: below k={src.k}")  # fmt: skip
-    return ok(LINKAGE, f"none of {len(register):,} registered people links to fewer than "
-              f"k={src.k} rows")  # fmt: skip
+        return fail(
+            LINKAGE,
+            f"{plural(persons, 'person')} of a {len(register):,}-person register"
+            f" link to 1..{src.k - 1} released rows: below k={src.k}",
+        )
+    return ok(
+        LINKAGE, f"none of {len(register):,} registered people links to fewer than k={src.k} rows"
+    )
 
 
 def _draw(f: Field, n: int, rng: np.random.Generator) -> pd.Series:

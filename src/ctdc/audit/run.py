@@ -49,8 +49,11 @@ def previous_public_release(area: PublicArea, release: Path) -> Path | None:
     """The public release before ``release``: ids begin with their UTC time, so name order."""
     if not area.releases_dir.is_dir():
         return None
-    older = sorted(p for p in area.releases_dir.iterdir()
-                   if p.is_dir() and not p.name.startswith(".") and p.name < release.name)  # fmt: skip
+    older = sorted(
+        p
+        for p in area.releases_dir.iterdir()
+        if p.is_dir() and not p.name.startswith(".") and p.name < release.name
+    )
     return older[-1] if older else None
 
 
@@ -87,8 +90,12 @@ def audit_release(
             ("differencing", lambda: differencing(src)),
             ("attribute disclosure", lambda: attribute_disclosure(src)),
             ("derived fields", lambda: derived_fields(src)),
-            ("markers and bytes", lambda: markers_and_bytes(
-                src, scanned, private_strings(src, ws.stored_fingerprint(), markers))),
+            (
+                "markers and bytes",
+                lambda: markers_and_bytes(
+                    src, scanned, private_strings(src, ws.stored_fingerprint(), markers)
+                ),
+            ),
             ("row order", lambda: row_order(src)),
             ("files", lambda: files(area if inside else None, release, area.mode)),
             (FROZEN_ROWS, lambda: frozen_rows(src)),

@@ -56,8 +56,9 @@ class Sources:
     staged_cols: list[str] = field(default_factory=list)
 
 
-def open_sources(ws: Workspace, schema: Schema, release: Path, previous: Path | None,
-                 k: int) -> Sources:  # fmt: skip
+def open_sources(
+    ws: Workspace, schema: Schema, release: Path, previous: Path | None, k: int
+) -> Sources:
     """Views over both releases and a temp table of the live staged records."""
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
@@ -69,9 +70,17 @@ def open_sources(ws: Workspace, schema: Schema, release: Path, previous: Path | 
     columns = [d[0] for d in con.execute("SELECT * FROM cases LIMIT 0").description or []]
     ledger = read_entries(ws)
     entries, _ = live_entries(ledger)
-    src = Sources(con, schema, k, release, previous,
-                  [n for n in schema.quasi_identifiers if n in columns], columns, entries,
-                  ledger)  # fmt: skip
+    src = Sources(
+        con,
+        schema,
+        k,
+        release,
+        previous,
+        [n for n in schema.quasi_identifiers if n in columns],
+        columns,
+        entries,
+        ledger,
+    )
     src.has_staged = _load_staged(ws, con, entries)
     src.staged_cols = [d[0] for d in con.execute("SELECT * FROM staged LIMIT 0").description or []]
     return src
@@ -87,15 +96,18 @@ def _load_staged(ws: Workspace, con: duckdb.DuckDBPyConnection, entries: list[Ba
     files = [ws.staging_dir(e.org) / f"{e.batch_id}.parquet" for e in entries]
     files = [f for f in files if f.is_file()]
     if not files:
-        con.execute("CREATE TEMP TABLE staged (org_id VARCHAR, batch_id VARCHAR, "
-                    "case_pseudonym VARCHAR, _seq BIGINT)")  # fmt: skip
+        con.execute(
+            "CREATE TEMP TABLE staged (org_id VARCHAR, batch_id VARCHAR, "
+            "case_pseudonym VARCHAR, _seq BIGINT)"
+        )
         return False
-    seqs = pd.DataFrame({"batch_id": [e.batch_id for e in entries],
-                         "_seq": [e.seq for e in entries]})  # fmt: skip
+    seqs = pd.DataFrame(
+        {"batch_id": [e.batch_id for e in entries], "_seq": [e.seq for e in entries]}
+    )
     con.register("_batch_seq", seqs)
     con.execute(
-        "CREATE TEMP TABLE staged AS SELECT s.*, b._seq FROM read_parquet(?, union_by_name = true) s "
-        "JOIN _batch_seq b USING (batch_id) "
+        "CREATE TEMP TABLE staged AS SELECT s.*, b._seq "
+        "FROM read_parquet(?, union_by_name = true) s JOIN _batch_seq b USING (batch_id) "
         "QUALIFY row_number() OVER (PARTITION BY case_pseudonym ORDER BY b._seq DESC) = 1",
         [[str(f) for f in files]],
     )
@@ -134,9 +146,11 @@ def ancestor_join(src: Sources, people: str) -> tuple[str, list[str]]:
         if hier is not None and hier.height > 2:
             levels = hier.height - 2  # leaf and root excluded: the root is published as NULL
             frame = pd.DataFrame(
-                {"leaf": [r[0] for r in hier.rows],
-                 **{f"a{j}": [r[j] for r in hier.rows] for j in range(1, levels + 1)}}
-            )  # fmt: skip
+                {
+                    "leaf": [r[0] for r in hier.rows],
+                    **{f"a{j}": [r[j] for r in hier.rows] for j in range(1, levels + 1)},
+                }
+            )
             table = f"_hier{i}"
             src.con.register(table, frame)
             alias = f"h{i}"
@@ -153,8 +167,10 @@ def match_counts(src: Sources, people: str, relation: str = "cases") -> pd.DataF
     sizes), so the non-equi join is tuples x classes, not records x rows.
     """
     cols = ", ".join(f"CAST({q(n)} AS VARCHAR) AS v{i}" for i, n in enumerate(src.qis))
-    src.con.execute(f"CREATE OR REPLACE TEMP TABLE _classes AS "
-                    f"SELECT {cols}, count(*) AS n FROM {relation} GROUP BY ALL")  # fmt: skip
+    src.con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _classes AS "
+        f"SELECT {cols}, count(*) AS n FROM {relation} GROUP BY ALL"
+    )
     from_sql, alternatives = ancestor_join(src, f"{people} p")
     cond = " AND ".join(f"(r.v{i} IS NULL OR {alt})" for i, alt in enumerate(alternatives))
     return src.con.execute(

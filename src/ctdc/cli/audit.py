@@ -19,16 +19,20 @@ def audit(
     ] = None,
     against: Annotated[
         Path | None,
-        typer.Option("--against", help="The release before it \\[default: the public one "
-                     "before RELEASE, if any]."),  # fmt: skip
+        typer.Option(
+            "--against",
+            help="The release before it \\[default: the public one before RELEASE, if any].",
+        ),
     ] = None,
     k: Annotated[
         int | None, typer.Option("--k", min=2, help="k to audit for \\[default: the policy's].")
     ] = None,
     markers: Annotated[
         list[str] | None,
-        typer.Option("--marker", help="A string planted in an export that must never be "
-                     "published (repeatable)."),  # fmt: skip
+        typer.Option(
+            "--marker",
+            help="A string planted in an export that must never be published (repeatable).",
+        ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -49,14 +53,20 @@ def audit(
         area = workspace_area(ws)
         chosen = release if release is not None else default_release(area)
         if chosen is None:
-            raise CtdcError(Slug.FILE_NOT_FOUND, "no public release to audit yet",
-                            file=area.current, fix="run `ctdc harmonize` first")  # fmt: skip
+            raise CtdcError(
+                Slug.FILE_NOT_FOUND,
+                "no public release to audit yet",
+                file=area.current,
+                fix="run `ctdc harmonize` first",
+            )
         if not (chosen / "cases.parquet").is_file():
-            raise CtdcError(Slug.FILE_NOT_FOUND, "not a release folder (no cases.parquet)",
-                            file=chosen)  # fmt: skip
+            raise CtdcError(
+                Slug.FILE_NOT_FOUND, "not a release folder (no cases.parquet)", file=chosen
+            )
         previous = against if against is not None else previous_public_release(area, chosen)
-        report = audit_release(ws, schema(run, ws), chosen, previous,
-                               k=k or load_policy(ws).k, markers=markers or ())  # fmt: skip
+        report = audit_release(
+            ws, schema(run, ws), chosen, previous, k=k or load_policy(ws).k, markers=markers or ()
+        )
         if as_json:
             typer.echo(json.dumps(report.to_dict(), indent=2))
         else:
@@ -66,5 +76,7 @@ def audit(
             console().print(audit_table(report))
         if not report.passed:
             names = ", ".join(c.name for c in report.failed)
-            raise CtdcError(Slug.AUDIT_FAILED, f"{len(report.failed)} of {len(report.checks)} "
-                            f"checks failed: {names}")  # fmt: skip
+            raise CtdcError(
+                Slug.AUDIT_FAILED,
+                f"{len(report.failed)} of {len(report.checks)} checks failed: {names}",
+            )

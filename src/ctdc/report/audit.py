@@ -16,10 +16,14 @@ def audit_table(report: AuditReport) -> Table:
     table.add_column("result")
     table.add_column("detail", overflow="fold")
     for c in report.checks:
-        verdict = Text("skipped", style="dim") if c.skipped else (
-            Text("pass", style="green") if c.passed else Text("FAIL", style="bold red"))  # fmt: skip
+        verdict = (
+            Text("skipped", style="dim")
+            if c.skipped
+            else (Text("pass", style="green") if c.passed else Text("FAIL", style="bold red"))
+        )
         table.add_row(cell(c.name), verdict, cell(c.detail))
     against = f" against {report.previous}" if report.previous else ""
     table.caption = f"k={report.k}{against}: " + (
-        "every check passed" if report.passed else f"{len(report.failed)} failed")  # fmt: skip
+        "every check passed" if report.passed else f"{len(report.failed)} failed"
+    )
     return table
