@@ -2,7 +2,8 @@
 
 The engine (:func:`anonymize`) is a library, independent of the CLI and of the
 CTDC schema: a frame, its quasi-identifier columns, optional hierarchies, ``k``
-(and optionally ``l`` over sensitive columns) in; the released rows and a
+(optionally ``l`` over sensitive columns, and protected flags that no class
+may hold TRUE throughout) in; the released rows and a
 report of loss and risk out; a :class:`Tuning` trades search effort for
 loss without touching what a release promises. :func:`check_k_anonymity` verifies a result with a
 plain DuckDB ``GROUP BY`` and shares no code with the engine.
@@ -12,15 +13,23 @@ from ctdc.anonymize.engine import anonymize
 from ctdc.anonymize.hierarchy import Hierarchy
 from ctdc.anonymize.recode import Tuning
 from ctdc.anonymize.report import AnonymizationReport, AnonymizationResult
-from ctdc.anonymize.verify import KCheck, check_k_anonymity, check_l_diversity
+from ctdc.anonymize.verify import (
+    KCheck,
+    ProtectedCheck,
+    check_k_anonymity,
+    check_l_diversity,
+    check_protected,
+)
 
 __all__ = [
     "AnonymizationReport",
     "AnonymizationResult",
     "Hierarchy",
     "KCheck",
+    "ProtectedCheck",
     "Tuning",
     "anonymize",
     "check_k_anonymity",
     "check_l_diversity",
+    "check_protected",
 ]

@@ -51,13 +51,18 @@ def anonymize(
     l: int | None = None,  # noqa: E741 -- the letter of l-diversity
     group_col: str | None = None,
     tuning: Tuning | None = None,
+    protected: Sequence[str] = (),
 ) -> AnonymizationResult:
     """Make ``frame`` strictly k-anonymous (and distinct l-diverse) over ``quasi_identifiers``.
 
     ``hierarchies`` maps a QI to its generalization hierarchy; ``levels`` pins a
     QI to one level (its cells are then published at that level or suppressed).
     ``l`` asks for at least ``l`` distinct known values of every ``sensitive``
-    column in every class. ``group_col`` (e.g. the organization) only breaks the
+    column in every class. ``protected`` names boolean (nullable) columns that no class
+    may hold TRUE in every record: each class keeps at least one record that is FALSE
+    or NA there, so that knowing a person's QIs never makes her flag certain (an
+    all-FALSE class is fine). Both are met by generalizing, never by removing records
+    the engine could place. ``group_col`` (e.g. the organization) only breaks the
     report down. ``tuning`` changes how hard the search looks (:class:`Tuning`),
     never what the release promises.
 
@@ -79,10 +84,17 @@ def anonymize(
     columns = [encode_column(q, frame[q], hierarchies.get(q)) for q in qis]
     allowed = [_allowed(c, levels.get(c.name)) for c in columns]
     sens_codes, l_div = _sensitive(frame, sensitive, l, qis)
+    flags = _protected(frame, protected, qis)
     risk_before = risk_profile(np.stack([c.codes for c in columns], axis=1), int(k))
 
     recoding = local_recode(
-        columns, allowed, int(k), sensitive=sens_codes, l_div=l_div, tuning=tuning
+        columns,
+        allowed,
+        int(k),
+        sensitive=sens_codes,
+        l_div=l_div,
+        protected=flags,
+        tuning=tuning,
     )
     keep = ~recoding.removed
     everyone = bool(keep.all())
@@ -106,6 +118,7 @@ def anonymize(
         published=published,
         groups=frame[group_col] if group_col is not None else None,
         risk_before=risk_before,
+        protected=len(flags),
     )
     return AnonymizationResult(frame=out, report=report)
 
@@ -162,6 +175,42 @@ def _sensitive(
             )
         codes.append(c.astype(np.int64) + 1)
     return codes, int(l)
+
+
+def _protected(
+    frame: pd.DataFrame, protected: Sequence[str], qis: tuple[str, ...]
+) -> list[np.ndarray]:
+    """Per protected column: 1 where the record is not TRUE (FALSE or NA), 0 where TRUE.
+
+    Only booleans are accepted (``bool``, ``boolean``, or objects that are all
+    True/False/NA): a flag spelt as text ("yes") would otherwise be silently read as
+    never TRUE, and then nothing would be protected.
+    """
+    if isinstance(protected, str):
+        raise ValueError(f"protected must be a sequence of column names, not {protected!r}")
+    out = []
+    for name in dict.fromkeys(protected):
+        if name not in frame.columns:
+            raise ValueError(f"protected column {name!r} is not a column of the frame")
+        if name in qis:
+            raise ValueError(f"{name!r} cannot be both a quasi-identifier and protected")
+        column = frame[name]
+        try:
+            flags = column.astype("boolean")
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"protected column {name!r} is not boolean") from exc
+        if not (pd.api.types.is_bool_dtype(column.dtype) or _all_bool(column)):
+            raise ValueError(f"protected column {name!r} is not boolean (dtype {column.dtype})")
+        out.append((~flags.fillna(False)).to_numpy(dtype=np.int64))
+    return out
+
+
+def _all_bool(column: pd.Series) -> bool:
+    """Whether an object column holds only True, False and NA (a few distinct values)."""
+    if column.dtype != object:
+        return False
+    known = column.dropna().unique()
+    return all(isinstance(v, bool | np.bool_) for v in known)
 
 
 def _codes(column: pd.Series) -> tuple[np.ndarray, pd.Index]:

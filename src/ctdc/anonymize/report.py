@@ -123,6 +123,8 @@ class AnonymizationReport:
     class_sizes: dict[str, dict[str, int]] = field(default_factory=dict)
     risk_before: dict[str, float | int] = field(default_factory=dict)
     risk_after: dict[str, float | int] = field(default_factory=dict)
+    #: protected flag columns enforced (no class all TRUE on any of them)
+    protected_columns: int = 0
 
     def __post_init__(self) -> None:
         # The accounting identity is a promise to the manifest: fail loudly, never publish
@@ -145,6 +147,7 @@ class AnonymizationReport:
         published: np.ndarray,
         groups: pd.Series | None,
         risk_before: dict[str, float | int],
+        protected: int = 0,
     ) -> AnonymizationReport:
         """Account for a run from the engine's encoded columns and chosen levels."""
         qis = tuple(c.name for c in columns)
@@ -201,6 +204,7 @@ class AnonymizationReport:
             class_sizes=class_size_distribution(class_counts),
             risk_before=risk_before,
             risk_after=_risk(sizes, k),
+            protected_columns=protected,
         )
 
     @property
@@ -235,6 +239,7 @@ class AnonymizationReport:
             "class_sizes": {b: dict(v) for b, v in self.class_sizes.items()},
             "risk_before": dict(self.risk_before),
             "risk_after": dict(self.risk_after),
+            "protected_columns": int(self.protected_columns),
         }
 
 

@@ -157,6 +157,77 @@ def check_l_diversity(
     return out
 
 
+@dataclass(frozen=True)
+class ProtectedCheck:
+    """Outcome of the protected-flag check: per flag column, the classes (QI combinations)
+    whose every record is TRUE there, and the records in them. All zeros: ``passed``."""
+
+    passed: bool
+    classes: int
+    violating_classes: dict[str, int]
+    violating_records: dict[str, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready copy."""
+        return asdict(self)
+
+
+def check_protected(
+    source: str | Path | pd.DataFrame,
+    quasi_identifiers: Sequence[str],
+    protected: Sequence[str],
+) -> ProtectedCheck:
+    """Check that no class is TRUE in every record on a protected flag, with DuckDB.
+
+    Same independence as :func:`check_k_anonymity`: one ``GROUP BY`` over the QIs
+    (NULL a group of its own) of the Parquet file or frame, counting per class the
+    records whose flag ``IS DISTINCT FROM TRUE`` (FALSE or NULL). A class where that
+    count is 0 tells anyone who knows a member's QIs that her flag is TRUE.
+    """
+    if isinstance(quasi_identifiers, str) or isinstance(protected, str):
+        raise ValueError("quasi_identifiers and protected must be sequences of column names")
+    qis, flags = list(quasi_identifiers), list(dict.fromkeys(protected))
+    if not qis:
+        raise ValueError("quasi_identifiers is empty")
+    view: str | None = None
+    params: list[Any] = []
+    with scratch_connection() as con:
+        try:
+            if isinstance(source, pd.DataFrame):
+                _require_columns(list(map(str, source.columns)), qis + flags, "the frame")
+                view = f"__ctdc_pcheck_{next(_view_ids)}"
+                con.register(view, pa.Table.from_pandas(source[qis + flags], preserve_index=False))
+                relation = quote_identifier(view)
+            else:
+                relation, params = _parquet_relation(source)
+            group_by = ", ".join(quote_identifier(q) for q in qis)
+            counts = ", ".join(
+                f"count(*) FILTER (WHERE {quote_identifier(f)} IS DISTINCT FROM TRUE) AS c{i}"
+                for i, f in enumerate(flags)
+            )
+            per_flag = ", ".join(
+                f"count(*) FILTER (WHERE c{i} = 0), coalesce(sum(n) FILTER (WHERE c{i} = 0), 0)"
+                for i in range(len(flags))
+            )
+            select = f"count(*){', ' + per_flag if flags else ''}"
+            inner = f"count(*) AS n{', ' + counts if flags else ''}"
+            row = con.execute(
+                f"SELECT {select} FROM (SELECT {inner} FROM {relation} GROUP BY {group_by})",
+                params,
+            ).fetchall()[0]
+        finally:
+            if view is not None:
+                con.unregister(view)
+    bad = {str(f): int(row[1 + 2 * i]) for i, f in enumerate(flags)}
+    records = {str(f): int(row[2 + 2 * i]) for i, f in enumerate(flags)}
+    return ProtectedCheck(
+        passed=not any(bad.values()),
+        classes=int(row[0]),
+        violating_classes=bad,
+        violating_records=records,
+    )
+
+
 def _parquet_relation(source: str | Path) -> tuple[str, list[Any]]:
     """``read_parquet(?)`` and its parameter; a folder reads all its Parquet files as hive."""
     path = Path(source)
