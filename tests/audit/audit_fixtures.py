@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from conftest import TEST_MAPPING
 from ctdc.harmonize import harmonize
@@ -102,3 +103,15 @@ def rewrite_cases(
 def qi_key(frame: pd.DataFrame, qis: list[str]) -> pd.Series:
     """One text key per row: its quasi-identifier tuple (NULL spelled out)."""
     return frame[qis].astype("string").fillna("<NULL>").agg("|".join, axis=1)
+
+
+_BUILT: list[Published] = []
+
+
+@pytest.fixture
+def pub(schema: Schema, tmp_path_factory: pytest.TempPathFactory) -> Published:
+    """One tiny published workspace per process for every audit test module: each test breaks
+    a copy, never it (a fixture imported into two modules would be built once per module)."""
+    if not _BUILT:
+        _BUILT.append(build(tmp_path_factory.mktemp("audit"), schema))
+    return _BUILT[0]

@@ -10,40 +10,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import audit_fixtures
 import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-from audit_fixtures import MARKER, K, Published, build, copy_public, qi_key, rewrite_cases
+from audit_fixtures import (
+    MARKER,
+    K,
+    Published,
+    copy_public,
+    qi_key,
+    rewrite_cases,
+)
 
 from ctdc.audit import audit_release
 from ctdc.audit.order import clustering_z
-from ctdc.schema import Schema
 
-
-@pytest.fixture(scope="module")
-def pub(schema: Schema, tmp_path_factory: pytest.TempPathFactory) -> Published:
-    return build(tmp_path_factory.mktemp("audit"), schema)
-
-
-def test_a_normal_harmonize_output_passes_every_check(pub: Published) -> None:
-    report = audit_release(pub.ws, pub.schema, pub.release, k=K, markers=[MARKER])
-    assert report.passed, [c.to_dict() for c in report.failed]
-    names = [c.name for c in report.checks]
-    assert names == [
-        "prosecutor",
-        "linkage",
-        "differencing",
-        "attribute disclosure",
-        "derived fields",
-        "markers and bytes",
-        "row order",
-        "files",
-    ]
-    assert report["differencing"].skipped
-    assert "64 pseudonyms" in report["markers and bytes"].detail
-    assert "2 organization ids" in report["markers and bytes"].detail
+pub = audit_fixtures.pub  # the shared published workspace (a fixture)
 
 
 def test_a_class_of_k_minus_1_fails_prosecutor_and_linkage(pub: Published, tmp_path: Path) -> None:

@@ -6,20 +6,24 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import audit_fixtures
 import duckdb
 import pandas as pd
-import pytest
-from audit_fixtures import MARKER, ORGS, K, Published, build, copy_public, qi_key, rewrite_cases
+from audit_fixtures import (
+    MARKER,
+    ORGS,
+    K,
+    Published,
+    copy_public,
+    qi_key,
+    rewrite_cases,
+)
 
 from conftest import run_ctdc
 from ctdc.audit import previous_public_release
-from ctdc.schema import Schema
 from ctdc.store.public import PublicArea
 
-
-@pytest.fixture(scope="module")
-def pub(schema: Schema, tmp_path_factory: pytest.TempPathFactory) -> Published:
-    return build(tmp_path_factory.mktemp("audit-cli"), schema)
+pub = audit_fixtures.pub  # the shared published workspace (a fixture)
 
 
 def _private(pub: Published) -> list[str]:
@@ -33,9 +37,13 @@ def _private(pub: Published) -> list[str]:
 def test_the_current_public_release_passes_and_prints_one_line_per_check(
     pub: Published, tmp_path: Path
 ) -> None:
-    res = run_ctdc(tmp_path, "--data-dir", str(pub.ws.root), "audit", "--marker", MARKER)
+    """A normal harmonize output passes every check; the table and JSON say so."""
+    res = run_ctdc(tmp_path, "--data-dir", str(pub.ws.root), "audit", "--marker", MARKER, "--json")
     assert res.exit_code == 0, res.output
-    for name in (
+    doc = json.loads(res.stdout)
+    assert doc["passed"] and doc["release"] == pub.release.name and doc["previous"] is None
+    checks = {c["name"]: c for c in doc["checks"]}
+    assert list(checks) == [
         "prosecutor",
         "linkage",
         "differencing",
@@ -44,11 +52,18 @@ def test_the_current_public_release_passes_and_prints_one_line_per_check(
         "markers and bytes",
         "row order",
         "files",
-    ):
-        assert name in res.stdout
-    assert f"audit of release {pub.release.name}" in res.stdout
-    assert "every check passed" in res.stdout
+    ]
+    assert checks["differencing"]["skipped"]
+    assert "64 pseudonyms, 2 organization ids" in checks["markers and bytes"]["detail"]
     assert not [s for s in _private(pub) if s in res.output]
+    table = run_ctdc(tmp_path, "--data-dir", str(pub.ws.root), "audit", env={"COLUMNS": "200"})
+    assert table.exit_code == 0, table.output
+    assert f"audit of release {pub.release.name}" in table.stdout
+    rows = [line for line in table.stdout.splitlines() if line.startswith("│ ")]
+    assert [r.split("│")[1].strip() for r in rows] == list(checks)
+    assert [r.split("│")[2].strip() for r in rows] == ["pass"] * 2 + ["skipped"] + ["pass"] * 5
+    assert "k=3: every check passed" in table.stdout
+    assert not [s for s in _private(pub) if s in table.output]
 
 
 def test_a_broken_release_exits_1_with_audit_failed_naming_each_problem(
@@ -63,16 +78,8 @@ def test_a_broken_release_exits_1_with_audit_failed_naming_each_problem(
 
     rewrite_cases(release, shrink, metadata={"origin": MARKER})
     (release / "notes.log").write_text("harmonize ran\n")
-    res = run_ctdc(
-        tmp_path,
-        "--data-dir",
-        str(pub.ws.root),
-        "audit",
-        str(release),
-        "--marker",
-        MARKER,
-        "--json",
-    )
+    res = run_ctdc(tmp_path, "--data-dir", str(pub.ws.root), "audit", str(release),
+                   "--marker", MARKER, "--json")  # fmt: skip
     assert res.exit_code == 1, res.output
     assert "error[audit-failed]" in res.stderr
     doc = json.loads(res.stdout)
