@@ -12,6 +12,7 @@ import hashlib
 import shutil
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
@@ -19,8 +20,9 @@ import pytest
 from conftest import TEST_MAPPING
 from ctdc.anonymize import AnonymizationReport, AnonymizationResult
 from ctdc.errors import CtdcError
-from ctdc.harmonize import harmonize, pipeline, steps
+from ctdc.harmonize import harmonize, series_run, steps
 from ctdc.harmonize.accounting import Accounting, OrgAccounting, check_balanced
+from ctdc.harmonize.increment import SeriesOutcome
 from ctdc.harmonize.manifest import ReleaseManifest, fingerprint
 from ctdc.harmonize.pipeline import ReleaseStatus
 from ctdc.harmonize.public_manifest import PublicManifest
@@ -288,13 +290,15 @@ def test_harmonize_runs_the_steps_and_then_finds_the_input_unchanged(
 def test_a_step_that_loses_a_record_stops_the_run_before_anything_is_published(
     ws: Workspace, schema: Schema, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = pipeline.anonymize_records
+    real = series_run.run_increment
 
-    def drop_one(merged: Merged, schema: Schema, settings: RunSettings) -> Anonymized:
-        out = real(merged, schema, settings)
-        return replace(out, result=replace(out.result, frame=out.frame.iloc[1:]))
+    def drop_one(*args: Any, **kwargs: Any) -> SeriesOutcome:
+        out = real(*args, **kwargs)
+        frame = out.anonymized.frame.iloc[1:]
+        anonymized = replace(out.anonymized, result=replace(out.anonymized.result, frame=frame))
+        return replace(out, anonymized=anonymized)
 
-    monkeypatch.setattr(pipeline, "anonymize_records", drop_one)
+    monkeypatch.setattr(series_run, "run_increment", drop_one)
     with pytest.raises(CtdcError) as err:
         harmonize(ws, schema, k=K, levels=LEVELS)
     assert err.value.slug is Slug.ACCOUNTING_UNBALANCED

@@ -72,8 +72,9 @@ def check_balanced(manifest: dict) -> dict:
     for row in [acc["total"], *acc["per_org"].values()]:
         assert row["balanced"]
         assert row["rows_read"] == row["staged"] + row["quarantined"]
-        assert row["staged"] == row["released"] + row["records_suppressed"] + row[
-            "duplicates_merged"]  # fmt: skip
+        assert row["staged"] == (row["released"] + row["records_suppressed"]
+                                 + row["duplicates_merged"] + row["held"] + row["withheld"]
+                                 + row["withdrawn"])  # fmt: skip
     return acc["per_org"]["test-org"]
 
 
@@ -86,7 +87,7 @@ def test_append_adds_to_the_earlier_batches(workspace, schema, org, tmp_path) ->
     assert manifest["batches"] == sorted([a.batch_id, b.batch_id])
     row = check_balanced(manifest)
     assert row["rows_read"] == 80 and row["duplicates_merged"] == 20  # ids 21-40 sent twice
-    assert row["released"] + row["records_suppressed"] == 60
+    assert row["released"] + row["records_suppressed"] + row["held"] == 60
     assert manifest["changes"]["batches_superseded"] == []
 
 
@@ -102,7 +103,9 @@ def test_snapshot_replaces_the_earlier_batches(workspace, schema, org, tmp_path)
     row = check_balanced(manifest)
     assert row["rows_read"] == 30 and row["staged"] == 30  # a's 40 rows are out of the count
     assert row["duplicates_merged"] == 0  # ids 31-40 of a are not merged: a is gone
-    assert row["released"] + row["records_suppressed"] == 30
+    # a's records 1-30 left the series, and class-mates of theirs among 31-40 were withheld
+    # to pad that removal to k; 41-60 are new: released as an increment, or held
+    assert row["released"] + row["records_suppressed"] + row["held"] + row["withheld"] == 30
     changes = manifest["changes"]
     [line] = changes["batches_superseded"]
     assert line["org"] == "test-org" and line["snapshot"] == b.batch_id

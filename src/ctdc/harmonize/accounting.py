@@ -1,8 +1,9 @@
-"""The release's row accounting: every staged record is released, suppressed or merged.
+"""The release's row accounting: every staged record is released, suppressed, merged or waits.
 
 Two equations must hold, overall and per organization: ``rows_read = staged +
 quarantined`` (what ingest promised) and ``staged = released +
-records_suppressed + duplicates_merged`` (what harmonize did). A release whose
+records_suppressed + duplicates_merged + held + withheld + withdrawn`` (what
+harmonize did; the last three are the series', docs/privacy.md). A release whose
 accounting does not balance lost or doubled a record somewhere between staging
 and the written file; it is refused with its own slug, ``accounting-unbalanced``,
 so that a bug in the bookkeeping is never reported as a privacy failure.
@@ -31,12 +32,20 @@ class OrgAccounting:
     duplicates_merged: int
     records_suppressed: int
     released: int
+    #: the series (docs/privacy.md): pending, withheld for the epoch, withdrawn
+    held: int = 0
+    withheld: int = 0
+    withdrawn: int = 0
 
     @property
     def balanced(self) -> bool:
-        return (
-            self.rows_read == self.staged + self.quarantined
-            and self.staged == self.released + self.records_suppressed + self.duplicates_merged
+        return self.rows_read == self.staged + self.quarantined and self.staged == (
+            self.released
+            + self.records_suppressed
+            + self.duplicates_merged
+            + self.held
+            + self.withheld
+            + self.withdrawn
         )
 
     def __add__(self, other: OrgAccounting) -> OrgAccounting:
@@ -52,7 +61,7 @@ class OrgAccounting:
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any]) -> OrgAccounting:
         """Read back; ``balanced`` is recomputed from the counts, never trusted."""
-        return cls(*(int(doc[f.name]) for f in fields(cls)))
+        return cls(*(int(doc.get(f.name, 0)) for f in fields(cls)))
 
 
 @dataclass(frozen=True)
@@ -79,6 +88,10 @@ def account(
     duplicates: Mapping[str, int],
     released_orgs: pd.Series,
     suppressed: Mapping[str, int],
+    *,
+    held: pd.Series | None = None,
+    withheld: pd.Series | None = None,
+    withdrawn: pd.Series | None = None,
 ) -> Accounting:
     """Count per organization (sorted) and overall.
 
@@ -87,6 +100,9 @@ def account(
     organization.
     """
     released_by_org = released_orgs.value_counts().to_dict()
+    series = {name: (orgs.value_counts().to_dict() if orgs is not None else {})
+              for name, orgs in (("held", held), ("withheld", withheld),
+                                 ("withdrawn", withdrawn))}  # fmt: skip
     per_org: dict[str, OrgAccounting] = {}
     for org in sorted({e.org for e in entries}):
         mine = [e for e in entries if e.org == org]
@@ -97,6 +113,7 @@ def account(
             duplicates_merged=int(duplicates.get(org, 0)),
             records_suppressed=int(suppressed.get(org, 0)),
             released=int(released_by_org.get(org, 0)),
+            **{name: int(counts.get(org, 0)) for name, counts in series.items()},
         )
     total = OrgAccounting(0, 0, 0, 0, 0, 0)
     for row in per_org.values():

@@ -230,6 +230,9 @@ class ReleaseManifest:
     batches: tuple[str, ...]
     files: ReleaseFiles
     changes: Changes
+    #: the series (ctdc.harmonize.series): epoch, frozen, added, left, held and their waits;
+    #: private only, the public manifest shows only what is published
+    series: dict[str, Any] | None = None
 
     @staticmethod
     def now() -> str:
@@ -255,6 +258,7 @@ class ReleaseManifest:
             "batches": list(self.batches),
             "files": self.files.to_dict(),
             "changes": self.changes.to_dict(),
+            "series": self.series,
         }
 
     @classmethod
@@ -278,4 +282,5 @@ class ReleaseManifest:
             batches=tuple(doc["batches"]),
             files=ReleaseFiles.from_dict(doc["files"]),
             changes=Changes.from_dict(doc["changes"]),
+            series=doc.get("series"),
         )

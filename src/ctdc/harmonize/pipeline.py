@@ -28,10 +28,9 @@ from ctdc.harmonize.publish import (
     to_public,
     write_release,
 )
+from ctdc.harmonize.series_run import account_series, open_series
 from ctdc.harmonize.settings import load_settings
 from ctdc.harmonize.steps import (
-    account_records,
-    anonymize_records,
     build_tables,
     collect_batches,
     merge_records,
@@ -75,6 +74,7 @@ def harmonize(
     publish_dir: Path | None = None,
     public_mode: int | None = None,
     keep_public: int | None = None,
+    new_epoch: bool = False,
 ) -> HarmonizeResult:
     """Build, verify and publish a release from every live committed batch.
 
@@ -93,6 +93,11 @@ def harmonize(
     Batches an organization's latest ``snapshot`` superseded are left out of
     the release and its accounting, and listed in the manifest's ``changes``.
 
+    The release continues the series (:mod:`ctdc.harmonize.series`): records
+    published before keep their released rows, new ones join as a k-anonymous
+    increment or wait. ``new_epoch`` re-anonymizes everything; a changed schema,
+    k, l, levels or protected flags refuses to run without it (``new-epoch-needed``).
+
     The workspace's pinned policy decides k, l and the release levels, and
     ``schema`` must be its pinned schema. ``k``, ``l`` and ``levels`` (``None`` =
     auto) are one run's explicit overrides, recorded in the manifest; k never
@@ -108,18 +113,21 @@ def harmonize(
         batches = collect_batches(ws)
         say(f"merging {len(batches.entries)} batches")
         merged = merge_records(ws, batches, settings.k)
-        say(f"anonymizing {len(merged.frame):,} records: k={settings.k} over "
-            f"{len(schema.quasi_identifiers)} quasi-identifiers"
+        previous = previous_release(ws)
+        series = open_series(ws, schema, settings, previous, merged, new_epoch=new_epoch)
+        say(f"anonymizing {len(series.plan.pending):,} pending of {len(merged.frame):,} records "
+            f"(epoch {series.epoch}, {len(series.plan.frozen):,} published rows frozen): "
+            f"k={settings.k} over {len(schema.quasi_identifiers)} quasi-identifiers"
             + (f", l={settings.l}" if settings.l else ""))  # fmt: skip
-        anonymized = anonymize_records(merged, schema, settings)
-        accounting = account_records(batches, merged, anonymized)
+        outcome = series.run(merged)
+        anonymized = outcome.anonymized
+        accounting = account_series(batches, merged, series, outcome)
         tables = build_tables(anonymized, schema, settings)
         with staging_release(ws) as tmp:
             data_sha = write_tables(tmp, tables)
             say("verifying k-anonymity on the written Parquet")
             check = verify_release(tmp / CASES_FILE, schema, settings)
             digest = fingerprint(data_sha, batches.ids, settings.k, settings.l, settings.levels)
-            previous = previous_release(ws)
             if previous is not None and previous.manifest.fingerprint == digest:
                 path, same = previous.path, previous.manifest
                 public, public_doc = to_public(settings.area, path, same, settings.keep_public)
@@ -137,7 +145,9 @@ def harmonize(
                 tables=tables,
                 data_sha256=data_sha,
                 previous=previous.manifest if previous else None,
+                series=series.summary(outcome),
             )
+            series.write_ledger(manifest.release_id, outcome)
             final = write_release(ws, tmp, manifest)
         public, public_doc = to_public(settings.area, final, manifest, settings.keep_public)
         say(f"published release {manifest.release_id} to {settings.area.root}")

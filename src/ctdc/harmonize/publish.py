@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ctdc import __version__
 from ctdc.harmonize.accounting import Accounting
@@ -95,6 +96,7 @@ def build_manifest(
     tables: ReleaseTables,
     data_sha256: str,
     previous: ReleaseManifest | None,
+    series: dict[str, Any] | None = None,
 ) -> ReleaseManifest:
     """The full (private) manifest of a verified release."""
     policy = settings.policy
@@ -117,6 +119,7 @@ def build_manifest(
         batches=batches.ids,
         files=ReleaseFiles(data_sha256, rows, tables.dictionary.num_rows),
         changes=changes_since(previous, batches.ids, rows, batches.superseded),
+        series=series,
     )
 
 

@@ -110,7 +110,10 @@ def _rewrite(source: pq.ParquetFile, path: Path, new_key: bytes, new_fp: str) ->
 def _rekey_staging(ws: Workspace, new_key: bytes, old_fp: str, new_fp: str) -> int:
     """Re-key every staging file not yet re-keyed; refuse one made by neither key."""
     done = 0
-    for path in sorted((ws.root / "staging").glob("*/*.parquet")):
+    # staging, the series' publication ledgers and the withdrawals: every file with pseudonyms
+    files = [*(ws.root / "staging").glob("*/*.parquet"), *(ws.root / "series").glob("*.parquet"),
+             *ws.root.glob("withdrawals.parquet")]  # fmt: skip
+    for path in sorted(files):
         found = staging_fingerprint(path)
         if found == new_fp:
             continue  # re-keyed before an interruption

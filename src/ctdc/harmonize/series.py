@@ -1,0 +1,252 @@
+"""The release series: a published record keeps its released form; new ones join in increments.
+
+Publishing a fresh anonymization of everything every night leaks. The
+difference of two nights isolates a newly added victim, and a record recoded
+differently on two nights can be narrowed to the most specific value of each
+(docs/privacy.md, "The series"). So within an *epoch* (one schema, k, l,
+levels and set of protected flags):
+
+- the private **publication ledger** (``<data>/series/<release id>.parquet``,
+  written before its release becomes current, so that the current release's
+  ledger always exists; no release folder holds a pseudonym) holds every
+  staged record's state:
+  ``published`` with its exact released form, ``pending``, or ``withheld``;
+- a **published** record appears in every later release as exactly the same
+  row, until it leaves: it is withdrawn, its organization's snapshot no longer
+  holds it, or it is corrected (its content changed: a withdrawal plus a new
+  pending record);
+- the rows that leave must themselves be k-anonymous. Per released form, fewer
+  than k leaving records are padded with class-mates (the lowest pseudonyms,
+  which nobody outside can predict) that are **withheld** for the rest of the
+  epoch. A form that would keep fewer than k records, or a protected flag
+  TRUE in every record kept or removed, leaves whole. A withdrawal is never
+  delayed;
+- the **pending** pool is anonymized on its own (strict k, l and protected
+  flags among the added rows alone), so the union stays k-anonymous. Records
+  the engine cannot place, and classes that would lose too many cells while
+  none of their records has waited ``max_wait_days``, stay pending.
+
+The first release of an epoch publishes everything the engine can place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ctdc.schema import Schema
+from ctdc.store.atomic import private_mkdir, write_parquet
+
+#: the ledgers' folder in the workspace: one file per private release
+SERIES_DIR = "series"
+PSEUDONYM = "case_pseudonym"
+ORG = "org_id"
+
+
+class State(StrEnum):
+    PUBLISHED = "published"
+    PENDING = "pending"
+    #: left the release to pad a withdrawal; never published again in this epoch
+    WITHHELD = "withheld"
+
+
+@dataclass(frozen=True)
+class SeriesPolicy:
+    """When pending records are published (docs/privacy.md, "The series": how chosen)."""
+
+    #: an increment class losing more than this many QI cells per record on average waits ...
+    max_suppressed_cells: float = 3.0
+    #: ... unless one of its records has waited this long
+    max_wait_days: int = 30
+
+
+def epoch_digest(schema_sha256: str, k: int, l: int | None, levels: dict[str, int | None],  # noqa: E741
+                 protected: list[str]) -> str:  # fmt: skip
+    """What an epoch holds fixed: a change of any of it needs ``--new-epoch``."""
+    doc = [schema_sha256, k, l, sorted(levels.items()), sorted(protected)]
+    return hashlib.sha256(json.dumps(doc).encode()).hexdigest()
+
+
+def content_hash(frame: pd.DataFrame, schema: Schema) -> np.ndarray:
+    """A hash of each staged record's fields (not its batch): a change is a correction."""
+    cols = [c for c in schema.staged if c not in ("batch_id", PSEUDONYM) and c in frame]
+    return pd.util.hash_pandas_object(frame[cols], index=False).to_numpy().astype(np.int64)
+
+
+def released_schema(schema: Schema, levels: dict[str, int | None]) -> pa.Schema:
+    """The released fields' Arrow types (no derived label columns), as the ledger stores them."""
+    full = schema.release_arrow_schema(levels)
+    return pa.schema([full.field(n) for n in schema.released])
+
+
+def normalize(frame: pd.DataFrame, schema: Schema, levels: dict[str, int | None]) -> pd.DataFrame:
+    """Released columns in their release types (a frozen row and a new one compare and
+    concatenate alike), plus the organization and pseudonym."""
+    from ctdc.harmonize.release_table import to_release_table
+
+    table = to_release_table(frame, released_schema(schema, levels))
+    out = table.to_pandas(types_mapper=_nullable)
+    out[ORG] = frame[ORG].to_numpy()
+    out[PSEUDONYM] = frame[PSEUDONYM].to_numpy()
+    return out
+
+
+def _nullable(arrow_type: pa.DataType) -> object:
+    return {pa.string(): pd.StringDtype(), pa.bool_(): pd.BooleanDtype(),
+            pa.int16(): pd.Int16Dtype()}.get(arrow_type)  # fmt: skip
+
+
+def ledger_path(ws_root: Path, release_id: str) -> Path:
+    return ws_root / SERIES_DIR / f"{release_id}.parquet"
+
+
+def read_ledger(ws_root: Path, release_id: str | None) -> pd.DataFrame | None:
+    """The publication ledger of a private release, or None (no release, or one from before)."""
+    path = ledger_path(ws_root, release_id) if release_id else None
+    if path is None or not path.is_file():
+        return None
+    return pq.read_table(path).to_pandas(types_mapper=_nullable)
+
+
+def ledger_schema(schema: Schema, levels: dict[str, int | None]) -> pa.Schema:
+    """The ledger's columns: the released form (NULL for a record not published) and state."""
+    return pa.schema([*released_schema(schema, levels), pa.field(ORG, pa.string()),
+                      pa.field(PSEUDONYM, pa.string()), pa.field("content", pa.int64()),
+                      pa.field("state", pa.string()), pa.field("first_seen", pa.string()),
+                      pa.field("published_on", pa.string())])  # fmt: skip
+
+
+def write_ledger(path: Path, ledger: pd.DataFrame, schema: Schema,
+                 levels: dict[str, int | None], metadata: dict[bytes, bytes]) -> None:  # fmt: skip
+    """Write the ledger (0600, in the private workspace), with the key's fingerprint in its
+    metadata so that a key rotation re-keys its pseudonyms with the staging."""
+    arrow = ledger_schema(schema, levels)
+    table = pa.Table.from_pandas(ledger[arrow.names], schema=arrow, preserve_index=False)
+    private_mkdir(path.parent)
+    write_parquet(path, table.replace_schema_metadata(metadata))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """This run's split of the live records (see the module docstring)."""
+
+    #: published rows that stay, normalized (released columns, org, pseudonym)
+    frozen: pd.DataFrame
+    #: live records to anonymize now (merged columns), with when each was first seen
+    pending: pd.DataFrame
+    first_seen: pd.Series
+    #: pseudonyms withheld for the epoch (earlier and now), still staged
+    withheld: pd.Series
+    #: live records withdrawn (never released again), by organization
+    withdrawn_orgs: pd.Series
+    left: int  # published records that left (withdrawn, snapshot, corrected)
+    padded: int  # of them: class-mates withheld so that the removal is k-anonymous
+    corrected: int
+
+
+def plan(
+    merged: pd.DataFrame,
+    ledger: pd.DataFrame | None,
+    schema: Schema,
+    k: int,
+    protected: list[str],
+    withdrawn: set[str],
+    today: str,
+) -> Plan:
+    """Split the live records into frozen, pending and withheld; pad what leaves to k."""
+    content = pd.Series(content_hash(merged, schema), index=merged.index)
+    gone = merged[PSEUDONYM].isin(withdrawn)
+    live = merged[~gone]
+    if ledger is None or ledger.empty:
+        empty = pd.DataFrame(columns=[*schema.released, ORG, PSEUDONYM, "content", "published_on"])
+        return Plan(empty, live, pd.Series(today, index=live.index), pd.Series([], dtype=str),
+                    merged.loc[gone, ORG], 0, 0, 0)  # fmt: skip
+    state = ledger.set_index(PSEUDONYM)
+    now = pd.Series(content[~gone].to_numpy(), index=live[PSEUDONYM].to_numpy())
+    published = state[state["state"] == State.PUBLISHED]
+    still = published.index.isin(now.index)
+    same = still & (published["content"].to_numpy() == now.reindex(published.index).to_numpy())
+    corrected = int((still & ~same).sum())
+    stays = _pad(published.reset_index(), same, schema.quasi_identifiers, k, protected)
+    kept = published[stays]
+    withheld_before = state.index[state["state"] == State.WITHHELD]
+    newly = published.index[same & ~stays]
+    withheld = pd.Series(sorted(set(withheld_before) | set(newly)), dtype=str)
+    # pending: live, not frozen, not withheld (corrections come back as new records)
+    out = set(kept.index) | set(withheld)
+    pending = live[~live[PSEUDONYM].isin(out)]
+    seen = state["first_seen"].where(state["state"] == State.PENDING)
+    first = pending[PSEUDONYM].map(seen).fillna(today)
+    frozen = kept.reset_index()[[*schema.released, ORG, PSEUDONYM, "content", "published_on"]]
+    return Plan(frozen, pending, first, withheld, merged.loc[gone, ORG],
+                left=int((~same).sum()), padded=int((same & ~stays).sum()),
+                corrected=corrected)  # fmt: skip
+
+
+def _pad(
+    published: pd.DataFrame, same: np.ndarray, qis: list[str], k: int, protected: list[str]
+) -> np.ndarray:
+    """Which published rows stay: those unchanged, minus the padding that makes every form's
+    removal k-anonymous (at least k leave, or none) and keeps k or none in the form, with no
+    protected flag TRUE in every row kept or every row removed."""
+    forms = published.groupby(qis, dropna=False, sort=False).ngroup().to_numpy()
+    size = np.bincount(forms)
+    leaving = np.bincount(forms, weights=~same).astype(np.int64)
+    order = np.lexsort((published[PSEUDONYM].to_numpy(), forms))
+    rank = np.empty(len(forms), dtype=np.int64)  # rank of a staying row in its form
+    ranks_sorted = pd.Series(same[order]).groupby(forms[order]).cumsum().to_numpy() - 1
+    rank[order] = ranks_sorted
+    pad = np.where(leaving > 0, np.maximum(k - leaving, 0), 0)
+    whole = (leaving > 0) & (size - leaving - pad < k)
+    stays = same & ~whole[forms] & (rank >= pad[forms])
+    touched = leaving > 0  # only a form that loses records changes what it shows
+    for flag in protected:
+        if flag not in published or flag in qis:  # a QI flag is one value per form
+            continue
+        not_true = ~published[flag].fillna(False).to_numpy(dtype=bool)
+        kept_n = np.bincount(forms, weights=stays, minlength=len(size))
+        kept_ok = np.bincount(forms, weights=stays & not_true, minlength=len(size)) > 0
+        gone_ok = np.bincount(forms, weights=~stays & not_true, minlength=len(size)) > 0
+        bad = touched & (kept_n > 0) & ~(kept_ok & gone_ok)
+        stays &= ~bad[forms]
+    return stays
+
+
+def hold_back(
+    increment: pd.DataFrame,
+    pending: pd.DataFrame,
+    first_seen: pd.Series,
+    qis: list[str],
+    policy: SeriesPolicy,
+    today: str,
+) -> np.ndarray:
+    """Which increment rows wait: whole classes that lose more than the policy's cells per
+    record while none of their records has waited ``max_wait_days``."""
+    if increment.empty:
+        return np.zeros(0, dtype=bool)
+    staged = pending.set_index(PSEUDONYM).reindex(increment[PSEUDONYM])
+    lost = np.zeros(len(increment))
+    for q in qis:
+        lost += increment[q].isna().to_numpy() & staged[q].notna().to_numpy()
+    seen = pd.to_datetime(first_seen.set_axis(pending[PSEUDONYM].to_numpy())
+                          .reindex(increment[PSEUDONYM]).to_numpy())  # fmt: skip
+    waited = (pd.Timestamp(today) - seen).days.to_numpy()
+    cls = increment.groupby(qis, dropna=False, sort=False).ngroup().to_numpy()
+    n = np.bincount(cls)
+    mean_lost = np.bincount(cls, weights=lost) / n
+    oldest = pd.Series(waited).groupby(cls).max().reindex(range(len(n))).to_numpy()
+    wait = (mean_lost > policy.max_suppressed_cells) & (oldest < policy.max_wait_days)
+    return wait[cls]
+
+
+def today_utc() -> str:
+    return dt.datetime.now(dt.UTC).date().isoformat()

@@ -1,0 +1,109 @@
+"""The series step of a harmonize run: which epoch, what the ledger says, and the accounting.
+
+``harmonize()`` opens the series after the merge (:func:`open_series`), runs
+it (:meth:`SeriesRun.run`), accounts for every record (:func:`account_series`)
+and writes the next ledger into the release folder before it is published
+(:meth:`SeriesRun.write_ledger`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ctdc.errors import CtdcError
+from ctdc.harmonize.accounting import Accounting, account, check_balanced
+from ctdc.harmonize.increment import SeriesOutcome, run_increment
+from ctdc.harmonize.publish import Release
+from ctdc.harmonize.series import (
+    ORG,
+    Plan,
+    SeriesPolicy,
+    epoch_digest,
+    ledger_path,
+    plan,
+    read_ledger,
+    today_utc,
+    write_ledger,
+)
+from ctdc.harmonize.settings import RunSettings
+from ctdc.harmonize.steps import Batches, Merged
+from ctdc.schema import Schema
+from ctdc.slugs import Slug
+from ctdc.store.keys import STAGING_FINGERPRINT_META
+from ctdc.store.withdrawals import read_withdrawals
+from ctdc.store.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class SeriesRun:
+    """One run's place in the series: its epoch, its plan, and what it needs to finish."""
+
+    ws: Workspace
+    schema: Schema
+    settings: RunSettings
+    epoch: int
+    digest: str
+    first_of_epoch: bool
+    plan: Plan
+    today: str
+    policy: SeriesPolicy
+
+    def run(self, merged: Merged) -> SeriesOutcome:
+        outcome = run_increment(self.plan, merged.frame, self.schema, self.settings,
+                                self.policy, self.today,
+                                first_of_epoch=self.first_of_epoch)  # fmt: skip
+        if outcome.anonymized.frame.empty:
+            raise CtdcError(Slug.TOO_FEW_RECORDS, f"no record of {len(merged.frame)} can be "
+                            f"released with k={self.settings.k}"
+                            + (f" and l={self.settings.l}" if self.settings.l else ""))  # fmt: skip
+        return outcome
+
+    def summary(self, outcome: SeriesOutcome) -> dict[str, Any]:
+        return outcome.summary(self.plan, self.epoch, self.digest, self.today)
+
+    def write_ledger(self, release_id: str, outcome: SeriesOutcome) -> None:
+        """Before the release becomes current: its ledger then always exists (a crash
+        between the two leaves a ledger of a release that never was, read by no one)."""
+        meta = {STAGING_FINGERPRINT_META: (self.ws.stored_fingerprint() or "").encode("ascii")}
+        write_ledger(ledger_path(self.ws.root, release_id), outcome.ledger, self.schema,
+                     self.settings.levels, meta)  # fmt: skip
+
+
+def open_series(
+    ws: Workspace,
+    schema: Schema,
+    settings: RunSettings,
+    previous: Release | None,
+    merged: Merged,
+    *,
+    new_epoch: bool,
+) -> SeriesRun:
+    """The epoch this run belongs to and its plan; ``new-epoch-needed`` when the settings
+    changed since the epoch began and ``new_epoch`` was not asked."""
+    protected = [f for f in schema.protected if f in schema.released]
+    digest = epoch_digest(settings.policy.schema_sha256, settings.k, settings.l,
+                          settings.levels, protected)  # fmt: skip
+    before = previous.manifest.series if previous is not None else None
+    if before is not None and before.get("epoch_digest") != digest and not new_epoch:
+        raise CtdcError(Slug.NEW_EPOCH_NEEDED, "this run's schema, k, l, levels or protected "
+                        f"flags differ from those of epoch {before.get('epoch')}")  # fmt: skip
+    continuing = before is not None and not new_epoch
+    epoch = int(before["epoch"]) + (0 if continuing else 1) if before is not None else 1
+    ledger = read_ledger(ws.root, previous.path.name) if continuing and previous else None
+    today = today_utc()
+    the_plan = plan(merged.frame, ledger, schema, settings.k, protected, read_withdrawals(ws),
+                    today)  # fmt: skip
+    return SeriesRun(ws, schema, settings, epoch, digest, ledger is None, the_plan, today,
+                     SeriesPolicy())  # fmt: skip
+
+
+def account_series(
+    batches: Batches, merged: Merged, series: SeriesRun, outcome: SeriesOutcome
+) -> Accounting:
+    """Every staged record released, merged, held, withheld or withdrawn."""
+    accounting = account(batches.entries, merged.duplicates, outcome.anonymized.frame[ORG], {},
+                         held=outcome.held, withheld=outcome.withheld,
+                         withdrawn=series.plan.withdrawn_orgs)  # fmt: skip
+    check_balanced(accounting)
+    return accounting

@@ -1,0 +1,177 @@
+"""The nightly series, attacked as the issue's adversary would: two consecutive releases in hand.
+
+Real exports, real ingest, real harmonize, real Parquet and DuckDB. Each test
+performs an attack from issue 11 on two consecutive private releases (the
+public copies hold the same bytes) and shows it finds nothing:
+
+- the one-record differencing attack (a new victim's row isolated by EXCEPT ALL);
+- the intersection attack (a record re-coded between nights, narrowed to the
+  most specific value of each), with the private ledgers as the strongest
+  adversary's row pairing;
+- a withdrawal (a snapshot that drops records) whose removed rows are not
+  themselves k-anonymous.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from conftest import TEST_MAPPING
+from ctdc.errors import CtdcError
+from ctdc.harmonize import harmonize
+from ctdc.harmonize.series import read_ledger
+from ctdc.ingest import ingest_file
+from ctdc.mapping import load_mapping
+from ctdc.schema import Schema
+from ctdc.slugs import Slug
+from ctdc.store.rotation import rotate_key
+from ctdc.store.workspace import Workspace
+
+K = 3
+HEADER = "ID;Nombre;Notas;Edad;Fecha;Sexo;Nac;Secuestro;Control"
+COUNTRIES = ["Perú", "Colombia", "Venezuela"]
+LEVELS = {"year_of_registration": 0, "citizenship": 0, "country_of_exploitation": 0}
+
+
+def export(folder: Path, name: str, ids: list[int], *, age_shift: int = 0) -> Path:
+    """A test-org export; ages in three bands and two years, so classes of k form easily."""
+    lines = [HEADER]
+    for i in ids:
+        lines.append(f"{i:05d};P {i};n;{20 + i % 3 + age_shift};01/02/{2019 + i % 2};"
+                     f"{'Mujer' if i % 4 else 'Hombre'};{COUNTRIES[i % 3]};"
+                     f"{'Sí' if i % 7 == 0 else 'No'};{'Deuda' if i % 2 else 'Amenazas'}")  # fmt: skip
+    path = folder / name
+    path.write_bytes(("\n".join(lines) + "\n").encode("latin-1"))
+    return path
+
+
+@pytest.fixture
+def org(tmp_path: Path, schema: Schema):
+    (tmp_path / "test-org.yaml").write_text(TEST_MAPPING, encoding="utf-8")
+    return load_mapping(tmp_path / "test-org.yaml", schema)
+
+
+def night(ws: Workspace, schema: Schema, org, path: Path, mode: str = "append"):
+    ingest_file(ws, schema, org, path, key=ws.load_key(), mode=mode)
+    return harmonize(ws, schema, k=K, levels=LEVELS)
+
+
+def cases(result) -> str:
+    return str(result.path / "cases.parquet")
+
+
+def diff(new: str, old: str, exclude: list[str] | None = None) -> pd.DataFrame:
+    """``new EXCEPT ALL old``, whole rows or without ``exclude`` (the attacker's queries)."""
+    cols = f"* EXCLUDE ({', '.join(exclude)})" if exclude else "*"
+    sql = f"SELECT {cols} FROM read_parquet(?) EXCEPT ALL SELECT {cols} FROM read_parquet(?)"
+    return duckdb.execute(sql, [new, old]).df()
+
+
+def k_anonymous(rows: pd.DataFrame, qis: list[str]) -> bool:
+    """Every combination of quasi-identifier values occurs 0 or >= K times in ``rows``."""
+    if rows.empty:
+        return True
+    return bool((rows.groupby(qis, dropna=False).size() >= K).all())
+
+
+def test_one_new_record_is_not_isolated_by_differencing(workspace, schema, org, tmp_path) -> None:
+    qis = schema.quasi_identifiers
+    first = night(workspace, schema, org, export(tmp_path, "a.csv", list(range(1, 61))))
+    second = night(workspace, schema, org, export(tmp_path, "b.csv", [1000]))
+    # the issue's query: the new victim's whole profile minus the QIs
+    assert diff(cases(second), cases(first), exclude=qis).empty
+    assert diff(cases(first), cases(second)).empty
+    series = second.manifest.series
+    assert series is not None and series["held"] == 1 and series["added"] == 0
+    assert second.manifest.accounting.total.held == 1
+    # five more: still nothing isolated; what is added is k-anonymous among itself
+    third = night(workspace, schema, org, export(tmp_path, "c.csv", list(range(1001, 1006))))
+    added = diff(cases(third), cases(second))
+    assert k_anonymous(added, qis) and diff(cases(second), cases(third)).empty
+    assert len(added) + third.manifest.series["held"] == 6
+
+
+def test_no_published_record_is_recoded_between_nights(workspace, schema, org, tmp_path) -> None:
+    """The intersection attack, with the private ledgers pairing every record across nights."""
+    qis = schema.quasi_identifiers
+    first = night(workspace, schema, org, export(tmp_path, "a.csv", list(range(1, 61))))
+    second = night(workspace, schema, org, export(tmp_path, "b.csv", list(range(61, 121))))
+    before = read_ledger(workspace.root, first.release_id)
+    after = read_ledger(workspace.root, second.release_id)
+    assert before is not None and after is not None
+    pub = [x[x["state"] == "published"].set_index("case_pseudonym") for x in (before, after)]
+    both = pub[0].index.intersection(pub[1].index)
+    assert len(both) == len(pub[0])  # nothing left, so every first-night record is still out
+    old, new = pub[0].loc[both, qis], pub[1].loc[both, qis]
+    assert old.astype(str).equals(new.astype(str)), "a published record was re-coded"
+    # most specific of either night: the same forms, so the same classes of >= K
+    assert k_anonymous(new.reset_index(drop=True), qis)
+    assert k_anonymous(diff(cases(second), cases(first)), qis)
+    # and the release shows exactly the frozen rows plus the increment, in content order
+    rows = duckdb.execute("SELECT count(*) FROM read_parquet(?)", [cases(second)]).fetchone()
+    assert rows == (len(pub[1]),)
+
+
+def test_a_snapshot_that_drops_records_removes_k_anonymous_groups(
+    workspace, schema, org, tmp_path
+) -> None:
+    qis = schema.quasi_identifiers
+    first = night(workspace, schema, org, export(tmp_path, "a.csv", list(range(1, 61))))
+    # the organization's next export no longer holds 1 and 2 (consent withdrawn at the source)
+    second = night(workspace, schema, org, export(tmp_path, "b.csv", list(range(3, 61))),
+                   mode="snapshot")  # fmt: skip
+    removed = diff(cases(first), cases(second))
+    assert len(removed) >= 2 and k_anonymous(removed, qis)
+    assert diff(cases(second), cases(first)).empty  # nothing re-published in another form
+    series = second.manifest.series
+    assert series["left"] == 2 and series["withheld_to_pad"] == len(removed) - 2
+    acc = second.manifest.accounting.total
+    assert acc.balanced and acc.withheld == len(removed) - 2
+    # the withheld class-mates never come back in this epoch, even when more records arrive
+    third = night(workspace, schema, org, export(tmp_path, "c.csv", list(range(3, 91))),
+                  mode="snapshot")  # fmt: skip
+    assert diff(cases(second), cases(third)).empty
+    assert third.manifest.accounting.total.withheld == acc.withheld
+
+
+def test_a_corrected_record_leaves_and_waits_as_a_new_one(workspace, schema, org, tmp_path) -> None:
+    first = night(workspace, schema, org, export(tmp_path, "a.csv", list(range(1, 61))))
+    second = night(workspace, schema, org, export(tmp_path, "b.csv", [7], age_shift=20))
+    series = second.manifest.series
+    assert series["corrected"] == 1 and series["left"] == 1
+    assert k_anonymous(diff(cases(first), cases(second)), schema.quasi_identifiers)
+    assert second.manifest.accounting.total.balanced
+
+
+def test_a_changed_k_needs_a_new_epoch(workspace, schema, org, tmp_path) -> None:
+    first = night(workspace, schema, org, export(tmp_path, "a.csv", list(range(1, 61))))
+    with pytest.raises(CtdcError) as err:
+        harmonize(workspace, schema, k=K + 1, levels=LEVELS)
+    assert err.value.slug is Slug.NEW_EPOCH_NEEDED and err.value.exit_code == 1
+    again = harmonize(workspace, schema, k=K + 1, levels=LEVELS, new_epoch=True)
+    assert again.manifest.series["epoch"] == first.manifest.series["epoch"] + 1
+    assert again.manifest.series["frozen"] == 0
+
+
+def test_the_ledger_stays_private(workspace, schema, org, tmp_path) -> None:
+    first = night(workspace, schema, org, export(tmp_path, "a.csv", list(range(1, 61))))
+    ledger = workspace.root / "series" / f"{first.release_id}.parquet"
+    assert ledger.is_file() and ledger.stat().st_mode & 0o077 == 0
+    for folder in (first.path, first.public_path):
+        assert not [p for p in folder.rglob("*") if "series" in p.name or p.suffix == ".parquet"
+                    and p.name not in ("cases.parquet", "dictionary.parquet")]  # fmt: skip
+    assert "series" not in first.public_manifest.to_dict()
+
+
+def test_a_key_rotation_keeps_the_series(workspace, schema, org, tmp_path) -> None:
+    """The ledger's pseudonyms are re-keyed with the staging: nothing leaves or is re-coded."""
+    first = night(workspace, schema, org, export(tmp_path, "a.csv", list(range(1, 61))))
+    rotate_key(workspace)
+    second = night(workspace, schema, org, export(tmp_path, "b.csv", [2000]))
+    series = second.manifest.series
+    assert series["left"] == 0 and series["frozen"] == first.manifest.series["added"]
+    assert diff(cases(first), cases(second)).empty
