@@ -43,7 +43,8 @@ def export(folder: Path, name: str, ids: list[int], *, age_shift: int = 0) -> Pa
     for i in ids:
         lines.append(f"{i:05d};P {i};n;{20 + i % 3 + age_shift};01/02/{2019 + i % 2};"
                      f"{'Mujer' if i % 4 else 'Hombre'};{COUNTRIES[i % 3]};"
-                     f"{'Sí' if i % 7 == 0 else 'No'};{'Deuda' if i % 2 else 'Amenazas'}")  # fmt: skip
+                     f"{'Sí' if i % 7 == 0 else 'No'};"
+                     f"{'Deuda' if i % 2 else 'Amenazas'}")  # fmt: skip
     path = folder / name
     path.write_bytes(("\n".join(lines) + "\n").encode("latin-1"))
     return path
@@ -78,7 +79,18 @@ def k_anonymous(rows: pd.DataFrame, qis: list[str]) -> bool:
     return bool((rows.groupby(qis, dropna=False).size() >= K).all())
 
 
-def test_one_new_record_is_not_isolated_by_differencing(workspace, schema, org, tmp_path) -> None:
+def published_forms(ws: Workspace, release_id: str, qis: list[str]) -> pd.DataFrame:
+    ledger = read_ledger(ws.root, release_id)
+    assert ledger is not None
+    return ledger[ledger["state"] == "published"].set_index("case_pseudonym")[qis].astype(str)
+
+
+def test_nights_of_new_records_isolate_no_one_and_recode_no_one(
+    workspace, schema, org, tmp_path
+) -> None:
+    """One new record, then five, then sixty, with a key rotation in between. Each night the
+    issue's differencing query finds nothing below k, and (the intersection attack, with the
+    private ledgers pairing every record across nights) no published record is re-coded."""
     qis = schema.quasi_identifiers
     first = night(workspace, schema, org, export(tmp_path, "a.csv", list(range(1, 61))))
     second = night(workspace, schema, org, export(tmp_path, "b.csv", [1000]))
@@ -88,32 +100,23 @@ def test_one_new_record_is_not_isolated_by_differencing(workspace, schema, org, 
     series = second.manifest.series
     assert series is not None and series["held"] == 1 and series["added"] == 0
     assert second.manifest.accounting.total.held == 1
-    # five more: still nothing isolated; what is added is k-anonymous among itself
+    rotate_key(workspace)  # the ledger is re-keyed with the staging: nothing leaves
     third = night(workspace, schema, org, export(tmp_path, "c.csv", list(range(1001, 1006))))
     added = diff(cases(third), cases(second))
     assert k_anonymous(added, qis) and diff(cases(second), cases(third)).empty
+    assert third.manifest.series["left"] == 0
     assert len(added) + third.manifest.series["held"] == 6
-
-
-def test_no_published_record_is_recoded_between_nights(workspace, schema, org, tmp_path) -> None:
-    """The intersection attack, with the private ledgers pairing every record across nights."""
-    qis = schema.quasi_identifiers
-    first = night(workspace, schema, org, export(tmp_path, "a.csv", list(range(1, 61))))
-    second = night(workspace, schema, org, export(tmp_path, "b.csv", list(range(61, 121))))
-    before = read_ledger(workspace.root, first.release_id)
-    after = read_ledger(workspace.root, second.release_id)
-    assert before is not None and after is not None
-    pub = [x[x["state"] == "published"].set_index("case_pseudonym") for x in (before, after)]
-    both = pub[0].index.intersection(pub[1].index)
-    assert len(both) == len(pub[0])  # nothing left, so every first-night record is still out
-    old, new = pub[0].loc[both, qis], pub[1].loc[both, qis]
-    assert old.astype(str).equals(new.astype(str)), "a published record was re-coded"
+    fourth = night(workspace, schema, org, export(tmp_path, "d.csv", list(range(61, 121))))
+    assert k_anonymous(diff(cases(fourth), cases(third)), qis)
+    assert diff(cases(third), cases(fourth)).empty
+    old = published_forms(workspace, third.release_id, qis)
+    new = published_forms(workspace, fourth.release_id, qis)
+    assert old.index.isin(new.index).all()  # nothing left, so every record is still out
+    assert old.equals(new.loc[old.index]), "a published record was re-coded"
     # most specific of either night: the same forms, so the same classes of >= K
     assert k_anonymous(new.reset_index(drop=True), qis)
-    assert k_anonymous(diff(cases(second), cases(first)), qis)
-    # and the release shows exactly the frozen rows plus the increment, in content order
-    rows = duckdb.execute("SELECT count(*) FROM read_parquet(?)", [cases(second)]).fetchone()
-    assert rows == (len(pub[1]),)
+    rows = duckdb.execute("SELECT count(*) FROM read_parquet(?)", [cases(fourth)]).fetchone()
+    assert rows == (len(new),)
 
 
 def test_a_snapshot_that_drops_records_removes_k_anonymous_groups(
@@ -136,42 +139,27 @@ def test_a_snapshot_that_drops_records_removes_k_anonymous_groups(
                   mode="snapshot")  # fmt: skip
     assert diff(cases(second), cases(third)).empty
     assert third.manifest.accounting.total.withheld == acc.withheld
-
-
-def test_a_corrected_record_leaves_and_waits_as_a_new_one(workspace, schema, org, tmp_path) -> None:
-    first = night(workspace, schema, org, export(tmp_path, "a.csv", list(range(1, 61))))
-    second = night(workspace, schema, org, export(tmp_path, "b.csv", [7], age_shift=20))
-    series = second.manifest.series
+    # a corrected record (its age changed) leaves like a withdrawal, and waits as a new one
+    fourth = night(workspace, schema, org, export(tmp_path, "d.csv", [45], age_shift=20))
+    series = fourth.manifest.series
     assert series["corrected"] == 1 and series["left"] == 1
-    assert k_anonymous(diff(cases(first), cases(second)), schema.quasi_identifiers)
-    assert second.manifest.accounting.total.balanced
+    assert k_anonymous(diff(cases(third), cases(fourth)), qis)
+    assert fourth.manifest.accounting.total.balanced
 
 
-def test_a_changed_k_needs_a_new_epoch(workspace, schema, org, tmp_path) -> None:
+def test_a_changed_k_needs_a_new_epoch_and_the_ledger_stays_private(
+    workspace, schema, org, tmp_path
+) -> None:
     first = night(workspace, schema, org, export(tmp_path, "a.csv", list(range(1, 61))))
+    ledger = workspace.root / "series" / f"{first.release_id}.parquet"
+    assert ledger.is_file() and ledger.stat().st_mode & 0o077 == 0
+    for folder in (first.path, first.public_path):
+        assert sorted(p.name for p in folder.iterdir()) == [
+            "cases.parquet", "dictionary.parquet", "manifest.json"]  # fmt: skip
+    assert "series" not in first.public_manifest.to_dict()
     with pytest.raises(CtdcError) as err:
         harmonize(workspace, schema, k=K + 1, levels=LEVELS)
     assert err.value.slug is Slug.NEW_EPOCH_NEEDED and err.value.exit_code == 1
     again = harmonize(workspace, schema, k=K + 1, levels=LEVELS, new_epoch=True)
     assert again.manifest.series["epoch"] == first.manifest.series["epoch"] + 1
     assert again.manifest.series["frozen"] == 0
-
-
-def test_the_ledger_stays_private(workspace, schema, org, tmp_path) -> None:
-    first = night(workspace, schema, org, export(tmp_path, "a.csv", list(range(1, 61))))
-    ledger = workspace.root / "series" / f"{first.release_id}.parquet"
-    assert ledger.is_file() and ledger.stat().st_mode & 0o077 == 0
-    for folder in (first.path, first.public_path):
-        assert not [p for p in folder.rglob("*") if "series" in p.name or p.suffix == ".parquet"
-                    and p.name not in ("cases.parquet", "dictionary.parquet")]  # fmt: skip
-    assert "series" not in first.public_manifest.to_dict()
-
-
-def test_a_key_rotation_keeps_the_series(workspace, schema, org, tmp_path) -> None:
-    """The ledger's pseudonyms are re-keyed with the staging: nothing leaves or is re-coded."""
-    first = night(workspace, schema, org, export(tmp_path, "a.csv", list(range(1, 61))))
-    rotate_key(workspace)
-    second = night(workspace, schema, org, export(tmp_path, "b.csv", [2000]))
-    series = second.manifest.series
-    assert series["left"] == 0 and series["frozen"] == first.manifest.series["added"]
-    assert diff(cases(first), cases(second)).empty
