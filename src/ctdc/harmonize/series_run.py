@@ -27,7 +27,7 @@ from ctdc.harmonize.series import (
     write_ledger,
 )
 from ctdc.harmonize.settings import RunSettings
-from ctdc.harmonize.steps import Batches, Merged
+from ctdc.harmonize.steps import Batches, Merged, protected_flags
 from ctdc.schema import Schema
 from ctdc.slugs import Slug
 from ctdc.store.keys import STAGING_FINGERPRINT_META
@@ -81,7 +81,7 @@ def open_series(
 ) -> SeriesRun:
     """The epoch this run belongs to and its plan; ``new-epoch-needed`` when the settings
     changed since the epoch began and ``new_epoch`` was not asked."""
-    protected = [f for f in schema.protected if f in schema.released]
+    protected = protected_flags(schema)
     digest = epoch_digest(settings.policy.schema_sha256, settings.k, settings.l,
                           settings.levels, protected)  # fmt: skip
     before = previous.manifest.series if previous is not None else None

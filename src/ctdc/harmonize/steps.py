@@ -97,6 +97,17 @@ def merge_records(ws: Workspace, batches: Batches, k: int) -> Merged:
     return Merged(frame, dict(duplicates))
 
 
+def protected_flags(schema: Schema) -> list[str]:
+    """The protected flags the engine enforces per class: those that are not quasi-identifiers.
+
+    A quasi-identifier flag has one value per class, so "TRUE in every record" is its
+    published value; what protects it is the audit's check over the other QIs
+    (docs/privacy.md, "Protected flags").
+    """
+    qis = set(schema.quasi_identifiers)
+    return [f for f in schema.protected if f not in qis and f in schema.released]
+
+
 def anonymize_records(merged: Merged, schema: Schema, settings: RunSettings) -> Anonymized:
     """Strict k (and l) by local recoding along the schema's hierarchies, at the run's levels.
 
@@ -116,6 +127,7 @@ def anonymize_records(merged: Merged, schema: Schema, settings: RunSettings) -> 
             levels=pinned,
             sensitive=schema.names("sensitive"),
             l=l,
+            protected=protected_flags(schema),
             group_col="org_id",
         )
     except UnbalancedReport as exc:
