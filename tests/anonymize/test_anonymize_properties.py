@@ -39,7 +39,13 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from ctdc.anonymize import AnonymizationResult, Hierarchy, anonymize, check_k_anonymity
+from ctdc.anonymize import (
+    AnonymizationResult,
+    Hierarchy,
+    anonymize,
+    check_k_anonymity,
+    check_protected,
+)
 
 #: Hypothesis profiles for these properties, registered here and applied test by test, so
 #: other test files keep their own. The suite's runs 75 examples of the main property (a
@@ -122,6 +128,7 @@ class Case:
     k: int
     sensitive: list[str] = field(default_factory=list)
     l: int | None = None  # noqa: E741 -- the letter of l-diversity
+    protected: list[str] = field(default_factory=list)
 
     @property
     def names(self) -> list[str]:
@@ -145,6 +152,7 @@ class Case:
             sensitive=self.sensitive,
             l=self.l,
             group_col="org",
+            protected=self.protected,
         )
 
     def refused(self) -> bool:
@@ -264,7 +272,9 @@ def tables(draw: st.DrawFn, cards: list[int], n: int) -> list[tuple[int, ...]]:
 
 
 @st.composite
-def cases(draw: st.DrawFn, with_l: bool = True, max_rows: int = 120) -> Case:
+def cases(
+    draw: st.DrawFn, with_l: bool = True, max_rows: int = 120, with_protected: bool = False
+) -> Case:
     k = draw(st.integers(2, 8))
     tiny = draw(st.sampled_from((True, False, False, False, False)))
     n = draw(st.sampled_from((0, 1, k - 1)) if tiny else st.integers(2, max_rows))
@@ -290,6 +300,17 @@ def cases(draw: st.DrawFn, with_l: bool = True, max_rows: int = 120) -> Case:
             else:
                 frame[name] = pd.array([None if c < 0 else c for c in codes], dtype="Int16")
             case.sensitive.append(name)
+    if with_protected:
+        # flags mostly TRUE (the harm is common in a raid), sometimes all TRUE, with NAs
+        for f in range(draw(st.integers(1, 2))):
+            name = f"flag{f}"
+            p_true = draw(st.sampled_from((0.5, 0.8, 0.95, 1.0)))
+            seed = draw(st.integers(0, 2**16))
+            rng = np.random.default_rng(seed)
+            values = pd.array(rng.random(n) < p_true, dtype="boolean")
+            values[rng.random(n) < 0.05] = pd.NA
+            frame[name] = values
+            case.protected.append(name)
     return case
 
 
@@ -340,6 +361,12 @@ def check_release(case: Case, result: AnonymizationResult, con: duckdb.DuckDBPyC
             for s in case.sensitive:
                 diversity = groups[s].nunique(dropna=True)
                 assert diversity.min() >= l, f"{s}: {diversity[diversity < l]}"
+        for f in case.protected:  # some record not TRUE (FALSE or NA) in every class
+            witnessed = out[f].ne(True).fillna(True).groupby([out[q] for q in names], dropna=False)
+            assert witnessed.any().all(), f"{f}: a class is TRUE throughout"
+        if case.protected:
+            verdict = check_protected(out, names, case.protected)
+            assert verdict.passed, verdict
     else:
         assert (r.classes, r.min_class_size) == (0, 0)
     check = check_k_anonymity(out, names, k, con=con)
@@ -365,9 +392,11 @@ def check_release(case: Case, result: AnonymizationResult, con: duckdb.DuckDBPyC
         # suppressed, one class that is too small (< k) or not l-diverse -- and no released
         # class has every QI suppressed, or they would have joined it.
         assert not _all_na(out, names).any()
-        assert len(gone) < k or (
-            l is not None and l > 1 and not _diverse(gone, case.sensitive, l)
-        ), f"{len(gone)} records removed at k={k}, l={l}"
+        assert (
+            len(gone) < k
+            or (l is not None and l > 1 and not _diverse(gone, case.sensitive, l))
+            or any(gone[f].eq(True).fillna(False).all() for f in case.protected)
+        ), f"{len(gone)} records removed at k={k}, l={l}, protected={case.protected}"
 
     # 3. never invents: payload untouched, QIs only generalized along the tree or suppressed
     assert list(out.columns) == list(df.columns)
@@ -416,6 +445,7 @@ def check_release(case: Case, result: AnonymizationResult, con: duckdb.DuckDBPyC
         allowed = range(q.height) if q.pinned is None else {q.pinned, q.height - 1}
         assert {int(v) for v in r.levels[q.name]} <= set(allowed)
     assert (r.l, r.k) == (case.l, k)
+    assert r.protected_columns == len(case.protected)
 
     # already k-anonymous (and l-diverse) at the leaves: released as is, at no loss
     pinned_up = any(q.pinned not in (None, 0) for q in case.qis)
@@ -434,8 +464,23 @@ def _is_safe(case: Case, frame: pd.DataFrame) -> bool:
     groups = frame.groupby(case.names, dropna=False)
     if groups.size().min() < case.k:
         return False
-    if case.l is not None and case.l > 1:
-        return all(groups[s].nunique(dropna=True).min() >= case.l for s in case.sensitive)
+    l = case.l  # noqa: E741
+    if (
+        l is not None
+        and l > 1
+        and any(groups[s].nunique(dropna=True).min() < l for s in case.sensitive)
+    ):
+        return False
+    for f in case.protected:
+        if (
+            not frame[f]
+            .ne(True)
+            .fillna(True)
+            .groupby([frame[q] for q in case.names], dropna=False)
+            .any()
+            .all()
+        ):
+            return False
     return True
 
 
@@ -529,3 +574,22 @@ def test_removed_records_could_not_have_joined_any_released_class(case: Case) ->
     for _, record in gone.iterrows():
         for published in classes:
             assert not _could_join(case, record, published), (record.to_dict(), published)
+
+
+@_settings(1 / 5)
+@given(case=cases(max_rows=60, with_protected=True), data=st.data())
+def test_protected_flags_are_never_certain(
+    case: Case, data: st.DataObject, con: duckdb.DuckDBPyConnection
+) -> None:
+    # Random data, k, l and flags: k and l hold, no class is TRUE throughout on a flag,
+    # nothing is lost from the accounting, and the release does not depend on row order.
+    if case.refused():
+        return
+    first = case.run()
+    check_release(case, first, con)
+    order = data.draw(st.permutations(range(len(case.frame))), label="row order")
+    case.frame = case.frame.iloc[list(order)].reset_index(drop=True)
+    shuffled = case.run()  # the same release, so it keeps the same promises
+    by_id = [r.frame.sort_values("row_id").reset_index(drop=True) for r in (first, shuffled)]
+    pd.testing.assert_frame_equal(*by_id)
+    event(f"flags: {len(case.protected)}, removed: {first.report.records_suppressed > 0}")

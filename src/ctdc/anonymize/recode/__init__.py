@@ -87,7 +87,7 @@ def local_recode(
     sens = list(sensitive or []) + list(protected or [])
     witness = (
         Witnesses(
-            tuple(int(s.max(initial=0)) for s in sens),
+            tuple(max(1, int(s.max(initial=0))) for s in sens),
             (l_div,) * len(sensitive or []) + (1,) * len(protected or []),
         )
         if sens
