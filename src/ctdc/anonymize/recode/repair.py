@@ -35,6 +35,9 @@ from ctdc.anonymize.recode.witness import Witnesses
 #: stolen tuple, the class's new level indexes, its new cost, the stolen tuple's new cost)
 _Option = tuple[float, bool, bool, int, np.ndarray, float, float]
 
+#: cells (classes x candidates x QIs) of one block of :meth:`_State.options`: ~100 MB
+_BLOCK_CELLS = 2_000_000
+
 #: QIs with at most this many leaves get a leaf x leaf table of the level where two meet
 _MEET_TABLE = 1024
 
@@ -52,28 +55,40 @@ def repair(
     """Levels (``-1``: removed) that make every class safe, from ``level`` per tuple
     (``tuples``: QI leaves then witness codes; ``-1`` rows are leftovers)."""
     state = _State(columns, allowed, k, witness, keys, tuples, weights, level)
-    heap: list[tuple[float, int, int]] = []
-    for a in np.flatnonzero(state.unsafe(np.arange(state.n_cls))).tolist():
-        got = state.option(a)
-        if got is not None:
-            heap.append((got[0], a, 0))
-    heapq.heapify(heap)
-    version = 0  # changes so far: an option computed before may be stale
+    version = np.zeros(state.n_cls, dtype=np.int64)  # changes to each class so far
+    #: cost, class, its version, the other class changed, its version, when costed
+    heap: list[tuple[float, int, int, int, int]] = []
+
+    def push(classes: np.ndarray) -> None:
+        for a, o in zip(classes.tolist(), state.options(classes), strict=True):
+            fresh[a] = int(version[a])
+            if o is not None:
+                b = state.partner(o)
+                heapq.heappush(heap, (o[0], a, int(version[a]), b, int(version[b])))
+                chosen[a] = o
+
+    chosen: dict[int, _Option] = {}  # the latest option costed for each class
+    fresh: dict[int, int] = {}  # the version of each class when it was last costed
+    push(np.flatnonzero(state.unsafe(np.arange(state.n_cls))))
     while heap:
-        _, a, seen = heapq.heappop(heap)
-        if not state.alive[a] or not state.unsafe_one(a):
+        _, a, seen_a, b, seen_b = heapq.heappop(heap)
+        if not state.alive[a] or not state.unsafe_one(a) or seen_a != fresh[a]:
+            continue  # safe by now, or an entry superseded by a later costing
+        o = chosen[a]
+        # a steal's cost depends on the class and the tuple only: it holds while the tuple
+        # can still be spared; a merge's depends on the partner too
+        if o[2]:
+            stale = int(state.cls[o[3]]) != b or not state.spare[o[3]]
+        else:
+            stale = seen_b != version[b] or not state.alive[b]
+        if seen_a != version[a] or stale:
+            push(np.array([a]))  # its partner changed: cost it again
             continue
-        got = state.option(a)
-        if got is None:
-            continue
-        if seen != version and heap and got[0] > heap[0][0]:
-            heapq.heappush(heap, (got[0], a, version))  # stale, and no longer the cheapest
-            continue
-        state.apply(a, got)
-        version += 1
-        fixed = a if got[2] else got[3]
+        state.apply(a, o)
+        version[[a, b]] += 1
+        fixed = a if o[2] else b
         if state.alive[fixed] and state.unsafe_one(fixed):
-            heapq.heappush(heap, (got[0], fixed, version))
+            push(np.array([fixed]))
     return state.levels()
 
 
@@ -175,45 +190,106 @@ class _State:
             out += self.cost[j][self.pos[t, j], self.leaves[t, j]]
         return out
 
-    def option(self, a: int) -> _Option | None:
-        """The cheapest way to fix class ``a``: steal a tuple that brings what it lacks from
-        a class that stays safe without it, or merge with another class whole. An option
-        that makes ``a`` safe beats one that only helps."""
-        k, options = self.k, []
-        lacking = int(self.mask(np.array([a]))[0])
-        ra = self.leaves[self.rep[a]]
-        cand = np.flatnonzero(self.spare & ((self.tmask & ~lacking) != 0) & (self.cls != a))
-        if cand.size:
-            new = np.empty((len(cand), self.m), dtype=np.int64)
-            a_cost, own = np.zeros(len(cand)), np.zeros(len(cand))
-            for j in range(self.m):
-                # per leaf of QI j: the level where it meets class a, a's cost and its own
-                every = np.arange(self.anc[j].shape[1])
-                lv = np.maximum(self._meet(j, every, int(ra[j])), self.top[a, j])
-                a_at = self.known[a, j] * self.value_cost[j][self.anc[j][lv, ra[j]]]
-                own_at = self.cost[j][lv, every]
-                x = self.leaves[cand, j]
-                new[:, j] = lv[x]
-                a_cost += a_at[x]
-                own += own_at[x]
-            added = a_cost - self.spent[a] + self.tw[cand] * (own - self.own[cand])
-            fits = (self.w[a] + self.tw[cand] >= k) & self.witness.ok(lacking | self.tmask[cand])
-            options.append(_pick(True, cand, added, fits, fits, new, a_cost, own))
+    def options(self, classes: np.ndarray) -> list[_Option | None]:
+        """The cheapest way to fix each of ``classes``: steal a tuple that brings what the
+        class lacks from a class that stays safe without it, or merge with another class
+        whole. One that makes the class safe beats one that only helps; a steal wins a tie.
+        Computed for many classes at once (a matrix per block of them), since the Python
+        calls, not the arithmetic, are what a class-by-class search would pay for."""
+        spare = np.flatnonzero(self.spare)
         others = np.flatnonzero(self.alive)
-        others = others[others != a]
-        if others.size:
-            new = np.empty((len(others), self.m), dtype=np.int64)
-            for j in range(self.m):
-                meet = self._meet(j, self.leaves[self.rep[others], j], int(ra[j]))
-                new[:, j] = np.maximum(meet, np.maximum(self.top[others, j], self.top[a, j]))
-            cost = self._cost(others, new, extra=a)
-            added = cost - self.spent[others] - self.spent[a]
-            union = self.mask(others) | lacking
-            fits = (self.w[others] + self.w[a] >= k) & self.witness.ok(union)
-            helps = fits | (union != lacking) | (self.w[a] < k)
-            options.append(_pick(False, others, added, fits, helps, new, cost, 0.0))
-        got = [o for o in options if o is not None]
-        return min(got, key=lambda o: (not o[1], o[0])) if got else None
+        lacking = self.mask(classes)
+        out: list[_Option | None] = [None] * len(classes)
+        for mask in np.unique(lacking).tolist():  # the same candidates for the same lack
+            rows = np.flatnonzero(lacking == mask)
+            cand = spare[(self.tmask[spare] & ~mask) != 0]
+            step = max(1, _BLOCK_CELLS // (max(len(cand), len(others), 1) * 4))
+            for i in range(0, len(rows), step):
+                block = rows[i : i + step]
+                got = self._block(classes[block], cand, others)
+                for r, o in zip(block.tolist(), got, strict=True):
+                    out[r] = o
+        return out
+
+    def _meet_rows(self, j: int, leaves: np.ndarray) -> np.ndarray:
+        """Per leaf in ``leaves`` and per leaf of QI j: the level index where they meet."""
+        table = self.meet[j]
+        if table is not None:
+            return table[:, leaves].T
+        anc = self.anc[j]
+        return np.stack([np.argmax(anc == anc[:, [y]], axis=0) for y in leaves.tolist()])
+
+    def _block(self, a: np.ndarray, cand: np.ndarray, others: np.ndarray) -> list[_Option | None]:
+        k, m, b = self.k, self.m, len(a)
+        lacking = self.mask(a)
+        ra = self.leaves[self.rep[a]]
+        meets = [self._meet_rows(j, ra[:, j]) for j in range(m)]  # (b, leaves of QI j)
+        rows = np.arange(b)[:, None]
+        # steal: each candidate tuple to each class
+        s_cost, own = np.zeros((b, len(cand))), np.zeros((b, len(cand)))
+        s_lv = []
+        for j in range(m):
+            lv = np.maximum(meets[j], self.top[a, j][:, None])  # (b, leaves)
+            a_at = self.known[a, j][:, None] * self.value_cost[j][self.anc[j][lv, ra[:, [j]]]]
+            own_at = self.cost[j][lv, np.arange(lv.shape[1])]
+            x = self.leaves[cand, j]
+            s_lv.append(lv)
+            s_cost += a_at[:, x]
+            own += own_at[:, x]
+        s_added = s_cost - self.spent[a][:, None] + self.tw[cand] * (own - self.own[cand])
+        adds = (self.tmask[cand] & ~lacking[:, None]) != 0
+        s_valid = adds & (self.cls[cand] != a[:, None])
+        union = lacking[:, None] | self.tmask[cand]
+        s_fits = s_valid & (self.w[a][:, None] + self.tw[cand] >= k)
+        s_fits &= self.witness.ok(union.ravel()).reshape(union.shape)
+        # merge: each class with each other class
+        m_cost = np.zeros((b, len(others)))
+        ro = self.leaves[self.rep[others]]
+        for j in range(m):
+            meet = meets[j][:, ro[:, j]]
+            lv = np.maximum(meet, np.maximum(self.top[others, j], self.top[a, j][:, None]))
+            known = self.known[others, j] + self.known[a, j][:, None]
+            m_cost += known * self.value_cost[j][self.anc[j][lv, ro[:, j]]]
+        m_added = m_cost - self.spent[others] - self.spent[a][:, None]
+        m_valid = others != a[:, None]
+        union = self.mask(others) | lacking[:, None]
+        m_fits = m_valid & (self.w[others] + self.w[a][:, None] >= k)
+        m_fits &= self.witness.ok(union.ravel()).reshape(union.shape)
+        m_helps = m_valid & (m_fits | (union != lacking[:, None]) | (self.w[a] < k)[:, None])
+        # per class: the cheapest that fits, of either kind; else the cheapest that helps
+        fits_any = s_fits.any(axis=1) | m_fits.any(axis=1)
+        s_pool = np.where(fits_any[:, None], s_fits, s_valid)
+        m_pool = np.where(fits_any[:, None], m_fits, m_helps)
+        s_best = np.where(s_pool, s_added, np.inf)
+        m_best = np.where(m_pool, m_added, np.inf)
+        si = s_best.argmin(axis=1) if len(cand) else np.zeros(b, dtype=np.int64)
+        mi = m_best.argmin(axis=1) if len(others) else np.zeros(b, dtype=np.int64)
+        s_val = s_best[rows[:, 0], si] if len(cand) else np.full(b, np.inf)
+        m_val = m_best[rows[:, 0], mi] if len(others) else np.full(b, np.inf)
+        out: list[_Option | None] = []
+        for r in range(b):
+            if np.isinf(s_val[r]) and np.isinf(m_val[r]):
+                out.append(None)
+            elif s_val[r] <= m_val[r]:
+                i = int(si[r])
+                t = int(cand[i])
+                new = np.array([s_lv[j][r, self.leaves[t, j]] for j in range(m)])
+                out.append((float(s_val[r]), bool(s_fits[r, i]), True, t,
+                            new, float(s_cost[r, i]), float(own[r, i])))  # fmt: skip
+            else:
+                i = int(mi[r])
+                o = int(others[i])
+                new = np.maximum(
+                    [meets[j][r, ro[i, j]] for j in range(m)],
+                    np.maximum(self.top[o], self.top[a[r]]),
+                )
+                out.append((float(m_val[r]), bool(m_fits[r, i]), False, o,
+                            new, float(m_cost[r, i]), 0.0))  # fmt: skip
+        return out
+
+    def partner(self, o: _Option) -> int:
+        """The other class an option changes: the donor of a steal, the partner of a merge."""
+        return int(self.cls[o[3]]) if o[2] else o[3]
 
     def apply(self, a: int, o: _Option) -> None:
         """Carry out option ``o`` for class ``a``."""
@@ -246,7 +322,7 @@ class _State:
         members = np.flatnonzero(self.cls == into)
         self.pos[members] = self.top[into]
         self.own[members] = self._tuple_cost(members)
-        self._spare(np.flatnonzero(np.isin(self.cls, changed)))
+        self._spare(np.flatnonzero((self.cls == changed[0]) | (self.cls == changed[-1])))
 
     def levels(self) -> np.ndarray:
         """Level per tuple: touched classes at their new levels, unsafe ones -1."""
@@ -254,25 +330,6 @@ class _State:
         placed = self.alive[c] & ~self.unsafe(c)
         out = np.stack([a[self.pos[:, j]] for j, a in enumerate(self.allowed)], axis=1)
         return np.where(placed[:, None], out, -1).astype(np.int8)
-
-
-def _pick(
-    steal: bool,
-    cand: np.ndarray,
-    added: np.ndarray,
-    fits: np.ndarray,
-    helps: np.ndarray,
-    new: np.ndarray,
-    cost: np.ndarray,
-    own: np.ndarray | float,
-) -> _Option | None:
-    """The cheapest candidate that fixes the class, else the cheapest that helps."""
-    pool = fits if fits.any() else helps
-    if not pool.any():
-        return None
-    i = int(np.flatnonzero(pool)[np.argmin(added[pool])])
-    own_i = float(own[i]) if isinstance(own, np.ndarray) else own
-    return float(added[i]), bool(fits[i]), steal, int(cand[i]), new[i], float(cost[i]), own_i
 
 
 def release_loss(
