@@ -38,6 +38,9 @@ _Option = tuple[float, bool, bool, int, np.ndarray, float, float]
 #: cells (classes x candidates x QIs) of one block of :meth:`_State.options`: ~100 MB
 _BLOCK_CELLS = 2_000_000
 
+#: stale classes costed again together (one matrix, not one call each)
+_RECOST = 32
+
 #: QIs with at most this many leaves get a leaf x leaf table of the level where two meet
 _MEET_TABLE = 1024
 
@@ -69,11 +72,12 @@ def repair(
 
     chosen: dict[int, _Option] = {}  # the latest option costed for each class
     fresh: dict[int, int] = {}  # the version of each class when it was last costed
-    push(np.flatnonzero(state.unsafe(np.arange(state.n_cls))))
-    while heap:
-        _, a, seen_a, b, seen_b = heapq.heappop(heap)
+
+    def current(entry: tuple[float, int, int, int, int]) -> bool | None:
+        """None: drop the entry; False: cost it again; True: carry it out."""
+        _, a, seen_a, b, seen_b = entry
         if not state.alive[a] or not state.unsafe_one(a) or seen_a != fresh[a]:
-            continue  # safe by now, or an entry superseded by a later costing
+            return None  # safe by now, or an entry superseded by a later costing
         o = chosen[a]
         # a steal's cost depends on the class and the tuple only: it holds while the tuple
         # can still be spared; a merge's depends on the partner too
@@ -81,9 +85,26 @@ def repair(
             stale = int(state.cls[o[3]]) != b or not state.spare[o[3]]
         else:
             stale = seen_b != version[b] or not state.alive[b]
-        if seen_a != version[a] or stale:
-            push(np.array([a]))  # its partner changed: cost it again
+        return not (seen_a != version[a] or stale)
+
+    push(np.flatnonzero(state.unsafe(np.arange(state.n_cls))))
+    while heap:
+        entry = heapq.heappop(heap)
+        verdict = current(entry)
+        if verdict is None:
             continue
+        if not verdict:  # stale: cost it again, with the stale entries next in line
+            again = [entry[1]]
+            while heap and len(again) < _RECOST:
+                nxt = current(heap[0])
+                if nxt:
+                    break
+                again.extend([] if nxt is None else [heap[0][1]])
+                heapq.heappop(heap)
+            push(np.array(again))
+            continue
+        _, a, _, b, _ = entry
+        o = chosen[a]
         state.apply(a, o)
         version[[a, b]] += 1
         fixed = a if o[2] else b
