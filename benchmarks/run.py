@@ -17,6 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import anonymize_adult
+import anonymize_adult_l
 import anonymize_ctdc  # after the path insert: benchmarks/ is not a package
 import ingest
 
@@ -29,6 +30,7 @@ BENCHMARKS = [
     ),
     (ingest, ["--rows", "10000000", "--xlsx-rows", "0"], None),  # memory at 10M: ~4 minutes
     (anonymize_adult, ["--scales", "10,100"], ["--scales", "2"]),
+    (anonymize_adult_l, ["--repeat", "5"], ["--repeat", "1", "--shuffles", "1"]),
     (anonymize_ctdc, ["--rows", "100000"], ["--rows", "2000"]),
 ]
 
