@@ -28,7 +28,6 @@ from anonymize_adult import (
     DEFAULT_ADULT,
     DEFAULT_ANJANA_PY,
     QIS,
-    READ,
     SETUP_ANJANA,
     SETUP_OURS,
     SUPPRESSION_PCT,
