@@ -148,15 +148,19 @@ class _State:
         )
         self.anc = [c.ancestor[a] for c, a in zip(columns, self.allowed, strict=True)]
         self.cost = [c.cost[a] for c, a in zip(columns, self.allowed, strict=True)]
-        self.value_cost = [_value_cost(c.ancestor, c.cost) for c in columns]
+        value_cost = [_value_cost(c.ancestor, c.cost) for c in columns]
+        # per QI, level index and leaf: what a known leaf costs there (one gather, not two)
+        self.at_cost = [vc[anc] for vc, anc in zip(value_cost, self.anc, strict=True)]
         self.meet = [_meet_table(anc) for anc in self.anc]
         pub = np.stack([self.anc[j][self.pos[:, j], self.leaves[:, j]] for j in range(m)], 1)
         alone = np.where(left, np.arange(n) + 1, 0)[:, None]
         cls, n_cls = keys.row_classes(np.concatenate([pub, alone], axis=1))
         self.cls, self.n_cls = cls, n_cls
         self.w = np.bincount(cls, weights=self.tw, minlength=n_cls)
-        self.top = np.zeros((n_cls, m), dtype=np.int64)
-        np.maximum.at(self.top, cls, self.pos)
+        # int32: numpy's int64 arithmetic on the (classes x candidates) matrices was ~30x
+        # slower here (allocation-bound), and level indexes are tiny
+        self.top = np.zeros((n_cls, m), dtype=np.int32)
+        np.maximum.at(self.top, cls, self.pos.astype(np.int32))
         self.rep = first_index(cls, n_cls)  # a member tuple of each class
         self.cnt = np.stack([np.bincount(cls, weights=self.tw * self.tbits[:, b], minlength=n_cls)
                              for b in range(self.bits)], axis=1)  # fmt: skip
@@ -202,7 +206,7 @@ class _State:
         out = np.zeros(len(c))
         for j in range(self.m):
             known = self.known[c, j] + (self.known[extra, j] if extra is not None else 0.0)
-            out += known * self.value_cost[j][self.anc[j][pos[:, j], rep[:, j]]]
+            out += known * self.at_cost[j][pos[:, j], rep[:, j]]
         return out
 
     def _tuple_cost(self, t: np.ndarray) -> np.ndarray:
@@ -236,9 +240,10 @@ class _State:
         """Per leaf in ``leaves`` and per leaf of QI j: the level index where they meet."""
         table = self.meet[j]
         if table is not None:
-            return table[:, leaves].T
+            return table[leaves]  # symmetric; rows keep the matrices C-ordered (~10x faster)
         anc = self.anc[j]
-        return np.stack([np.argmax(anc == anc[:, [y]], axis=0) for y in leaves.tolist()])
+        rows = [np.argmax(anc == anc[:, [y]], axis=0) for y in leaves.tolist()]
+        return np.stack(rows).astype(np.int32)
 
     def _block(self, a: np.ndarray, cand: np.ndarray, others: np.ndarray) -> list[_Option | None]:
         k, m, b = self.k, self.m, len(a)
@@ -246,32 +251,48 @@ class _State:
         ra = self.leaves[self.rep[a]]
         meets = [self._meet_rows(j, ra[:, j]) for j in range(m)]  # (b, leaves of QI j)
         rows = np.arange(b)[:, None]
+        # The (classes x candidates) matrices are built in place: in this sandbox a fresh
+        # multi-MB temporary costs page faults, and `x * 2 + y` ran ~10x slower than the
+        # same arithmetic into a buffer.
+        c, o_n = len(cand), len(others)
+        f_buf = np.empty((b, max(c, o_n)))
+        i_buf = np.empty((b, max(c, o_n)), dtype=np.int32)
         # steal: each candidate tuple to each class
-        s_cost, own = np.zeros((b, len(cand))), np.zeros((b, len(cand)))
+        s_cost, own = np.zeros((b, c)), np.zeros((b, c))
+        tmp = f_buf[:, :c]
         s_lv = []
         for j in range(m):
-            lv = np.maximum(meets[j], self.top[a, j][:, None])  # (b, leaves)
-            a_at = self.known[a, j][:, None] * self.value_cost[j][self.anc[j][lv, ra[:, [j]]]]
+            lv = np.maximum(meets[j], self.top[a, j][:, None])  # (b, leaves): small
+            a_at = self.known[a, j][:, None] * self.at_cost[j][lv, ra[:, [j]]]
             own_at = self.cost[j][lv, np.arange(lv.shape[1])]
             x = self.leaves[cand, j]
             s_lv.append(lv)
-            s_cost += a_at[:, x]
-            own += own_at[:, x]
-        s_added = s_cost - self.spent[a][:, None] + self.tw[cand] * (own - self.own[cand])
+            np.add(s_cost, np.take(a_at, x, axis=1, out=tmp), out=s_cost)
+            np.add(own, np.take(own_at, x, axis=1, out=tmp), out=own)
+        s_best = np.subtract(own, self.own[cand], out=np.empty((b, c)))
+        np.multiply(s_best, self.tw[cand], out=s_best)
+        np.add(s_best, s_cost, out=s_best)
+        np.subtract(s_best, self.spent[a][:, None], out=s_best)  # the added loss
         adds = (self.tmask[cand] & ~lacking[:, None]) != 0
         s_valid = adds & (self.cls[cand] != a[:, None])
         union = lacking[:, None] | self.tmask[cand]
         s_fits = s_valid & (self.w[a][:, None] + self.tw[cand] >= k)
         s_fits &= self.witness.ok(union.ravel()).reshape(union.shape)
         # merge: each class with each other class
-        m_cost = np.zeros((b, len(others)))
-        ro = self.leaves[self.rep[others]]
+        m_cost = np.zeros((b, o_n))
+        ro = self.leaves[self.rep[others]].astype(np.int32)
+        lv_o, top_o, known_o = i_buf[:, :o_n], np.empty((b, o_n), np.int32), f_buf[:, :o_n]
         for j in range(m):
-            meet = meets[j][:, ro[:, j]]
-            lv = np.maximum(meet, np.maximum(self.top[others, j], self.top[a, j][:, None]))
-            known = self.known[others, j] + self.known[a, j][:, None]
-            m_cost += known * self.value_cost[j][self.anc[j][lv, ro[:, j]]]
-        m_added = m_cost - self.spent[others] - self.spent[a][:, None]
+            np.take(meets[j], ro[:, j], axis=1, out=lv_o)
+            np.maximum(self.top[others, j], self.top[a, j][:, None], out=top_o)
+            np.maximum(lv_o, top_o, out=lv_o)
+            np.multiply(lv_o, np.int32(self.at_cost[j].shape[1]), out=lv_o)
+            np.add(lv_o, ro[:, j], out=lv_o)  # a flat index into the cost table
+            np.add(self.known[others, j], self.known[a, j][:, None], out=known_o)
+            np.multiply(known_o, np.take(self.at_cost[j].ravel(), lv_o), out=known_o)
+            np.add(m_cost, known_o, out=m_cost)
+        m_best = np.subtract(m_cost, self.spent[others], out=np.empty((b, o_n)))
+        np.subtract(m_best, self.spent[a][:, None], out=m_best)  # the added loss
         m_valid = others != a[:, None]
         union = self.mask(others) | lacking[:, None]
         m_fits = m_valid & (self.w[others] + self.w[a][:, None] >= k)
@@ -279,10 +300,8 @@ class _State:
         m_helps = m_valid & (m_fits | (union != lacking[:, None]) | (self.w[a] < k)[:, None])
         # per class: the cheapest that fits, of either kind; else the cheapest that helps
         fits_any = s_fits.any(axis=1) | m_fits.any(axis=1)
-        s_pool = np.where(fits_any[:, None], s_fits, s_valid)
-        m_pool = np.where(fits_any[:, None], m_fits, m_helps)
-        s_best = np.where(s_pool, s_added, np.inf)
-        m_best = np.where(m_pool, m_added, np.inf)
+        s_best[~np.where(fits_any[:, None], s_fits, s_valid)] = np.inf
+        m_best[~np.where(fits_any[:, None], m_fits, m_helps)] = np.inf
         si = s_best.argmin(axis=1) if len(cand) else np.zeros(b, dtype=np.int64)
         mi = m_best.argmin(axis=1) if len(others) else np.zeros(b, dtype=np.int64)
         s_val = s_best[rows[:, 0], si] if len(cand) else np.full(b, np.inf)
@@ -371,7 +390,7 @@ def _meet_table(anc: np.ndarray) -> np.ndarray | None:
     if anc.shape[1] > _MEET_TABLE:
         return None
     eq = anc[:, :, None] == anc[:, None, :]
-    return np.argmax(eq, axis=0)
+    return np.argmax(eq, axis=0).astype(np.int32)
 
 
 def _value_cost(ancestor: np.ndarray, cost: np.ndarray) -> np.ndarray:
