@@ -202,11 +202,16 @@ def test_row_order_grouped_by_organization_fails_random_order_passes(
     )
     report = audit_release(pub.ws, pub.schema, release, k=K, public=area, only={"row order"})
     assert not report["row order"].passed
-    assert "organization (private) (grouped" in report["row order"].detail
+    detail = report["row order"].detail
+    assert "organization (private) (grouped" in detail
+    assert detail.startswith("not sorted by content (the order of year_of_registration")
     rewrite_cases(release, lambda f: f.iloc[rng.permutation(len(f))])
     report = audit_release(pub.ws, pub.schema, release, k=K, public=area, only={"row order"})
     assert report["row order"].passed, report["row order"].detail
     assert "not sorted by content" in report["row order"].detail
+    rewrite_cases(release, lambda f: f.sort_values(list(f.columns), na_position="first"))
+    report = audit_release(pub.ws, pub.schema, release, k=K, public=area, only={"row order"})
+    assert report["row order"].detail == "rows are sorted by their released content"
 
 
 def test_clustering_z_sees_blocks_and_alternation_not_a_shuffle() -> None:

@@ -6,7 +6,7 @@ between positions. Two orders are safe by construction:
 1. **sorted by released content** (every column, in file order, each in a
    fixed order of its values): the order is then a function of the values any
    analyst already has, so it can say nothing more. Checked exactly
-   (:func:`sorted_by_content`).
+   (:func:`unsorted_column`).
 2. **independent of everything private**: a random order, such as harmonize's
    order by keyed pseudonym. Checked statistically: for each label a row
    carries -- each released quasi-identifier, and, from the steward's side,
@@ -43,7 +43,7 @@ SHUFFLES = 200
 SEED = 7
 
 
-def sorted_by_content(src: Sources) -> bool:
+def unsorted_column(src: Sources) -> str | None:
     """Rows sorted by every column in file order, each column in some fixed order of its values.
 
     Which order of a column's values (text order, the schema's category order,
@@ -54,18 +54,19 @@ def sorted_by_content(src: Sources) -> bool:
     in "a before b"). Then the position of a row follows from its values
     alone: identical rows are interchangeable. Vectorized: one factorize and
     a few comparisons per column; the order graph is over values, not rows.
+    Returns None when sorted, else the first column whose order breaks.
     """
     frame = src.con.execute("SELECT * FROM cases").df()
     n = len(frame)
     if n < 2:
-        return True
+        return None
     block = np.zeros(n, dtype=np.int64)  # the rows' prefix group, contiguous so far
     for col in frame.columns:
         codes = pd.factorize(frame[col], use_na_sentinel=False)[0].astype(np.int64)
         inner = pd.factorize(block * (int(codes.max()) + 2) + codes)[0].astype(np.int64)
         changes = inner[1:] != inner[:-1]
         if int(changes.sum()) + 1 != int(inner.max()) + 1:
-            return False  # a prefix group is split: not contiguous
+            return str(col)  # a prefix group is split: not contiguous
         inside = changes & (block[1:] == block[:-1])  # a new value within one block
         pairs = set(zip(codes[:-1][inside].tolist(), codes[1:][inside].tolist(), strict=True))
         graph: dict[int, set[int]] = {}
@@ -74,9 +75,9 @@ def sorted_by_content(src: Sources) -> bool:
         try:
             tuple(TopologicalSorter(graph).static_order())
         except CycleError:
-            return False
+            return str(col)
         block = inner
-    return True
+    return None
 
 
 def clustering_z(codes: np.ndarray, rng: np.random.Generator) -> float:
@@ -141,7 +142,8 @@ def _labels(src: Sources) -> pd.DataFrame:
 
 def row_order(src: Sources) -> CheckResult:
     """Sorted by released content, or no label clusters along the rows (module docstring)."""
-    if sorted_by_content(src):
+    breaks = unsorted_column(src)
+    if breaks is None:
         return ok(ROW_ORDER, "rows are sorted by their released content")
     frame = _labels(src)
     rng = np.random.default_rng(SEED)
@@ -157,7 +159,12 @@ def row_order(src: Sources) -> CheckResult:
             f"{label} ({'grouped' if z > 0 else 'interleaved'}, z={z:+.1f})"
             for z, label in sorted(worst, key=lambda t: -abs(t[0]))
         ]
-        return fail(ROW_ORDER, "row order follows " + ", ".join(parts))
+        more = f" and {len(parts) - 5} more" if len(parts) > 5 else ""
+        return fail(
+            ROW_ORDER,
+            f"not sorted by content (the order of {breaks} restarts within "
+            f"equal earlier columns) and it follows " + ", ".join(parts[:5]) + more,
+        )
     return ok(
         ROW_ORDER,
         f"not sorted by content, but no label of {len(frame.columns)} clusters "
