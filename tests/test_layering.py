@@ -36,7 +36,8 @@ FORBIDDEN: dict[str, set[str]] = {
     "quarantine": {"ingest", "onboard", "anonymize", "harmonize", "query", "report", "cli"},
     "ingest": {"onboard", "harmonize", "cli"},
     "onboard": {"ingest", "harmonize", "quarantine", "cli"},
-    "audit": {"harmonize", "ingest", "cli", "sample", "formats", "mapping", "onboard", "quarantine"},
+    "audit": {"harmonize", "ingest", "cli", "sample", "formats", "mapping", "onboard",
+              "quarantine"},
 }  # fmt: skip
 
 
