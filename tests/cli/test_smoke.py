@@ -47,7 +47,8 @@ def project(tmp_path: Path) -> Path:
     (tmp_path / "pipelines" / "test-org.yaml").write_text(TEST_MAPPING, encoding="utf-8")
     header = "ID;Nombre;Notas;Edad;Fecha;Sexo;Nac;Secuestro;Control"
     rows = [
-        f"{i:03d};N;x;{25 + i % 3};01/02/202{i % 2};{('Mujer', 'Hombre')[i % 2]};Perú;No;Deuda"
+        f"{i:03d};N;x;{25 + i % 3};01/02/202{i % 2};{('Mujer', 'Hombre')[i % 2]};Perú;No;"
+        f"{('Deuda', 'Amenazas')[i % 3 == 0]}"
         for i in range(1, 31)
     ]
     (tmp_path / "export.csv").write_bytes(("\n".join([header, *rows]) + "\n").encode("latin-1"))

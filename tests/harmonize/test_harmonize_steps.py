@@ -69,7 +69,8 @@ def _export(path: Path, ids: range) -> Path:
     lines = [HEADER]
     for i in ids:
         lines.append(f"{i:05d};P {i};n;{20 + i % 2 * 10};01/02/{2020 + i % 2};"
-                     f"{'Mujer' if i % 2 else 'Hombre'};Perú;No;Deuda")  # fmt: skip
+                     f"{'Mujer' if i % 2 else 'Hombre'};Perú;No;"
+                     f"{('Deuda', 'Amenazas')[i % 3 == 0]}")  # fmt: skip
     path.write_bytes(("\n".join(lines) + "\n").encode("latin-1"))
     return path
 

@@ -14,6 +14,7 @@ public copies hold the same bytes) and shows it finds nothing:
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -163,3 +164,27 @@ def test_a_changed_k_needs_a_new_epoch_and_the_ledger_stays_private(
     again = harmonize(workspace, schema, k=K + 1, levels=LEVELS, new_epoch=True)
     assert again.manifest.series["epoch"] == first.manifest.series["epoch"] + 1
     assert again.manifest.series["frozen"] == 0
+
+
+def test_ctdc_withdraw_removes_a_case_at_the_next_release(tmp_path, test_org) -> None:
+    """The data officer's command: the case leaves at once, with class-mates, k-anonymously;
+    an unknown case id or reason is refused with its slug and changes nothing."""
+    from conftest import run_ctdc
+
+    export(tmp_path, "a.csv", list(range(1, 61)))  # beside pipelines/test-org.yaml (test_org)
+    assert run_ctdc(tmp_path, "init", "--k-floor", "2").exit_code == 0
+    assert run_ctdc(tmp_path, "ingest", "--org", "test-org", "a.csv").exit_code == 0
+    levels = [x for name in LEVELS for x in ("--generalize", f"{name}=0")]
+    assert run_ctdc(tmp_path, "harmonize", "--k", str(K), *levels).exit_code == 0
+    bad = run_ctdc(tmp_path, "withdraw", "--org", "test-org", "99999")
+    assert bad.exit_code == 1 and "error[case-not-found]" in bad.stderr
+    assert "99999" in bad.stderr
+    bad = run_ctdc(tmp_path, "withdraw", "--org", "test-org", "00007", "--reason", "whim")
+    assert bad.exit_code == 2 and "error[bad-option]" in bad.stderr
+    assert not (tmp_path / "ctdc-data" / "withdrawals.parquet").exists()
+    done = run_ctdc(tmp_path, "withdraw", "--org", "test-org", "00007", " 00008 ")
+    assert done.exit_code == 0 and "withdrew 2 case(s) of test-org" in done.stderr
+    again = run_ctdc(tmp_path, "harmonize", "--k", str(K), *levels, "--json")
+    doc = json.loads(again.stdout)
+    assert doc["series"]["withdrawn"] == 2 and doc["series"]["left"] == 2
+    assert doc["accounting"]["total"]["withdrawn"] == 2 and doc["accounting"]["total"]["balanced"]

@@ -32,8 +32,9 @@ def harmonize(
         typer.Option(
             "--k",
             min=2,
-            help="k for this run only, recorded in the manifest; never under the policy's "
-            "floor \\[default: the workspace policy's k].",
+            help="k for this run, recorded in the manifest; never under the policy's floor; "
+            "a k other than the series epoch's needs --new-epoch "
+            "\\[default: the workspace policy's k].",
         ),
     ] = None,
     generalize: Annotated[
@@ -53,6 +54,15 @@ def harmonize(
             "field in each class (distinct l-diversity).",
         ),
     ] = None,
+    new_epoch: Annotated[
+        bool,
+        typer.Option(
+            "--new-epoch",
+            help="Re-anonymize every record from scratch (published rows may change form: "
+            "read docs/privacy.md on differencing first). Needed after a change of schema, "
+            "k, l, levels or protected flags.",
+        ),
+    ] = False,
     wait: Annotated[float, typer.Option(help="Seconds to wait for a running harmonize.")] = 0.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the manifest as JSON.")] = False,
     quiet: Annotated[
@@ -68,6 +78,7 @@ def harmonize(
 
         result = run_harmonize(ws, schema(run, ws), k=k, l=l_div,
                                levels=parse_levels(generalize or []), wait=wait,
+                               new_epoch=new_epoch,
                                progress=progress(quiet or as_json))  # fmt: skip
     public = {"path": str(result.public_path), "manifest": result.public_manifest.to_dict()}
     if as_json:

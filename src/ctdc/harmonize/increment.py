@@ -2,9 +2,8 @@
 
 :mod:`ctdc.harmonize.series` decides what stays, leaves and waits; this module
 runs the anonymizer on the pending pool alone, holds back what the policy
-says waits, and assembles the release frame (sorted by its released content,
-so that the row order tells neither the organization nor the time of ingest)
-and the publication ledger that goes with it.
+says waits, and assembles the release frame (``build_tables`` sorts it by its
+released content) and the publication ledger that goes with it.
 """
 
 from __future__ import annotations
@@ -101,9 +100,7 @@ def run_increment(
     new_rows = normalize(added, schema, settings.levels) if len(added) else None
     frozen = plan.frozen[[*schema.released, ORG, PSEUDONYM]]
     parts = [p for p in (frozen, new_rows) if p is not None and len(p)]
-    frame = pd.concat(parts, ignore_index=True) if parts else frozen
-    frame = frame.sort_values([*schema.released, ORG, PSEUDONYM], kind="stable",
-                              na_position="last", ignore_index=True)  # fmt: skip
+    frame = pd.concat(parts, ignore_index=True) if parts else frozen  # build_tables sorts it
     anonymized = Anonymized(AnonymizationResult(frame=frame, report=report), hierarchies)
 
     published_now = set(added[PSEUDONYM]) if len(added) else set()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ctdc.anonymize import (
     AnonymizationResult,
@@ -150,7 +151,8 @@ def account_records(batches: Batches, merged: Merged, anonymized: Anonymized) ->
 
 
 def build_tables(anonymized: Anonymized, schema: Schema, settings: RunSettings) -> ReleaseTables:
-    """The released columns, derived fields and flag labels, cast to the release's Arrow schema.
+    """The released columns, derived fields and flag labels, cast to the release's Arrow schema
+    and sorted by their content.
 
     No pandas metadata goes into the tables, so the same records give the same bytes.
     """
@@ -159,6 +161,11 @@ def build_tables(anonymized: Anonymized, schema: Schema, settings: RunSettings) 
     for name, col in label_columns(frame, schema).items():
         release[name] = col
     cases = to_release_table(release, schema.release_arrow_schema(settings.levels))
+    # sorted by the released content, after the derivations: the row order then tells
+    # neither the organization nor the time of ingest, nor a value a derivation blanked
+    order = pc.sort_indices(cases, sort_keys=[(n, "ascending") for n in cases.column_names],
+                            null_placement="at_end")  # fmt: skip
+    cases = cases.take(order)
     dictionary = pa.Table.from_pylist(schema.dictionary_rows()).replace_schema_metadata(None)
     return ReleaseTables(cases, dictionary)
 

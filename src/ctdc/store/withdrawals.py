@@ -10,13 +10,18 @@ rotation re-keys it with the staging.
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ctdc.errors import CtdcError
+from ctdc.slugs import Slug
 from ctdc.store.atomic import write_parquet
 from ctdc.store.keys import STAGING_FINGERPRINT_META
+from ctdc.store.lock import exclusive_lock
+from ctdc.store.pseudonym import pseudonym_digests
 from ctdc.store.workspace import Workspace
 
 WITHDRAWALS_FILE = "withdrawals.parquet"
@@ -26,7 +31,7 @@ SCHEMA = pa.schema([("case_pseudonym", pa.string()), ("org_id", pa.string()),
 REASONS = ("consent", "legal", "other")
 
 
-def withdrawals_path(ws: Workspace):
+def withdrawals_path(ws: Workspace) -> Path:
     return ws.root / WITHDRAWALS_FILE
 
 
@@ -36,6 +41,30 @@ def read_withdrawals(ws: Workspace) -> set[str]:
     if not path.is_file():
         return set()
     return set(pq.read_table(path, columns=["case_pseudonym"]).column(0).to_pylist())
+
+
+def withdraw(ws: Workspace, org: str, case_ids: list[str], reason: str) -> tuple[int, int]:
+    """Withdraw ``org``'s cases ``case_ids`` (as in its own exports): (newly withdrawn, already).
+
+    Raises ``bad-option`` for an unknown reason and ``case-not-found`` when a case id is in
+    none of the organization's staged batches (a typo must not pass for a withdrawal). Holds
+    the harmonize lock, so a running harmonize finishes first and the next one sees it.
+    """
+    if reason not in REASONS:
+        raise CtdcError(Slug.BAD_OPTION, f"unknown reason {reason!r}",
+                        fix=f"use one of: {', '.join(REASONS)}")  # fmt: skip
+    texts = [c.strip() for c in case_ids]
+    wanted = [d.hex() for d in pseudonym_digests(ws.load_key(), org, texts)]
+    with exclusive_lock(ws.lock_path, holder="`ctdc harmonize`"):
+        staged: set[str] = set()
+        for path in sorted(ws.staging_dir(org).glob("*.parquet")):
+            staged |= set(pq.read_table(path, columns=["case_pseudonym"]).column(0).to_pylist())
+        missing = [c for c, p in zip(texts, wanted, strict=True) if p not in staged]
+        if missing:
+            raise CtdcError(Slug.CASE_NOT_FOUND, f"{len(missing)} of {len(texts)} case ids of "
+                            f"{org} are in no staged batch, e.g. {missing[0]!r}")  # fmt: skip
+        new = add_withdrawals(ws, org, wanted, reason)
+    return new, len(set(wanted)) - new
 
 
 def add_withdrawals(ws: Workspace, org: str, pseudonyms: list[str], reason: str) -> int:
