@@ -163,8 +163,8 @@ def build_tables(anonymized: Anonymized, schema: Schema, settings: RunSettings) 
     cases = to_release_table(release, schema.release_arrow_schema(settings.levels))
     # sorted by the released content, after the derivations: the row order then tells
     # neither the organization nor the time of ingest, nor a value a derivation blanked
-    order = pc.sort_indices(cases, sort_keys=[(n, "ascending") for n in cases.column_names],
-                            null_placement="at_end")  # fmt: skip
+    # (nulls last: the default of every pyarrow >= 20, per key since 25)
+    order = pc.sort_indices(cases, sort_keys=[(n, "ascending") for n in cases.column_names])
     cases = cases.take(order)
     dictionary = pa.Table.from_pylist(schema.dictionary_rows()).replace_schema_metadata(None)
     return ReleaseTables(cases, dictionary)
