@@ -38,6 +38,9 @@ _Option = tuple[float, bool, bool, int, np.ndarray, float, float]
 #: cells (classes x candidates x QIs) of one block of :meth:`_State.options`: ~100 MB
 _BLOCK_CELLS = 2_000_000
 
+#: at most this many groups of classes by what they lack are costed apart
+_GROUPS = 4
+
 #: stale classes costed again together (one matrix, not one call each)
 _RECOST = 32
 
@@ -225,9 +228,15 @@ class _State:
         others = np.flatnonzero(self.alive)
         lacking = self.mask(classes)
         out: list[_Option | None] = [None] * len(classes)
-        for mask in np.unique(lacking).tolist():  # the same candidates for the same lack
-            rows = np.flatnonzero(lacking == mask)
-            cand = spare[(self.tmask[spare] & ~mask) != 0]
+        # classes lacking the same witnesses share their candidates (on Adult: two groups);
+        # many different lacks (36 flag columns) are costed together, on the candidates
+        # that bring something some class lacks (each class's own are masked in _block)
+        kinds = np.unique(lacking)
+        groups = [lacking == x for x in kinds.tolist()] if len(kinds) <= _GROUPS else [None]
+        for group in groups:
+            rows = np.arange(len(classes)) if group is None else np.flatnonzero(group)
+            common = int(np.bitwise_and.reduce(lacking[rows]))  # witnesses all of them hold
+            cand = spare[(self.tmask[spare] & ~common) != 0]
             step = max(1, _BLOCK_CELLS // (max(len(cand), len(others), 1) * 4))
             for i in range(0, len(rows), step):
                 block = rows[i : i + step]

@@ -65,12 +65,31 @@ class Witnesses:
         np.bitwise_or.at(out, cls, np.where(w > 0, masks, 0))
         return out
 
-    def ok(self, masks: np.ndarray) -> np.ndarray:
-        """Whether each class mask has at least the threshold of distinct codes per column."""
-        good = np.ones(len(masks), dtype=bool)
+    @cached_property
+    def _checks(self) -> tuple[int, list[int], list[tuple[int, int, int]]]:
+        """How :meth:`ok` tests the fields: the bits that must all be set (fields whose
+        threshold is their width: a protected flag, l = 2 over a boolean), the fields that
+        need any bit (threshold 1), and the rest (offset, width, threshold: a popcount)."""
+        full, anyof, general = 0, [], []
         for card, thr, off in zip(self.cards, self.thresholds, self.offsets, strict=True):
-            field = (masks >> off) & ((1 << card) - 1)
-            good &= np.bitwise_count(field) >= thr
+            field = ((1 << card) - 1) << off
+            if thr == card:
+                full |= field
+            elif thr <= 1:
+                anyof.append(field)
+            else:
+                general.append((off, card, thr))
+        return full, anyof, general
+
+    def ok(self, masks: np.ndarray) -> np.ndarray:
+        """Whether each class mask has at least the threshold of distinct codes per column
+        (all full fields in one test: 36 flag columns cost one operation, not 36)."""
+        full, anyof, general = self._checks
+        good = (masks & full) == full
+        for field in anyof:
+            good &= (masks & field) != 0
+        for off, card, thr in general:
+            good &= np.bitwise_count((masks >> off) & ((1 << card) - 1)) >= thr
         return np.asarray(good, dtype=bool)
 
     def diverse(self, cls: np.ndarray, n_cls: int, codes: np.ndarray) -> np.ndarray:
