@@ -24,11 +24,11 @@ import pytest
 from conftest import TEST_MAPPING
 from ctdc.errors import CtdcError
 from ctdc.harmonize import harmonize
-from ctdc.harmonize.series import read_ledger
 from ctdc.ingest import ingest_file
 from ctdc.mapping import load_mapping
 from ctdc.schema import Schema
 from ctdc.slugs import Slug
+from ctdc.store.publication import read_ledger
 from ctdc.store.rotation import rotate_key
 from ctdc.store.workspace import Workspace
 
@@ -188,3 +188,42 @@ def test_ctdc_withdraw_removes_a_case_at_the_next_release(tmp_path, test_org) ->
     doc = json.loads(again.stdout)
     assert doc["series"]["withdrawn"] == 2 and doc["series"]["left"] == 2
     assert doc["accounting"]["total"]["withdrawn"] == 2 and doc["accounting"]["total"]["balanced"]
+
+
+def test_the_audit_finds_a_changed_frozen_row_and_a_recoded_record(
+    workspace, schema, org, tmp_path
+) -> None:
+    """``frozen rows`` passes on two real nights, and fails on each kind of tampering."""
+    import pyarrow.parquet as pq
+
+    from ctdc.audit import audit_release
+    from ctdc.store.publication import ledger_path
+
+    first = night(workspace, schema, org, export(tmp_path, "a.csv", list(range(1, 61))))
+    second = night(workspace, schema, org, export(tmp_path, "b.csv", list(range(61, 121))))
+
+    def verdict() -> tuple[bool, str]:
+        report = audit_release(workspace, schema, second.path, first.path, k=K,
+                               only={"frozen rows"})  # fmt: skip
+        return report["frozen rows"].passed, report["frozen rows"].detail
+
+    assert verdict()[0]
+    # a frozen record re-coded in this night's ledger: its old and new forms differ
+    path = ledger_path(workspace.root, second.release_id)
+    saved = path.read_bytes()
+    ledger = pq.read_table(path).to_pandas()
+    row = ledger.index[ledger["state"] == "published"][0]
+    ledger.loc[row, "gender"] = "Male" if ledger.loc[row, "gender"] != "Male" else "Female"
+    pq.write_table(pq.read_table(path).from_pandas(ledger, preserve_index=False), path)
+    passed, detail = verdict()
+    assert not passed and "1 published record changed form" in detail
+    assert "1 row not in the ledger" in detail  # the release still has the old row
+    path.write_bytes(saved)
+    # a release row changed behind the ledger's back
+    cases_path = second.path / "cases.parquet"
+    cases = pq.read_table(cases_path).to_pandas()
+    cases.loc[0, "is_abduction"] = not bool(cases.loc[0, "is_abduction"])
+    cases_path.chmod(0o600)
+    pq.write_table(pq.read_table(cases_path).from_pandas(cases, preserve_index=False), cases_path)
+    passed, detail = verdict()
+    assert not passed and "1 row not in the ledger and 1 published record missing" in detail

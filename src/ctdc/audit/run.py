@@ -15,27 +15,65 @@ from pathlib import Path
 
 from ctdc.audit.disclosure import attribute_disclosure, derived_fields, differencing
 from ctdc.audit.files import files, markers_and_bytes, private_strings
-from ctdc.audit.model import AuditReport, CheckResult, fail
+from ctdc.audit.model import AuditReport, CheckResult, fail, ok, plural
 from ctdc.audit.order import row_order
 from ctdc.audit.reidentify import linkage, prosecutor
 from ctdc.audit.sources import Sources, open_sources
 from ctdc.schema import Schema
 from ctdc.store.policy import load_policy
 from ctdc.store.public import PublicArea, current_public_release, public_area
+from ctdc.store.publication import ledger_path
 from ctdc.store.workspace import Workspace
 
 FROZEN_ROWS = "frozen rows"
 
 
-def frozen_rows(src: Sources) -> CheckResult | None:
-    """Placeholder for the publication ledger's check: no frozen row changed, none re-coded.
+def frozen_rows(ws: Workspace, src: Sources) -> CheckResult:
+    """The release is its publication ledger's published rows, and no record changed form.
 
-    The private publication ledger does not exist yet. When it does, this
-    check reads it and compares each frozen record's released form with this
-    release; until then it returns None and the report does not list it.
+    From the private ledgers (``ctdc.store.publication``) of this release and the
+    previous one: the release's rows, over the released fields, are exactly the
+    ledger's published rows (a row the ledger does not know, or one missing, fails);
+    and every record published in both has the same released row in both (the
+    intersection attack of a re-coded record finds nothing).
     """
-    del src
-    return None
+    ledger = ledger_path(ws.root, src.release.name)
+    if not ledger.is_file():
+        return CheckResult(FROZEN_ROWS, True, "no publication ledger for this release "
+                           "(published before the series)", skipped=True)  # fmt: skip
+    names = [c for c in src.schema.released if c in src.columns]
+    cols = ", ".join(f'"{c}"' for c in names)
+    src.con.execute(f"CREATE TEMP VIEW ledger_now AS SELECT * FROM read_parquet("
+                    f"{_literal(ledger)}) WHERE state = 'published'")  # fmt: skip
+    diff = "SELECT count(*) FROM (SELECT {cols} FROM {a} EXCEPT ALL SELECT {cols} FROM {b})"
+    extra, missing = (
+        src.con.execute(diff.format(cols=cols, a=a, b=b)).fetchall()[0][0]
+        for a, b in (("cases", "ledger_now"), ("ledger_now", "cases"))
+    )
+    problems = []
+    if extra or missing:
+        problems.append(
+            f"{plural(extra, 'row')} not in the ledger and "
+            f"{plural(missing, 'published record')} missing from the release"
+        )
+    before = ledger_path(ws.root, src.previous.name) if src.previous is not None else None
+    if before is not None and before.is_file():
+        same = " AND ".join(f'a."{c}" IS NOT DISTINCT FROM b."{c}"' for c in names)
+        recoded = src.con.execute(
+            f"SELECT count(*) FROM ledger_now a JOIN (SELECT * FROM read_parquet("
+            f"{_literal(before)}) WHERE state = 'published') b USING (case_pseudonym) "
+            f"WHERE NOT ({same})"
+        ).fetchall()[0][0]
+        if recoded:
+            problems.append(f"{plural(recoded, 'published record')} changed form since the "
+                            "previous release")  # fmt: skip
+    if problems:
+        return fail(FROZEN_ROWS, "; ".join(problems))
+    return ok(FROZEN_ROWS, "the release is its ledger's published rows; no record changed form")
+
+
+def _literal(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
 
 
 def workspace_area(ws: Workspace) -> PublicArea:
@@ -98,7 +136,7 @@ def audit_release(
             ),
             ("row order", lambda: row_order(src)),
             ("files", lambda: files(area if inside else None, release, area.mode)),
-            (FROZEN_ROWS, lambda: frozen_rows(src)),
+            (FROZEN_ROWS, lambda: frozen_rows(ws, src)),
         ]
         chosen = [(n, c) for n, c in checks if only is None or n in only]
         results = [r for r in (_run(name, check) for name, check in chosen) if r is not None]

@@ -16,6 +16,7 @@ import pandas as pd
 from ctdc.anonymize import AnonymizationResult
 from ctdc.anonymize.report import AnonymizationReport
 from ctdc.errors import CtdcError
+from ctdc.harmonize.derive import apply_derivations
 from ctdc.harmonize.series import (
     ORG,
     PSEUDONYM,
@@ -97,7 +98,10 @@ def run_increment(
                 raise
     if not first_of_epoch and len(added):
         added = added[~hold_back(added, pending, plan.first_seen, qis, policy, today)]
-    new_rows = normalize(added, schema, settings.levels) if len(added) else None
+    new_rows = None
+    if len(added):  # as released: derived fields follow their published source
+        new_rows = apply_derivations(normalize(added, schema, settings.levels), schema,
+                                     hierarchies)  # fmt: skip
     frozen = plan.frozen[[*schema.released, ORG, PSEUDONYM]]
     parts = [p for p in (frozen, new_rows) if p is not None and len(p)]
     frame = pd.concat(parts, ignore_index=True) if parts else frozen  # build_tables sorts it

@@ -41,13 +41,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ctdc.schema import Schema
 from ctdc.store.atomic import private_mkdir, write_parquet
+from ctdc.store.publication import nullable
 
-#: the ledgers' folder in the workspace: one file per private release
-SERIES_DIR = "series"
 PSEUDONYM = "case_pseudonym"
 ORG = "org_id"
 
@@ -94,27 +92,10 @@ def normalize(frame: pd.DataFrame, schema: Schema, levels: dict[str, int | None]
     from ctdc.harmonize.release_table import to_release_table
 
     table = to_release_table(frame, released_schema(schema, levels))
-    out = table.to_pandas(types_mapper=_nullable)
+    out = table.to_pandas(types_mapper=nullable)
     out[ORG] = frame[ORG].to_numpy()
     out[PSEUDONYM] = frame[PSEUDONYM].to_numpy()
     return out
-
-
-def _nullable(arrow_type: pa.DataType) -> object:
-    return {pa.string(): pd.StringDtype(), pa.bool_(): pd.BooleanDtype(),
-            pa.int16(): pd.Int16Dtype()}.get(arrow_type)  # fmt: skip
-
-
-def ledger_path(ws_root: Path, release_id: str) -> Path:
-    return ws_root / SERIES_DIR / f"{release_id}.parquet"
-
-
-def read_ledger(ws_root: Path, release_id: str | None) -> pd.DataFrame | None:
-    """The publication ledger of a private release, or None (no release, or one from before)."""
-    path = ledger_path(ws_root, release_id) if release_id else None
-    if path is None or not path.is_file():
-        return None
-    return pq.read_table(path).to_pandas(types_mapper=_nullable)
 
 
 def ledger_schema(schema: Schema, levels: dict[str, int | None]) -> pa.Schema:

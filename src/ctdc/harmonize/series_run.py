@@ -20,9 +20,7 @@ from ctdc.harmonize.series import (
     Plan,
     SeriesPolicy,
     epoch_digest,
-    ledger_path,
     plan,
-    read_ledger,
     today_utc,
     write_ledger,
 )
@@ -31,6 +29,7 @@ from ctdc.harmonize.steps import Batches, Merged, protected_flags
 from ctdc.schema import Schema
 from ctdc.slugs import Slug
 from ctdc.store.keys import STAGING_FINGERPRINT_META
+from ctdc.store.publication import ledger_path, read_ledger
 from ctdc.store.withdrawals import read_withdrawals
 from ctdc.store.workspace import Workspace
 
