@@ -48,8 +48,9 @@ K = 10
 START = dt.date(2026, 1, 1)
 SHARES = {"hotline-es": 0.45, "casework-ngo": 0.25, "intl-agency": 0.20, "registry-gov": 0.10}
 WEEKEND = 0.4  # a weekend night's volume against a weekday's
-GRID_CELLS = (1.0, 3.0, 6.0, math.inf)
-GRID_DAYS = (7, 30, 90)
+#: the grid, most telling first: the provisional default, never hold, then the rest
+GRID = [(3.0, 30), (math.inf, 30), (1.0, 30), (6.0, 30), (1.0, 7), (3.0, 7), (6.0, 7),
+        (1.0, 90), (3.0, 90), (6.0, 90)]  # fmt: skip
 
 
 @dataclasses.dataclass(frozen=True)
@@ -326,18 +327,16 @@ def main(argv: list[str] | None = None) -> str:
     ap.add_argument("--per-night", default="100,20", help="arrival rates, comma-separated")
     ap.add_argument("--policies", default="3:30", help="cells:days, comma-separated (inf ok)")
     ap.add_argument("--grid", action="store_true",
-                    help="every policy of cells {1,3,6,inf} x days {7,30,90}")  # fmt: skip
+                    help="cells {1,3,6} x days {7,30,90}, and inf:30 (never hold)")  # fmt: skip
     ap.add_argument("--seed", type=int, default=5)
     args = ap.parse_args(argv)
     os.environ.setdefault("CTDC_FSYNC", "off")  # a thrown-away workspace, as in the tests
-    candidates = (
-        [Candidate(c, d) for c in GRID_CELLS for d in GRID_DAYS]
-        if args.grid
-        else parse_policies(args.policies)
-    )
+    candidates = [Candidate(c, d) for c, d in GRID] if args.grid else parse_policies(args.policies)
     rates = [int(x) for x in args.per_night.split(",")]
     OUT.mkdir(parents=True, exist_ok=True)
-    stamp = dt.date.today().isoformat()
+    stamp = (
+        f"{dt.date.today().isoformat()}-series-{args.nights}n-{args.per_night.replace(',', '_')}"
+    )
     summaries, nightly = [], []
     with tempfile.TemporaryDirectory(prefix="ctdc-series-") as tmp:
         for rate in rates:
@@ -348,8 +347,8 @@ def main(argv: list[str] | None = None) -> str:
                 summaries.append(summary)
                 print({k: (round(v, 4) if isinstance(v, float) else v)
                        for k, v in summary.items()}, flush=True)  # fmt: skip
-                write_csv(OUT / f"{stamp}-series-nights.csv", nightly)
-                write_csv(OUT / f"{stamp}-series-runs.csv", summaries)
+                write_csv(OUT / f"{stamp}-nights.csv", nightly)
+                write_csv(OUT / f"{stamp}-runs.csv", summaries)
     table = [
         {
             "per night": s["per_night"],
@@ -372,7 +371,7 @@ def main(argv: list[str] | None = None) -> str:
     ]
     chart = text_chart(summaries)
     return record(
-        f"Series, {args.nights} nights, k={K}",
+        f"Series, {args.nights} nights, {args.per_night} per night, k={K}",
         table,
         [
             "Per night: new `ctdc sample` records (seed "
