@@ -237,10 +237,13 @@ class _State:
             rows = np.arange(len(classes)) if group is None else np.flatnonzero(group)
             common = int(np.bitwise_and.reduce(lacking[rows]))  # witnesses all of them hold
             cand = spare[(self.tmask[spare] & ~common) != 0]
-            step = max(1, _BLOCK_CELLS // (max(len(cand), len(others), 1) * 4))
+            # a merge helps a class with k records only if the partner brings a witness
+            short = bool((self.w[classes[rows]] < self.k).any())
+            partners = others if short else others[(self.mask(others) & ~common) != 0]
+            step = max(1, _BLOCK_CELLS // (max(len(cand), len(partners), 1) * 4))
             for i in range(0, len(rows), step):
                 block = rows[i : i + step]
-                got = self._block(classes[block], cand, others)
+                got = self._block(classes[block], cand, partners)
                 for r, o in zip(block.tolist(), got, strict=True):
                     out[r] = o
         return out
