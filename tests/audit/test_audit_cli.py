@@ -52,6 +52,7 @@ def test_the_current_public_release_passes_and_prints_one_line_per_check(
         "markers and bytes",
         "row order",
         "files",
+        "frozen rows",
     ]
     assert checks["differencing"]["skipped"]
     assert "64 pseudonyms, 2 organization ids" in checks["markers and bytes"]["detail"]
@@ -61,7 +62,7 @@ def test_the_current_public_release_passes_and_prints_one_line_per_check(
     assert f"audit of release {pub.release.name}" in table.stdout
     rows = [line for line in table.stdout.splitlines() if line.startswith("│ ")]
     assert [r.split("│")[1].strip() for r in rows] == list(checks)
-    assert [r.split("│")[2].strip() for r in rows] == ["pass"] * 2 + ["skipped"] + ["pass"] * 5
+    assert [r.split("│")[2].strip() for r in rows] == ["pass"] * 2 + ["skipped"] + ["pass"] * 6
     assert "k=3: every check passed" in table.stdout
     assert not [s for s in _private(pub) if s in table.output]
 
@@ -84,11 +85,12 @@ def test_a_broken_release_exits_1_with_audit_failed_naming_each_problem(
     assert "error[audit-failed]" in res.stderr
     doc = json.loads(res.stdout)
     failed = {c["name"]: c["detail"] for c in doc["checks"] if not c["passed"]}
-    assert set(failed) == {"prosecutor", "linkage", "markers and bytes", "files"}
+    # the copy keeps the release's id, so its ledger shows the rows removed behind its back
+    assert set(failed) == {"prosecutor", "linkage", "markers and bytes", "files", "frozen rows"}
     assert "match 1..2 released rows" in failed["prosecutor"]
     assert failed["markers and bytes"] == "a marker in cases.parquet"
     assert failed["files"] == f"stray {release.name}/notes.log"
-    assert "4 of 8 checks failed: prosecutor, linkage, markers and bytes, files" in res.stderr
+    assert "5 of 9 checks failed: prosecutor, linkage, markers and bytes, files, frozen rows" in res.stderr
     assert not [s for s in _private(pub) if s in res.output]
 
 

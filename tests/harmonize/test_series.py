@@ -212,7 +212,9 @@ def test_the_audit_finds_a_changed_frozen_row_and_a_recoded_record(
     path = ledger_path(workspace.root, second.release_id)
     saved = path.read_bytes()
     ledger = pq.read_table(path).to_pandas()
-    row = ledger.index[ledger["state"] == "published"][0]
+    before = pq.read_table(ledger_path(workspace.root, first.release_id)).to_pandas()
+    frozen = ledger["case_pseudonym"].isin(before["case_pseudonym"][before["state"] == "published"])
+    row = ledger.index[(ledger["state"] == "published") & frozen][0]
     ledger.loc[row, "gender"] = "Male" if ledger.loc[row, "gender"] != "Male" else "Female"
     pq.write_table(pq.read_table(path).from_pandas(ledger, preserve_index=False), path)
     passed, detail = verdict()
