@@ -135,7 +135,7 @@ _PANDAS_TYPES = {
 def _arrow_failing(check: pa.Check, arr: pyarrow.ChunkedArray) -> np.ndarray | None:
     """Row positions failing a built-in ``check``, computed in Arrow (nulls pass, as with
     pandera's ``ignore_na``); None for a check with no Arrow form here."""
-    stats = check.statistics
+    stats = check.statistics or {}
     if check.name == "isin":
         values = pyarrow.array(list(stats["allowed_values"]), type=arr.type)
         ok = pc.is_in(arr, value_set=values)
@@ -187,12 +187,13 @@ def table_failures(contract: pa.DataFrameSchema, table: pyarrow.Table) -> RowErr
             pos = np.flatnonzero(arr.is_null().to_numpy(zero_copy_only=False))
             add(pos, name, _CHECK_SLUGS["not_nullable"], np.full(len(pos), np.nan, dtype=object))
         for check in column.checks:
-            pos = _arrow_failing(check, arr)
-            if pos is None:
+            found = _arrow_failing(check, arr)
+            if found is None:
                 series = arr.to_pandas(types_mapper=_PANDAS_TYPES.get)
                 passed = check(series).check_output  # indexed like ``series``, nulls maybe out
-                pos = np.sort(passed.index.to_numpy()[
+                found = np.sort(passed.index.to_numpy()[
                     ~passed.to_numpy(dtype=bool, na_value=True)].astype(np.int64))  # fmt: skip
+            pos = found
             failing = arr.take(pos).to_pylist()
             add(pos.astype(np.int64), name, _CHECK_SLUGS.get(check.name, "schema-violation"),
                 np.array([str(v) for v in failing], dtype=object))  # fmt: skip
