@@ -90,7 +90,8 @@ def test_a_broken_release_exits_1_with_audit_failed_naming_each_problem(
     assert "match 1..2 released rows" in failed["prosecutor"]
     assert failed["markers and bytes"] == "a marker in cases.parquet"
     assert failed["files"] == f"stray {release.name}/notes.log"
-    assert "5 of 9 checks failed: prosecutor, linkage, markers and bytes, files, frozen rows" in res.stderr
+    failed_line = "5 of 9 checks failed: prosecutor, linkage, markers and bytes, files, frozen rows"
+    assert failed_line in res.stderr
     assert not [s for s in _private(pub) if s in res.output]
 
 
