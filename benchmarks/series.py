@@ -253,14 +253,15 @@ def simulate(
     one_ledger = read_ledger(ws.root, one.release_id)
     baseline = score(one_ledger[one_ledger["state"] == "published"], staged, schema)
     harm = [r["harmonize_s"] for r in rows]
+    shares = [np.nan if r["held_share"] is None else r["held_share"] for r in rows]
     summary = {
         "policy": policy.name,
         "per_night": per_night,
         "nights": nights,
         "records": len(staged),
         "held_end": int((ledger["state"] == "pending").sum()),
-        "held_share_mean": float(np.nanmean([r["held_share"] or np.nan for r in rows])),
-        "held_share_max": float(np.nanmax([r["held_share"] or np.nan for r in rows])),
+        "held_share_mean": float(np.nanmean(shares)),
+        "held_share_max": float(np.nanmax(shares)),
         "delay_median": float(np.quantile(delay, 0.5, method="higher")),
         "delay_p95": float(np.quantile(delay, 0.95, method="higher")),
         "delay_p95_censored": float(np.quantile(lower, 0.95, method="higher")),
