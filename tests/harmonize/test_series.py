@@ -168,6 +168,7 @@ def test_a_changed_k_needs_a_new_epoch_and_the_ledger_stays_private(
     again = harmonize(workspace, schema, k=K + 1, levels=LEVELS, new_epoch=True)
     assert again.manifest.series["epoch"] == first.manifest.series["epoch"] + 1
     assert again.manifest.series["frozen"] == 0
+    assert again.manifest.series["recoded_since_previous_epoch"] >= 0
 
 
 def test_ctdc_withdraw_removes_a_case_at_the_next_release(tmp_path, test_org) -> None:

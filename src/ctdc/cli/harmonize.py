@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ctdc.cli.common import errors, progress, schema, state, workspace
+from ctdc.cli.common import errors, progress, schema, state, warn, workspace
 from ctdc.errors import CtdcError
 
 
@@ -95,6 +95,12 @@ def harmonize(
             return
         for table in harmonize_tables(result.manifest):
             out.print(table)
+        recoded = (result.manifest.series or {}).get("recoded_since_previous_epoch")
+        if recoded:
+            warn(
+                f"new epoch: {recoded:,} records published before now have another form; "
+                "someone holding the previous release can intersect the two (docs/privacy.md)"
+            )
         out.print(f"published release {result.release_id} for analysts in "
                   f"{result.public_path} (private copy, full manifest: {result.path})",
                   markup=False)  # fmt: skip

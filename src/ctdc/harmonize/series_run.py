@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
+
 from ctdc.errors import CtdcError
 from ctdc.harmonize.accounting import Accounting, account, check_balanced
 from ctdc.harmonize.increment import SeriesOutcome, run_increment
@@ -47,6 +49,8 @@ class SeriesRun:
     plan: Plan
     today: str
     policy: SeriesPolicy
+    #: the last ledger of the epoch this run ends (``--new-epoch``), to count what is re-coded
+    ended: pd.DataFrame | None = None
 
     def run(self, merged: Merged) -> SeriesOutcome:
         outcome = run_increment(self.plan, merged.frame, self.schema, self.settings,
@@ -59,7 +63,11 @@ class SeriesRun:
         return outcome
 
     def summary(self, outcome: SeriesOutcome) -> dict[str, Any]:
-        return outcome.summary(self.plan, self.epoch, self.digest, self.today)
+        doc = outcome.summary(self.plan, self.epoch, self.digest, self.today)
+        if self.ended is not None:
+            doc["recoded_since_previous_epoch"] = recoded(self.ended, outcome.ledger,
+                                                          self.schema.released)  # fmt: skip
+        return doc
 
     def write_ledger(self, release_id: str, outcome: SeriesOutcome) -> None:
         """Before the release becomes current: its ledger then always exists (a crash
@@ -89,12 +97,27 @@ def open_series(
                         f"flags differ from those of epoch {before.get('epoch')}")  # fmt: skip
     continuing = before is not None and not new_epoch
     epoch = int(before["epoch"]) + (0 if continuing else 1) if before is not None else 1
-    ledger = read_ledger(ws.root, previous.path.name) if continuing and previous else None
+    last = read_ledger(ws.root, previous.path.name) if previous is not None else None
+    ledger = last if continuing else None
     today = today_utc()
     the_plan = plan(merged.frame, ledger, schema, settings.k, protected, read_withdrawals(ws),
                     today)  # fmt: skip
     return SeriesRun(ws, schema, settings, epoch, digest, ledger is None, the_plan, today,
-                     SeriesPolicy())  # fmt: skip
+                     SeriesPolicy(), ended=None if continuing else last)  # fmt: skip
+
+
+def recoded(before: pd.DataFrame, after: pd.DataFrame, released: list[str]) -> int:
+    """Records published in both ledgers whose released row differs: what someone diffing
+    the last release of an epoch against the first of the next can intersect."""
+
+    def published(ledger: pd.DataFrame) -> pd.DataFrame:
+        rows = ledger[ledger["state"] == "published"].set_index("case_pseudonym")
+        return rows.reindex(columns=released).astype("string")
+
+    old, new = published(before), published(after)
+    both = old.index.intersection(new.index)
+    a, b = old.loc[both].fillna("\0"), new.loc[both].fillna("\0")
+    return int((a != b).any(axis=1).sum())
 
 
 def account_series(
