@@ -19,6 +19,7 @@ from ctdc.anonymize.verify import (
     check_k_anonymity,
     check_l_diversity,
     check_protected,
+    check_protected_qi,
 )
 
 __all__ = [
@@ -32,4 +33,5 @@ __all__ = [
     "check_k_anonymity",
     "check_l_diversity",
     "check_protected",
+    "check_protected_qi",
 ]

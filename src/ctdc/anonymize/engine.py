@@ -61,10 +61,13 @@ def anonymize(
     column in every class. ``protected`` names boolean (nullable) columns that no class
     may hold TRUE in every record: each class keeps at least one record that is FALSE
     or NA there, so that knowing a person's QIs never makes her flag certain (an
-    all-FALSE class is fine). Both are met by generalizing, never by removing records
-    the engine could place. ``group_col`` (e.g. the organization) only breaks the
-    report down. ``tuning`` changes how hard the search looks (:class:`Tuning`),
-    never what the release promises.
+    all-FALSE class is fine). A protected column that is itself a QI is held to the same
+    promise over the *other* QIs: every group of released rows sharing their published
+    values keeps a row that is not TRUE there (met by generalizing the QIs that are not
+    protected flags, never the flag; :mod:`ctdc.anonymize.recode.qi_flags`). All are met
+    by generalizing, never by removing records the engine could place. ``group_col``
+    (e.g. the organization) only breaks the report down. ``tuning`` changes how hard the
+    search looks (:class:`Tuning`), never what the release promises.
 
     Returns the released rows (input columns in input order; surviving rows in
     input order with a fresh index) and a report. A QI published only as leaves
@@ -84,7 +87,7 @@ def anonymize(
     columns = [encode_column(q, frame[q], hierarchies.get(q)) for q in qis]
     allowed = [_allowed(c, levels.get(c.name)) for c in columns]
     sens_codes, l_div = _sensitive(frame, sensitive, l, qis)
-    flags = _protected(frame, protected, qis)
+    flags, qi_flags = _protected(frame, protected, qis)
     risk_before = risk_profile(np.stack([c.codes for c in columns], axis=1), int(k))
 
     recoding = local_recode(
@@ -95,6 +98,10 @@ def anonymize(
         l_div=l_div,
         protected=flags,
         tuning=tuning,
+        qi_flags={
+            qis.index(name): np.unique(columns[qis.index(name)].codes[true])
+            for name, true in qi_flags.items()
+        },
     )
     keep = ~recoding.removed
     everyone = bool(keep.all())
@@ -118,7 +125,7 @@ def anonymize(
         published=published,
         groups=frame[group_col] if group_col is not None else None,
         risk_before=risk_before,
-        protected=len(flags),
+        protected=len(flags) + len(qi_flags),
     )
     return AnonymizationResult(frame=out, report=report)
 
@@ -179,8 +186,9 @@ def _sensitive(
 
 def _protected(
     frame: pd.DataFrame, protected: Sequence[str], qis: tuple[str, ...]
-) -> list[np.ndarray]:
-    """Per protected column: 1 where the record is not TRUE (FALSE or NA), 0 where TRUE.
+) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
+    """Per protected non-QI column: 1 where the record is not TRUE (FALSE or NA), 0 where
+    TRUE; per protected QI column: where the record is TRUE.
 
     Only booleans are accepted (``bool``, ``boolean``, or objects that are all
     True/False/NA): a flag spelt as text ("yes") would otherwise be silently read as
@@ -188,12 +196,10 @@ def _protected(
     """
     if isinstance(protected, str):
         raise ValueError(f"protected must be a sequence of column names, not {protected!r}")
-    out = []
+    out, in_qis = [], {}
     for name in dict.fromkeys(protected):
         if name not in frame.columns:
             raise ValueError(f"protected column {name!r} is not a column of the frame")
-        if name in qis:
-            raise ValueError(f"{name!r} cannot be both a quasi-identifier and protected")
         column = frame[name]
         try:
             flags = column.astype("boolean")
@@ -201,8 +207,12 @@ def _protected(
             raise ValueError(f"protected column {name!r} is not boolean") from exc
         if not (pd.api.types.is_bool_dtype(column.dtype) or _all_bool(column)):
             raise ValueError(f"protected column {name!r} is not boolean (dtype {column.dtype})")
-        out.append((~flags.fillna(False)).to_numpy(dtype=np.int64))
-    return out
+        true = flags.fillna(False).to_numpy(dtype=bool)
+        if name in qis:
+            in_qis[name] = true
+        else:
+            out.append((~true).astype(np.int64))
+    return out, in_qis
 
 
 def _all_bool(column: pd.Series) -> bool:

@@ -228,6 +228,65 @@ def check_protected(
     )
 
 
+def check_protected_qi(
+    source: str | Path | pd.DataFrame,
+    quasi_identifiers: Sequence[str],
+    flags: Sequence[str],
+) -> ProtectedCheck:
+    """Check protected flags that are quasi-identifiers, over the *other* QIs, with DuckDB.
+
+    Per flag ``f`` (one of ``quasi_identifiers``): one ``GROUP BY`` over every QI but
+    ``f`` (NULL a group of its own), counting the rows whose ``f`` ``IS DISTINCT FROM
+    TRUE``; a group where that count is 0 tells anyone who knows a member's other QIs
+    that her flag is TRUE. ``violating_classes`` counts such groups per flag,
+    ``violating_records`` their rows; ``classes`` is the release's classes (all QIs).
+    Independent of the engine, like :func:`check_k_anonymity`.
+    """
+    if isinstance(quasi_identifiers, str) or isinstance(flags, str):
+        raise ValueError("quasi_identifiers and flags must be sequences of column names")
+    qis, wanted = list(quasi_identifiers), list(dict.fromkeys(flags))
+    outside = [f for f in wanted if f not in qis]
+    if outside:
+        raise ValueError(f"not quasi-identifiers (use check_protected): {outside}")
+    view: str | None = None
+    params: list[Any] = []
+    bad: dict[str, int] = {}
+    records: dict[str, int] = {}
+    with scratch_connection() as con:
+        try:
+            if isinstance(source, pd.DataFrame):
+                _require_columns(list(map(str, source.columns)), qis, "the frame")
+                view = f"__ctdc_qcheck_{next(_view_ids)}"
+                con.register(view, pa.Table.from_pandas(source[qis], preserve_index=False))
+                relation = quote_identifier(view)
+            else:
+                relation, params = _parquet_relation(source)
+            (classes,) = con.execute(
+                f"SELECT count(*) FROM (SELECT 1 FROM {relation} GROUP BY "
+                f"{', '.join(quote_identifier(q) for q in qis)})",
+                params,
+            ).fetchall()[0]
+            for f in wanted:
+                others = [q for q in qis if q != f]
+                group = f" GROUP BY {', '.join(quote_identifier(q) for q in others)}"
+                g, n = con.execute(
+                    f"SELECT count(*), coalesce(sum(n), 0) FROM (SELECT count(*) AS n, "
+                    f"count(*) FILTER (WHERE {quote_identifier(f)} IS DISTINCT FROM TRUE) AS c "
+                    f"FROM {relation}{group if others else ''}) WHERE c = 0",
+                    params,
+                ).fetchall()[0]
+                bad[str(f)], records[str(f)] = int(g), int(n)
+        finally:
+            if view is not None:
+                con.unregister(view)
+    return ProtectedCheck(
+        passed=not any(bad.values()),
+        classes=int(classes),
+        violating_classes=bad,
+        violating_records=records,
+    )
+
+
 def _parquet_relation(source: str | Path) -> tuple[str, list[Any]]:
     """``read_parquet(?)`` and its parameter; a folder reads all its Parquet files as hive."""
     path = Path(source)

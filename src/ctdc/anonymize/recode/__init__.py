@@ -49,6 +49,7 @@ from ctdc.anonymize.recode.climb import climb
 from ctdc.anonymize.recode.keys import Keys, first_index
 from ctdc.anonymize.recode.lattice import Lattice
 from ctdc.anonymize.recode.placement import Placement
+from ctdc.anonymize.recode.qi_flags import repair_qi_flags
 from ctdc.anonymize.recode.reopen import reopen
 from ctdc.anonymize.recode.repair import release_loss, repair
 from ctdc.anonymize.recode.sweep import Sweep
@@ -75,12 +76,16 @@ def local_recode(
     l_div: int = 1,
     protected: list[np.ndarray] | None = None,
     tuning: Tuning | None = None,
+    qi_flags: dict[int, np.ndarray] | None = None,
 ) -> Recoding:
     """Choose a published level per row and QI; ``allowed[j]`` lists QI j's levels (ascending).
 
     ``sensitive``: codes per row (0 NA, 1.. known values, numbered in an order that does
     not depend on the rows') of which every class needs ``l_div`` distinct known ones;
     ``protected``: 1 where a flag is not TRUE, 0 where it is; every class needs a 1.
+    ``qi_flags``: QI index -> the value ids that publish TRUE, for protected flags that
+    are QIs: every group of rows sharing the other QIs needs a row not TRUE
+    (:mod:`.qi_flags`, run last; without it the release is exactly as before).
     """
     tuning = tuning or Tuning()
     n, m = len(columns[0].codes) if columns else 0, len(columns)
@@ -121,10 +126,12 @@ def local_recode(
         return state.level[inverse]
 
     qi_codes = np.stack([c.codes for c in columns], axis=1)
-    if witness is None:
-        levels = search(qi_codes, None, canonical=False)
+    if witness is None:  # k-only runs keep first-appearance order: byte-identical releases
+        levels = search(qi_codes, None, canonical=bool(qi_flags))
     else:
         levels = _with_witnesses(columns, allowed, k, witness, keys, tuning, qi_codes, sens, search)
+    if qi_flags:
+        levels = repair_qi_flags(columns, allowed, levels, qi_flags)
     return Recoding(levels, levels[:, 0] < 0 if m else np.zeros(n, bool))
 
 
