@@ -288,3 +288,32 @@ def test_random_nights_keep_every_consecutive_pair_safe(steps, schema, org, tmp_
                                only={"frozen rows", "differencing"})  # fmt: skip
         assert report.passed, [c.detail for c in report.failed]
         before = after
+
+
+def test_an_unchanged_night_reads_no_record_until_a_held_one_could_leave(
+    workspace, schema, org, tmp_path, monkeypatch
+) -> None:
+    """Same batches, withdrawals and settings: ``unchanged`` before any merge. While a record
+    is held, the day is an input too (its wait decides), so the next day runs in full."""
+    from ctdc.harmonize import pipeline
+    from ctdc.harmonize.pipeline import ReleaseStatus
+
+    merges: list[int] = []
+    real_merge = pipeline.merge_records
+
+    def counting(*args, **kwargs):
+        merges.append(1)
+        return real_merge(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "merge_records", counting)
+    first = night(workspace, schema, org, export(tmp_path, "a.csv", list(range(1, 61))))
+    again = harmonize(workspace, schema, k=K, levels=LEVELS)
+    assert again.status is ReleaseStatus.UNCHANGED and again.release_id == first.release_id
+    assert len(merges) == 1
+    held = night(workspace, schema, org, export(tmp_path, "b.csv", [500]))
+    assert held.manifest.series["held"] == 1 and len(merges) == 2
+    assert harmonize(workspace, schema, k=K, levels=LEVELS).status is ReleaseStatus.UNCHANGED
+    assert len(merges) == 2
+    monkeypatch.setattr(pipeline, "today_utc", lambda: "2099-01-01")
+    harmonize(workspace, schema, k=K, levels=LEVELS)
+    assert len(merges) == 3

@@ -8,7 +8,9 @@ for every record, build the release tables, write them into a temp folder,
 check k independently with a GROUP BY over the written Parquet, and only then
 publish, privately and then publicly. A failed step publishes nothing. A run
 over unchanged input publishes nothing new either: its data would be
-byte-identical to the current release.
+byte-identical to the current release. That is known before any record is
+read when the inputs (batches, withdrawals, settings, the day while records
+wait) are those of the current release, and after the release is built otherwise.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 from ctdc.harmonize.manifest import ReleaseManifest, fingerprint
 from ctdc.harmonize.public_manifest import PublicManifest
 from ctdc.harmonize.publish import (
+    Release,
     build_manifest,
     clear_stale_temps,
     previous_release,
@@ -28,8 +31,9 @@ from ctdc.harmonize.publish import (
     to_public,
     write_release,
 )
-from ctdc.harmonize.series_run import account_series, open_series
-from ctdc.harmonize.settings import load_settings
+from ctdc.harmonize.series import today_utc
+from ctdc.harmonize.series_run import account_series, input_digest, open_series
+from ctdc.harmonize.settings import RunSettings, load_settings
 from ctdc.harmonize.steps import (
     build_tables,
     collect_batches,
@@ -111,9 +115,14 @@ def harmonize(
         say(settings.summary())
         clear_stale_temps(ws, settings.area)
         batches = collect_batches(ws)
+        previous = previous_release(ws)
+        before = (previous.manifest.series or {}) if previous is not None else {}
+        today = today_utc()
+        inputs = input_digest(ws, schema, settings, batches, bool(before.get("held")), today)
+        if previous is not None and not new_epoch and before.get("inputs") == inputs:
+            return _unchanged(previous, settings)
         say(f"merging {len(batches.entries)} batches")
         merged = merge_records(ws, batches, settings.k)
-        previous = previous_release(ws)
         series = open_series(ws, schema, settings, previous, merged, new_epoch=new_epoch)
         say(f"anonymizing {len(series.plan.pending):,} pending of {len(merged.frame):,} records "
             f"(epoch {series.epoch}, {len(series.plan.frozen):,} published rows frozen): "
@@ -129,10 +138,7 @@ def harmonize(
             check = verify_release(tmp / CASES_FILE, schema, settings)
             digest = fingerprint(data_sha, batches.ids, settings.k, settings.l, settings.levels)
             if previous is not None and previous.manifest.fingerprint == digest:
-                path, same = previous.path, previous.manifest
-                public, public_doc = to_public(settings.area, path, same, settings.keep_public)
-                return HarmonizeResult(ReleaseStatus.UNCHANGED, path.name, path, same, public,
-                                       public_doc)  # fmt: skip
+                return _unchanged(previous, settings)
             manifest = build_manifest(
                 release=release_id(ws, data_sha),
                 fingerprint=digest,
@@ -145,7 +151,12 @@ def harmonize(
                 tables=tables,
                 data_sha256=data_sha,
                 previous=previous.manifest if previous else None,
-                series=series.summary(outcome),
+                series={
+                    **series.summary(outcome),
+                    "inputs": input_digest(
+                        ws, schema, settings, batches, bool(len(outcome.held)), today
+                    ),
+                },
             )
             series.write_ledger(manifest.release_id, outcome)
             final = write_release(ws, tmp, manifest)
@@ -153,3 +164,10 @@ def harmonize(
         say(f"published release {manifest.release_id} to {settings.area.root}")
         return HarmonizeResult(ReleaseStatus.PUBLISHED, manifest.release_id, final, manifest,
                                public, public_doc)  # fmt: skip
+
+
+def _unchanged(previous: Release, settings: RunSettings) -> HarmonizeResult:
+    """The current release stays; its public copy is made again if a crash left it behind."""
+    path, same = previous.path, previous.manifest
+    public, public_doc = to_public(settings.area, path, same, settings.keep_public)
+    return HarmonizeResult(ReleaseStatus.UNCHANGED, path.name, path, same, public, public_doc)

@@ -8,11 +8,14 @@ and writes the next ledger into the release folder before it is published
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import json
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import pandas as pd
 
+from ctdc import __version__
 from ctdc.errors import CtdcError
 from ctdc.harmonize.accounting import Accounting, account, check_balanced
 from ctdc.harmonize.increment import SeriesOutcome, run_increment
@@ -89,8 +92,7 @@ def open_series(
     """The epoch this run belongs to and its plan; ``new-epoch-needed`` when the settings
     changed since the epoch began and ``new_epoch`` was not asked."""
     protected = protected_flags(schema)
-    digest = epoch_digest(settings.policy.schema_sha256, settings.k, settings.l,
-                          settings.levels, protected)  # fmt: skip
+    digest = settings_digest(schema, settings)
     before = previous.manifest.series if previous is not None else None
     if before is not None and before.get("epoch_digest") != digest and not new_epoch:
         raise CtdcError(Slug.NEW_EPOCH_NEEDED, "this run's schema, k, l, levels or protected "
@@ -104,6 +106,32 @@ def open_series(
                     today)  # fmt: skip
     return SeriesRun(ws, schema, settings, epoch, digest, ledger is None, the_plan, today,
                      SeriesPolicy(), ended=None if continuing else last)  # fmt: skip
+
+
+def settings_digest(schema: Schema, settings: RunSettings) -> str:
+    """The epoch's digest of this run's schema and hierarchies, k, l, levels and protected
+    flags (a hierarchy file edited in place changes what a label means: a new epoch)."""
+    files = {n: schema[n].hierarchy for n in settings.levels}
+    hierarchies = {n: hashlib.sha256(path.read_bytes()).hexdigest()
+                   for n, path in files.items() if path is not None}  # fmt: skip
+    schema_sha = settings.policy.schema_sha256 + json.dumps(sorted(hierarchies.items()))
+    return epoch_digest(schema_sha, settings.k, settings.l, settings.levels,
+                        protected_flags(schema))  # fmt: skip
+
+
+def input_digest(ws: Workspace, schema: Schema, settings: RunSettings, batches: Batches,
+                 held: bool, today: str) -> str:  # fmt: skip
+    """Everything a series run's release depends on, known before a record is read.
+
+    The live batches, the withdrawals, the epoch's settings, the series policy and
+    ctdc's version; and the day, while records are ``held`` (their waits decide what is
+    published). Equal to the current release's: the run would publish it again, so
+    harmonize says ``unchanged`` without merging or anonymizing anything.
+    """
+    withdrawn = hashlib.sha256("\n".join(sorted(read_withdrawals(ws))).encode()).hexdigest()
+    doc = [__version__, settings_digest(schema, settings), list(batches.ids), withdrawn,
+           asdict(SeriesPolicy()), today if held else ""]  # fmt: skip
+    return hashlib.sha256(json.dumps(doc).encode()).hexdigest()
 
 
 def recoded(before: pd.DataFrame, after: pd.DataFrame, released: list[str]) -> int:
