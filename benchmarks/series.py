@@ -5,9 +5,9 @@ temporary workspace and ``harmonize()`` runs. Arrivals are skewed: the four
 organizations send unequal shares (hotline 45%, casework 25%, agency 20%,
 registry 10%), weekends bring 40% of a weekday's volume, and each organization's
 nightly count is Poisson around its share of ``--per-night``. The series'
-"today" is the simulated night (``ctdc.harmonize.series_run.today_utc`` is
-patched here, and so is its ``SeriesPolicy``, to try candidate policies; no
-source change).
+"today" is the simulated night (``today_utc`` is patched here in
+``ctdc.harmonize.series_run`` and ``ctdc.harmonize.pipeline``, and so is
+``series_run.SeriesPolicy``, to try candidate policies; no source change).
 
 Per (arrival rate, policy) the benchmark reports, from the private ledgers
 (``<data>/series/<release>.parquet``): the share of live records held each night,
@@ -179,6 +179,7 @@ def simulate(
     nights: int, per_night: int, policy: Candidate, seed: int, work: Path
 ) -> tuple[list[dict], dict]:
     """Run the nights in a fresh workspace; per-night rows and the final summary."""
+    import ctdc.harmonize.pipeline as pipeline
     import ctdc.harmonize.series_run as series_run
     from ctdc.harmonize import harmonize
     from ctdc.harmonize.merge import merge_staging
@@ -201,6 +202,8 @@ def simulate(
 
     today = {"date": START.isoformat()}
     series_run.today_utc = lambda: today["date"]
+    if hasattr(pipeline, "today_utc"):  # the input digest's day, while records are held
+        pipeline.today_utc = series_run.today_utc
     series_run.SeriesPolicy = lambda: SeriesPolicy(policy.cells, policy.days)
 
     rows: list[dict] = []
