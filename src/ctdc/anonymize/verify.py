@@ -233,12 +233,12 @@ def check_protected_qi(
     quasi_identifiers: Sequence[str],
     flags: Sequence[str],
 ) -> ProtectedCheck:
-    """Check protected flags that are quasi-identifiers, over the *other* QIs, with DuckDB.
+    """Check protected flags that are quasi-identifiers, over the demographics, with DuckDB.
 
-    Per flag ``f`` (one of ``quasi_identifiers``): one ``GROUP BY`` over every QI but
-    ``f`` (NULL a group of its own), counting the rows whose ``f`` ``IS DISTINCT FROM
-    TRUE``; a group where that count is 0 tells anyone who knows a member's other QIs
-    that her flag is TRUE. ``violating_classes`` counts such groups per flag,
+    Per flag ``f`` (one of ``quasi_identifiers``): one ``GROUP BY`` over the QIs that are
+    not among ``flags`` (NULL a group of its own), counting the rows whose ``f`` ``IS
+    DISTINCT FROM TRUE``; a group where that count is 0 tells anyone who knows a
+    member's demographics that her flag is TRUE. ``violating_classes`` counts such groups per flag,
     ``violating_records`` their rows; ``classes`` is the release's classes (all QIs).
     Independent of the engine, like :func:`check_k_anonymity`.
     """
@@ -267,7 +267,7 @@ def check_protected_qi(
                 params,
             ).fetchall()[0]
             for f in wanted:
-                others = [q for q in qis if q != f]
+                others = [q for q in qis if q not in wanted]
                 group = f" GROUP BY {', '.join(quote_identifier(q) for q in others)}"
                 g, n = con.execute(
                     f"SELECT count(*), coalesce(sum(n), 0) FROM (SELECT count(*) AS n, "

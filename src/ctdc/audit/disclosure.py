@@ -25,9 +25,11 @@ def certain_flags(
     """Protected flag -> (groups, rows) of ``relation`` in which the flag is TRUE in every row.
 
     A flag that is not a quasi-identifier is grouped by all quasi-identifiers
-    (its equivalence classes); a flag that is one is grouped by all the *other*
-    quasi-identifiers, since a class of its own always shares its value: what
-    must not happen is that knowing the rest makes the flag certain. NULL and
+    (its equivalence classes); a flag that is one is grouped by the demographics,
+    the quasi-identifiers that are not protected flags: the adversary knows a
+    victim's age, nationality, year..., not her type of exploitation (grouping by
+    all the other QIs cannot be met when the types are one-hot: seven FALSE give
+    the eighth, docs/privacy.md). NULL and
     FALSE both count as "not TRUE": either leaves the attacker unsure.
     """
     have = src.columns if columns is None else columns
@@ -49,7 +51,7 @@ def certain_flags(
             if row[2 * i]:
                 out[flag] = (int(row[2 * i]), int(row[2 * i + 1]))
     for flag in [f for f in flags if f in qis]:
-        keys = [n for n in qis if n != flag]
+        keys = [n for n in qis if n not in flags]
         group = f" GROUP BY {group_by_list(keys)}" if keys else ""
         groups, rows = src.con.execute(
             f"SELECT count(*), coalesce(sum(n), 0) FROM (SELECT count(*) AS n, "

@@ -99,14 +99,10 @@ def merge_records(ws: Workspace, batches: Batches, k: int) -> Merged:
 
 
 def protected_flags(schema: Schema) -> list[str]:
-    """The protected flags the engine enforces per class: those that are not quasi-identifiers.
-
-    A quasi-identifier flag has one value per class, so "TRUE in every record" is its
-    published value; what protects it is the audit's check over the other QIs
-    (docs/privacy.md, "Protected flags").
-    """
-    qis = set(schema.quasi_identifiers)
-    return [f for f in schema.protected if f not in qis and f in schema.released]
+    """The protected flags the engine enforces: per class for a sensitive flag (means of
+    control), per group of rows sharing the demographics for a quasi-identifier flag
+    (types of exploitation; docs/privacy.md, "Protected flags")."""
+    return [f for f in schema.protected if f in schema.released]
 
 
 def anonymize_records(merged: Merged, schema: Schema, settings: RunSettings) -> Anonymized:

@@ -1,11 +1,13 @@
-"""Protected flags that are quasi-identifiers: no flag certain from the *other* QIs.
+"""Protected flags that are quasi-identifiers: no flag certain from the demographics.
 
 A flag ``f`` that is a QI has one published value per class, so "every record TRUE"
-is just its published value. The rule is over the other QIs instead: every group of
-released rows that share the published values of all QIs but ``f`` holds a row where
-``f`` is not TRUE (FALSE, NA). Such a group is a set of classes that differ only in
-``f``; it is all TRUE only when it is a single class published TRUE with no sibling
-class (the same other values, ``f`` not TRUE).
+is just its published value. The rule is over the *demographics* D instead (every
+QI that is not a protected flag): every group of released rows that share their
+published D values holds a row where ``f`` is not TRUE (FALSE, NA). The adversary
+knows a victim's age, nationality, year..., not her type of exploitation. Grouping
+over all QIs but ``f`` instead cannot be met when the types are one-hot (most
+records have exactly one): knowing the seven other types are FALSE gives the
+eighth, whatever is published (measured on the demo: 7,583 of 7,840 records removed).
 
 How it is fixed, without a pattern that gives ``f`` away: the protected flags are
 never touched here (suppressing ``f`` only where a group is all TRUE would read as
@@ -13,16 +15,15 @@ never touched here (suppressing ``f`` only where a group is all TRUE would read 
 every QI that is not a protected flag -- are generalized, and only for whole
 *super-classes* (the classes sharing their published D values). Two super-classes
 merge by publishing both, per D column, at the lowest allowed level (not below any
-member's) where their values meet. Every group over "all QIs but ``f``" of either
-is then part of one group of the union, for every protected flag at once: groups
+member's) where their values meet. Every D group of either is then part of one
+group of the union, for every protected flag at once: groups
 only merge, so the rule never breaks for a flag it held for, classes only merge
 (strict k, l and the per-class protected rule hold), and the union gains the
 siblings the other side brings.
 
 The bookkeeping is in *keys*: for a class and a protected flag ``f``, the key is
-``f`` and the class's published values of the other protected flags. A class TRUE
-on ``f`` *needs* that key; a class not TRUE on ``f`` *offers* it. A super-class is
-safe when it offers every key it needs. A key that no class anywhere offers can
+``f``. A class TRUE on ``f`` *needs* that key; a class not TRUE on ``f`` *offers*
+it. A super-class is safe when it offers every key it needs. A key that no class anywhere offers can
 never be met by generalizing D, so the classes that need it are removed (and then
 their offers too, until nothing changes): "records that nothing can make safe".
 The rest merge in rounds: each unsafe super-class picks the partner that makes it
@@ -104,12 +105,8 @@ class _Classes:
             [np.isin(sig[:, i], flags[j]) for i, j in enumerate(self.flag_cols)], axis=1
         )
         p = len(self.flag_cols)
-        rows = np.repeat(sig[:, None, :], p, axis=1)  # (class, flag, other flags' values)
-        rows[:, np.arange(p), np.arange(p)] = -1
-        rows = np.concatenate([np.broadcast_to(np.arange(p)[None, :, None], (n_cls, p, 1)),
-                               rows + 1], axis=2).reshape(n_cls * p, p + 1)  # fmt: skip
-        key, n_keys = Keys().row_classes(rows)
-        self.key, self.n_keys = key.reshape(n_cls, p), n_keys
+        # the key is the flag alone: groups are over the demographics D (see the docstring)
+        self.key, self.n_keys = np.broadcast_to(np.arange(p)[None, :], (n_cls, p)).copy(), p
 
     def pub_d(self) -> np.ndarray:
         """Published values of the D columns per class (its rep's ancestors at its levels)."""
