@@ -47,6 +47,10 @@ class AuditReport:
     def failed(self) -> list[CheckResult]:
         return [c for c in self.checks if not c.passed]
 
+    def names_passed(self) -> list[str]:
+        """The checks that ran and passed (skipped ones are not listed)."""
+        return [c.name for c in self.checks if c.passed and not c.skipped]
+
     def __getitem__(self, name: str) -> CheckResult:
         for c in self.checks:
             if c.name == name:

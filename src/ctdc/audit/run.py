@@ -28,7 +28,7 @@ from ctdc.store.workspace import Workspace
 FROZEN_ROWS = "frozen rows"
 
 
-def frozen_rows(ws: Workspace, src: Sources) -> CheckResult:
+def frozen_rows(ws: Workspace, src: Sources, release_id: str | None = None) -> CheckResult:
     """The release is its publication ledger's published rows, and no record changed form.
 
     From the private ledgers (``ctdc.store.publication``) of this release and the
@@ -37,7 +37,7 @@ def frozen_rows(ws: Workspace, src: Sources) -> CheckResult:
     and every record published in both has the same released row in both (the
     intersection attack of a re-coded record finds nothing).
     """
-    ledger = ledger_path(ws.root, src.release.name)
+    ledger = ledger_path(ws.root, release_id or src.release.name)
     if not ledger.is_file():
         return CheckResult(FROZEN_ROWS, True, "no publication ledger for this release "
                            "(published before the series)", skipped=True)  # fmt: skip
@@ -109,13 +109,19 @@ def audit_release(
     markers: Sequence[str] = (),
     public: PublicArea | None = None,
     only: Collection[str] | None = None,
+    skip: Collection[str] = (),
+    release_id: str | None = None,
+    faker: bool = True,
 ) -> AuditReport:
     """Run every check on ``release`` (a folder with ``cases.parquet``), ``previous`` if given.
 
     ``public`` is the public folder whose files and bytes are checked; by
     default the workspace's. A release outside it is audited as a folder of
     its own: its three files, their modes and bytes. ``only`` runs just the
-    named checks (a test of one check, or a quick re-run of a failed one).
+    named checks (a test of one check, or a quick re-run of a failed one), ``skip``
+    leaves named ones out. ``release_id`` names the release whose ledger the frozen rows
+    check reads when ``release`` is not yet in its final folder (harmonize's gate), and
+    ``faker=False`` gives the linkage register numbered names instead of Faker's.
     """
     area = public if public is not None else workspace_area(ws)
     inside = release.resolve().is_relative_to(area.root.resolve())
@@ -124,7 +130,7 @@ def audit_release(
     try:
         checks: list[tuple[str, Callable[[], CheckResult | None]]] = [
             ("prosecutor", lambda: prosecutor(src)),
-            ("linkage", lambda: linkage(src)),
+            ("linkage", lambda: linkage(src, faker=faker)),
             ("differencing", lambda: differencing(src)),
             ("attribute disclosure", lambda: attribute_disclosure(src)),
             ("derived fields", lambda: derived_fields(src)),
@@ -136,13 +142,14 @@ def audit_release(
             ),
             ("row order", lambda: row_order(src)),
             ("files", lambda: files(area if inside else None, release, area.mode)),
-            (FROZEN_ROWS, lambda: frozen_rows(ws, src)),
+            (FROZEN_ROWS, lambda: frozen_rows(ws, src, release_id)),
         ]
-        chosen = [(n, c) for n, c in checks if only is None or n in only]
+        chosen = [(n, c) for n, c in checks if (only is None or n in only) and n not in skip]
         results = [r for r in (_run(name, check) for name, check in chosen) if r is not None]
     finally:
         src.con.close()
-    return AuditReport(release.name, previous.name if previous else None, k, tuple(results))
+    name = release_id or release.name
+    return AuditReport(name, previous.name if previous else None, k, tuple(results))
 
 
 def _run(name: str, check: Callable[[], CheckResult | None]) -> CheckResult | None:

@@ -23,12 +23,13 @@ from ctdc.harmonize.series import (
     Plan,
     SeriesPolicy,
     State,
+    cancelling,
     content_hash,
     hold_back,
     normalize,
 )
 from ctdc.harmonize.settings import RunSettings, load_hierarchy
-from ctdc.harmonize.steps import Anonymized, Merged, anonymize_records
+from ctdc.harmonize.steps import Anonymized, Merged, anonymize_records, protected_flags
 from ctdc.schema import Schema
 from ctdc.slugs import Slug
 
@@ -102,6 +103,10 @@ def run_increment(
     if len(added):  # as released: derived fields follow their published source
         new_rows = apply_derivations(normalize(added, schema, settings.levels), schema,
                                      hierarchies)  # fmt: skip
+        wait = cancelling(new_rows, plan.removed, qis, schema.released, k,
+                          protected_flags(schema))  # fmt: skip
+        if wait.any():
+            new_rows, added = new_rows[~wait], added[~wait]
     frozen = plan.frozen[[*schema.released, ORG, PSEUDONYM]]
     parts = [p for p in (frozen, new_rows) if p is not None and len(p)]
     frame = pd.concat(parts, ignore_index=True) if parts else frozen  # build_tables sorts it

@@ -5,8 +5,9 @@ A run is a sequence of named steps (``settings.py``, ``steps.py``,
 and merge the live batches, anonymize (strict k by local recoding along the
 schema's hierarchies, optional l-diversity over the sensitive fields), account
 for every record, build the release tables, write them into a temp folder,
-check k independently with a GROUP BY over the written Parquet, and only then
-publish, privately and then publicly. A failed step publishes nothing. A run
+check k independently with a GROUP BY over the written Parquet, run every
+attack of ``ctdc audit`` on it (``gate.py``), and only then publish, privately
+and then publicly. A failed step publishes nothing. A run
 over unchanged input publishes nothing new either: its data would be
 byte-identical to the current release. That is known before any record is
 read when the inputs (batches, withdrawals, settings, the day while records
@@ -139,8 +140,12 @@ def harmonize(
             digest = fingerprint(data_sha, batches.ids, settings.k, settings.l, settings.levels)
             if previous is not None and previous.manifest.fingerprint == digest:
                 return _unchanged(previous, settings)
+            rid = release_id(ws, data_sha)
+            series.write_ledger(rid, outcome)  # the gate's frozen rows check reads it
+            say("auditing the release (every attack of `ctdc audit`)")
+            report = series.audit(tmp, rid, previous)
             manifest = build_manifest(
-                release=release_id(ws, data_sha),
+                release=rid,
                 fingerprint=digest,
                 schema=schema,
                 settings=settings,
@@ -156,9 +161,9 @@ def harmonize(
                     "inputs": input_digest(
                         ws, schema, settings, batches, bool(len(outcome.held)), today
                     ),
+                    "audit": report.names_passed(),
                 },
             )
-            series.write_ledger(manifest.release_id, outcome)
             final = write_release(ws, tmp, manifest)
         public, public_doc = to_public(settings.area, final, manifest, settings.keep_public)
         say(f"published release {manifest.release_id} to {settings.area.root}")

@@ -132,6 +132,9 @@ class Plan:
     left: int  # published records that left (withdrawn, snapshot, corrected)
     padded: int  # of them: class-mates withheld so that the removal is k-anonymous
     corrected: int
+    #: the released rows that leave this run (released columns): an increment row equal
+    #: to one of them would cancel it out of what a diff of the two releases shows
+    removed: pd.DataFrame | None = None
 
 
 def plan(
@@ -168,9 +171,10 @@ def plan(
     seen = state["first_seen"].where(state["state"] == State.PENDING)
     first = pending[PSEUDONYM].map(seen).fillna(today)
     frozen = kept.reset_index()[[*schema.released, ORG, PSEUDONYM, "content", "published_on"]]
+    removed = published[~stays].reset_index()[schema.released]
     return Plan(frozen, pending, first, withheld, merged.loc[gone, ORG],
                 left=int((~same).sum()), padded=int((same & ~stays).sum()),
-                corrected=corrected)  # fmt: skip
+                corrected=corrected, removed=removed)  # fmt: skip
 
 
 def _pad(
@@ -227,6 +231,42 @@ def hold_back(
     oldest = pd.Series(waited).groupby(cls).max().reindex(range(len(n))).to_numpy()
     wait = (mean_lost > policy.max_suppressed_cells) & (oldest < policy.max_wait_days)
     return wait[cls]
+
+
+def cancelling(added: pd.DataFrame, removed: pd.DataFrame | None, qis: list[str],
+               released: list[str], k: int, protected: list[str]) -> np.ndarray:  # fmt: skip
+    """Which added rows wait so that a diff of the two releases shows only safe groups.
+
+    What ``new EXCEPT ALL old`` shows is the added rows minus the removed rows equal to
+    them (and the other way round). Per released form, the rows shown on either side
+    must number 0 or at least k, and hold a row not TRUE on each protected flag that is
+    not a QI; an equal row cancelling out can break both. Such a form's added rows (a
+    whole increment class) wait instead: the removal then shows whole, as padded.
+    """
+    if removed is None or removed.empty or added.empty:
+        return np.zeros(len(added), dtype=bool)
+    both = pd.concat([added[released], removed[released]], ignore_index=True)
+    form = both.groupby(qis, dropna=False, sort=False).ngroup().to_numpy()
+    row = both.groupby(released, dropna=False, sort=False).ngroup().to_numpy()
+    n_rows, n_forms = int(row.max()) + 1, int(form.max()) + 1
+    is_added = np.arange(len(both)) < len(added)
+    a = np.bincount(row, weights=is_added, minlength=n_rows)
+    r = np.bincount(row, weights=~is_added, minlength=n_rows)
+    first = pd.Series(np.arange(len(both))).groupby(row).first().to_numpy()
+    row_form = form[first]
+    if not ((a > 0) & (r > 0)).any():
+        return np.zeros(len(added), dtype=bool)  # nothing cancels: padding already holds
+    bad = np.zeros(n_forms, dtype=bool)
+    flags = [f for f in protected if f in released and f not in qis]
+    for shown in (np.maximum(a - r, 0), np.maximum(r - a, 0)):
+        count = np.bincount(row_form, weights=shown, minlength=n_forms)
+        bad |= (count > 0) & (count < k)
+        for flag in flags:
+            not_true = ~both[flag].fillna(False).to_numpy(dtype=bool)[first]
+            witness = np.bincount(row_form, weights=shown * not_true, minlength=n_forms)
+            bad |= (count > 0) & (witness == 0)
+    touched = np.bincount(row_form, weights=(a > 0) & (r > 0), minlength=n_forms) > 0
+    return (bad & touched)[form[: len(added)]]
 
 
 def today_utc() -> str:

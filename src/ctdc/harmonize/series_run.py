@@ -11,13 +11,16 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from ctdc import __version__
+from ctdc.audit import AuditReport
 from ctdc.errors import CtdcError
 from ctdc.harmonize.accounting import Accounting, account, check_balanced
+from ctdc.harmonize.gate import audit_gate
 from ctdc.harmonize.increment import SeriesOutcome, run_increment
 from ctdc.harmonize.publish import Release
 from ctdc.harmonize.series import (
@@ -71,6 +74,17 @@ class SeriesRun:
             doc["recoded_since_previous_epoch"] = recoded(self.ended, outcome.ledger,
                                                           self.schema.released)  # fmt: skip
         return doc
+
+    def audit(self, folder: Path, release_id: str, previous: Release | None) -> AuditReport:
+        """The gate: every attack on the release in ``folder``; its ledger is removed when one
+        succeeds, since that release never becomes current."""
+        against = previous.path if previous is not None and self.ended is None else None
+        try:
+            return audit_gate(self.ws, self.schema, folder, release_id, against,
+                              self.settings.k)  # fmt: skip
+        except CtdcError:
+            ledger_path(self.ws.root, release_id).unlink(missing_ok=True)
+            raise
 
     def write_ledger(self, release_id: str, outcome: SeriesOutcome) -> None:
         """Before the release becomes current: its ledger then always exists (a crash
