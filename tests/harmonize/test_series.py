@@ -317,3 +317,18 @@ def test_an_unchanged_night_reads_no_record_until_a_held_one_could_leave(
     monkeypatch.setattr(pipeline, "today_utc", lambda: "2099-01-01")
     harmonize(workspace, schema, k=K, levels=LEVELS)
     assert len(merges) == 3
+
+
+def test_the_ledger_keeps_when_each_record_was_first_seen_and_published(
+    workspace, schema, org, tmp_path
+) -> None:
+    """The delay before publication is readable from one ledger (benchmarks/series.py)."""
+    first = night(workspace, schema, org, export(tmp_path, "a.csv", list(range(1, 61))))
+    second = night(workspace, schema, org, export(tmp_path, "b.csv", [900]))
+    ledger = read_ledger(workspace.root, second.release_id)
+    assert ledger is not None
+    published = ledger[ledger["state"] == "published"]
+    assert published["first_seen"].notna().all() and published["published_on"].notna().all()
+    assert (published["published_on"] >= published["first_seen"]).all()
+    [held] = ledger.loc[ledger["state"] == "pending", "first_seen"].tolist()
+    assert held == first.manifest.created_at[:10]

@@ -135,13 +135,13 @@ def _next_ledger(
     """Every live record's state; a published one with its released form and content hash."""
     content = pd.Series(content_hash(merged, schema), index=merged[PSEUDONYM].to_numpy())
     frozen = plan.frozen.assign(state=str(State.PUBLISHED))
-    frozen["first_seen"] = frozen["published_on"] = pd.NA
-    if "published_on" in plan.frozen:
-        frozen["published_on"] = plan.frozen["published_on"].to_numpy()
+    seen = pd.Series(plan.first_seen.to_numpy(), index=plan.pending[PSEUDONYM].to_numpy())
     parts = [frozen]
     if new_rows is not None and len(new_rows):
-        parts.append(new_rows.assign(content=content.reindex(new_rows[PSEUDONYM]).to_numpy(),
-                                     state=str(State.PUBLISHED), published_on=today))  # fmt: skip
+        ids = new_rows[PSEUDONYM]
+        parts.append(new_rows.assign(content=content.reindex(ids).to_numpy(),
+                                     state=str(State.PUBLISHED), published_on=today,
+                                     first_seen=seen.reindex(ids).to_numpy()))  # fmt: skip
     parts.append(pd.DataFrame({
         ORG: waiting[ORG].to_numpy(), PSEUDONYM: waiting[PSEUDONYM].to_numpy(),
         "content": content.reindex(waiting[PSEUDONYM]).to_numpy(),

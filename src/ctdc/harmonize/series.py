@@ -151,7 +151,9 @@ def plan(
     gone = merged[PSEUDONYM].isin(withdrawn)
     live = merged[~gone]
     if ledger is None or ledger.empty:
-        empty = pd.DataFrame(columns=[*schema.released, ORG, PSEUDONYM, "content", "published_on"])
+        empty = pd.DataFrame(
+            columns=[*schema.released, ORG, PSEUDONYM, "content", "first_seen", "published_on"]
+        )
         return Plan(empty, live, pd.Series(today, index=live.index), pd.Series([], dtype=str),
                     merged.loc[gone, ORG], 0, 0, 0)  # fmt: skip
     state = ledger.set_index(PSEUDONYM)
@@ -170,7 +172,9 @@ def plan(
     pending = live[~live[PSEUDONYM].isin(out)]
     seen = state["first_seen"].where(state["state"] == State.PENDING)
     first = pending[PSEUDONYM].map(seen).fillna(today)
-    frozen = kept.reset_index()[[*schema.released, ORG, PSEUDONYM, "content", "published_on"]]
+    frozen = kept.reset_index()[
+        [*schema.released, ORG, PSEUDONYM, "content", "first_seen", "published_on"]
+    ]
     removed = published[~stays].reset_index()[schema.released]
     return Plan(frozen, pending, first, withheld, merged.loc[gone, ORG],
                 left=int((~same).sum()), padded=int((same & ~stays).sum()),
