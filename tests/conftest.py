@@ -13,6 +13,7 @@ import typer.testing
 from typer.testing import CliRunner, Result
 
 from ctdc.cli import app
+from ctdc.mapping import Mapping
 from ctdc.schema import Schema, load_schema
 from ctdc.store.workspace import Workspace, init_workspace
 
@@ -89,6 +90,15 @@ def schema() -> Schema:
 def workspace(tmp_path: Path) -> Workspace:
     ws, _ = init_workspace(tmp_path / "data", k_floor=2)
     return ws
+
+
+@pytest.fixture
+def org(tmp_path: Path, schema: Schema) -> Mapping:
+    """The loaded ``test-org`` mapping (for tests that call ingest_file directly)."""
+    from ctdc.mapping import load_mapping
+
+    (tmp_path / "test-org.yaml").write_text(TEST_MAPPING, encoding="utf-8")
+    return load_mapping(tmp_path / "test-org.yaml", schema)
 
 
 @pytest.fixture

@@ -25,11 +25,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import TEST_MAPPING
 from ctdc.errors import CtdcError
 from ctdc.harmonize import harmonize
 from ctdc.ingest import ingest_file
-from ctdc.mapping import load_mapping
 from ctdc.schema import Schema
 from ctdc.slugs import Slug
 from ctdc.store.publication import read_ledger
@@ -53,12 +51,6 @@ def export(folder: Path, name: str, ids: list[int], *, age_shift: int = 0) -> Pa
     path = folder / name
     path.write_bytes(("\n".join(lines) + "\n").encode("latin-1"))
     return path
-
-
-@pytest.fixture
-def org(tmp_path: Path, schema: Schema):
-    (tmp_path / "test-org.yaml").write_text(TEST_MAPPING, encoding="utf-8")
-    return load_mapping(tmp_path / "test-org.yaml", schema)
 
 
 def night(ws: Workspace, schema: Schema, org, path: Path, mode: str = "append"):

@@ -48,12 +48,6 @@ def export(folder: Path, name: str, ids: range, *, bad: int = 0) -> Path:
     return path
 
 
-@pytest.fixture
-def org(tmp_path: Path, schema: Schema):
-    (tmp_path / "test-org.yaml").write_text(TEST_MAPPING, encoding="utf-8")
-    return load_mapping(tmp_path / "test-org.yaml", schema)
-
-
 def release(ws: Workspace, schema: Schema):
     return harmonize(ws, schema, k=K, levels=LEVELS)
 
