@@ -6,8 +6,9 @@ organizations send unequal shares (hotline 45%, casework 25%, agency 20%,
 registry 10%), weekends bring 40% of a weekday's volume, and each organization's
 nightly count is Poisson around its share of ``--per-night``. The series'
 "today" is the simulated night (``today_utc`` is patched here in
-``ctdc.harmonize.series_run`` and ``ctdc.harmonize.pipeline``, and so is
-``series_run.SeriesPolicy``, to try candidate policies; no source change).
+``ctdc.harmonize.series_run`` and ``ctdc.harmonize.pipeline``), and each candidate
+policy is set in the workspace policy (``series_hold_cells``, ``series_hold_days``)
+with ``change_policy``.
 
 Per (arrival rate, policy) the benchmark reports, from the private ledgers
 (``<data>/series/<release>.parquet``): the share of live records held each night,
@@ -183,16 +184,19 @@ def simulate(
     import ctdc.harmonize.series_run as series_run
     from ctdc.harmonize import harmonize
     from ctdc.harmonize.merge import merge_staging
-    from ctdc.harmonize.series import SeriesPolicy
     from ctdc.ingest import ingest_file
     from ctdc.mapping import load_mapping
     from ctdc.schema import load_schema
     from ctdc.store.ledger import read_entries
+    from ctdc.store.policy import change_policy
     from ctdc.store.workspace import init_workspace
 
     shutil.rmtree(work, ignore_errors=True)
     (work / "exports").mkdir(parents=True)
     ws, _ = init_workspace(work / "data", k=K)
+    hold = policy.cells if policy.cells != float("inf") else 1e9
+    change_policy(ws, {"series_hold_cells": hold, "series_hold_days": policy.days},
+                  by="benchmark", reason="candidate series policy")  # fmt: skip
     schema = load_schema(ROOT / "schemas" / "ctdc.yaml")
     key = ws.load_key()
     mappings = {o: load_mapping(ROOT / "pipelines" / f"{o}.yaml", schema) for o in SHARES}
@@ -204,7 +208,6 @@ def simulate(
     series_run.today_utc = lambda: today["date"]
     if hasattr(pipeline, "today_utc"):  # the input digest's day, while records are held
         pipeline.today_utc = series_run.today_utc
-    series_run.SeriesPolicy = lambda: SeriesPolicy(policy.cells, policy.days)
 
     rows: list[dict] = []
     first_seen: dict[str, str] = {}

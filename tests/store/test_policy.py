@@ -199,3 +199,16 @@ def test_the_public_folder_is_policy_and_query_finds_it(staged: Path, tmp_path: 
                          "--format", "json")  # fmt: skip
     assert code == 0, err
     assert json.loads(out)[0]["n"] > 0
+
+
+def test_the_series_hold_back_rule_is_policy(staged: Path) -> None:
+    """``series_hold_cells``/``series_hold_days`` are set, recorded and refused like the rest."""
+    code, _, err = run("--data-dir", str(staged), "policy", "set", "series_hold_days=7",
+                       "series_hold_cells=1.5", "--reason", "benchmarks/series.py")  # fmt: skip
+    assert code == 0, err
+    policy = load_policy(Workspace(staged))
+    assert (policy.series_hold_cells, policy.series_hold_days) == (1.5, 7)
+    code, _, err = run("--data-dir", str(staged), "policy", "set", "series_hold_days=-1",
+                       "--reason", "x")  # fmt: skip
+    assert code == 2 and "error[bad-option]" in err and "series_hold" in err
+    assert load_policy(Workspace(staged)).series_hold_days == 7

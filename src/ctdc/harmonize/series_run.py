@@ -119,7 +119,13 @@ def open_series(
     the_plan = plan(merged.frame, ledger, schema, settings.k, protected, read_withdrawals(ws),
                     today)  # fmt: skip
     return SeriesRun(ws, schema, settings, epoch, digest, ledger is None, the_plan, today,
-                     SeriesPolicy(), ended=None if continuing else last)  # fmt: skip
+                     series_policy(settings), ended=None if continuing else last)  # fmt: skip
+
+
+def series_policy(settings: RunSettings) -> SeriesPolicy:
+    """The workspace policy's hold-back rule (``ctdc policy set series_hold_days=7``)."""
+    policy = settings.policy
+    return SeriesPolicy(policy.series_hold_cells, policy.series_hold_days)
 
 
 def settings_digest(schema: Schema, settings: RunSettings) -> str:
@@ -144,7 +150,7 @@ def input_digest(ws: Workspace, schema: Schema, settings: RunSettings, batches: 
     """
     withdrawn = hashlib.sha256("\n".join(sorted(read_withdrawals(ws))).encode()).hexdigest()
     doc = [__version__, settings_digest(schema, settings), list(batches.ids), withdrawn,
-           asdict(SeriesPolicy()), today if held else ""]  # fmt: skip
+           asdict(series_policy(settings)), today if held else ""]  # fmt: skip
     return hashlib.sha256(json.dumps(doc).encode()).hexdigest()
 
 

@@ -60,6 +60,11 @@ class Policy:
     publish_dir: str | None = None
     public_mode: int = 0o755
     keep_public: int = 1
+    #: the release series (docs/privacy.md): an increment class that loses more than
+    #: ``series_hold_cells`` QI cells per record waits, until a record of it has waited
+    #: ``series_hold_days`` days
+    series_hold_cells: float = 3.0
+    series_hold_days: int = 30
 
     def to_dict(self) -> dict[str, Any]:
         doc = asdict(self)
@@ -82,6 +87,8 @@ class Policy:
             publish_dir=doc.get("publish_dir"),
             public_mode=int(str(doc.get("public_mode", "0755")), 8),
             keep_public=int(doc.get("keep_public", 1)),
+            series_hold_cells=float(doc.get("series_hold_cells", 3.0)),
+            series_hold_days=int(doc.get("series_hold_days", 30)),
         )
 
     def summary(self) -> str:
@@ -94,7 +101,8 @@ class Policy:
             f"{len(self.quasi_identifiers)} quasi-identifiers, levels {levels}, "
             f"schema sha256 {self.schema_sha256[:12]}; publishes to "
             f"{self.publish_dir or '<data-dir>/public'} ({self.public_mode:04o}, keeps "
-            f"{self.keep_public})"
+            f"{self.keep_public}); the series holds a class losing over "
+            f"{self.series_hold_cells:g} cells a record up to {self.series_hold_days} days"
         )
 
 
@@ -158,6 +166,10 @@ def _check(policy: Policy) -> Policy:
         raise CtdcError(
             Slug.BAD_OPTION, f"keep_public must be at least 1, got {policy.keep_public}"
         )
+    if policy.series_hold_cells < 0 or policy.series_hold_days < 0:
+        raise CtdcError(Slug.BAD_OPTION, "series_hold_cells and series_hold_days must be "
+                        f"at least 0, got {policy.series_hold_cells} and "
+                        f"{policy.series_hold_days}")  # fmt: skip
     return policy
 
 
@@ -267,8 +279,10 @@ def parse_setting(name: str, value: str, schema: Schema) -> Any:
             return int(value)
         if name == "l":
             return None if value in ("off", "none", "") else int(value)
-        if name == "keep_public":
+        if name in ("keep_public", "series_hold_days"):
             return int(value)
+        if name == "series_hold_cells":
+            return float(value)
         if name == "public_mode":
             return int(value, 8)
         if name == "publish_dir":
@@ -287,7 +301,8 @@ def parse_setting(name: str, value: str, schema: Schema) -> Any:
     raise CtdcError(
         Slug.BAD_OPTION,
         f"unknown policy setting {name!r}",
-        fix="settable: k, k_floor, l, levels.<field>, publish_dir, public_mode, keep_public",
+        fix="settable: k, k_floor, l, levels.<field>, publish_dir, public_mode, keep_public, "
+        "series_hold_cells, series_hold_days",
     )
 
 
