@@ -1,9 +1,12 @@
 """The series step of a harmonize run: which epoch, what the ledger says, and the accounting.
 
-``harmonize()`` opens the series after the merge (:func:`open_series`), runs
-it (:meth:`SeriesRun.run`), accounts for every record (:func:`account_series`)
-and writes the next ledger into the release folder before it is published
-(:meth:`SeriesRun.write_ledger`).
+``harmonize()`` first compares the run's inputs with the current release's
+(:func:`input_digest`: equal means unchanged, before any record is read), then
+opens the series after the merge (:func:`open_series`), runs it
+(:meth:`SeriesRun.run`), accounts for every record (:func:`account_series`),
+writes the next ledger (``<data>/series/<release>.parquet``,
+:meth:`SeriesRun.write_ledger`) and runs the audit gate on the release
+(:meth:`SeriesRun.audit`) before it is published.
 """
 
 from __future__ import annotations
