@@ -324,3 +324,29 @@ def test_the_ledger_keeps_when_each_record_was_first_seen_and_published(
     assert (published["published_on"] >= published["first_seen"]).all()
     [held] = ledger.loc[ledger["state"] == "pending", "first_seen"].tolist()
     assert held == first.manifest.created_at[:10]
+
+
+def test_a_withheld_record_withdrawn_later_is_counted_once(
+    workspace, schema, org, tmp_path
+) -> None:
+    """Withheld to pad a removal, then withdrawn: the accounting counts it as withdrawn."""
+    from ctdc.store.withdrawals import withdraw
+
+    night(workspace, schema, org, export(tmp_path, "a.csv", list(range(1, 61))))
+    second = night(workspace, schema, org, export(tmp_path, "b.csv", list(range(2, 61))),
+                   mode="snapshot")  # fmt: skip
+    ledger = read_ledger(workspace.root, second.release_id)
+    assert ledger is not None
+    withheld = ledger.loc[ledger["state"] == "withheld", "case_pseudonym"].tolist()
+    assert withheld, "the removal of record 1 was padded with class-mates"
+    # find a withheld record's case id: the export ids are 00002..00060
+    from ctdc.store.pseudonym import pseudonym_digests
+
+    ids = [f"{i:05d}" for i in range(2, 61)]
+    digests = pseudonym_digests(workspace.load_key(), "test-org", ids)
+    by_pseudonym = dict(zip((d.hex() for d in digests), ids, strict=True))
+    assert withdraw(workspace, "test-org", [by_pseudonym[withheld[0]]], "consent") == (1, 0)
+    third = harmonize(workspace, schema, k=K, levels=LEVELS)
+    assert third.status == "published", third.status
+    acc = third.manifest.accounting.total
+    assert acc.balanced and acc.withdrawn == 1 and acc.withheld == len(withheld) - 1

@@ -198,9 +198,12 @@ def fingerprint(
     k: int,
     l: int | None,  # noqa: E741 -- the letter of l-diversity
     levels: dict[str, int | None],
+    withdrawals: str = "",
 ) -> str:
-    """What makes two runs the same release: the data, the batches and the settings."""
-    doc = [data_sha256, list(batches), k, l, levels]
+    """What makes two runs the same release: the data, the batches and the settings, and
+    the withdrawals (a withdrawal of an unpublished record changes no row, but must show
+    in the accounting)."""
+    doc = [data_sha256, list(batches), k, l, levels, *([withdrawals] if withdrawals else [])]
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
 

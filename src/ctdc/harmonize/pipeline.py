@@ -33,7 +33,12 @@ from ctdc.harmonize.publish import (
     write_release,
 )
 from ctdc.harmonize.series import today_utc
-from ctdc.harmonize.series_run import account_series, input_digest, open_series
+from ctdc.harmonize.series_run import (
+    account_series,
+    input_digest,
+    open_series,
+    withdrawals_digest,
+)
 from ctdc.harmonize.settings import RunSettings, load_settings
 from ctdc.harmonize.steps import (
     build_tables,
@@ -137,7 +142,8 @@ def harmonize(
             data_sha = write_tables(tmp, tables)
             say("verifying k-anonymity on the written Parquet")
             check = verify_release(tmp / CASES_FILE, schema, settings)
-            digest = fingerprint(data_sha, batches.ids, settings.k, settings.l, settings.levels)
+            digest = fingerprint(data_sha, batches.ids, settings.k, settings.l, settings.levels,
+                                 withdrawals_digest(ws))  # fmt: skip
             if previous is not None and previous.manifest.fingerprint == digest:
                 return _unchanged(previous, settings)
             rid = release_id(ws, data_sha)

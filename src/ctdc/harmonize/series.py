@@ -167,7 +167,8 @@ def plan(
     kept = published[stays]
     withheld_before = state.index[state["state"] == State.WITHHELD]
     newly = published.index[same & ~stays]
-    withheld = pd.Series(sorted(set(withheld_before) | set(newly)), dtype=str)
+    # a withdrawn record is counted as withdrawn, even when it was withheld before
+    withheld = pd.Series(sorted((set(withheld_before) | set(newly)) - withdrawn), dtype=str)
     # pending: live, not frozen, not withheld (corrections come back as new records)
     out = set(kept.index) | set(withheld)
     pending = live[~live[PSEUDONYM].isin(out)]

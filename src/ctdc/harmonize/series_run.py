@@ -151,10 +151,16 @@ def input_digest(ws: Workspace, schema: Schema, settings: RunSettings, batches: 
     published). Equal to the current release's: the run would publish it again, so
     harmonize says ``unchanged`` without merging or anonymizing anything.
     """
-    withdrawn = hashlib.sha256("\n".join(sorted(read_withdrawals(ws))).encode()).hexdigest()
+    withdrawn = withdrawals_digest(ws)
     doc = [__version__, settings_digest(schema, settings), list(batches.ids), withdrawn,
            asdict(series_policy(settings)), today if held else ""]  # fmt: skip
     return hashlib.sha256(json.dumps(doc).encode()).hexdigest()
+
+
+def withdrawals_digest(ws: Workspace) -> str:
+    """A hash of every withdrawn pseudonym ("" before the first withdrawal)."""
+    withdrawn = read_withdrawals(ws)
+    return hashlib.sha256("\n".join(sorted(withdrawn)).encode()).hexdigest() if withdrawn else ""
 
 
 def recoded(before: pd.DataFrame, after: pd.DataFrame, released: list[str]) -> int:
