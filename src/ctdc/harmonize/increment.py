@@ -27,6 +27,7 @@ from ctdc.harmonize.series import (
     content_hash,
     hold_back,
     normalize,
+    whole_groups_wait,
 )
 from ctdc.harmonize.settings import RunSettings, load_hierarchy
 from ctdc.harmonize.steps import Anonymized, Merged, anonymize_records, protected_flags
@@ -97,14 +98,16 @@ def run_increment(
         except CtdcError as exc:
             if exc.slug != Slug.TOO_FEW_RECORDS:
                 raise
+    protected = protected_flags(schema)
     if not first_of_epoch and len(added):
-        added = added[~hold_back(added, pending, plan.first_seen, qis, policy, today)]
+        wait = hold_back(added, pending, plan.first_seen, qis, policy, today)
+        added = added[~whole_groups_wait(added, wait, qis, protected)]
     new_rows = None
     if len(added):  # as released: derived fields follow their published source
         new_rows = apply_derivations(normalize(added, schema, settings.levels), schema,
                                      hierarchies)  # fmt: skip
-        wait = cancelling(new_rows, plan.removed, qis, schema.released, k,
-                          protected_flags(schema))  # fmt: skip
+        wait = cancelling(new_rows, plan.removed, qis, schema.released, k, protected)
+        wait = whole_groups_wait(new_rows, wait, qis, protected)
         if wait.any():
             new_rows, added = new_rows[~wait], added[~wait]
     frozen = plan.frozen[[*schema.released, ORG, PSEUDONYM]]

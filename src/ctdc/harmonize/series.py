@@ -209,7 +209,54 @@ def _pad(
         gone_ok = np.bincount(forms, weights=~stays & not_true, minlength=len(size)) > 0
         bad = touched & (kept_n > 0) & ~(kept_ok & gone_ok)
         stays &= ~bad[forms]
-    return stays
+    return _whole_demographic_groups(published, stays, qis, protected)
+
+
+def demographics(qis: list[str], protected: list[str]) -> list[str]:
+    """The quasi-identifiers a protected QI flag is judged over (docs/privacy.md)."""
+    return [q for q in qis if q not in protected]
+
+
+def demographic_groups(frame: pd.DataFrame, qis: list[str], protected: list[str]) -> np.ndarray:
+    """Each row's group of equal published demographics (one group when there are none)."""
+    demo = demographics(qis, protected)
+    if not demo:
+        return np.zeros(len(frame), dtype=np.int64)
+    return frame.groupby(demo, dropna=False, sort=False).ngroup().to_numpy()
+
+
+def _whole_demographic_groups(
+    published: pd.DataFrame, stays: np.ndarray, qis: list[str], protected: list[str]
+) -> np.ndarray:
+    """``stays``, with a demographic group that loses rows leaving whole when what it keeps,
+    or what it loses, would show a protected QI flag TRUE in every row. A group is made of
+    whole forms, so what leaves stays k-anonymous; it held a row not TRUE before."""
+    flags = [f for f in protected if f in qis and f in published]
+    if not flags or stays.all():
+        return stays
+    groups = demographic_groups(published, qis, protected)
+    n = int(groups.max()) + 1
+    touched = np.bincount(groups, weights=~stays, minlength=n) > 0
+    kept_n = np.bincount(groups, weights=stays, minlength=n)
+    bad = np.zeros(n, dtype=bool)
+    for flag in flags:
+        not_true = ~published[flag].fillna(False).to_numpy(dtype=bool)
+        kept_ok = np.bincount(groups, weights=stays & not_true, minlength=n) > 0
+        gone_ok = np.bincount(groups, weights=~stays & not_true, minlength=n) > 0
+        bad |= touched & (kept_n > 0) & ~(kept_ok & gone_ok)
+    return stays & ~bad[groups]
+
+
+def whole_groups_wait(
+    rows: pd.DataFrame, wait: np.ndarray, qis: list[str], protected: list[str]
+) -> np.ndarray:
+    """``wait`` widened to whole demographic groups of the increment: the engine made each
+    group hold a row not TRUE on every protected QI flag, and holding back only part of a
+    group could take that row away."""
+    if not wait.any() or not [f for f in protected if f in qis]:
+        return wait
+    groups = demographic_groups(rows, qis, protected)
+    return (np.bincount(groups, weights=wait) > 0)[groups]
 
 
 def hold_back(
@@ -246,8 +293,9 @@ def cancelling(added: pd.DataFrame, removed: pd.DataFrame | None, qis: list[str]
     What ``new EXCEPT ALL old`` shows is the added rows minus the removed rows equal to
     them (and the other way round). Per released form, the rows shown on either side
     must number 0 or at least k, and hold a row not TRUE on each protected flag that is
-    not a QI; an equal row cancelling out can break both. Such a form's added rows (a
-    whole increment class) wait instead: the removal then shows whole, as padded.
+    not a QI; per group of equal demographics, a row not TRUE on each protected QI flag.
+    An equal row cancelling out can break all three. The added rows of such a form or
+    group wait instead: the removal then shows whole, as padded.
     """
     if removed is None or removed.empty or added.empty:
         return np.zeros(len(added), dtype=bool)
@@ -264,6 +312,11 @@ def cancelling(added: pd.DataFrame, removed: pd.DataFrame | None, qis: list[str]
         return np.zeros(len(added), dtype=bool)  # nothing cancels: padding already holds
     bad = np.zeros(n_forms, dtype=bool)
     flags = [f for f in protected if f in released and f not in qis]
+    qi_flags = [f for f in protected if f in qis]
+    demo = demographic_groups(both, qis, protected)
+    row_demo = demo[first]
+    n_demo = int(demo.max()) + 1
+    bad_demo = np.zeros(n_demo, dtype=bool)
     for shown in (np.maximum(a - r, 0), np.maximum(r - a, 0)):
         count = np.bincount(row_form, weights=shown, minlength=n_forms)
         bad |= (count > 0) & (count < k)
@@ -271,8 +324,16 @@ def cancelling(added: pd.DataFrame, removed: pd.DataFrame | None, qis: list[str]
             not_true = ~both[flag].fillna(False).to_numpy(dtype=bool)[first]
             witness = np.bincount(row_form, weights=shown * not_true, minlength=n_forms)
             bad |= (count > 0) & (witness == 0)
-    touched = np.bincount(row_form, weights=(a > 0) & (r > 0), minlength=n_forms) > 0
-    return (bad & touched)[form[: len(added)]]
+        in_demo = np.bincount(row_demo, weights=shown, minlength=n_demo)
+        for flag in qi_flags:  # judged over the demographics (docs/privacy.md)
+            not_true = ~both[flag].fillna(False).to_numpy(dtype=bool)[first]
+            witness = np.bincount(row_demo, weights=shown * not_true, minlength=n_demo)
+            bad_demo |= (in_demo > 0) & (witness == 0)
+    cancels = (a > 0) & (r > 0)
+    touched = np.bincount(row_form, weights=cancels, minlength=n_forms) > 0
+    touched_demo = np.bincount(row_demo, weights=cancels, minlength=n_demo) > 0
+    mine = slice(0, len(added))
+    return (bad & touched)[form[mine]] | (bad_demo & touched_demo)[demo[mine]]
 
 
 def today_utc() -> str:
