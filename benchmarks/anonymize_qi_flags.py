@@ -6,9 +6,9 @@ does it (the schema's QIs, hierarchies, pinned levels, sensitive fields, k), twi
 alternating: with today's protected flags (those that are not QIs) and with every
 protected flag of the schema (the types of exploitation are QIs). Each release is
 checked with DuckDB: k, the per-class rule (``check_protected``) and the rule over the
-other QIs (``check_protected_qi``). In-process; seconds are the fastest of ``--repeat``.
+demographics (``check_protected_qi``). In-process; seconds are the fastest of ``--repeat``.
 
-    python benchmarks/anonymize_qi_flags.py --data /tmp/demo/data
+    python benchmarks/anonymize_qi_flags.py --data demo-run/data   # after `make demo`
     python benchmarks/anonymize_qi_flags.py --merged benchmarks/out/ctdc-merged-100000-5.parquet
 """
 
