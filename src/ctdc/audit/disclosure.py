@@ -113,6 +113,15 @@ def _split_classes(src: Sources, extra: str) -> tuple[int, int]:
     return int(got[0]), int(got[1])
 
 
+def _split_problem(src: Sources, extra: str) -> list[str]:
+    """The problem, if the QIs plus the released field ``extra`` give classes below k."""
+    classes, rows = _split_classes(src, extra)
+    if not classes:
+        return []
+    return [f"QIs + {extra} give {plural(classes, 'class')} below k={src.k} "
+            f"({plural(rows, 'row')})"]  # fmt: skip
+
+
 def derived_fields(src: Sources) -> CheckResult:
     """A released field computed from a quasi-identifier says nothing its published source hides.
 
@@ -145,24 +154,14 @@ def derived_fields(src: Sources) -> CheckResult:
                         f"{f.name} is published in {plural(int(n), 'row')} whose {source} is NULL"
                     )
             continue
-        classes, rows = _split_classes(src, f.name)
-        if classes:
-            problems.append(
-                f"QIs + {f.name} give {plural(classes, 'class')} below k={src.k} "
-                f"({plural(rows, 'row')})"
-            )
+        problems += _split_problem(src, f.name)
     for group in src.schema.groups.values():
         label = group.concatenated
         if not label or label not in src.columns:
             continue
         flags = [f.name for f in group.flags if f.name in src.columns]
         if any(f in src.qis for f in flags):
-            classes, rows = _split_classes(src, label)
-            if classes:
-                problems.append(
-                    f"QIs + {label} give {plural(classes, 'class')} below "
-                    f"k={src.k} ({plural(rows, 'row')})"
-                )
+            problems += _split_problem(src, label)
         if flags:
             (split,) = src.con.execute(
                 f"SELECT count(*) FROM (SELECT count(DISTINCT coalesce({q(label)}, chr(0))) AS d "

@@ -199,17 +199,39 @@ def _pad(
     pad = np.where(leaving > 0, np.maximum(k - leaving, 0), 0)
     whole = (leaving > 0) & (size - leaving - pad < k)
     stays = same & ~whole[forms] & (rank >= pad[forms])
-    touched = leaving > 0  # only a form that loses records changes what it shows
-    for flag in protected:
-        if flag not in published or flag in qis:  # a QI flag is one value per form
-            continue
-        not_true = ~published[flag].fillna(False).to_numpy(dtype=bool)
-        kept_n = np.bincount(forms, weights=stays, minlength=len(size))
-        kept_ok = np.bincount(forms, weights=stays & not_true, minlength=len(size)) > 0
-        gone_ok = np.bincount(forms, weights=~stays & not_true, minlength=len(size)) > 0
-        bad = touched & (kept_n > 0) & ~(kept_ok & gone_ok)
-        stays &= ~bad[forms]
-    return _whole_demographic_groups(published, stays, qis, protected)
+    # a QI flag is one value per form: those are judged per demographic group instead
+    sensitive = [f for f in protected if f in published and f not in qis]
+    stays &= ~_certain_either_side(forms, stays, [not_true(published, f) for f in sensitive])
+    qi_flags = [f for f in protected if f in qis and f in published]
+    if qi_flags:
+        groups = demographic_groups(published, qis, protected)
+        stays &= ~_certain_either_side(groups, stays,
+                                       [not_true(published, f) for f in qi_flags])  # fmt: skip
+    return stays
+
+
+def not_true(frame: pd.DataFrame, flag: str) -> np.ndarray:
+    """Where ``flag`` is FALSE or NULL: a row that leaves an adversary unsure."""
+    return ~frame[flag].fillna(False).to_numpy(dtype=bool)
+
+
+def _certain_either_side(
+    groups: np.ndarray, stays: np.ndarray, witnesses: list[np.ndarray]
+) -> np.ndarray:
+    """Per row: its group loses rows, and what the group keeps or what it loses has no
+    witness (a row not TRUE) of some protected flag. Such a group leaves whole: it is made
+    of whole forms (so the removal stays k-anonymous) and held a witness before."""
+    if not witnesses or stays.all():
+        return np.zeros(len(stays), dtype=bool)
+    n = int(groups.max()) + 1
+    touched = np.bincount(groups, weights=~stays, minlength=n) > 0
+    kept = np.bincount(groups, weights=stays, minlength=n) > 0
+    bad = np.zeros(n, dtype=bool)
+    for witness in witnesses:
+        kept_ok = np.bincount(groups, weights=stays & witness, minlength=n) > 0
+        gone_ok = np.bincount(groups, weights=~stays & witness, minlength=n) > 0
+        bad |= touched & kept & ~(kept_ok & gone_ok)
+    return bad[groups]
 
 
 def demographics(qis: list[str], protected: list[str]) -> list[str]:
@@ -223,28 +245,6 @@ def demographic_groups(frame: pd.DataFrame, qis: list[str], protected: list[str]
     if not demo:
         return np.zeros(len(frame), dtype=np.int64)
     return frame.groupby(demo, dropna=False, sort=False).ngroup().to_numpy()
-
-
-def _whole_demographic_groups(
-    published: pd.DataFrame, stays: np.ndarray, qis: list[str], protected: list[str]
-) -> np.ndarray:
-    """``stays``, with a demographic group that loses rows leaving whole when what it keeps,
-    or what it loses, would show a protected QI flag TRUE in every row. A group is made of
-    whole forms, so what leaves stays k-anonymous; it held a row not TRUE before."""
-    flags = [f for f in protected if f in qis and f in published]
-    if not flags or stays.all():
-        return stays
-    groups = demographic_groups(published, qis, protected)
-    n = int(groups.max()) + 1
-    touched = np.bincount(groups, weights=~stays, minlength=n) > 0
-    kept_n = np.bincount(groups, weights=stays, minlength=n)
-    bad = np.zeros(n, dtype=bool)
-    for flag in flags:
-        not_true = ~published[flag].fillna(False).to_numpy(dtype=bool)
-        kept_ok = np.bincount(groups, weights=stays & not_true, minlength=n) > 0
-        gone_ok = np.bincount(groups, weights=~stays & not_true, minlength=n) > 0
-        bad |= touched & (kept_n > 0) & ~(kept_ok & gone_ok)
-    return stays & ~bad[groups]
 
 
 def whole_groups_wait(
@@ -321,13 +321,13 @@ def cancelling(added: pd.DataFrame, removed: pd.DataFrame | None, qis: list[str]
         count = np.bincount(row_form, weights=shown, minlength=n_forms)
         bad |= (count > 0) & (count < k)
         for flag in flags:
-            not_true = ~both[flag].fillna(False).to_numpy(dtype=bool)[first]
-            witness = np.bincount(row_form, weights=shown * not_true, minlength=n_forms)
+            witness = np.bincount(row_form, weights=shown * not_true(both, flag)[first],
+                                  minlength=n_forms)  # fmt: skip
             bad |= (count > 0) & (witness == 0)
         in_demo = np.bincount(row_demo, weights=shown, minlength=n_demo)
         for flag in qi_flags:  # judged over the demographics (docs/privacy.md)
-            not_true = ~both[flag].fillna(False).to_numpy(dtype=bool)[first]
-            witness = np.bincount(row_demo, weights=shown * not_true, minlength=n_demo)
+            witness = np.bincount(row_demo, weights=shown * not_true(both, flag)[first],
+                                  minlength=n_demo)  # fmt: skip
             bad_demo |= (in_demo > 0) & (witness == 0)
     cancels = (a > 0) & (r > 0)
     touched = np.bincount(row_form, weights=cancels, minlength=n_forms) > 0
