@@ -38,6 +38,8 @@ FORBIDDEN: dict[str, set[str]] = {
     "onboard": {"ingest", "harmonize", "quarantine", "cli"},
     "audit": {"harmonize", "ingest", "cli", "sample", "formats", "mapping", "onboard",
               "quarantine"},
+    "stats": {"harmonize", "ingest", "cli", "sample", "formats", "mapping", "onboard",
+              "quarantine", "anonymize", "audit", "report"},
 }  # fmt: skip
 
 
