@@ -62,7 +62,7 @@ def check_columns(release: Release, by: Sequence[str], share: str | None) -> Non
     for name in by:
         if name not in release.columns:
             raise CtdcError(Slug.BAD_OPTION, f"--by column {name!r} is not in release "
-                            f"{release.release_id}", column=name,
+                            f"{release.release_id}",
                             fix=f"use columns of cases: {available}")  # fmt: skip
     repeated = sorted({name for name in by if list(by).count(name) > 1})
     if repeated:
@@ -72,15 +72,15 @@ def check_columns(release: Release, by: Sequence[str], share: str | None) -> Non
     flags = ", ".join(n for n, kind in release.columns.items() if kind == "BOOLEAN") or "none"
     if share not in release.columns:
         raise CtdcError(Slug.BAD_OPTION, f"--share column {share!r} is not in release "
-                        f"{release.release_id}", column=share,
+                        f"{release.release_id}",
                         fix=f"use a BOOLEAN column of cases: {flags}")  # fmt: skip
     if release.columns[share] != "BOOLEAN":
         raise CtdcError(Slug.BAD_OPTION, f"--share column {share!r} is "
-                        f"{release.columns[share]}, not BOOLEAN", column=share,
+                        f"{release.columns[share]}, not BOOLEAN",
                         fix=f"use a BOOLEAN column of cases: {flags}")  # fmt: skip
     if share in by:
         raise CtdcError(Slug.BAD_OPTION, f"--share column {share!r} is also a --by column, "
-                        "so every share would be 0% or 100%", column=share,
+                        "so every share would be 0% or 100%",
                         fix="share a flag that is not grouped by")  # fmt: skip
 
 

@@ -88,6 +88,12 @@ class SafeTable:
         reasons = [entry.suppressed for entry in entries if entry.suppressed]
         return {reason.value: reasons.count(reason) for reason in Suppression}
 
+    def suppressed_shares(self) -> dict[str, int]:
+        """How many shares were suppressed, by reason (those of suppressed counts included)."""
+        entries: list[Cell | Margin] = [*self.cells, *self.margins]
+        reasons = [entry.share_suppressed for entry in entries if entry.share_suppressed]
+        return {reason.value: reasons.count(reason) for reason in Suppression}
+
     def records(self) -> list[dict[str, Any]]:
         """One dict per cell, then per margin and the total (the CSV's and JSON's rows)."""
         out = [self._record(cell.values, "cell", cell) for cell in self.cells]
