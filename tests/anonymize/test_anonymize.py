@@ -106,8 +106,10 @@ def test_unique_record_with_nowhere_to_hide_is_removed(tmp_path: Path) -> None:
 
 
 def test_unique_record_loses_exactly_the_distinguishing_cell(tmp_path: Path) -> None:
-    # 12 x (F, ES, 2020), 9 x (F, <NA>, 2020), 1 x (F, CO, 2020). Suppressing CO makes the
-    # last record the 10th of the (F, <NA>, 2020) class: one cell lost, no record.
+    # 12 x (F, ES, 2020), 9 x (F, <NA>, 2020), 1 x (F, CO, 2020). "Not recorded" and
+    # "suppressed" are distinct values for k (both NA in the frame): suppressing CO alone
+    # would leave a class of 1 suppressed and one of 9 not recorded, so the 9 are
+    # suppressed with it. The frame is the same as when NA merged both; the status tells.
     records = (
         [("F", "ES", 2020, i) for i in range(12)]
         + [("F", None, 2020, 12 + i) for i in range(9)]
@@ -121,8 +123,15 @@ def test_unique_record_loses_exactly_the_distinguishing_cell(tmp_path: Path) -> 
     pd.testing.assert_frame_equal(result.frame, expected)
     r = result.report
     assert (r.records_out, r.records_suppressed) == (22, 0)
-    assert r.cells_suppressed == {"gender": 0, "country": 1, "year": 0}
+    assert r.cells_suppressed == {"gender": 0, "country": 1, "year": 0}  # values lost
     assert (r.classes, r.min_class_size) == (2, 10)
+    assert result.status is not None
+    assert result.status["country"].value_counts().to_dict() == {
+        "as_recorded": 12,
+        "suppressed": 10,
+        "generalized": 0,
+        "not_recorded": 0,
+    }
     assert_released_k_anonymous(result.frame, ["gender", "country", "year"], 10, tmp_path)
 
 
@@ -191,14 +200,28 @@ def test_na_is_a_value_of_its_own_not_a_wildcard(tmp_path: Path) -> None:
     assert_released_k_anonymous(result.frame, ["country", "year"], 10, tmp_path)
 
 
-def test_originally_missing_and_suppressed_cells_share_one_class() -> None:
-    # 4 records already missing `country` + 1 whose rare country gets suppressed = 5 = k.
+def test_not_recorded_and_suppressed_are_distinct_values_for_k() -> None:
+    # 4 records missing `country` + 1 whose rare country is suppressed: both are NULL in
+    # the frame, but a release that says which is which would show classes of 4 and 1.
+    # So k counts them apart: the 4 are suppressed too (their "not recorded" is withheld).
     records = [("ES", "F")] * 5 + [(None, "F")] * 4 + [("TD", "F")]
     df = frame_of(records, country="string", gender="string")
     result = anonymize(df, ["country", "gender"], 5)
     assert result.frame["country"].isna().sum() == 5
-    assert result.report.cells_suppressed == {"country": 1, "gender": 0}
+    assert result.report.cells_suppressed == {"country": 1, "gender": 0}  # values lost
     assert result.report.records_suppressed == 0
+    assert result.status is not None
+    assert result.status["country"].tolist() == ["as_recorded"] * 5 + ["suppressed"] * 5
+
+
+def test_not_recorded_stays_not_recorded_when_k_allows() -> None:
+    records = [("ES", "F")] * 5 + [(None, "F")] * 5 + [("TD", "F")] * 5
+    df = frame_of(records, country="string", gender="string")
+    result = anonymize(df, ["country", "gender"], 5)
+    assert result.status is not None
+    assert result.status["country"].tolist() == (["as_recorded"] * 5 + ["not_recorded"] * 5
+                                                  + ["as_recorded"] * 5)  # fmt: skip
+    assert result.report.cells_suppressed == {"country": 0, "gender": 0}
 
 
 def test_already_k_anonymous_input_is_released_unchanged() -> None:
@@ -339,8 +362,9 @@ def test_everything_removed_when_no_class_can_reach_k() -> None:
 
 
 def test_group_accounting_by_organization() -> None:
-    # org-b's CO record loses its country (joins the <NA> class); org-a's unique record is
-    # removed; org-c loses nothing.
+    # org-b's CO record loses its country; so do org-c's 9 records without one (not recorded
+    # and suppressed count apart, so the 10 make one suppressed class); org-a's unique
+    # record is removed.
     records = (
         [("F", "ES", "org-a")] * 6
         + [("F", "ES", "org-c")] * 6
@@ -355,7 +379,7 @@ def test_group_accounting_by_organization() -> None:
     assert r.cells_suppressed_by_group == {
         "org-a": {"gender": 0, "country": 0},
         "org-b": {"gender": 0, "country": 1},
-        "org-c": {"gender": 0, "country": 0},
+        "org-c": {"gender": 0, "country": 0},  # no value lost: the status says suppressed
     }
     assert r.cells_suppressed == {"gender": 0, "country": 1}
     assert (r.records_in, r.records_out, r.records_suppressed) == (23, 22, 1)
@@ -383,7 +407,11 @@ def test_report_matches_a_diff_of_input_and_output(tmp_path: Path) -> None:
             expected = int((before[q].notna() & out[q].isna()).to_numpy()[in_org].sum())
             assert r.cells_suppressed_by_group[org][q] == expected
 
-    sizes = out.groupby(SKEWED_QIS, dropna=False).size()
+    # classes count "not recorded" and "suppressed" apart (both NA in the frame)
+    assert result.status is not None
+    keyed = out.assign(**{f"{q}_status": result.status[q].astype(str) for q in SKEWED_QIS})
+    keys = [*SKEWED_QIS, *(f"{q}_status" for q in SKEWED_QIS)]
+    sizes = keyed.groupby(keys, dropna=False).size()
     assert (r.classes, r.min_class_size) == (len(sizes), int(sizes.min()))
     assert_released_k_anonymous(out, SKEWED_QIS, 10, tmp_path)
 

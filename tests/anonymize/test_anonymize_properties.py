@@ -328,14 +328,32 @@ def _released_before(df: pd.DataFrame, out: pd.DataFrame) -> pd.DataFrame:
 
 
 def _all_na(frame: pd.DataFrame, names: list[str]) -> pd.Series:
-    return frame[names].isna().all(axis=1)
+    """Rows with every QI suppressed (a "not recorded" cell is a value of its own)."""
+    return frame[[STATUS + n for n in names]].eq("suppressed").all(axis=1)
+
+
+#: prefix of the status columns :func:`with_status` adds
+STATUS = "status::"
+
+
+def with_status(result: AnonymizationResult) -> pd.DataFrame:
+    """The released frame with the engine's status of every QI cell beside it."""
+    assert result.status is not None
+    assert len(result.status) == len(result.frame)
+    status = {STATUS + q: result.status[q].astype(str).to_numpy() for q in result.status}
+    return result.frame.assign(**status)
 
 
 def _could_join(case: Case, record: pd.Series, published: tuple[object, ...]) -> bool:
-    """Whether ``record`` (an input row) can be published as the class ``published``."""
-    for q, value in zip(case.qis, published, strict=True):
+    """Whether ``record`` (an input row) can be published as the class ``published`` (the
+    QIs' values, then their statuses): a suppressed cell takes anything, a "not recorded"
+    one only a missing value."""
+    m = len(case.qis)
+    for q, value, status in zip(case.qis, published[:m], published[m:], strict=True):
         was, now = _text(record[q.name]), _text(value)
         if now is None:
+            if status == "not_recorded" and was is not None:
+                return False
             continue
         if was is None or now not in q.publishable(was):
             return False
@@ -348,12 +366,16 @@ def _diverse(frame: pd.DataFrame, sensitive: list[str], l: int) -> bool:  # noqa
 
 def check_release(case: Case, result: AnonymizationResult, con: duckdb.DuckDBPyConnection) -> None:
     """Every promise of the engine, checked against the drawn case (the independent model)."""
-    df, out, r = case.frame, result.frame, result.report
+    df, r = case.frame, result.report
     names, k, l = case.names, case.k, case.l  # noqa: E741
+    keyed = with_status(result)
+    out = result.frame
+    keys = [*names, *(STATUS + n for n in names)]
 
-    # 1. strictly k-anonymous (NA a value of its own), and l-diverse when asked
+    # 1. strictly k-anonymous over the values *and* their statuses ("not recorded" and
+    # "suppressed" apart, both NA), and l-diverse when asked
     if len(out):
-        groups = out.groupby(names, dropna=False)
+        groups = keyed.groupby(keys, dropna=False)
         sizes = groups.size()
         assert sizes.min() >= k, sizes[sizes < k]
         assert (r.classes, r.min_class_size) == (len(sizes), sizes.min())
@@ -362,14 +384,15 @@ def check_release(case: Case, result: AnonymizationResult, con: duckdb.DuckDBPyC
                 diversity = groups[s].nunique(dropna=True)
                 assert diversity.min() >= l, f"{s}: {diversity[diversity < l]}"
         for f in case.protected:  # some record not TRUE (FALSE or NA) in every class
-            witnessed = out[f].ne(True).fillna(True).groupby([out[q] for q in names], dropna=False)
+            witnessed = out[f].ne(True).fillna(True).groupby([keyed[q] for q in keys],
+                                                              dropna=False)  # fmt: skip
             assert witnessed.any().all(), f"{f}: a class is TRUE throughout"
         if case.protected:
             verdict = check_protected(out, names, case.protected)
             assert verdict.passed, verdict
     else:
         assert (r.classes, r.min_class_size) == (0, 0)
-    check = check_k_anonymity(out, names, k, con=con)
+    check = check_k_anonymity(keyed, keys, k, con=con)
     assert check.passed, check
     assert check.classes == r.classes
 
@@ -391,7 +414,7 @@ def check_release(case: Case, result: AnonymizationResult, con: duckdb.DuckDBPyC
         # Whole records go only where nothing could place them: the leftovers are, all
         # suppressed, one class that is too small (< k) or not l-diverse -- and no released
         # class has every QI suppressed, or they would have joined it.
-        assert not _all_na(out, names).any()
+        assert not _all_na(keyed, names).any()
         assert (
             len(gone) < k
             or (l is not None and l > 1 and not _diverse(gone, case.sensitive, l))
@@ -408,8 +431,14 @@ def check_release(case: Case, result: AnonymizationResult, con: duckdb.DuckDBPyC
         was, now = before[q.name], out[q.name]
         assert str(now.dtype) in {str(was.dtype), "string"}, (q.name, now.dtype)
         suppressed = generalized = 0
-        for a, b in zip(was.tolist(), now.tolist(), strict=True):
+        status = keyed[STATUS + q.name].tolist()
+        for a, b, told in zip(was.tolist(), now.tolist(), status, strict=True):
             a, b = _text(a), _text(b)
+            expected = ("suppressed" if b is None and told == "suppressed" else
+                        "not_recorded" if a is None and b is None else
+                        "suppressed" if b is None else
+                        "as_recorded" if a == b else "generalized")  # fmt: skip
+            assert told == expected, (q.name, a, b, told)
             if b is None:
                 suppressed += a is not None
                 continue
@@ -427,7 +456,9 @@ def check_release(case: Case, result: AnonymizationResult, con: duckdb.DuckDBPyC
 
     # 5. the report: LM recomputed from the trees, risk, class sizes, levels
     assert 0.0 <= r.loss_metric <= 1.0
-    assert r.loss_metric == pytest.approx(_loss_metric(case, before, out, len(gone)), abs=2e-6)
+    assert r.loss_metric == pytest.approx(
+        _loss_metric(case, before, keyed.loc[out.index], len(gone)), abs=2e-6
+    )
     if len(out):
         assert r.risk_after["max_prosecutor_risk"] <= 1.0 / k
         assert r.risk_after["records_below_k"] == r.risk_after["sample_uniques"] == 0
@@ -486,7 +517,8 @@ def _is_safe(case: Case, frame: pd.DataFrame) -> bool:
 
 def _loss_metric(case: Case, before: pd.DataFrame, out: pd.DataFrame, removed: int) -> float:
     """Iyengar's LM: (leaves covered - 1) / (domain leaves - 1) per cell, suppressed 1, input
-    NA 0, removed records 1 per cell; the mean over every QI cell of every input record."""
+    NA 0 (1 if its "not recorded" is suppressed), removed records 1 per cell; the mean over
+    every QI cell of every input record."""
     n, m = len(case.frame), len(case.qis)
     if n == 0:
         return 0.0
@@ -494,9 +526,12 @@ def _loss_metric(case: Case, before: pd.DataFrame, out: pd.DataFrame, removed: i
     for q in case.qis:
         flat = int(case.frame[q.name].nunique(dropna=True))
         domain = len(q.rows) if q.rows is not None else flat
-        for a, b in zip(before[q.name].tolist(), out[q.name].tolist(), strict=True):
+        status = out[STATUS + q.name].tolist()
+        for a, b, told in zip(before[q.name].tolist(), out[q.name].tolist(), status,
+                              strict=True):  # fmt: skip
             a, b = _text(a), _text(b)
             if a is None:
+                total += told == "suppressed"
                 continue
             if b is None:
                 total += 1.0
@@ -566,11 +601,13 @@ def test_removed_records_could_not_have_joined_any_released_class(case: Case) ->
     # released class keeps it >= k and l-diverse, so no removed record may fit one.
     if case.refused():
         return
-    out = case.run().frame
+    result = case.run()
+    out = with_status(result)
     gone = case.frame[~case.frame["row_id"].isin(out["row_id"])]
     if not len(gone) or not len(out):
         return
-    classes = list(out[case.names].drop_duplicates().itertuples(index=False, name=None))
+    keys = [*case.names, *(STATUS + n for n in case.names)]
+    classes = list(out[keys].drop_duplicates().itertuples(index=False, name=None))
     for _, record in gone.iterrows():
         for published in classes:
             assert not _could_join(case, record, published), (record.to_dict(), published)

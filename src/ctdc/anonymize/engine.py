@@ -24,7 +24,12 @@ import pyarrow as pa
 
 from ctdc.anonymize.hierarchy import Encoded, Hierarchy, encode_column
 from ctdc.anonymize.recode import Tuning, local_recode
-from ctdc.anonymize.report import AnonymizationReport, AnonymizationResult, risk_profile
+from ctdc.anonymize.report import (
+    AnonymizationReport,
+    AnonymizationResult,
+    cell_status,
+    risk_profile,
+)
 
 # numpy dtypes that cannot hold NA, and the pandas nullable dtype each becomes.
 _NULLABLE = {
@@ -127,7 +132,9 @@ def anonymize(
         risk_before=risk_before,
         protected=len(flags) + len(qi_flags),
     )
-    return AnonymizationResult(frame=out, report=report)
+    status = pd.DataFrame({c.name: cell_status(published[:, j], c.domain, c.not_recorded)
+                           for j, c in enumerate(columns)})  # fmt: skip
+    return AnonymizationResult(frame=out, report=report, status=status)
 
 
 def _allowed(col: Encoded, pinned: int | None) -> tuple[int, ...]:
@@ -150,7 +157,7 @@ def _column(original: pd.Series, col: Encoded, ids: np.ndarray) -> pd.Series:
         column = original.astype(nullable) if nullable else original
         return column.mask(ids == 0)
     # an Arrow take from the few distinct values: ~4x faster than converting n Python strings
-    values = pa.array([None if i == 0 else str(v) for i, v in enumerate(col.values)], pa.string())
+    values = pa.array([None if v is pd.NA else str(v) for v in col.values], pa.string())
     return pd.Series(pd.array(values.take(ids), dtype="string"), index=original.index)
 
 

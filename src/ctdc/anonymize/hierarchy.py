@@ -10,12 +10,20 @@ generalization to the top: one lattice, one code path.
 The encoding (:class:`Encoded`) turns one column and its hierarchy into small
 integer tables so the engine never touches strings in its loops:
 
-* leaf codes ``1..n`` (0 = NA in the input),
-* ``ancestor[level, leaf]`` = id of the published value (0 = NA/root), where a
-  value that appears at several levels keeps one id (it is one published value),
+* leaf codes ``1..n``, and ``n + 1`` for NA in the input ("not recorded") when the
+  column has any: a leaf of its own, which stays itself at every level below the
+  root, so a class never mixes "not recorded" with "suppressed" (the root);
+* ``ancestor[level, leaf]`` = id of the published value (0 = the root: suppressed),
+  where a value that appears at several levels keeps one id (it is one published
+  value); "not recorded" has the id ``n + 1`` and is published as NA too,
 * ``cost[level, leaf]`` = Iyengar's loss for that cell: (leaves covered - 1) /
-  (leaves in the domain - 1); 0 for a leaf, 1 for the root; 0 for an input NA,
-  since publishing NA for a missing value loses nothing.
+  (leaves in the domain - 1); 0 for a leaf, 1 for the root. "Not recorded" costs 0
+  as published and 1 when suppressed: the analyst then loses the knowledge that it
+  was not recorded.
+
+"Not recorded" and "suppressed" are both NA in the published column, but distinct
+values for k: the release can say which is which (a status column) without a class
+smaller than k (issue 12: k counts them apart).
 """
 
 from __future__ import annotations
@@ -89,11 +97,13 @@ class Encoded:
     """One quasi-identifier column encoded against its hierarchy (see module docstring)."""
 
     name: str
-    codes: np.ndarray  # per input row, leaf code 1..n, 0 = NA
-    ancestor: np.ndarray  # (levels, n + 1) published-value id, 0 = NA
-    cost: np.ndarray  # (levels, n + 1) float64 loss of a cell
-    values: tuple[object, ...]  # published value of each id (index 0: NA)
+    codes: np.ndarray  # per input row, leaf code 1..n, n + 1 = not recorded (NA)
+    ancestor: np.ndarray  # (levels, leaves + 1) published-value id, 0 = suppressed
+    cost: np.ndarray  # (levels, leaves + 1) float64 loss of a cell
+    values: tuple[object, ...]  # published value of each id (NA: ids 0 and "not recorded")
     hierarchical: bool  # False for a flat hierarchy built from the data
+    #: the leaf code of "not recorded" (NA in the input), None when the column has no NA
+    not_recorded: int | None = None
 
     @property
     def levels(self) -> int:
@@ -126,28 +136,34 @@ def encode_column(name: str, column: pd.Series, hierarchy: Hierarchy | None) -> 
         leaf_values = list(hierarchy.leaves)
         hierarchical = True
     codes = np.asarray(codes, dtype=np.int64) + 1
-    if hierarchy is None:  # an all-NA column: one level pair, nothing to publish but NA
-        return Encoded(name, codes, np.zeros((2, 1), np.int64), np.zeros((2, 1)), (pd.NA,),
-                       hierarchical)  # fmt: skip
-
-    n, levels = len(hierarchy.rows), hierarchy.height
-    ids: dict[str, int] = {str(v): i + 1 for i, v in enumerate(hierarchy.leaves)}
-    values: list[object] = [pd.NA, *leaf_values]
-    ancestor = np.zeros((levels, n + 1), dtype=np.int64)
-    for level in range(levels - 1):  # the root level stays 0 (NA)
-        for leaf, row in enumerate(hierarchy.rows, start=1):
+    rows = hierarchy.rows if hierarchy is not None else ()
+    n, levels = len(rows), hierarchy.height if hierarchy is not None else 2
+    missing = bool((codes == 0).any())
+    nr = n + 1 if missing else None  # "not recorded": a leaf of its own after the others
+    if nr is not None:
+        codes[codes == 0] = nr
+    width = n + 1 + missing
+    ids: dict[str, int] = {str(v): i + 1 for i, v in enumerate(leaf_values)}
+    values: list[object] = [pd.NA, *leaf_values] + [pd.NA] * missing
+    ancestor = np.zeros((levels, width), dtype=np.int64)
+    for level in range(levels - 1):  # the root level stays 0 (suppressed)
+        for leaf, row in enumerate(rows, start=1):
             value = row[level]
             if value not in ids:
                 ids[value] = len(values)
                 values.append(value)
             ancestor[level, leaf] = ids[value]
+        if nr is not None:
+            ancestor[level, nr] = nr  # not recorded, at every level below the root
     covered = np.zeros(len(values), dtype=np.int64)
     for level in range(levels - 1):
-        per_value = np.bincount(ancestor[level, 1:], minlength=len(values))
+        per_value = np.bincount(ancestor[level, 1 : n + 1], minlength=len(values))
         covered = np.maximum(covered, per_value)
     covered[0] = n
+    if nr is not None:
+        covered[nr] = 1
     denominator = max(n - 1, 1)
-    cost = (covered[ancestor] - 1) / denominator
+    cost = (np.maximum(covered[ancestor], 1) - 1) / denominator
     cost[levels - 1, 1:] = 1.0  # the root: a suppressed cell costs 1, even in a 1-leaf domain
-    cost[:, 0] = 0.0  # input NA: nothing to lose
-    return Encoded(name, codes, ancestor, cost, tuple(values), hierarchical)
+    cost[:, 0] = 0.0  # no record has code 0
+    return Encoded(name, codes, ancestor, cost, tuple(values), hierarchical, nr)

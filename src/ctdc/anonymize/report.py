@@ -152,7 +152,10 @@ class AnonymizationReport:
         """Account for a run from the engine's encoded columns and chosen levels."""
         qis = tuple(c.name for c in columns)
         n, keep = len(removed), ~removed
-        known = np.stack([c.codes[keep] > 0 for c in columns], axis=1) if columns else None
+        # a value recorded: suppressing a "not recorded" cell loses no value (its cost, 1,
+        # is in the LM), so it is not a suppressed cell here; the status column tells it
+        known = (np.stack([c.codes[keep] != (c.not_recorded or 0) for c in columns], axis=1)
+                 if columns else None)  # fmt: skip
         suppressed = (published == 0) & known if known is not None else np.zeros((0, 0), bool)
         generalized = (published > np.array([c.domain for c in columns])) if columns else None
 
@@ -248,8 +251,26 @@ class AnonymizationResult:
     """The released rows and the report that accounts for them.
 
     ``frame`` has the input's columns in the input's order; surviving rows keep
-    their input order, with a fresh ``RangeIndex``.
+    their input order, with a fresh ``RangeIndex``. ``status`` tells, per released
+    row and QI, how the cell was published (:data:`CELL_STATUS`): as recorded,
+    generalized, suppressed, or not recorded. The last two are both NA in ``frame``
+    but were distinct values for k, so a release may publish the status too.
     """
 
     frame: pd.DataFrame
     report: AnonymizationReport
+    status: pd.DataFrame | None = None
+
+
+#: how a QI cell was published, in the order of the codes of ``AnonymizationResult.status``
+CELL_STATUS = ("as_recorded", "generalized", "suppressed", "not_recorded")
+
+
+def cell_status(published: np.ndarray, domain: int, not_recorded: int | None) -> pd.Categorical:
+    """The :data:`CELL_STATUS` of each published id of one QI (0 suppressed, above the
+    leaves generalized, the "not recorded" leaf, or a leaf)."""
+    code = np.where(published > domain, 1, 0)
+    code = np.where(published == 0, 2, code)
+    if not_recorded is not None:
+        code = np.where(published == not_recorded, 3, code)
+    return pd.Categorical.from_codes(code, categories=list(CELL_STATUS))
