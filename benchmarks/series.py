@@ -241,6 +241,9 @@ def simulate(
         rows.append({"night": night, "arrived": sum(counts.values()), "live": live,
                      "held": held, "held_share": held / live, "ingest_s": t1 - t0,
                      "harmonize_s": t2 - t1})  # fmt: skip
+        if night % 10 == 0 or night == nights - 1:  # a year takes hours: show it moving
+            print(f"   night {night}: {live} live, {held} held, harmonize {t2 - t1:.1f} s",
+                  flush=True)  # fmt: skip
 
     end = START + dt.timedelta(days=nights - 1)
     assert ledger is not None, "no night published anything"
