@@ -177,7 +177,12 @@ def read_ledger(data: Path, release_id: str) -> pd.DataFrame:
 
 
 def simulate(
-    nights: int, per_night: int, policy: Candidate, seed: int, work: Path
+    nights: int,
+    per_night: int,
+    policy: Candidate,
+    seed: int,
+    work: Path,
+    progress: Path | None = None,
 ) -> tuple[list[dict], dict]:
     """Run the nights in a fresh workspace; per-night rows and the final summary."""
     import ctdc.harmonize.pipeline as pipeline
@@ -244,6 +249,8 @@ def simulate(
         if night % 10 == 0 or night == nights - 1:  # a year takes hours: show it moving
             print(f"   night {night}: {live} live, {held} held, harmonize {t2 - t1:.1f} s",
                   flush=True)  # fmt: skip
+            if progress is not None:  # and keep what is done if the run is stopped
+                write_csv(progress, rows)
 
     end = START + dt.timedelta(days=nights - 1)
     assert ledger is not None, "no night published anything"
@@ -356,7 +363,9 @@ def main(argv: list[str] | None = None) -> str:
         for rate in rates:
             for cand in candidates:
                 print(f"-- {rate}/night, {cand.name}, {args.nights} nights", flush=True)
-                rows, summary = simulate(args.nights, rate, cand, args.seed, Path(tmp) / "ws")
+                partial = OUT / f"{stamp}-{rate}-{cand.days}d-progress.csv"
+                rows, summary = simulate(args.nights, rate, cand, args.seed, Path(tmp) / "ws",
+                                         partial)  # fmt: skip
                 nightly += [{"per_night": rate, "policy": cand.name, **r} for r in rows]
                 summaries.append(summary)
                 print({k: (round(v, 4) if isinstance(v, float) else v)
