@@ -127,7 +127,10 @@ def test_release_columns_have_no_identifier_or_internal_role(run: dict, schema: 
     assert not columns & forbidden
     assert set(schema.quasi_identifiers) <= columns
     dictionary = pq.read_table(run["release"] / "dictionary.parquet").to_pylist()
-    assert {d["role"] for d in dictionary} <= {"quasi_identifier", "sensitive", "attribute"}
+    assert {d["role"] for d in dictionary} <= {"quasi_identifier", "sensitive", "attribute",
+                                               "status"}  # fmt: skip
+    assert [d["column"] for d in dictionary] == pq.read_schema(
+        run["release"] / "cases.parquet").names  # fmt: skip
 
 
 def test_every_quasi_identifier_combination_occurs_at_least_k_times(

@@ -130,7 +130,7 @@ def test_a_derived_field_that_sharpens_a_qi_fails(pub: Published, tmp_path: Path
     area, release = copy_public(pub, tmp_path / "public")
 
     def sharpen(frame: pd.DataFrame) -> pd.DataFrame:
-        frame["age_band"] = pd.NA  # every band suppressed...
+        frame[["age_band", "age_band_wide", "age_group"]] = pd.NA  # every band suppressed...
         frame["majority_status"] = "Adult"
         frame.loc[frame.index[0], "majority_status"] = "Minor"  # ...but one row still tells
         frame["majority_entry"] = "Adult"  # and a QI derived from it, in every row
@@ -142,6 +142,26 @@ def test_a_derived_field_that_sharpens_a_qi_fails(pub: Published, tmp_path: Path
     assert not report["derived fields"].passed
     assert "QIs + majority_status give 1 class below k=3 (1 row)" in detail
     assert "majority_entry is published in 64 rows whose age_band is NULL" in detail
+
+
+def test_a_level_column_that_says_more_than_the_published_value_fails(
+    pub: Published, tmp_path: Path
+) -> None:
+    area, release = copy_public(pub, tmp_path / "public")
+
+    def sharpen(frame: pd.DataFrame) -> pd.DataFrame:
+        # two rows' region no longer follows their published country: the level columns
+        # would then carry information of their own
+        rows = frame.index[frame["citizenship"].notna()][:2]
+        assert len(rows) == 2, "the fixture publishes some exact citizenships"
+        wrong = frame.loc[rows, "citizenship_region"].map({"Oceania": "Africa"}).fillna("Oceania")
+        frame.loc[rows, "citizenship_region"] = wrong.to_numpy()
+        return frame
+
+    rewrite_cases(release, sharpen)
+    report = audit_release(pub.ws, pub.schema, release, k=K, public=area, only={"derived fields"})
+    assert not report["derived fields"].passed
+    assert "2 rows: citizenship's level columns" in report["derived fields"].detail
 
 
 @pytest.mark.parametrize("side", ["added", "removed"])

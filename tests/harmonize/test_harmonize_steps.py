@@ -222,7 +222,7 @@ def test_build_write_and_verify_the_release_tables(
     merged = merge_records(staged, collect_batches(staged), K)
     anonymized = anonymize_records(merged, schema, settings)
     tables = build_tables(anonymized, schema, settings)
-    assert tables.cases.schema == schema.release_arrow_schema(settings.levels)
+    assert tables.cases.schema == schema.release_arrow_schema()
     assert tables.cases.num_rows == len(anonymized.frame)
     assert "org_id" not in tables.cases.column_names
     sha = write_tables(tmp_path, tables)

@@ -159,10 +159,12 @@ def test_twelve_records_of_one_org_publish_with_every_year_suppressed(
     ws = _twelve_records(tmp_path, mappings, schema)
     result = harmonize(ws, schema, k=k)
     _check_release(ws, result, schema, k, 12)
-    years = pq.read_table(result.public_path / "cases.parquet", columns=["year_of_registration"])
-    assert years.schema.field("year_of_registration").type == "string"
-    if k == 10:  # twelve different years: no class of ten shares one, so every year goes
+    cols = ["year_of_registration", "year_of_registration_status"]
+    years = pq.read_table(result.public_path / "cases.parquet", columns=cols)
+    assert years.schema.field("year_of_registration").type == "int16"  # exact years only
+    if k == 10:  # twelve different years: no class of ten shares one exact year
         assert years.column(0).null_count == 12
+        assert set(years.column(1).to_pylist()) <= {"generalized", "suppressed"}
 
 
 def test_cli_harmonize_on_too_few_records_is_one_catalogued_line(

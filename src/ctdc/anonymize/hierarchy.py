@@ -29,6 +29,7 @@ smaller than k (issue 12: k counts them apart).
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,6 +82,35 @@ class Hierarchy:
     def flat(cls, leaves: Iterable[str]) -> Hierarchy:
         """Leaf -> root only: the column can be published as is or suppressed."""
         return cls(tuple((str(v), "*") for v in leaves))
+
+    def clipped(self, low: int | None, high: int | None) -> Hierarchy:
+        """A hierarchy of integer leaves cut to ``low..high``, every range relabelled by what
+        it still covers: in 2026, ``2026-2028`` becomes ``2026`` and ``2020-2028`` becomes
+        ``2020-2026``. A published range then never runs past the current year.
+        Labels that are not ``a-b`` ranges stay as they are."""
+
+        def inside(leaf: str) -> bool:
+            v = int(leaf)
+            return (low is None or v >= low) and (high is None or v <= high)
+
+        rows = [r for r in self.rows if inside(r[0])]
+        if not rows or len(rows) == len(self.rows):
+            return self
+        covered: dict[tuple[int, str], list[int]] = {}
+        for r in rows:
+            for level in range(1, self.height - 1):
+                covered.setdefault((level, r[level]), []).append(int(r[0]))
+
+        def label(level: int, old: str) -> str:
+            if not re.fullmatch(r"\d+-\d+", old):
+                return old
+            years = covered[(level, old)]
+            lo, hi = min(years), max(years)
+            return str(lo) if lo == hi else f"{lo}-{hi}"
+
+        return Hierarchy(tuple(
+            (r[0], *(label(lv, r[lv]) for lv in range(1, self.height - 1)), r[-1]) for r in rows
+        ))  # fmt: skip
 
     @property
     def height(self) -> int:

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import pandas as pd
+
 from ctdc.anonymize.verify import quote_identifier as q
 from ctdc.audit.model import CheckResult, fail, ok, plural
-from ctdc.audit.sources import Sources, group_by_list
+from ctdc.audit.sources import Sources, group_by_list, hierarchy_of
+from ctdc.schema import status_column
+from ctdc.store.release import CASES_FILE
 
 ATTRIBUTE = "attribute disclosure"
 DERIVED = "derived fields"
@@ -34,7 +38,7 @@ def certain_flags(
     """
     have = src.columns if columns is None else columns
     flags = [f for f in src.schema.protected if f in have]
-    qis = [n for n in src.qis if n in have]
+    qis = [n for n in src.keys if n in have]
     out: dict[str, tuple[int, int]] = {}
     plain = [f for f in flags if f not in qis]  # one query for every flag that is not a QI
     if plain:
@@ -50,8 +54,9 @@ def certain_flags(
         for i, flag in enumerate(plain):
             if row[2 * i]:
                 out[flag] = (int(row[2 * i]), int(row[2 * i + 1]))
+    flag_cols = set(flags) | {status_column(f) for f in flags}  # a flag's status is the flag's
     for flag in [f for f in flags if f in qis]:
-        keys = [n for n in qis if n not in flags]
+        keys = [n for n in qis if n not in flag_cols]
         group = f" GROUP BY {group_by_list(keys)}" if keys else ""
         groups, rows = src.con.execute(
             f"SELECT count(*), coalesce(sum(n), 0) FROM (SELECT count(*) AS n, "
@@ -102,11 +107,11 @@ def _split_classes(src: Sources, extra: str) -> tuple[int, int]:
     """(classes, rows) below k that grouping by the QIs *and* ``extra`` makes out of QI classes
     of at least k: what the extra column sharpens. A QI class already below k is the
     prosecutor's finding, not this column's."""
-    keys = group_by_list(src.qis)
+    keys = group_by_list(src.keys)
     by_qis = f"PARTITION BY {keys}" if keys else ""
     got = src.con.execute(
         f"SELECT count(*), coalesce(sum(n), 0) FROM (SELECT count(*) AS n, sum(count(*)) OVER "
-        f"({by_qis}) AS m FROM cases GROUP BY {group_by_list([*src.qis, extra])}) "
+        f"({by_qis}) AS m FROM cases GROUP BY {group_by_list([*src.keys, extra])}) "
         f"WHERE n < ? AND m >= ?",
         [src.k, src.k],
     ).fetchall()[0]
@@ -122,6 +127,42 @@ def _split_problem(src: Sources, extra: str) -> list[str]:
             f"({plural(rows, 'row')})"]  # fmt: skip
 
 
+def _level_problems(src: Sources) -> list[str]:
+    """Rows of the file whose level columns are not the function of the published value."""
+    file = f"read_parquet('{str(src.release / CASES_FILE).replace(chr(39), chr(39) * 2)}')"
+    have = {d[0] for d in src.con.execute(f"SELECT * FROM {file} LIMIT 0").description or []}
+    problems = []
+    for f in src.schema.fields:
+        names = [c for c, _ in f.level_columns]
+        hier = hierarchy_of(src.schema, f.name)
+        if not names or hier is None or not {f.name, *names} <= have:
+            continue
+        # label (of any level) -> the value each column must hold: the ancestor at the
+        # column's level when the label is at that level or finer, else NULL
+        table: dict[str, list[str | None]] = {}
+        for row in hier.rows:
+            for at in range(hier.height - 1):
+                cols = table.setdefault(row[at], [None] * (len(names) + 1))
+                for level in range(at, len(names) + 1):
+                    cols[level] = row[level]
+        header = ["label", *(f"e{i}" for i in range(len(names) + 1))]
+        expect = pd.DataFrame([[label, *cols] for label, cols in table.items()], columns=header)
+        src.con.register("_levels_expected", expect)
+        all_cols = [f.name, *names]
+        value = "coalesce(" + ", ".join(f"CAST({q(c)} AS VARCHAR)" for c in all_cols) + ")"
+        differs = " OR ".join(f"CAST(r.{q(c)} AS VARCHAR) IS DISTINCT FROM e.e{i}"
+                              for i, c in enumerate(all_cols))  # fmt: skip
+        (n,) = src.con.execute(
+            f"SELECT count(*) FROM {file} r LEFT JOIN _levels_expected e ON e.label = {value} "
+            f"WHERE {value} IS NOT NULL AND (e.label IS NULL OR {differs})"
+        ).fetchall()[0]
+        src.con.unregister("_levels_expected")
+        if n:
+            problems.append(f"{plural(int(n), 'row')}: {f.name}'s level columns "
+                            f"({', '.join(names)}) are not its published levels")  # fmt: skip
+    return problems
+
+
 def derived_fields(src: Sources) -> CheckResult:
     """A released field computed from a quasi-identifier says nothing its published source hides.
 
@@ -132,11 +173,14 @@ def derived_fields(src: Sources) -> CheckResult:
     * a derived field that is a QI must be NULL wherever its source is NULL;
     * a flag group's label column: the QIs plus the label give no class below
       k when any of its flags is a QI, and the label is a function of the
-      released flags (it never says more than they do).
+      released flags (it never says more than they do);
+    * a quasi-identifier's level columns (``citizenship_region``...) hold exactly
+      its published value's ancestor at their level, or NULL below the published
+      level: a function of the published value, so they add nothing to it.
 
     Does not check derivations the schema does not declare.
     """
-    problems: list[str] = []
+    problems: list[str] = _level_problems(src)
     for f in src.schema.fields:
         source = f.derived_from
         if source is None or f.name not in src.columns or source not in src.schema.by_name:
@@ -209,7 +253,7 @@ def differencing(src: Sources) -> CheckResult:
         sizes.append(f"{total:,} {side}")
         if not total:
             continue
-        classes, rows = _small_classes(src, relation, [n for n in src.qis if n in common])
+        classes, rows = _small_classes(src, relation, [n for n in src.keys if n in common])
         if classes:
             problems.append(
                 f"{side} rows form {plural(classes, 'QI combination')} below "

@@ -10,6 +10,7 @@ metadata and column statistics. ``files`` checks the layout and the modes
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import stat
@@ -103,6 +104,9 @@ def parquet_text(path: Path) -> bytes:
                 parts += [str(st.min), str(st.max)]
     table = pf.read()
     for column in table.columns:
+        if pa.types.is_nested(column.type):  # a list of structs (the dictionary's values)
+            parts.append("\n".join(json.dumps(v, default=str) for v in column.to_pylist()))
+            continue
         text = pc.cast(column, pa.string(), safe=False).drop_null()
         parts.append("\n".join(text.to_pylist()))
     return "\n".join(parts).encode("utf-8", "replace")

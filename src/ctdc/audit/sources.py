@@ -6,15 +6,18 @@ so the audit shares no code with what it audits) to build its attacks, and the
 ledger for the private strings that must never reach the public folder. All
 of it sits in one DuckDB connection as views and temp tables:
 
-* ``cases`` -- the audited release's ``cases.parquet``; ``previous`` likewise;
+* ``cases`` -- the audited release's ``cases.parquet``, each quasi-identifier's level
+  columns combined back into its published value (the finest non-NULL level), so the
+  attacks see one column per quasi-identifier; ``previous`` likewise;
 * ``staged`` -- one row per distinct staged record, with ``org_id``,
   ``batch_id``, ``case_pseudonym`` and ``_seq`` (the ledger's commit order).
 
 The matching rule (:func:`match_counts`) is the attacker's: a person with
 recorded quasi-identifiers matches a released row when, for every
-quasi-identifier, the released value is NULL (suppressed: could be anything),
+quasi-identifier, the released value is NULL and suppressed (could be anything),
 equals the recorded value, or is one of its ancestors in the schema's
-hierarchy. A recorded NULL matches only a released NULL.
+hierarchy. A recorded NULL matches only a released NULL. A released NULL whose
+status says "not recorded" matches only a recorded NULL.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import pandas as pd
 
 from ctdc.anonymize import Hierarchy
 from ctdc.anonymize.verify import quote_identifier as q
-from ctdc.schema import Schema
+from ctdc.schema import Schema, status_column
 from ctdc.store.ledger import BatchEntry, live_entries, read_entries
 from ctdc.store.release import CASES_FILE
 from ctdc.store.workspace import Workspace
@@ -52,6 +55,9 @@ class Sources:
     #: every ledger entry, superseded ones too: their ids and hashes are private as well
     ledger: list[BatchEntry] = field(default_factory=list)
     has_staged: bool = False
+    #: what classes are counted over: the quasi-identifiers and the statuses the release has
+    #: (a status tells "not recorded" from "suppressed", so it splits classes as a QI does)
+    keys: list[str] = field(default_factory=list)
     #: the staged table's columns
     staged_cols: list[str] = field(default_factory=list)
 
@@ -62,10 +68,10 @@ def open_sources(
     """Views over both releases and a temp table of the live staged records."""
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
-    con.execute(f"CREATE VIEW cases AS SELECT * FROM read_parquet({_lit(release / CASES_FILE)})")
+    con.execute(f"CREATE VIEW cases AS {combined_levels(con, release / CASES_FILE, schema)}")
     if previous is not None:
         con.execute(
-            f"CREATE VIEW previous AS SELECT * FROM read_parquet({_lit(previous / CASES_FILE)})"
+            f"CREATE VIEW previous AS {combined_levels(con, previous / CASES_FILE, schema)}"
         )
     columns = [d[0] for d in con.execute("SELECT * FROM cases LIMIT 0").description or []]
     ledger = read_entries(ws)
@@ -81,9 +87,28 @@ def open_sources(
         entries,
         ledger,
     )
+    src.keys = [*src.qis, *(status_column(n) for n in src.qis if status_column(n) in columns)]
     src.has_staged = _load_staged(ws, con, entries)
     src.staged_cols = [d[0] for d in con.execute("SELECT * FROM staged LIMIT 0").description or []]
     return src
+
+
+def combined_levels(con: duckdb.DuckDBPyConnection, path: Path, schema: Schema) -> str:
+    """A SELECT over the Parquet file at ``path`` with each field's level columns folded
+    back into the field (:func:`ctdc.harmonize.levels.combine`, in SQL)."""
+    source = f"read_parquet({_lit(path)})"
+    have = {d[0] for d in con.execute(f"SELECT * FROM {source} LIMIT 0").description or []}
+    replace, drop = [], []
+    for f in schema.fields:
+        names = [c for c, _ in f.level_columns]
+        if f.name in have and names and set(names) <= have:
+            parts = ", ".join([f"CAST({q(f.name)} AS VARCHAR)", *(q(c) for c in names)])
+            replace.append(f"coalesce({parts}) AS {q(f.name)}")
+            drop += names
+    if not replace:
+        return f"SELECT * FROM {source}"
+    return (f"SELECT * EXCLUDE ({', '.join(q(c) for c in drop)}) "
+            f"REPLACE ({', '.join(replace)}) FROM {source}")  # fmt: skip
 
 
 def _lit(path: Path) -> str:
@@ -116,8 +141,11 @@ def _load_staged(ws: Workspace, con: duckdb.DuckDBPyConnection, entries: list[Ba
 
 
 def hierarchy_of(schema: Schema, name: str) -> Hierarchy | None:
-    path = schema[name].hierarchy if name in schema.by_name else None
-    return Hierarchy.from_csv(path) if path is not None else None
+    field = schema.by_name.get(name)
+    if field is None or field.hierarchy is None:
+        return None
+    hierarchy = Hierarchy.from_csv(field.hierarchy)
+    return hierarchy.clipped(field.min, field.max) if field.type == "integer" else hierarchy
 
 
 def create_people(src: Sources, name: str, select_sql: str) -> None:
@@ -166,13 +194,22 @@ def match_counts(src: Sources, people: str, relation: str = "cases") -> pd.DataF
     The release is first reduced to its classes (distinct QI tuples with their
     sizes), so the non-equi join is tuples x classes, not records x rows.
     """
-    cols = ", ".join(f"CAST({q(n)} AS VARCHAR) AS v{i}" for i, n in enumerate(src.qis))
+    have = {d[0] for d in src.con.execute(f"SELECT * FROM {relation} LIMIT 0").description or []}
+    status = [status_column(n) if status_column(n) in have else None for n in src.qis]
+    cols = ", ".join(
+        [f"CAST({q(n)} AS VARCHAR) AS v{i}" for i, n in enumerate(src.qis)]
+        + [f"{q(s)} AS s{i}" if s else f"'suppressed' AS s{i}" for i, s in enumerate(status)]
+    )
     src.con.execute(
         f"CREATE OR REPLACE TEMP TABLE _classes AS "
         f"SELECT {cols}, count(*) AS n FROM {relation} GROUP BY ALL"
     )
     from_sql, alternatives = ancestor_join(src, f"{people} p")
-    cond = " AND ".join(f"(r.v{i} IS NULL OR {alt})" for i, alt in enumerate(alternatives))
+    cond = " AND ".join(
+        f"((r.v{i} IS NULL AND (r.s{i} IS DISTINCT FROM 'not_recorded' OR p.v{i} IS NULL)) "
+        f"OR {alt})"
+        for i, alt in enumerate(alternatives)
+    )
     return src.con.execute(
         f"SELECT p.pid, any_value(p.w) AS w, coalesce(sum(r.n), 0) AS matched "
         f"FROM {from_sql} LEFT JOIN _classes r ON {cond or 'TRUE'} GROUP BY p.pid"

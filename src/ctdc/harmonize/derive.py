@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ctdc.anonymize import Hierarchy
-from ctdc.schema import Field, Schema
+from ctdc.schema import Field, Schema, status_column
 
 
 def derived_labels(field: Field, hierarchy: Hierarchy | None) -> dict[str, str]:
@@ -59,7 +59,11 @@ def apply_derivations(
             table = derived_labels(f, hierarchies.get(f.derived_from))
             release[f.name] = pd.array(source.map(table), dtype=release[f.name].dtype)
         else:
+            blanked = source.isna() & release[f.name].notna()
             release[f.name] = release[f.name].where(source.notna())
+            status = status_column(f.name)
+            if status in release.columns:  # withheld for privacy: whole classes, so k holds
+                release[status] = release[status].mask(blanked, "suppressed")
     return release
 
 

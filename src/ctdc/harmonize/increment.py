@@ -29,7 +29,7 @@ from ctdc.harmonize.series import (
     normalize,
     whole_groups_wait,
 )
-from ctdc.harmonize.settings import RunSettings, load_hierarchy
+from ctdc.harmonize.settings import RunSettings, field_hierarchy
 from ctdc.harmonize.steps import Anonymized, Merged, anonymize_records, protected_flags
 from ctdc.schema import Schema
 from ctdc.slugs import Slug
@@ -86,11 +86,11 @@ def run_increment(
     first_of_epoch: bool,
 ) -> SeriesOutcome:
     """Anonymize the pending pool on its own, hold back what waits, assemble the release."""
-    k, qis = settings.k, schema.quasi_identifiers
-    hierarchies = {n: load_hierarchy(schema[n].hierarchy) for n in settings.levels}
+    k, qis = settings.k, schema.release_keys  # k counts every QI with its status
+    hierarchies = {n: field_hierarchy(schema[n]) for n in settings.levels}
     pending = plan.pending
     added = pending.iloc[0:0]
-    report = _empty_report(k, qis)
+    report = _empty_report(k, schema.quasi_identifiers)
     if len(pending) >= k:
         try:
             done = anonymize_records(Merged(pending, {}), schema, settings)
@@ -106,11 +106,11 @@ def run_increment(
     if len(added):  # as released: derived fields follow their published source
         new_rows = apply_derivations(normalize(added, schema, settings.levels), schema,
                                      hierarchies)  # fmt: skip
-        wait = cancelling(new_rows, plan.removed, qis, schema.released, k, protected)
+        wait = cancelling(new_rows, plan.removed, qis, schema.release_row, k, protected)
         wait = whole_groups_wait(new_rows, wait, qis, protected)
         if wait.any():
             new_rows, added = new_rows[~wait], added[~wait]
-    frozen = plan.frozen[[*schema.released, ORG, PSEUDONYM]]
+    frozen = plan.frozen[[*schema.release_row, ORG, PSEUDONYM]]
     parts = [p for p in (frozen, new_rows) if p is not None and len(p)]
     frame = pd.concat(parts, ignore_index=True) if parts else frozen  # build_tables sorts it
     anonymized = Anonymized(AnonymizationResult(frame=frame, report=report), hierarchies)
@@ -154,6 +154,14 @@ def _next_ledger(
         ORG: live_orgs.reindex(withheld).to_numpy(), PSEUDONYM: withheld.to_numpy(),
         "content": content.reindex(withheld).to_numpy(),
         "state": str(State.WITHHELD)}))  # fmt: skip
-    columns = [*schema.released, ORG, PSEUDONYM, "content", "state", "first_seen", "published_on"]
+    columns = [
+        *schema.release_row,
+        ORG,
+        PSEUDONYM,
+        "content",
+        "state",
+        "first_seen",
+        "published_on",
+    ]
     ledger = pd.concat([p.reindex(columns=columns) for p in parts if len(p)], ignore_index=True)
     return ledger.sort_values(PSEUDONYM, ignore_index=True)

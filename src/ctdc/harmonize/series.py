@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ctdc.schema import Schema
+from ctdc.schema import Schema, status_column
 from ctdc.store.atomic import private_mkdir, write_parquet
 from ctdc.store.publication import nullable
 
@@ -55,6 +55,11 @@ class State(StrEnum):
     PENDING = "pending"
     #: left the release to pad a withdrawal; never published again in this epoch
     WITHHELD = "withheld"
+
+
+#: the shape of a released row; a ledger of another shape cannot be frozen into this one
+#: (2: one status per quasi-identifier, "not recorded" and "suppressed" apart for k)
+RELEASE_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -71,7 +76,7 @@ class SeriesPolicy:
 def epoch_digest(schema_sha256: str, k: int, l: int | None, levels: dict[str, int | None],  # noqa: E741
                  protected: list[str]) -> str:  # fmt: skip
     """What an epoch holds fixed: a change of any of it needs ``--new-epoch``."""
-    doc = [schema_sha256, k, l, sorted(levels.items()), sorted(protected)]
+    doc = [RELEASE_FORMAT, schema_sha256, k, l, sorted(levels.items()), sorted(protected)]
     return hashlib.sha256(json.dumps(doc).encode()).hexdigest()
 
 
@@ -82,9 +87,9 @@ def content_hash(frame: pd.DataFrame, schema: Schema) -> np.ndarray:
 
 
 def released_schema(schema: Schema, levels: dict[str, int | None]) -> pa.Schema:
-    """The released fields' Arrow types (no derived label columns), as the ledger stores them."""
-    full = schema.release_arrow_schema(levels)
-    return pa.schema([full.field(n) for n in schema.released])
+    """A released row's Arrow types (fields and statuses; no level or label columns, which
+    are functions of them), as the ledger stores it."""
+    return schema.row_arrow_schema(levels)
 
 
 def normalize(frame: pd.DataFrame, schema: Schema, levels: dict[str, int | None]) -> pd.DataFrame:
@@ -153,7 +158,7 @@ def plan(
     live = merged[~gone]
     if ledger is None or ledger.empty:
         empty = pd.DataFrame(
-            columns=[*schema.released, ORG, PSEUDONYM, "content", "first_seen", "published_on"]
+            columns=[*schema.release_row, ORG, PSEUDONYM, "content", "first_seen", "published_on"]
         )
         return Plan(empty, live, pd.Series(today, index=live.index), pd.Series([], dtype=str),
                     merged.loc[gone, ORG], 0, 0, 0)  # fmt: skip
@@ -163,7 +168,7 @@ def plan(
     still = published.index.isin(now.index)
     same = still & (published["content"].to_numpy() == now.reindex(published.index).to_numpy())
     corrected = int((still & ~same).sum())
-    stays = _pad(published.reset_index(), same, schema.quasi_identifiers, k, protected)
+    stays = _pad(published.reset_index(), same, schema.release_keys, k, protected)
     kept = published[stays]
     withheld_before = state.index[state["state"] == State.WITHHELD]
     newly = published.index[same & ~stays]
@@ -175,9 +180,9 @@ def plan(
     seen = state["first_seen"].where(state["state"] == State.PENDING)
     first = pending[PSEUDONYM].map(seen).fillna(today)
     frozen = kept.reset_index()[
-        [*schema.released, ORG, PSEUDONYM, "content", "first_seen", "published_on"]
+        [*schema.release_row, ORG, PSEUDONYM, "content", "first_seen", "published_on"]
     ]
-    removed = published[~stays].reset_index()[schema.released]
+    removed = published[~stays].reset_index()[schema.release_row]
     return Plan(frozen, pending, first, withheld, merged.loc[gone, ORG],
                 left=int((~same).sum()), padded=int((same & ~stays).sum()),
                 corrected=corrected, removed=removed)  # fmt: skip
@@ -235,8 +240,10 @@ def _certain_either_side(
 
 
 def demographics(qis: list[str], protected: list[str]) -> list[str]:
-    """The quasi-identifiers a protected QI flag is judged over (docs/privacy.md)."""
-    return [q for q in qis if q not in protected]
+    """The quasi-identifiers a protected QI flag is judged over (docs/privacy.md), with their
+    statuses when ``qis`` has them: not the flags, nor the flags' statuses."""
+    flags = set(protected) | {status_column(p) for p in protected}
+    return [q for q in qis if q not in flags]
 
 
 def demographic_groups(frame: pd.DataFrame, qis: list[str], protected: list[str]) -> np.ndarray:
@@ -273,7 +280,7 @@ def hold_back(
         return np.zeros(0, dtype=bool)
     staged = pending.set_index(PSEUDONYM).reindex(increment[PSEUDONYM])
     lost = np.zeros(len(increment))
-    for q in qis:
+    for q in (q for q in qis if q in staged.columns):  # the fields, not their statuses
         lost += increment[q].isna().to_numpy() & staged[q].notna().to_numpy()
     seen = pd.to_datetime(first_seen.set_axis(pending[PSEUDONYM].to_numpy())
                           .reindex(increment[PSEUDONYM]).to_numpy())  # fmt: skip

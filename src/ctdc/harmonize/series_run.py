@@ -35,7 +35,7 @@ from ctdc.harmonize.series import (
     today_utc,
     write_ledger,
 )
-from ctdc.harmonize.settings import RunSettings
+from ctdc.harmonize.settings import RunSettings, field_hierarchy
 from ctdc.harmonize.steps import Batches, Merged, protected_flags
 from ctdc.schema import Schema
 from ctdc.slugs import Slug
@@ -75,7 +75,7 @@ class SeriesRun:
         doc = outcome.summary(self.plan, self.epoch, self.digest, self.today)
         if self.ended is not None:
             doc["recoded_since_previous_epoch"] = recoded(self.ended, outcome.ledger,
-                                                          self.schema.released)  # fmt: skip
+                                                          self.schema.release_row)  # fmt: skip
         return doc
 
     def audit(self, folder: Path, release_id: str, previous: Release | None) -> AuditReport:
@@ -134,9 +134,8 @@ def series_policy(settings: RunSettings) -> SeriesPolicy:
 def settings_digest(schema: Schema, settings: RunSettings) -> str:
     """The epoch's digest of this run's schema and hierarchies, k, l, levels and protected
     flags (a hierarchy file edited in place changes what a label means: a new epoch)."""
-    files = {n: schema[n].hierarchy for n in settings.levels}
-    hierarchies = {n: hashlib.sha256(path.read_bytes()).hexdigest()
-                   for n, path in files.items() if path is not None}  # fmt: skip
+    hierarchies = {n: hashlib.sha256(json.dumps(field_hierarchy(schema[n]).rows).encode())
+                   .hexdigest() for n in settings.levels}  # fmt: skip
     schema_sha = settings.policy.schema_sha256 + json.dumps(sorted(hierarchies.items()))
     return epoch_digest(schema_sha, settings.k, settings.l, settings.levels,
                         protected_flags(schema))  # fmt: skip

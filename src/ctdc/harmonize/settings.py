@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ctdc.anonymize import Hierarchy
 from ctdc.errors import CtdcError
-from ctdc.schema import Schema
+from ctdc.schema import Field, Schema
 from ctdc.slugs import Slug
 from ctdc.store.policy import MIN_K, Effective, Policy, check_schema, effective, load_policy
 from ctdc.store.public import PublicArea, public_area
@@ -92,11 +92,21 @@ def release_levels(schema: Schema, overrides: dict[str, int | None]) -> dict[str
         if name not in levels:
             raise CtdcError(Slug.BAD_OPTION, f"--generalize {name}: not a quasi-identifier with "
                             f"a hierarchy; those are {', '.join(sorted(levels))}")  # fmt: skip
-        top = load_hierarchy(schema[name].hierarchy).height - 1
+        top = field_hierarchy(schema[name]).height - 1
         if level is not None and not 0 <= level <= top:
             raise CtdcError(Slug.BAD_OPTION, f"--generalize {name}={level}: levels are 0..{top}")
         levels[name] = level
     return levels
+
+
+def field_hierarchy(field: Field) -> Hierarchy:
+    """The hierarchy ``field`` is released with: its file, and for an integer field (the
+    year) only the leaves its contract allows, ranges relabelled by what they cover (no
+    range runs past the current year; a new year changes the labels: a new epoch)."""
+    hierarchy = load_hierarchy(field.hierarchy)
+    if field.type == "integer":
+        return hierarchy.clipped(field.min, field.max)
+    return hierarchy
 
 
 @lru_cache(maxsize=16)

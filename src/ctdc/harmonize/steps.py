@@ -10,7 +10,7 @@ finds something wrong and nothing after it (the publish) runs.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -28,10 +28,12 @@ from ctdc.anonymize.report import UnbalancedReport
 from ctdc.errors import CtdcError
 from ctdc.harmonize.accounting import Accounting, account, check_balanced
 from ctdc.harmonize.derive import apply_derivations, label_columns
+from ctdc.harmonize.dictionary import dictionary_table
+from ctdc.harmonize.levels import split_levels
 from ctdc.harmonize.manifest import LDiversityCheck, PrivacyCheck
 from ctdc.harmonize.merge import merge_staging
 from ctdc.harmonize.release_table import to_release_table
-from ctdc.harmonize.settings import RunSettings, load_hierarchy
+from ctdc.harmonize.settings import RunSettings, field_hierarchy
 from ctdc.schema import Schema
 from ctdc.slugs import Slug
 from ctdc.store.atomic import write_parquet
@@ -113,7 +115,7 @@ def anonymize_records(merged: Merged, schema: Schema, settings: RunSettings) -> 
     ``bad-option`` for an argument the engine refuses.
     """
     k, l = settings.k, settings.l  # noqa: E741
-    hierarchies = {n: load_hierarchy(schema[n].hierarchy) for n in settings.levels}
+    hierarchies = {n: field_hierarchy(schema[n]) for n in settings.levels}
     pinned = {name: level for name, level in settings.levels.items() if level is not None}
     try:
         result = anonymize(
@@ -134,7 +136,17 @@ def anonymize_records(merged: Merged, schema: Schema, settings: RunSettings) -> 
     if result.frame.empty:
         raise CtdcError(Slug.TOO_FEW_RECORDS, f"no record of {len(merged.frame)} can be released "
                         f"with k={k}" + (f" and l={l}" if l else ""))  # fmt: skip
-    return Anonymized(result, hierarchies)
+    return Anonymized(with_status(result, schema), hierarchies)
+
+
+def with_status(result: AnonymizationResult, schema: Schema) -> AnonymizationResult:
+    """The released rows with one status column per quasi-identifier (``as_recorded``,
+    ``generalized``, ``suppressed``, ``not_recorded``): the engine counted "suppressed" and
+    "not recorded" apart for k, so publishing which is which keeps every class at k."""
+    assert result.status is not None
+    status = {c: pd.array(result.status[q].astype(str), dtype="string")
+              for q, c in schema.status_columns.items()}  # fmt: skip
+    return replace(result, frame=result.frame.assign(**status))
 
 
 def account_records(batches: Batches, merged: Merged, anonymized: Anonymized) -> Accounting:
@@ -153,16 +165,17 @@ def build_tables(anonymized: Anonymized, schema: Schema, settings: RunSettings) 
     No pandas metadata goes into the tables, so the same records give the same bytes.
     """
     frame = anonymized.frame
-    release = apply_derivations(frame[schema.released].copy(), schema, anonymized.hierarchies)
+    release = apply_derivations(frame[schema.release_row].copy(), schema, anonymized.hierarchies)
+    release = split_levels(release, schema, anonymized.hierarchies)
     for name, col in label_columns(frame, schema).items():
         release[name] = col
-    cases = to_release_table(release, schema.release_arrow_schema(settings.levels))
+    cases = to_release_table(release, schema.release_arrow_schema())
     # sorted by the released content, after the derivations: the row order then tells
     # neither the organization nor the time of ingest, nor a value a derivation blanked
     # (nulls last: the default of every pyarrow >= 20, per key since 25)
     order = pc.sort_indices(cases, sort_keys=[(n, "ascending") for n in cases.column_names])
     cases = cases.take(order)
-    dictionary = pa.Table.from_pylist(schema.dictionary_rows()).replace_schema_metadata(None)
+    dictionary = dictionary_table(schema, anonymized.hierarchies)
     return ReleaseTables(cases, dictionary)
 
 
@@ -180,7 +193,7 @@ def verify_release(cases: Path, schema: Schema, settings: RunSettings) -> Privac
     is published.
     """
     k, l = settings.k, settings.l  # noqa: E741
-    qis = schema.quasi_identifiers
+    qis = schema.release_file_keys
     check = check_k_anonymity(cases, qis, k)
     if not check.passed:
         raise CtdcError(

@@ -10,7 +10,15 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ctdc.schema.model import COUNTRY_CODES, Field, Group, Schema, load_schema
+from ctdc.schema.model import (
+    COUNTRY_CODES,
+    STATUS_VALUES,
+    Field,
+    Group,
+    Schema,
+    load_schema,
+    status_column,
+)
 
 if TYPE_CHECKING:
     from ctdc.schema.contract import (
@@ -24,6 +32,7 @@ _CONTRACT = {"build_contract", "contract_failures", "expected_text", "table_fail
 
 __all__ = [
     "COUNTRY_CODES",
+    "STATUS_VALUES",
     "Field",
     "Group",
     "Schema",
@@ -31,6 +40,7 @@ __all__ = [
     "contract_failures",
     "expected_text",
     "load_schema",
+    "status_column",
     "table_failures",
 ]
 

@@ -34,6 +34,20 @@ RELEASED_ROLES: frozenset[Role] = frozenset({"quasi_identifier", "sensitive", "a
 #: the link back to a person and an export: internal whatever a schema file says
 NEVER_RELEASED: frozenset[str] = frozenset({"org_id", "case_pseudonym", "batch_id"})
 
+#: how a quasi-identifier's cell was published, with its meaning (the status column's values)
+STATUS_VALUES: dict[str, str] = {
+    "as_recorded": "published as recorded (the finest level)",
+    "generalized": "published at a coarser level of its hierarchy: the finer columns are NULL",
+    "suppressed": "withheld for privacy: recorded, but NULL in every column of this variable",
+    "not_recorded": "the organization did not record it: NULL in every column of this variable",
+}
+
+
+def status_column(name: str) -> str:
+    """The status column of quasi-identifier ``name``."""
+    return f"{name}_status"
+
+
 #: ISO 3166-1 alpha-2 codes, from pycountry (maintained), not a hand-typed table
 COUNTRY_CODES: tuple[str, ...] = tuple(sorted(c.alpha_2 for c in pycountry.countries))
 
@@ -79,6 +93,9 @@ class Field:
     #: source value -> this field's value; the release recomputes the field from the
     #: *published* source, so it can never say more than the published source does
     derive: dict[str, str] | None = None
+    #: the release's column per hierarchy level above the leaf, (name, description), the
+    #: leaf level being the field itself (``citizenship_subregion``, ``citizenship_region``)
+    level_columns: tuple[tuple[str, str], ...] = ()
 
     @property
     def arrow_type(self) -> pa.DataType:
@@ -142,6 +159,30 @@ class Schema:
         return [n for n in self.names(*RELEASED_ROLES) if n not in NEVER_RELEASED]
 
     @property
+    def status_columns(self) -> dict[str, str]:
+        """Quasi-identifier -> its status column (:data:`STATUS_VALUES`): how the cell was
+        published, so that NULL "not recorded" and NULL "suppressed" are told apart."""
+        return {q: status_column(q) for q in self.quasi_identifiers}
+
+    @property
+    def release_row(self) -> list[str]:
+        """A released row as the pipeline keeps it (ledger, frozen rows): the released fields,
+        then one status per quasi-identifier. Level columns are computed at the end."""
+        return [*self.released, *self.status_columns.values()]
+
+    @property
+    def release_file_keys(self) -> list[str]:
+        """What k is counted over in the public file: every quasi-identifier with its level
+        columns (functions of its published value) and its status."""
+        return [c for q in self.quasi_identifiers
+                for c in (q, *(n for n, _ in self[q].level_columns), status_column(q))]  # fmt: skip
+
+    @property
+    def release_keys(self) -> list[str]:
+        """What k is counted over in a release: every quasi-identifier and its status."""
+        return [*self.quasi_identifiers, *self.status_columns.values()]
+
+    @property
     def staged(self) -> list[str]:
         """What staging holds: every field except direct identifiers."""
         return [f.name for f in self.fields if f.role != "direct_identifier"]
@@ -150,53 +191,33 @@ class Schema:
         cols = names if names is not None else self.staged
         return pa.schema([pa.field(n, self[n].arrow_type, nullable=True) for n in cols])
 
-    def release_arrow_schema(self, levels: dict[str, int | None] | None = None) -> pa.Schema:
-        """Released fields plus one ``;``-joined label column per flag group.
+    def row_arrow_schema(self, levels: dict[str, int | None] | None = None) -> pa.Schema:
+        """A released row as the pipeline keeps it (:attr:`release_row`): one column per
+        released field, then the statuses.
 
         A field released above level 0 (or at ``auto``) holds hierarchy labels
-        such as ``2014-2016`` or ``Western Africa``, so it is text whatever its type.
+        such as ``2014-2016`` or ``Western Africa``, so it is text whatever its type;
+        the public file splits it into one column per level (:meth:`release_arrow_schema`).
         """
         chosen = {f.name: f.level for f in self.fields} | dict(levels or {})
-        base = pa.schema(
-            [
-                pa.field(n, pa.string() if chosen.get(n) != 0 else self[n].arrow_type)
-                for n in self.released
-            ]
-        )
-        extra = [
-            pa.field(g.concatenated, pa.string()) for g in self.groups.values() if g.concatenated
-        ]
-        return pa.schema(list(base) + extra)
+        return pa.schema(
+            [pa.field(n, pa.string() if chosen.get(n) != 0 else self[n].arrow_type)
+             for n in self.released]
+            + [pa.field(c, pa.string()) for c in self.status_columns.values()]
+        )  # fmt: skip
 
-    def dictionary_rows(self) -> list[dict[str, Any]]:
-        """The data dictionary of a release: one row per released column."""
-        rows = [
-            {
-                "column": f.name,
-                "type": f.type,
-                "role": f.role,
-                "ctdc_name": f.ctdc_name,
-                "group": f.group,
-                "allowed_values": "; ".join(f.values) if f.type == "category" else None,
-                "description": f.description,
-            }
-            for f in self.fields
-            if f.name in self.released
-        ]
-        for g in self.groups.values():
-            if g.concatenated:
-                rows.append(
-                    {
-                        "column": g.concatenated,
-                        "type": "string",
-                        "role": "attribute",
-                        "ctdc_name": None,
-                        "group": g.name,
-                        "allowed_values": "; ".join(str(f.label) for f in g.flags),
-                        "description": f"{g.description} Labels of the true flags, joined by ';'.",
-                    }
-                )
-        return rows
+    def release_arrow_schema(self) -> pa.Schema:
+        """The public cases file: every released field at its own type, followed by its level
+        columns (text), then one status per quasi-identifier, then one ``;``-joined label
+        column per flag group. Each column holds values of one level only."""
+        cols: list[pa.Field] = []
+        for n in self.released:
+            cols.append(pa.field(n, self[n].arrow_type))
+            cols += [pa.field(c, pa.string()) for c, _ in self[n].level_columns]
+        cols += [pa.field(c, pa.string()) for c in self.status_columns.values()]
+        cols += [pa.field(g.concatenated, pa.string()) for g in self.groups.values()
+                 if g.concatenated]  # fmt: skip
+        return pa.schema(cols)
 
 
 def _bad(path: Path, detail: str, fix: str | None = None) -> CtdcError:
@@ -248,7 +269,38 @@ def _parse_field(raw: dict[str, Any], path: Path) -> Field:
         level=_parse_level(raw.get("level", 0), name, hierarchy, path),
         derived_from=raw.get("derived_from"),
         derive=_parse_derive(raw.get("derive"), name, values, path),
+        level_columns=_parse_level_columns(raw.get("level_columns"), name, hierarchy, path),
     )
+
+
+def _parse_level_columns(raw: object, name: str, hierarchy: Path | None,
+                         path: Path) -> tuple[tuple[str, str], ...]:  # fmt: skip
+    """``level_columns: [{name, description}, ...]``, one per hierarchy level between the
+    leaf and the root. Without it a field with a hierarchy is released as one column per
+    level named ``<field>_level<n>``."""
+    if hierarchy is None:
+        if raw is not None:
+            raise _bad(path, f"field {name}: `level_columns` needs a `hierarchy`")
+        return ()
+    with open(hierarchy, encoding="utf-8") as fh:
+        first = next((line for line in fh if line.strip()), "")
+    between = max(len(first.split(";")) - 2, 0)
+    if raw is None:
+        return tuple((f"{name}_level{n}", f"{name} at level {n} of its hierarchy.")
+                     for n in range(1, between + 1))  # fmt: skip
+    if not isinstance(raw, list) or not all(isinstance(c, dict) for c in raw):
+        raise _bad(path, f"field {name}: `level_columns` is a list of {{name, description}}")
+    if len(raw) != between:
+        raise _bad(path, f"field {name}: `level_columns` lists {len(raw)} columns; its "
+                   f"hierarchy has {between} levels between the leaf and the root")  # fmt: skip
+    out = []
+    for col in raw:
+        cname, desc = col.get("name"), col.get("description")
+        if not isinstance(cname, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", cname) or not desc:
+            raise _bad(path, f"field {name}: each level column needs a snake_case `name` and "
+                       "a `description`")  # fmt: skip
+        out.append((cname, str(desc).strip()))
+    return tuple(out)
 
 
 def _parse_derive(raw: object, name: str, values: tuple[str, ...],
@@ -362,6 +414,12 @@ def _parse_schema(text: str, path: Path) -> Schema:
             gname, str(graw.get("description", "")), graw.get("concatenated"), flags, protected
         )
     _check_roles(fields, path)
+    for f in fields:
+        status = [status_column(f.name)] if f.role == "quasi_identifier" else []
+        for extra in [c for c, _ in f.level_columns] + status:
+            if extra in seen:
+                raise _bad(path, f"field {f.name}: its release column {extra} is also a field")
+            seen.add(extra)
     for f in fields:
         if f.group and f.group not in groups:
             raise _bad(path, f"field {f.name}: group {f.group!r} is not declared under `groups`")
