@@ -44,6 +44,7 @@ from ctdc.harmonize.steps import (
     build_tables,
     collect_batches,
     merge_records,
+    stamp_release_id,
     verify_release,
     write_tables,
 )
@@ -147,6 +148,7 @@ def harmonize(
             if previous is not None and previous.manifest.fingerprint == digest:
                 return _unchanged(previous, settings)
             rid = release_id(ws, data_sha)
+            data_sha = stamp_release_id(tmp / CASES_FILE, rid)  # the file as published
             series.write_ledger(rid, outcome)  # the gate's frozen rows check reads it
             say("auditing the release (every attack of `ctdc audit`)")
             report = series.audit(tmp, rid, previous)

@@ -10,12 +10,14 @@ finds something wrong and nothing after it (the publish) runs.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from ctdc.anonymize import (
     AnonymizationResult,
@@ -176,7 +178,41 @@ def build_tables(anonymized: Anonymized, schema: Schema, settings: RunSettings) 
     order = pc.sort_indices(cases, sort_keys=[(n, "ascending") for n in cases.column_names])
     cases = cases.take(order)
     dictionary = dictionary_table(schema, anonymized.hierarchies)
-    return ReleaseTables(cases, dictionary)
+    return ReleaseTables(with_metadata(cases, dictionary, schema, settings), dictionary)
+
+
+#: the cases file's key-value metadata key for what the release is (JSON)
+RELEASE_META = b"ctdc"
+
+
+def with_metadata(cases: pa.Table, dictionary: pa.Table, schema: Schema,
+                  settings: RunSettings) -> pa.Table:  # fmt: skip
+    """``cases`` with each column's description and the release's k and schema hash in the
+    Parquet key-value metadata, and pandas' metadata so that pandas reads the flags as
+    ``boolean`` (not ``object``) and the year as ``Int16``. Deterministic: the release id
+    is stamped in afterwards (:func:`stamp_release_id`), once the content's hash names it."""
+    described = dict(zip(dictionary.column("column").to_pylist(),
+                         dictionary.column("description").to_pylist(), strict=True))  # fmt: skip
+    fields = [f.with_metadata({b"description": described[f.name].encode()}) for f in cases.schema]
+    dtypes = {pa.bool_(): "boolean", pa.int16(): "Int16", pa.string(): "string"}
+    empty = pd.DataFrame({f.name: pd.array([], dtype=dtypes[f.type]) for f in cases.schema})
+    pandas_meta = pa.Schema.from_pandas(empty, preserve_index=False).metadata[b"pandas"]
+    about = {"schema": schema.name, "schema_version": schema.version, "k": settings.k,
+             "l": settings.l, "schema_sha256": settings.policy.schema_sha256}  # fmt: skip
+    meta = {b"pandas": pandas_meta, RELEASE_META: json.dumps(about, sort_keys=True).encode()}
+    return pa.Table.from_arrays(cases.columns, schema=pa.schema(fields, metadata=meta))
+
+
+def stamp_release_id(path: Path, release_id: str) -> str:
+    """Add the release id to the cases file's metadata; the SHA-256 of the file as published.
+
+    The id is named after the content's hash, so it goes in after that hash is taken."""
+    table = pq.read_table(path)
+    meta = dict(table.schema.metadata or {})
+    about = json.loads(meta.get(RELEASE_META, b"{}")) | {"release_id": release_id}
+    meta[RELEASE_META] = json.dumps(about, sort_keys=True).encode()
+    write_parquet(path, table.replace_schema_metadata(meta))
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def write_tables(folder: Path, tables: ReleaseTables) -> str:
