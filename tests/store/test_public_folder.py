@@ -87,7 +87,8 @@ def test_public_folder_holds_the_current_release_its_catalog_and_nothing_else(
 ) -> None:
     ws, result = published["ws"], published["result"]
     public = ws.root / "public"
-    assert sorted(p.name for p in public.iterdir()) == ["catalog.duckdb", "current", "releases"]
+    assert sorted(p.name for p in public.iterdir()) == ["catalog.duckdb", "current", "releases",
+                                                        "views.sql"]  # fmt: skip
     assert os.readlink(public / "current") == f"releases/{result.release_id}"
     assert [p.name for p in (public / "releases").iterdir()] == [result.release_id]
     assert result.public_path == public / "releases" / result.release_id
@@ -152,7 +153,7 @@ def test_no_byte_of_the_public_folder_holds_private_data(published: dict[str, An
     needles = [MARKER, MARKER.lower(), *ORGS, *batch_ids, *export_hashes,
                result.manifest.fingerprint, result.manifest.fingerprint[:8]]  # fmt: skip
     files = [Path(folder) / f for folder, _, names in os.walk(ws.root / "public") for f in names]
-    assert len(files) == 4 and all(p.stat().st_size > 0 for p in files)  # current: a link
+    assert len(files) == 5 and all(p.stat().st_size > 0 for p in files)  # current: a link
     for path in files:
         texts = [path.read_bytes().decode("latin-1")]
         if path.suffix == ".parquet":
@@ -317,6 +318,7 @@ def test_publish_elsewhere_for_a_group_under_umask_000_and_stale_temps_go(
     (dead / "cases.parquet").write_text(MARKER)
     (outside / ".current.999.tmp").write_text(MARKER)
     (outside / ".catalog.duckdb.999.tmp").write_text(MARKER)
+    (outside / ".views.sql.k3x_9q.tmp").write_text(MARKER)
     (ws.releases_dir / ".tmp-dead").mkdir()
     (ws.releases_dir / ".tmp-dead" / "cases.parquet").write_text(MARKER)
     (ws.root / ".current.999.tmp").write_text(MARKER)
@@ -329,7 +331,8 @@ def test_publish_elsewhere_for_a_group_under_umask_000_and_stale_temps_go(
     assert result.status == "unchanged"
     assert result.release_id == published["result"].release_id
     assert current_public_release(outside) == outside / "releases" / result.release_id
-    assert sorted(p.name for p in outside.iterdir()) == ["catalog.duckdb", "current", "releases"]
+    assert sorted(p.name for p in outside.iterdir()) == ["catalog.duckdb", "current", "releases",
+                                                         "views.sql"]  # fmt: skip
     assert [p.name for p in (outside / "releases").iterdir()] == [result.release_id]
     assert not (ws.releases_dir / ".tmp-dead").exists()
     assert not (ws.root / ".current.999.tmp").exists()

@@ -23,13 +23,13 @@ import pyarrow.parquet as pq
 
 from ctdc.audit.model import CheckResult, fail, ok, plural
 from ctdc.audit.sources import Sources
-from ctdc.store.public import CATALOG_FILE, PublicArea
+from ctdc.store.public import CATALOG_FILE, VIEWS_FILE, PublicArea
 from ctdc.store.release import CASES_FILE, DICTIONARY_FILE, MANIFEST_FILE
 
 MARKERS = "markers and bytes"
 FILES = "files"
 RELEASE_FILES = frozenset({CASES_FILE, DICTIONARY_FILE, MANIFEST_FILE})
-ROOT_ENTRIES = frozenset({"current", "releases", CATALOG_FILE})
+ROOT_ENTRIES = frozenset({"current", "releases", CATALOG_FILE, VIEWS_FILE})
 RELEASE_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{8}(-\d+)?")
 #: hex strings at least this long are looked for by window (pseudonyms, hashes, batch ids)
 _HEX_MIN = 16
@@ -207,7 +207,8 @@ def _release_problems(folder: Path, area: PublicArea, label: str) -> Iterable[st
 
 
 def files(area: PublicArea | None, release: Path, mode: int) -> CheckResult:
-    """The public folder holds ``current``, ``releases/<id>/`` (three files each) and the catalog.
+    """The public folder holds ``current``, ``releases/<id>/`` (three files each), the catalog
+    and ``views.sql``.
 
     Modes are exactly ``ctdc.store.public``'s: folders ``mode``, files ``mode``
     without x bits; ``current`` a relative symlink to a release beside it.
@@ -241,9 +242,12 @@ def _area_problems(area: PublicArea) -> list[str]:
         target = os.readlink(link) if link.is_symlink() else None
         if target is None or Path(target).is_absolute() or Path(target).parent != Path("releases"):
             problems.append("current is not a relative symlink to releases/<id>")
-    catalog = area.catalog_path
-    if catalog.exists() and (catalog.is_symlink() or _mode(catalog) != area.file_mode):
-        problems.append(f"{CATALOG_FILE} has mode {_mode(catalog):04o}, not {area.file_mode:04o}")
+    for name in (CATALOG_FILE, VIEWS_FILE):
+        path = root / name
+        if path.is_symlink() or (path.exists() and not path.is_file()):
+            problems.append(f"{name} is not a regular file")
+        elif path.exists() and _mode(path) != area.file_mode:
+            problems.append(f"{name} has mode {_mode(path):04o}, not {area.file_mode:04o}")
     releases = area.releases_dir
     if releases.is_dir():
         if _mode(releases) != area.mode:

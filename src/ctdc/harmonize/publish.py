@@ -135,7 +135,8 @@ def to_public(
     """Make the private ``release`` the public folder's current one, unless it already is.
 
     Copies its data files (same bytes) with the public manifest, removes public
-    releases beyond ``keep`` and rewrites the catalog.
+    releases beyond ``keep`` and rewrites the catalog (``views.sql`` and
+    ``catalog.duckdb``).
     """
     current = current_public_release(area.root)
     if current is not None and current.name == manifest.release_id:
@@ -148,6 +149,6 @@ def to_public(
         current = publish_public(area, manifest.release_id, files, doc.to_dict(), MANIFEST_FILE)
         write_catalog(area)
     prune(area, keep)
-    if not area.catalog_path.is_file():
-        write_catalog(area)
+    if not (area.catalog_path.is_file() and area.views_path.is_file()):
+        write_catalog(area)  # a crash before it, or a folder published by an older ctdc
     return current, doc

@@ -1,76 +1,115 @@
-"""The DuckDB catalog of the public folder: views ``cases``, ``dictionary``, ``release_log``.
+"""DuckDB views over the public folder: ``views.sql`` (portable) and ``catalog.duckdb``.
 
-The views read only the public folder (never the workspace): ``cases`` and
-``dictionary`` through ``<public>/current``, so they follow every publish
-without being rewritten, and ``release_log`` from the public manifests of the
-releases kept public. ``<public>/catalog.duckdb`` holds the same views for
-analysts who open it with the duckdb CLI or any DuckDB client; its mode is set
-explicitly (0644, or 0640 for a group), never left to the umask.
+The views are ``cases``, ``dictionary`` and ``release_log`` (the public
+manifests of the releases kept public). They read only the public folder, never the workspace,
+and go through ``<public>/current``, so they follow every publish without
+being rewritten.
+
+Two forms, because DuckDB resolves a relative path in a view against the
+working directory (or ``file_search_path``), never against the folder of the
+database file that holds the view (checked with DuckDB 1.1.3, 1.4.4 and 2.0.1):
+
+* ``<public>/views.sql`` uses paths relative to the public folder, so a copy of
+  the folder (a USB stick, a mirror, a renamed mount) works as it is:
+  ``cd <public> && duckdb -init views.sql``. It uses nothing newer than
+  DuckDB 1.1's SQL.
+* ``<public>/catalog.duckdb`` keeps absolute paths, so it opens from any working
+  directory where the folder was published (``duckdb -readonly
+  /srv/ctdc/public/catalog.duckdb``); a copied folder uses ``views.sql``. The
+  file is written in DuckDB 1.1's storage format (``STORAGE_VERSION 'v1.1.0'``),
+  which every DuckDB from 0.10 up reads; DuckDB 2's own format is unreadable
+  before 2.0.
+
+Both are swapped in atomically, with their mode set explicitly (0644, or 0640
+for a group), never left to the umask.
 """
 
 from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Sequence
 from pathlib import Path
 
 from ctdc.scratch import scratch_connection
-from ctdc.store.atomic import fsync_file
-from ctdc.store.public import CATALOG_FILE, PublicArea
+from ctdc.store.atomic import fsync_file, write_bytes
+from ctdc.store.public import CATALOG_FILE, VIEWS_FILE, PublicArea
 from ctdc.store.release import CASES_FILE, DICTIONARY_FILE, MANIFEST_FILE
 
-__all__ = ["CATALOG_FILE", "view_statements", "write_catalog"]
+__all__ = [
+    "CATALOG_FILE",
+    "STORAGE_VERSION",
+    "VIEWS_FILE",
+    "view_statements",
+    "views_sql",
+    "write_catalog",
+]
+
+#: the storage format ``catalog.duckdb`` is written in: readable by DuckDB 0.10 and later
+STORAGE_VERSION = "v1.1.0"
 
 _catalog_ids = itertools.count()
+
+_VIEWS_HEADER = """\
+-- DuckDB views over this public folder: cases, dictionary and release_log.
+-- Written by ctdc at each publish; runs on DuckDB 1.1 or later.
+-- Paths are relative to this folder, so run it from here (a copy of the folder works too):
+--   cd <public folder> && duckdb -init views.sql
+--   cd <public folder> && duckdb -c ".read views.sql" -c "SELECT count(*) FROM cases"
+-- From Python: duckdb.connect().execute(open("views.sql").read()) in this folder.
+"""
 
 
 def _literal(path: Path | str) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-def view_statements(public_root: Path, *, release: Path | None = None,
-                    manifests: Sequence[Path] | None = None) -> list[str]:  # fmt: skip
-    """``CREATE VIEW`` statements over the public folder at ``public_root``.
+def _where(root: Path | None, *parts: str) -> str:
+    """``parts`` joined under ``root``, or relative to the public folder when ``root`` is None."""
+    return "/".join(parts) if root is None else str(root.joinpath(*parts))
 
-    By default the views follow ``<public>/current`` and glob the public
-    manifests. A sandbox that allows exact files only passes the resolved
-    ``release`` folder and the exact ``manifests`` list instead.
+
+def view_statements(root: Path | None) -> list[str]:
+    """``CREATE OR REPLACE VIEW`` statements over the public folder.
+
+    ``root`` None gives paths relative to the public folder (``views.sql``);
+    a path gives absolute ones under it (``catalog.duckdb``). Only SQL that
+    DuckDB 1.1 knows.
     """
-    root = public_root.resolve()
-    folder = release if release is not None else root / "current"
-    if manifests is None:
-        logs = _literal(root / "releases" / "*" / MANIFEST_FILE)
-    else:
-        logs = "[" + ", ".join(_literal(m) for m in manifests) + "]"
-    return [
-        "CREATE OR REPLACE VIEW cases AS SELECT * FROM "
-        f"read_parquet({_literal(folder / CASES_FILE)})",
-        "CREATE OR REPLACE VIEW dictionary AS SELECT * FROM "
-        f"read_parquet({_literal(folder / DICTIONARY_FILE)})",
-        "CREATE OR REPLACE VIEW release_log AS SELECT release_id, created_at, k, "
-        "records_released, counts_rounded_to, previous_release "
-        f"FROM read_json_auto({logs}, union_by_name = true) ORDER BY release_id",
-    ]
+    views = [("cases", CASES_FILE), ("dictionary", DICTIONARY_FILE)]
+    out = [f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM "
+           f"read_parquet({_literal(_where(root, 'current', name))})"
+           for view, name in views]  # fmt: skip
+    logs = _literal(_where(root, "releases", "*", MANIFEST_FILE))
+    out.append("CREATE OR REPLACE VIEW release_log AS SELECT release_id, created_at, k, "
+               "records_released, counts_rounded_to, previous_release FROM "
+               f"read_json_auto({logs}, union_by_name = true) ORDER BY release_id")  # fmt: skip
+    return out
+
+
+def views_sql() -> str:
+    """The text of ``views.sql``: a comment on how to run it, then one statement a line."""
+    return _VIEWS_HEADER + "".join(f"{s};\n" for s in view_statements(None))
 
 
 def write_catalog(area: PublicArea) -> Path:
-    """(Re)build ``<public>/catalog.duckdb`` in a temp file and swap it in atomically.
+    """(Re)write ``<public>/views.sql`` and ``<public>/catalog.duckdb``, each swapped in atomically.
 
-    The file is attached to the process's scratch database (:mod:`ctdc.scratch`)
-    under a name of its own, not opened as a database of its own: that would
-    build DuckDB's catalog of built-in functions again (~35 ms of CPU a publish).
+    The catalog is built in a temp file attached to the process's scratch
+    database (:mod:`ctdc.scratch`) under a name of its own, not opened as a
+    database of its own: that would build DuckDB's catalog of built-in
+    functions again (~35 ms of CPU a publish). Returns the catalog's path.
     """
+    write_bytes(area.views_path, views_sql().encode("utf-8"), mode=area.file_mode)
     target = area.catalog_path
     tmp = area.root / f".{CATALOG_FILE}.{os.getpid()}.tmp"
     tmp.unlink(missing_ok=True)
     name = f"ctdc_catalog_{next(_catalog_ids)}"
     con = scratch_connection()
     try:
-        con.execute(f"ATTACH {_literal(tmp)} AS {name}")
+        con.execute(f"ATTACH {_literal(tmp)} AS {name} (STORAGE_VERSION '{STORAGE_VERSION}')")
         try:
             con.execute(f"USE {name}")
-            for stmt in view_statements(area.root):
+            for stmt in view_statements(area.root.resolve()):
                 con.execute(stmt)
             con.execute(f"CHECKPOINT {name}")  # everything in the file itself, no .wal beside it
         finally:

@@ -7,6 +7,7 @@ Layout (``<public>`` is ``<data>/public`` unless the steward sets ``publish_dir`
     <public>/releases/<id>/dictionary.parquet
     <public>/releases/<id>/manifest.json   the *public* manifest (no export hashes,
                                            no per-organization figures, rounded counts)
+    <public>/views.sql                     the same views as SQL, paths relative to <public>
     <public>/catalog.duckdb                DuckDB views over the public folder
 
 The key, staging, quarantine, ledger and the full manifest never come here,
@@ -40,10 +41,13 @@ from ctdc.store.atomic import fsync_dir, fsync_file, remove_stale_temps, swap_cu
 PUBLIC_DIR = "public"
 DEFAULT_PUBLIC_MODE = 0o755
 CATALOG_FILE = "catalog.duckdb"
+#: the catalog's views as SQL with paths relative to the public folder (``store/catalog.py``)
+VIEWS_FILE = "views.sql"
 #: temp names of a release folder being built (here and in the private ``releases/``)
 STALE_RELEASE = r"\.tmp-.+"
-#: temp names of the ``current`` link and the catalog, beside them
-STALE_LINK_OR_CATALOG = r"\.(current|catalog\.duckdb)\.\d+\.tmp"
+#: temp names of the ``current`` link and the catalog (``.<name>.<pid>.tmp``), and of
+#: ``views.sql`` (``store.atomic``'s ``.<name>.<random>.tmp``), beside them
+STALE_LINK_OR_CATALOG = r"\.(current|catalog\.duckdb)\.\d+\.tmp|\.views\.sql\.[A-Za-z0-9_]+\.tmp"
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,10 @@ class PublicArea:
     @property
     def catalog_path(self) -> Path:
         return self.root / CATALOG_FILE
+
+    @property
+    def views_path(self) -> Path:
+        return self.root / VIEWS_FILE
 
     @property
     def file_mode(self) -> int:
@@ -137,8 +145,9 @@ def prepare(area: PublicArea, ws_root: Path) -> None:
             for f in release.iterdir():
                 if f.is_file() and not f.is_symlink():
                     os.chmod(f, area.file_mode)
-    if area.catalog_path.is_file():
-        os.chmod(area.catalog_path, area.file_mode)
+    for path in (area.catalog_path, area.views_path):
+        if path.is_file() and not path.is_symlink():
+            os.chmod(path, area.file_mode)
 
 
 def current_public_release(root: Path) -> Path | None:
