@@ -35,7 +35,7 @@ demo: $(STAMP)  ## run the whole job end to end on generated sample data
 	$(BIN)/ctdc --data-dir $(DEMO)/data harmonize --k 10
 	@echo "analysts read only the public folder: no key, no workspace"
 	$(BIN)/ctdc query --public-dir $(DEMO)/data/public \
-	  "SELECT citizenship, count(*) AS cases, round(avg(is_sexual_exploit::INT), 2) AS share_sexual FROM cases GROUP BY ALL ORDER BY cases DESC LIMIT 10"
+	  "SELECT citizenship_region, count(*) AS cases, round(avg(is_sexual_exploit::INT), 2) AS share_sexual FROM cases GROUP BY ALL ORDER BY cases DESC LIMIT 10"
 
 test: $(STAMP)  ## install and run the test suite
 	$(BIN)/python -m pytest

@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from ctdc.anonymize import Hierarchy, anonymize, check_k_anonymity
+from ctdc.anonymize.hierarchy import WITHHELD_NOT_RECORDED
 
 
 def band(age: int, width: int) -> str:
@@ -314,34 +315,35 @@ def lm_frame() -> pd.DataFrame:
 
 def test_loss_metric_by_hand_with_a_pinned_level() -> None:
     # Pinned at 5-year bands, k=2: r0-r3 -> (20-24, F); r4, r5 lose the age and so does r6
-    # (not recorded and suppressed are distinct for k; r6's "not recorded" costs 1 to
-    # withhold): (NA, M); r7 is alone whatever is suppressed, and no class (NA, NA): removed.
+    # (not recorded and suppressed are distinct for k; withholding r6's "not recorded"
+    # costs WITHHELD_NOT_RECORDED): (NA, M); r7 is alone whatever is suppressed, and no
+    # class (NA, NA) exists: removed.
     result = anonymize(lm_frame(), ["age", "sex"], 2, hierarchies={"age": AGE}, levels={"age": 1})
     assert result.frame["age"].tolist() == ["20-24"] * 4 + [pd.NA] * 3
     assert result.frame["sex"].tolist() == list("FFFFMMM")
     band = (5 - 1) / (AGE_LEAVES - 1)
-    age = 4 * band + 2 * 1 + 1 + 1  # bands, suppressed, input NA withheld, removed record
+    age = 4 * band + 2 * 1 + WITHHELD_NOT_RECORDED + 1  # bands, suppressed, NA withheld, removed
     sex = 7 * 0 + 1  # the removed record's cell
     r = result.report
     assert (r.records_suppressed, r.cells_suppressed) == (1, {"age": 2, "sex": 0})
     assert r.loss_by_qi == {"age": round(age / 8, 6), "sex": round(sex / 8, 6)}
-    assert r.loss_metric == round((age + sex) / 16, 6) == 0.365132
+    assert r.loss_metric == round((age + sex) / 16, 6) == 0.308882
 
 
 def test_loss_metric_by_hand_with_local_recoding() -> None:
     # Free levels: r4, r5 share the 10-year band 30-39 (9/19 each instead of 1); r6 and r7
     # lose everything and form the class (NA, NA) of two: no record is removed. r6's age
-    # was not recorded; withholding that (status suppressed, as r7's) costs 1.
+    # was not recorded; withholding that (status suppressed, as r7's) costs a tenth.
     result = anonymize(lm_frame(), ["age", "sex"], 2, hierarchies={"age": AGE})
     assert result.frame["age"].tolist() == ["20-24"] * 4 + ["30-39"] * 2 + [pd.NA] * 2
     assert result.frame["sex"].tolist() == list("FFFFMM") + [pd.NA] * 2
-    age = 4 * 4 / 19 + 2 * 9 / 19 + 1 + 1
+    age = 4 * 4 / 19 + 2 * 9 / 19 + WITHHELD_NOT_RECORDED + 1
     sex = 2.0
     r = result.report
     assert r.records_suppressed == 0
     assert r.cells_suppressed == {"age": 1, "sex": 2}
     assert r.loss_by_qi == {"age": round(age / 8, 6), "sex": round(sex / 8, 6)}
-    assert r.loss_metric == round((age + sex) / 16, 6) == 0.361842
+    assert r.loss_metric == round((age + sex) / 16, 6) == 0.305592
     assert_k_anonymous(result.frame, ["age", "sex"], 2)
 
 

@@ -46,6 +46,7 @@ from ctdc.anonymize import (
     check_k_anonymity,
     check_protected,
 )
+from ctdc.anonymize.hierarchy import WITHHELD_NOT_RECORDED
 
 #: Hypothesis profiles for these properties, registered here and applied test by test, so
 #: other test files keep their own. The suite's runs 75 examples of the main property (a
@@ -517,7 +518,7 @@ def _is_safe(case: Case, frame: pd.DataFrame) -> bool:
 
 def _loss_metric(case: Case, before: pd.DataFrame, out: pd.DataFrame, removed: int) -> float:
     """Iyengar's LM: (leaves covered - 1) / (domain leaves - 1) per cell, suppressed 1, input
-    NA 0 (1 if its "not recorded" is suppressed), removed records 1 per cell; the mean over
+    NA 0 (WITHHELD_NOT_RECORDED if it is suppressed), removed records 1 per cell; the mean over
     every QI cell of every input record."""
     n, m = len(case.frame), len(case.qis)
     if n == 0:
@@ -531,7 +532,7 @@ def _loss_metric(case: Case, before: pd.DataFrame, out: pd.DataFrame, removed: i
                               strict=True):  # fmt: skip
             a, b = _text(a), _text(b)
             if a is None:
-                total += told == "suppressed"
+                total += WITHHELD_NOT_RECORDED * (told == "suppressed")
                 continue
             if b is None:
                 total += 1.0
