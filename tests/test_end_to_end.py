@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import query_json, run_ctdc
+from ctdc.package import package_files
 from ctdc.sample import ORGS, generate_samples
 from ctdc.schema import Schema
 
@@ -90,12 +91,15 @@ def _all_text(path: Path) -> str:
     )
 
 
-def test_release_folder_has_no_marker_pseudonym_or_org_in_any_byte(run: dict) -> None:
+def test_release_folder_has_no_marker_pseudonym_or_org_in_any_byte(
+    run: dict, schema: Schema
+) -> None:
     files = sorted(p for p in run["release"].rglob("*") if p.is_file())
     assert {p.name for p in files} >= {"cases.parquet", "manifest.json", "dictionary.parquet"}
     public = sorted(p for p in run["public"].rglob("*") if p.is_file() and not p.is_symlink())
     assert {p.name for p in public} == {"cases.parquet", "manifest.json", "dictionary.parquet",
-                                        "catalog.duckdb", "views.sql"}  # fmt: skip
+                                        "catalog.duckdb", "views.sql",
+                                        *package_files(schema)}  # fmt: skip
     private_only = [*ORGS, *(i["batch_id"] for i in run["ingests"].values())]
     for path in public:  # the private manifest names orgs and batches; the public side never
         raw = path.read_bytes().decode("latin-1")

@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 from ctdc.errors import CtdcError
 from ctdc.harmonize import harmonize
 from ctdc.ingest import ingest_file
+from ctdc.package import package_files
 from ctdc.schema import Schema
 from ctdc.slugs import Slug
 from ctdc.store.publication import read_ledger
@@ -150,9 +151,10 @@ def test_a_changed_k_needs_a_new_epoch_and_the_ledger_stays_private(
     first = night(workspace, schema, org, export(tmp_path, "a.csv", list(range(1, 61))))
     ledger = workspace.root / "series" / f"{first.release_id}.parquet"
     assert ledger.is_file() and ledger.stat().st_mode & 0o077 == 0
-    for folder in (first.path, first.public_path):
-        assert sorted(p.name for p in folder.iterdir()) == [
-            "cases.parquet", "dictionary.parquet", "manifest.json"]  # fmt: skip
+    release_files = ["cases.parquet", "dictionary.parquet", "manifest.json"]
+    assert sorted(p.name for p in first.path.iterdir()) == release_files
+    assert sorted(p.name for p in first.public_path.iterdir()) == sorted(
+        [*release_files, *package_files(schema)])  # fmt: skip
     assert "series" not in first.public_manifest.to_dict()
     with pytest.raises(CtdcError) as err:
         harmonize(workspace, schema, k=K + 1, levels=LEVELS)

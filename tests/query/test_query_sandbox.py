@@ -398,7 +398,10 @@ def test_views_answer_like_an_independent_read(site: Site, con: duckdb.DuckDBPyC
     assert ask("FROM dictionary SELECT count(*) AS n") == [{"n": dictionary.num_rows}]
     assert [r["column_name"] for r in ask("DESCRIBE cases")] == cases.column_names
     assert len(ask("SUMMARIZE cases")) == cases.num_columns
-    assert {r["name"] for r in ask("SHOW TABLES")} == {"cases", "dictionary", "release_log"}
+    hierarchies = {p.stem for p in site.release.glob("hierarchy_*.parquet")}
+    assert hierarchies and {r["name"] for r in ask("SHOW TABLES")} == {
+        "cases", "dictionary", "release_log", *hierarchies
+    }  # fmt: skip
     sql = ("WITH g AS (SELECT gender, count(*) AS n FROM cases GROUP BY ALL) "
            "SELECT sum(n) AS total FROM g, range(1)")  # fmt: skip
     assert ask(sql) == [{"total": cases.num_rows}]
@@ -432,8 +435,9 @@ def test_query_from_a_cwd_with_a_tmp_link_uses_a_private_temp_dir(site: Site) ->
         [(external,)] = con.execute("SELECT current_setting('enable_external_access')").fetchall()
         assert locked is True and external is False
         [(paths,)] = con.execute("SELECT current_setting('allowed_paths')").fetchall()
-        assert sorted(paths) == sorted(
-            str(site.release / f) for f in ("cases.parquet", "dictionary.parquet")
+        tables = [p.name for p in site.release.glob("hierarchy_*.parquet")]
+        assert len(tables) == 4 and sorted(paths) == sorted(
+            str(site.release / f) for f in ("cases.parquet", "dictionary.parquet", *tables)
         )
     assert not Path(temp).exists()
     _assert_refused(site, "SELECT * FROM read_blob('.tmp/pseudonym.key')")

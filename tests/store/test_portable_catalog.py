@@ -25,6 +25,7 @@ import pytest
 
 from conftest import TEST_MAPPING, TEST_ROWS, run_ctdc
 from ctdc.store.catalog import STORAGE_VERSION, view_statements, views_sql
+from ctdc.store.public import hierarchy_files
 
 RECORDS = 60
 
@@ -99,9 +100,10 @@ def test_the_cli_is_duckdb_1() -> None:
 
 def test_views_sql_has_relative_paths_only(public: Path) -> None:
     text = (public / "views.sql").read_text(encoding="utf-8")
-    assert text == views_sql()
+    tables = hierarchy_files(public / "current")
+    assert tables and text == views_sql(tables)
     assert str(public.resolve()) not in text and str(public) not in text
-    literals = [part for stmt in view_statements(None) for part in stmt.split("'")[1::2]]
+    literals = [part for stmt in view_statements(None, tables) for part in stmt.split("'")[1::2]]
     assert literals and all(not p.startswith("/") and ".." not in p for p in literals), literals
     assert (public / "views.sql").stat().st_mode & 0o777 == 0o644
 

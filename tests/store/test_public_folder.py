@@ -40,6 +40,7 @@ from ctdc.harmonize.manifest import ReleaseManifest
 from ctdc.harmonize.public_manifest import COUNTS_ROUNDED_TO, PublicManifest, rounded
 from ctdc.ingest import ingest_file
 from ctdc.mapping import load_mapping
+from ctdc.package import package_files
 from ctdc.query import release_log
 from ctdc.sample import ORGS, generate_samples
 from ctdc.schema import Schema
@@ -83,7 +84,7 @@ def published(schema: Schema) -> Iterator[dict[str, Any]]:
 
 
 def test_public_folder_holds_the_current_release_its_catalog_and_nothing_else(
-    published: dict[str, Any],
+    published: dict[str, Any], schema: Schema
 ) -> None:
     ws, result = published["ws"], published["result"]
     public = ws.root / "public"
@@ -93,7 +94,8 @@ def test_public_folder_holds_the_current_release_its_catalog_and_nothing_else(
     assert [p.name for p in (public / "releases").iterdir()] == [result.release_id]
     assert result.public_path == public / "releases" / result.release_id
     names = sorted(p.name for p in result.public_path.iterdir())
-    assert names == ["cases.parquet", "dictionary.parquet", "manifest.json"]
+    assert names == sorted(["cases.parquet", "dictionary.parquet", "manifest.json",
+                            *package_files(schema)])  # fmt: skip
     for name in ("cases.parquet", "dictionary.parquet"):  # the verified bytes, copied as they are
         assert (result.public_path / name).read_bytes() == (result.path / name).read_bytes()
     # the private copy and the full manifest stay in the workspace
@@ -140,7 +142,9 @@ def _parquet_text(path: Path) -> str:
     return "\n".join(parts)
 
 
-def test_no_byte_of_the_public_folder_holds_private_data(published: dict[str, Any]) -> None:
+def test_no_byte_of_the_public_folder_holds_private_data(
+    published: dict[str, Any], schema: Schema
+) -> None:
     """Batch ids, export hashes, organization ids, pseudonyms, markers: none is public."""
     ws, result, sample = published["ws"], published["result"], published["sample"]
     pseudonyms: set[str] = set()
@@ -153,7 +157,8 @@ def test_no_byte_of_the_public_folder_holds_private_data(published: dict[str, An
     needles = [MARKER, MARKER.lower(), *ORGS, *batch_ids, *export_hashes,
                result.manifest.fingerprint, result.manifest.fingerprint[:8]]  # fmt: skip
     files = [Path(folder) / f for folder, _, names in os.walk(ws.root / "public") for f in names]
-    assert len(files) == 5 and all(p.stat().st_size > 0 for p in files)  # current: a link
+    expected = 5 + len(package_files(schema))  # root: views.sql, catalog (current is a link)
+    assert len(files) == expected and all(p.stat().st_size > 0 for p in files)
     for path in files:
         texts = [path.read_bytes().decode("latin-1")]
         if path.suffix == ".parquet":
@@ -199,7 +204,7 @@ def test_catalog_views_read_only_the_public_folder(published: dict[str, Any]) ->
     try:
         sqls = [row[0] for row in con.execute("SELECT sql FROM duckdb_views() "
                                               "WHERE NOT internal").fetchall()]  # fmt: skip
-        assert len(sqls) == 3
+        assert len(sqls) == 3 + len(list(result.public_path.glob("hierarchy_*.parquet")))
         for sql in sqls:
             paths = [part for part in sql.split("'") if part.startswith("/")]
             assert paths and all(Path(p).is_relative_to(public) for p in paths), sql

@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 
 from ctdc.audit.model import CheckResult, fail, ok, plural
 from ctdc.audit.sources import Sources
-from ctdc.store.public import CATALOG_FILE, VIEWS_FILE, PublicArea
+from ctdc.store.public import CATALOG_FILE, HIERARCHY_FILE, VIEWS_FILE, PublicArea
 from ctdc.store.release import CASES_FILE, DICTIONARY_FILE, MANIFEST_FILE
 
 MARKERS = "markers and bytes"
@@ -194,11 +194,12 @@ def _release_problems(folder: Path, area: PublicArea, label: str) -> Iterable[st
     if _mode(folder) != area.mode:
         yield f"{label} has mode {_mode(folder):04o}, not {area.mode:04o}"
     names = {p.name for p in folder.iterdir()}
-    for extra in sorted(names - RELEASE_FILES):
+    known = RELEASE_FILES | {n for n in names if HIERARCHY_FILE.fullmatch(n)}
+    for extra in sorted(names - known):
         yield f"stray {label}/{extra}"
     for missing in sorted(RELEASE_FILES - names):
         yield f"{label}/{missing} is missing"
-    for name in sorted(names & RELEASE_FILES):
+    for name in sorted(names & known):
         f = folder / name
         if f.is_symlink() or not f.is_file():
             yield f"{label}/{name} is not a regular file"
@@ -207,8 +208,8 @@ def _release_problems(folder: Path, area: PublicArea, label: str) -> Iterable[st
 
 
 def files(area: PublicArea | None, release: Path, mode: int) -> CheckResult:
-    """The public folder holds ``current``, ``releases/<id>/`` (three files each), the catalog
-    and ``views.sql``.
+    """The public folder holds ``current``, ``releases/<id>/`` (three files each and the
+    hierarchy tables), the catalog and ``views.sql``.
 
     Modes are exactly ``ctdc.store.public``'s: folders ``mode``, files ``mode``
     without x bits; ``current`` a relative symlink to a release beside it.

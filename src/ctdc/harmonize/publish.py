@@ -14,7 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
+
 from ctdc import __version__
+from ctdc.anonymize import Hierarchy
 from ctdc.harmonize.accounting import Accounting
 from ctdc.harmonize.manifest import (
     AppliedPolicy,
@@ -25,13 +28,16 @@ from ctdc.harmonize.manifest import (
     changes_since,
 )
 from ctdc.harmonize.public_manifest import PublicManifest, public_manifest
-from ctdc.harmonize.settings import RunSettings
+from ctdc.harmonize.settings import RunSettings, field_hierarchy, load_hierarchy
 from ctdc.harmonize.steps import Anonymized, Batches, ReleaseTables
+from ctdc.package import package_files, write_package
 from ctdc.schema import Schema
 from ctdc.store.atomic import write_json
 from ctdc.store.catalog import write_catalog
+from ctdc.store.policy import pinned_schema
 from ctdc.store.public import (
     PublicArea,
+    complete_public,
     current_public_release,
     prepare,
     prune,
@@ -129,24 +135,66 @@ def write_release(ws: Workspace, built: Path, manifest: ReleaseManifest) -> Path
     return publish(ws, built, manifest.release_id)
 
 
+def release_hierarchies(schema: Schema, dictionary: Path) -> dict[str, Hierarchy]:
+    """The hierarchy of each field with level columns, as the release at ``dictionary`` used it.
+
+    That is :func:`field_hierarchy`, clipped at the current year, except across a New Year:
+    a release re-published on January 1st (after a crash) keeps the years and range labels
+    its dictionary lists, so its hierarchy tables join its own columns.
+    """
+    rows = pq.read_table(dictionary, columns=["column", "values"]).to_pylist()
+    listed = {row["column"]: [v["value"] for v in row["values"] or []] for row in rows}
+    out = {}
+    for f in schema.fields:
+        if not f.level_columns:
+            continue
+        hierarchy = field_hierarchy(f)
+        years = listed.get(f.name)
+        if f.type == "integer" and years and [r[0] for r in hierarchy.rows] != years:
+            hierarchy = load_hierarchy(f.hierarchy).clipped(min(map(int, years)),
+                                                            max(map(int, years)))  # fmt: skip
+        out[f.name] = hierarchy
+    return out
+
+
 def to_public(
-    area: PublicArea, release: Path, manifest: ReleaseManifest, keep: int
+    area: PublicArea,
+    release: Path,
+    manifest: ReleaseManifest,
+    keep: int,
+    *,
+    schema: Schema | None = None,
 ) -> tuple[Path, PublicManifest]:
     """Make the private ``release`` the public folder's current one, unless it already is.
 
-    Copies its data files (same bytes) with the public manifest, removes public
-    releases beyond ``keep`` and rewrites the catalog (``views.sql`` and
-    ``catalog.duckdb``).
+    Copies its data files (same bytes) with the public manifest and the derived
+    files (``ctdc.package``: hierarchy tables), removes public releases beyond
+    ``keep`` and rewrites the catalog (``views.sql`` and ``catalog.duckdb``). A
+    current public release that lacks derived files (published by an older ctdc)
+    gets them. ``schema`` is the release's; by default the pinned schema of the
+    workspace that holds ``release`` (``<data>/releases/<id>``), which harmonize
+    checked is the one it ran with.
     """
+    if schema is None:
+        schema = pinned_schema(Workspace(release.parent.parent))
+    hierarchies = release_hierarchies(schema, release / DICTIONARY_FILE)
+
+    def build(folder: Path) -> None:
+        write_package(folder, schema, hierarchies)
+
+    sources = (CASES_FILE, DICTIONARY_FILE)
     current = current_public_release(area.root)
     if current is not None and current.name == manifest.release_id:
         doc = PublicManifest.from_dict(read_manifest(current))
+        if complete_public(area, current, package_files(schema), sources, build):
+            write_catalog(area)
     else:
-        files = {name: release / name for name in (CASES_FILE, DICTIONARY_FILE)}
+        files = {name: release / name for name in sources}
         shas = {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in files.items()}
         doc = public_manifest(manifest, file_sha256=shas,
                               previous_release=current.name if current else None)  # fmt: skip
-        current = publish_public(area, manifest.release_id, files, doc.to_dict(), MANIFEST_FILE)
+        current = publish_public(area, manifest.release_id, files, doc.to_dict(), MANIFEST_FILE,
+                                 build=build)  # fmt: skip
         write_catalog(area)
     prune(area, keep)
     if not (area.catalog_path.is_file() and area.views_path.is_file()):

@@ -19,7 +19,7 @@ import pandas as pd
 
 from ctdc.errors import CtdcError
 from ctdc.query.classify import check_statement, first_line, refused
-from ctdc.query.sandbox import DEFAULT_LIMITS, VIEWS, Limits, open_sandbox
+from ctdc.query.sandbox import DEFAULT_LIMITS, Limits, open_sandbox, sandbox_views
 
 #: DuckDB vectors (2,048 rows each) fetched per step while counting rows against max_rows
 _FETCH_VECTORS = 32
@@ -46,7 +46,7 @@ def run_in_sandbox(con: duckdb.DuckDBPyConnection, sql: str, *,
     ``limits`` here sets the timeout and the row cap; memory, threads and temp
     space were fixed when the connection was opened.
     """
-    check_statement(con, sql, VIEWS)
+    check_statement(con, sql, sandbox_views(con))
     timer = threading.Timer(limits.timeout, con.interrupt)
     timer.daemon = True
     timer.start()

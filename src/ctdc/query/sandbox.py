@@ -1,9 +1,10 @@
-"""The sandboxed DuckDB connection: it reads the current release's two Parquet files, nothing else.
+"""The sandboxed DuckDB connection: it reads the current release's Parquet files, nothing else.
 
 Built from DuckDB's own switches, set before the first query and then locked:
 
-* ``allowed_paths`` holds exactly ``cases.parquet`` and ``dictionary.parquet``
-  of the release ``<public>/current`` points at, resolved once here (so a
+* ``allowed_paths`` holds exactly ``cases.parquet``, ``dictionary.parquet`` and
+  the hierarchy tables (``hierarchy_<field>.parquet``, regular files only) of
+  the release ``<public>/current`` points at, resolved once here (so a
   later swap of ``current`` or a symlink cannot widen it); no
   ``allowed_directories``; ``enable_external_access = false`` then refuses
   every other path, glob, URL and extension download;
@@ -32,16 +33,18 @@ import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
 from ctdc.errors import CtdcError
 from ctdc.query import release_log
+from ctdc.store.public import hierarchy_files, hierarchy_view
 from ctdc.store.release import CASES_FILE, DICTIONARY_FILE
 
-#: the views (and table) an analyst's SELECT may read
+#: the views (and table) every sandbox has; :func:`sandbox_views` adds the release's
+#: hierarchy tables (``hierarchy_<field>``)
 VIEWS = frozenset({"cases", "dictionary", "release_log"})
 TEMP_PREFIX = "ctdc-query-"
 
@@ -70,6 +73,13 @@ class PublicRelease:
     folder: Path
     cases: Path
     dictionary: Path
+    #: the hierarchy tables, by view name (``hierarchy_citizenship``)
+    hierarchies: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def paths(self) -> list[str]:
+        """Every file the sandbox lets DuckDB open."""
+        return [str(p) for p in (self.cases, self.dictionary, *self.hierarchies.values())]
 
 
 def _literal(path: Path) -> str:
@@ -77,12 +87,13 @@ def _literal(path: Path) -> str:
 
 
 def resolve_release(public_root: Path) -> PublicRelease:
-    """Resolve ``<public_root>/current`` to a published release folder and its two files.
+    """Resolve ``<public_root>/current`` to a published release folder and its files.
 
     Refuses (``no-release``) a missing link, a target outside ``releases/`` or
     in a hidden (``.tmp-*``) folder, and release files that are not regular
     files: a symlink planted as ``cases.parquet`` would otherwise become an
-    allowed path to whatever it points at.
+    allowed path to whatever it points at. A symlink named like a hierarchy
+    table is left out for the same reason.
     """
     root = Path(os.path.realpath(public_root))
     link = root / "current"
@@ -104,7 +115,16 @@ def resolve_release(public_root: Path) -> PublicRelease:
         if not stat.S_ISREG(mode):
             raise CtdcError("no-release", f"release {folder.name} has no regular file {name}")
         files[name] = path
-    return PublicRelease(folder, files[CASES_FILE], files[DICTIONARY_FILE])
+    tables = {hierarchy_view(name): folder / name for name in hierarchy_files(folder)}
+    return PublicRelease(folder, files[CASES_FILE], files[DICTIONARY_FILE], tables)
+
+
+def sandbox_views(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
+    """The names an analyst's SQL may read on ``con``: :data:`VIEWS` and the hierarchy
+    views :func:`open_sandbox` made for its release (it makes no other view)."""
+    made = con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal "
+                       "AND database_name = 'memory'").fetchall()  # fmt: skip
+    return VIEWS | {name for (name,) in made if name.startswith("hierarchy_")}
 
 
 def _config(temp_dir: Path, limits: Limits) -> dict[str, str | bool | int | float | list[str]]:
@@ -126,7 +146,8 @@ def _config(temp_dir: Path, limits: Limits) -> dict[str, str | bool | int | floa
 @contextmanager
 def open_sandbox(public_root: Path, limits: Limits = DEFAULT_LIMITS
                  ) -> Iterator[duckdb.DuckDBPyConnection]:  # fmt: skip
-    """An in-memory connection with ``cases``, ``dictionary``, ``release_log``, locked down.
+    """An in-memory connection with ``cases``, ``dictionary``, ``release_log`` and the release's
+    hierarchy views, locked down.
 
     Needs only read access to the public folder: no key, no workspace.
     """
@@ -135,13 +156,15 @@ def open_sandbox(public_root: Path, limits: Limits = DEFAULT_LIMITS
     try:
         con = duckdb.connect(":memory:", config=_config(temp_dir, limits))
         try:
-            con.execute("SET allowed_paths = ?", [[str(release.cases), str(release.dictionary)]])
+            con.execute("SET allowed_paths = ?", [release.paths])
             con.execute("SET allowed_directories = []")
             con.execute("SET enable_external_access = false")
             con.execute("CREATE VIEW cases AS SELECT * FROM "
                         f"read_parquet({_literal(release.cases)})")  # fmt: skip
             con.execute("CREATE VIEW dictionary AS SELECT * FROM "
                         f"read_parquet({_literal(release.dictionary)})")  # fmt: skip
+            for view, path in release.hierarchies.items():
+                con.execute(f"CREATE VIEW {view} AS SELECT * FROM read_parquet({_literal(path)})")
             release_log.create_table(con, release.folder.parent)
             con.execute("SET lock_configuration = true")
             yield con

@@ -1,7 +1,8 @@
 """DuckDB views over the public folder: ``views.sql`` (portable) and ``catalog.duckdb``.
 
-The views are ``cases``, ``dictionary`` and ``release_log`` (the public
-manifests of the releases kept public). They read only the public folder, never the workspace,
+The views are ``cases``, ``dictionary``, one ``hierarchy_<field>`` per hierarchy
+table of the current release, and ``release_log`` (the public manifests of the
+releases kept public). They read only the public folder, never the workspace,
 and go through ``<public>/current``, so they follow every publish without
 being rewritten.
 
@@ -28,17 +29,26 @@ from __future__ import annotations
 
 import itertools
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from ctdc.scratch import scratch_connection
 from ctdc.store.atomic import fsync_file, write_bytes
-from ctdc.store.public import CATALOG_FILE, VIEWS_FILE, PublicArea
+from ctdc.store.public import (
+    CATALOG_FILE,
+    VIEWS_FILE,
+    PublicArea,
+    current_public_release,
+    hierarchy_files,
+    hierarchy_view,
+)
 from ctdc.store.release import CASES_FILE, DICTIONARY_FILE, MANIFEST_FILE
 
 __all__ = [
     "CATALOG_FILE",
     "STORAGE_VERSION",
     "VIEWS_FILE",
+    "current_hierarchies",
     "view_statements",
     "views_sql",
     "write_catalog",
@@ -50,7 +60,8 @@ STORAGE_VERSION = "v1.1.0"
 _catalog_ids = itertools.count()
 
 _VIEWS_HEADER = """\
--- DuckDB views over this public folder: cases, dictionary and release_log.
+-- DuckDB views over this public folder: cases, dictionary, the hierarchy tables and
+-- release_log.
 -- Written by ctdc at each publish; runs on DuckDB 1.1 or later.
 -- Paths are relative to this folder, so run it from here (a copy of the folder works too):
 --   cd <public folder> && duckdb -init views.sql
@@ -68,14 +79,16 @@ def _where(root: Path | None, *parts: str) -> str:
     return "/".join(parts) if root is None else str(root.joinpath(*parts))
 
 
-def view_statements(root: Path | None) -> list[str]:
+def view_statements(root: Path | None, hierarchies: Sequence[str] = ()) -> list[str]:
     """``CREATE OR REPLACE VIEW`` statements over the public folder.
 
     ``root`` None gives paths relative to the public folder (``views.sql``);
-    a path gives absolute ones under it (``catalog.duckdb``). Only SQL that
-    DuckDB 1.1 knows.
+    a path gives absolute ones under it (``catalog.duckdb``). ``hierarchies``
+    are the file names of the current release's hierarchy tables, each read by
+    the view of its own name. Only SQL that DuckDB 1.1 knows.
     """
     views = [("cases", CASES_FILE), ("dictionary", DICTIONARY_FILE)]
+    views += [(hierarchy_view(name), name) for name in sorted(hierarchies)]
     out = [f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM "
            f"read_parquet({_literal(_where(root, 'current', name))})"
            for view, name in views]  # fmt: skip
@@ -86,9 +99,15 @@ def view_statements(root: Path | None) -> list[str]:
     return out
 
 
-def views_sql() -> str:
+def views_sql(hierarchies: Sequence[str] = ()) -> str:
     """The text of ``views.sql``: a comment on how to run it, then one statement a line."""
-    return _VIEWS_HEADER + "".join(f"{s};\n" for s in view_statements(None))
+    return _VIEWS_HEADER + "".join(f"{s};\n" for s in view_statements(None, hierarchies))
+
+
+def current_hierarchies(area: PublicArea) -> list[str]:
+    """The hierarchy tables of the public folder's current release (file names)."""
+    current = current_public_release(area.root)
+    return hierarchy_files(current) if current is not None else []
 
 
 def write_catalog(area: PublicArea) -> Path:
@@ -99,7 +118,8 @@ def write_catalog(area: PublicArea) -> Path:
     database of its own: that would build DuckDB's catalog of built-in
     functions again (~35 ms of CPU a publish). Returns the catalog's path.
     """
-    write_bytes(area.views_path, views_sql().encode("utf-8"), mode=area.file_mode)
+    hierarchies = current_hierarchies(area)
+    write_bytes(area.views_path, views_sql(hierarchies).encode("utf-8"), mode=area.file_mode)
     target = area.catalog_path
     tmp = area.root / f".{CATALOG_FILE}.{os.getpid()}.tmp"
     tmp.unlink(missing_ok=True)
@@ -109,7 +129,7 @@ def write_catalog(area: PublicArea) -> Path:
         con.execute(f"ATTACH {_literal(tmp)} AS {name} (STORAGE_VERSION '{STORAGE_VERSION}')")
         try:
             con.execute(f"USE {name}")
-            for stmt in view_statements(area.root.resolve()):
+            for stmt in view_statements(area.root.resolve(), hierarchies):
                 con.execute(stmt)
             con.execute(f"CHECKPOINT {name}")  # everything in the file itself, no .wal beside it
         finally:

@@ -7,6 +7,8 @@ Layout (``<public>`` is ``<data>/public`` unless the steward sets ``publish_dir`
     <public>/releases/<id>/dictionary.parquet
     <public>/releases/<id>/manifest.json   the *public* manifest (no export hashes,
                                            no per-organization figures, rounded counts)
+    <public>/releases/<id>/hierarchy_<field>.parquet   one per hierarchical quasi-identifier:
+                                           a row per leaf, a column per level
     <public>/views.sql                     the same views as SQL, paths relative to <public>
     <public>/catalog.duckdb                DuckDB views over the public folder
 
@@ -27,9 +29,11 @@ may be anywhere that neither is nor contains the workspace.
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import stat
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,11 +47,18 @@ DEFAULT_PUBLIC_MODE = 0o755
 CATALOG_FILE = "catalog.duckdb"
 #: the catalog's views as SQL with paths relative to the public folder (``store/catalog.py``)
 VIEWS_FILE = "views.sql"
+#: a release's hierarchy tables (``ctdc.package.hierarchies``): one per field with levels
+HIERARCHY_FILE = re.compile(r"hierarchy_[a-z][a-z0-9_]*\.parquet")
 #: temp names of a release folder being built (here and in the private ``releases/``)
 STALE_RELEASE = r"\.tmp-.+"
 #: temp names of the ``current`` link and the catalog (``.<name>.<pid>.tmp``), and of
 #: ``views.sql`` (``store.atomic``'s ``.<name>.<random>.tmp``), beside them
 STALE_LINK_OR_CATALOG = r"\.(current|catalog\.duckdb)\.\d+\.tmp|\.views\.sql\.[A-Za-z0-9_]+\.tmp"
+
+
+#: writes a release's derived files (hierarchy tables, the data package) into the folder it
+#: is given, which holds copies of the release's data files (``ctdc.package.write_package``)
+Build = Callable[[Path], object]
 
 
 @dataclass(frozen=True)
@@ -77,6 +88,30 @@ class PublicArea:
     def file_mode(self) -> int:
         """Files get the folders' mode without execute bits (0644, or 0640 for a group)."""
         return self.mode & ~0o111
+
+
+def hierarchy_file(field: str) -> str:
+    """The file name of ``field``'s hierarchy table: ``hierarchy_citizenship.parquet``."""
+    return f"hierarchy_{field}.parquet"
+
+
+def hierarchy_view(file_name: str) -> str:
+    """The view that reads a hierarchy table: its file name without ``.parquet``."""
+    return file_name.removesuffix(".parquet")
+
+
+def hierarchy_files(folder: Path) -> list[str]:
+    """The hierarchy tables of the release ``folder``: regular files only, sorted by name.
+
+    A symlink planted under such a name is left out: the catalog and the query
+    sandbox must never make it a path to whatever it points at.
+    """
+    try:
+        entries = list(os.scandir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return sorted(e.name for e in entries if HIERARCHY_FILE.fullmatch(e.name)
+                  and stat.S_ISREG(e.stat(follow_symlinks=False).st_mode))  # fmt: skip
 
 
 def public_area(ws_root: Path, publish_dir: Path | None = None,
@@ -160,13 +195,16 @@ def current_public_release(root: Path) -> Path | None:
 
 
 def publish_public(area: PublicArea, release_id: str, files: Mapping[str, Path],
-                   manifest: dict[str, Any], manifest_name: str) -> Path:  # fmt: skip
-    """Copy ``files`` (name -> private source) and write ``manifest``; make it current.
+                   manifest: dict[str, Any], manifest_name: str,
+                   build: Build | None = None) -> Path:  # fmt: skip
+    """Copy ``files`` (name -> private source), ``build`` the derived files beside them and
+    write ``manifest``; make the release current.
 
     The copy is built in a 0700 ``releases/.tmp-*`` folder and renamed only when
     complete. A release folder that already exists (a re-publish after a crash
     between the private and the public step) is complete by construction: it is
-    reused, not rewritten.
+    reused, not rewritten (:func:`complete_public` adds what an older ctdc did
+    not publish).
     """
     final = area.releases_dir / release_id
     if not final.is_dir():
@@ -174,6 +212,8 @@ def publish_public(area: PublicArea, release_id: str, files: Mapping[str, Path],
         try:
             for name, source in files.items():
                 shutil.copyfile(source, tmp / name)
+            if build is not None:
+                build(tmp)
             write_json(tmp / manifest_name, manifest, mode=area.file_mode)
             for f in tmp.iterdir():
                 os.chmod(f, area.file_mode)
@@ -187,6 +227,35 @@ def publish_public(area: PublicArea, release_id: str, files: Mapping[str, Path],
             shutil.rmtree(tmp, ignore_errors=True)
     swap_current(area.root, release_id)
     return final
+
+
+def complete_public(area: PublicArea, folder: Path, expected: Collection[str],
+                    sources: Collection[str], build: Build) -> list[str]:  # fmt: skip
+    """Add to the published ``folder`` the ``expected`` derived files it lacks; their names.
+
+    For a release published by a ctdc that did not make them yet. They are
+    built from copies of the release's own ``sources`` (its data files) in a
+    0700 ``releases/.tmp-*`` folder, then each is renamed into ``folder``, so a
+    reader sees a file whole or not at all. A file already there is never
+    rewritten.
+    """
+    missing = sorted(name for name in expected if not os.path.lexists(folder / name))
+    if not missing:
+        return []
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=area.releases_dir))
+    try:
+        for name in sources:
+            shutil.copyfile(folder / name, tmp / name)
+        build(tmp)
+        for name in missing:
+            os.chmod(tmp / name, area.file_mode)
+            with open(tmp / name, "rb") as fh:
+                fsync_file(fh.fileno())
+            os.rename(tmp / name, folder / name)
+        fsync_dir(folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return missing
 
 
 def prune(area: PublicArea, keep: int) -> list[str]:
