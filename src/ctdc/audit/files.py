@@ -23,12 +23,15 @@ import pyarrow.parquet as pq
 
 from ctdc.audit.model import CheckResult, fail, ok, plural
 from ctdc.audit.sources import Sources
+from ctdc.package import PACKAGE_FILES
 from ctdc.store.public import CATALOG_FILE, HIERARCHY_FILE, VIEWS_FILE, PublicArea
 from ctdc.store.release import CASES_FILE, DICTIONARY_FILE, MANIFEST_FILE
 
 MARKERS = "markers and bytes"
 FILES = "files"
 RELEASE_FILES = frozenset({CASES_FILE, DICTIONARY_FILE, MANIFEST_FILE})
+#: what ``ctdc.package`` adds to a public release, besides its hierarchy tables
+DERIVED_FILES = frozenset(PACKAGE_FILES)
 ROOT_ENTRIES = frozenset({"current", "releases", CATALOG_FILE, VIEWS_FILE})
 RELEASE_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{8}(-\d+)?")
 #: hex strings at least this long are looked for by window (pseudonyms, hashes, batch ids)
@@ -187,17 +190,23 @@ def _mode(path: Path) -> int:
     return stat.S_IMODE(path.lstat().st_mode)
 
 
-def _release_problems(folder: Path, area: PublicArea, label: str) -> Iterable[str]:
+def _release_problems(folder: Path, area: PublicArea, label: str,
+                      required: frozenset[str] = RELEASE_FILES) -> Iterable[str]:  # fmt: skip
+    """What is wrong with one release folder: a stray, a missing ``required`` file, a mode.
+
+    It may hold the release files, the package's files and hierarchy tables
+    (``hierarchy_<field>.parquet``), nothing else.
+    """
     if folder.is_symlink() or not folder.is_dir():
         yield f"{label} is not a folder"
         return
     if _mode(folder) != area.mode:
         yield f"{label} has mode {_mode(folder):04o}, not {area.mode:04o}"
     names = {p.name for p in folder.iterdir()}
-    known = RELEASE_FILES | {n for n in names if HIERARCHY_FILE.fullmatch(n)}
+    known = RELEASE_FILES | DERIVED_FILES | {n for n in names if HIERARCHY_FILE.fullmatch(n)}
     for extra in sorted(names - known):
         yield f"stray {label}/{extra}"
-    for missing in sorted(RELEASE_FILES - names):
+    for missing in sorted(required - names):
         yield f"{label}/{missing} is missing"
     for name in sorted(names & known):
         f = folder / name
@@ -208,14 +217,17 @@ def _release_problems(folder: Path, area: PublicArea, label: str) -> Iterable[st
 
 
 def files(area: PublicArea | None, release: Path, mode: int) -> CheckResult:
-    """The public folder holds ``current``, ``releases/<id>/`` (three files each and the
-    hierarchy tables), the catalog and ``views.sql``.
+    """The public folder holds ``current``, ``releases/<id>/`` (three files each, and the
+    package's files and hierarchy tables), the catalog and ``views.sql``.
 
     Modes are exactly ``ctdc.store.public``'s: folders ``mode``, files ``mode``
     without x bits; ``current`` a relative symlink to a release beside it.
     Anything else (a log, a temp folder, a hidden file) is stray: analysts read
-    this folder, so nothing may land here by accident. Without a public folder
-    (a release audited on its own) only the release folder is checked.
+    this folder, so nothing may land here by accident. The current release must
+    have the package's files (``ctdc.package``: ``cases.csv``, ``datapackage.json``,
+    ``cases.schema.json``, the codebook); a kept older one may predate them.
+    Without a public folder (a release audited on its own, e.g. a private one)
+    only the release folder is checked, the package's files allowed, not required.
     """
     if area is None:
         problems = list(_release_problems(release, PublicArea(release.parent, mode), release.name))
@@ -239,8 +251,10 @@ def _area_problems(area: PublicArea) -> list[str]:
     for name in sorted({p.name for p in root.iterdir()} - ROOT_ENTRIES):
         problems.append(f"stray {name}")
     link = area.current
+    current = None
     if link.exists() or link.is_symlink():
         target = os.readlink(link) if link.is_symlink() else None
+        current = Path(target).name if target is not None else None
         if target is None or Path(target).is_absolute() or Path(target).parent != Path("releases"):
             problems.append("current is not a relative symlink to releases/<id>")
     for name in (CATALOG_FILE, VIEWS_FILE):
@@ -257,5 +271,7 @@ def _area_problems(area: PublicArea) -> list[str]:
             if not RELEASE_ID.fullmatch(child.name):
                 problems.append(f"stray releases/{child.name}")
                 continue
-            problems += _release_problems(child, area, f"releases/{child.name}")
+            # the current release has the package's files; a kept older one may predate them
+            required = RELEASE_FILES | (DERIVED_FILES if child.name == current else frozenset())
+            problems += _release_problems(child, area, f"releases/{child.name}", required)
     return problems

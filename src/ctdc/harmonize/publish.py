@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from ctdc.harmonize.manifest import (
 from ctdc.harmonize.public_manifest import PublicManifest, public_manifest
 from ctdc.harmonize.settings import RunSettings, field_hierarchy, load_hierarchy
 from ctdc.harmonize.steps import Anonymized, Batches, ReleaseTables
-from ctdc.package import package_files, write_package
+from ctdc.package import ReleaseInfo, package_files, write_package
 from ctdc.schema import Schema
 from ctdc.store.atomic import write_json
 from ctdc.store.catalog import write_catalog
@@ -157,6 +158,24 @@ def release_hierarchies(schema: Schema, dictionary: Path) -> dict[str, Hierarchy
     return out
 
 
+def _package_builder(
+    schema: Schema, hierarchies: dict[str, Hierarchy], doc: PublicManifest
+) -> Callable[[Path], list[str]]:
+    """What writes the derived files into a public release folder: from its data files, the
+    schema and the *public* manifest only, so nothing private can reach them."""
+    info = ReleaseInfo(
+        release_id=doc.release_id,
+        created_at=doc.created_at,
+        k=doc.k,
+        l=doc.l,
+        schema_name=doc.schema.name,
+        schema_version=doc.schema.version,
+        schema_sha256=doc.schema.sha256,
+        ctdc_version=doc.ctdc_version,
+    )
+    return lambda folder: write_package(folder, schema, hierarchies, info)
+
+
 def to_public(
     area: PublicArea,
     release: Path,
@@ -168,7 +187,8 @@ def to_public(
     """Make the private ``release`` the public folder's current one, unless it already is.
 
     Copies its data files (same bytes) with the public manifest and the derived
-    files (``ctdc.package``: hierarchy tables), removes public releases beyond
+    files (``ctdc.package``: hierarchy tables, ``cases.csv``, the data package, the
+    JSON Schema, the codebook), removes public releases beyond
     ``keep`` and rewrites the catalog (``views.sql`` and ``catalog.duckdb``). A
     current public release that lacks derived files (published by an older ctdc)
     gets them. ``schema`` is the release's; by default the pinned schema of the
@@ -179,13 +199,11 @@ def to_public(
         schema = pinned_schema(Workspace(release.parent.parent))
     hierarchies = release_hierarchies(schema, release / DICTIONARY_FILE)
 
-    def build(folder: Path) -> None:
-        write_package(folder, schema, hierarchies)
-
     sources = (CASES_FILE, DICTIONARY_FILE)
     current = current_public_release(area.root)
     if current is not None and current.name == manifest.release_id:
         doc = PublicManifest.from_dict(read_manifest(current))
+        build = _package_builder(schema, hierarchies, doc)
         if complete_public(area, current, package_files(schema), sources, build):
             write_catalog(area)
     else:
@@ -194,7 +212,7 @@ def to_public(
         doc = public_manifest(manifest, file_sha256=shas,
                               previous_release=current.name if current else None)  # fmt: skip
         current = publish_public(area, manifest.release_id, files, doc.to_dict(), MANIFEST_FILE,
-                                 build=build)  # fmt: skip
+                                 build=_package_builder(schema, hierarchies, doc))  # fmt: skip
         write_catalog(area)
     prune(area, keep)
     if not (area.catalog_path.is_file() and area.views_path.is_file()):
