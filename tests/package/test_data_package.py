@@ -14,6 +14,7 @@ strings, the files check).
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
@@ -27,9 +28,12 @@ import pytest
 from package_fixtures import RECORDS, harmonized_project
 
 from conftest import run_ctdc
+from ctdc.audit import audit_release
 from ctdc.harmonize.publish import release_hierarchies
 from ctdc.package import PACKAGE_FILES, ReleaseInfo, package_files, write_package
 from ctdc.schema import Schema
+from ctdc.store.public import PublicArea
+from ctdc.store.workspace import Workspace
 
 
 @pytest.fixture(scope="module")
@@ -196,3 +200,39 @@ def test_ctdc_audit_passes_over_the_package(project: Path) -> None:
     assert result.exit_code == 0, result.stdout + result.stderr
     checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
     assert checks["files"]["passed"] and checks["markers and bytes"]["passed"]
+
+
+def test_the_audit_files_check_knows_the_package(
+    project: Path, release: Path, schema: Schema, tmp_path: Path
+) -> None:
+    """Required in the current release, allowed in an older one, nothing else beside them."""
+    public = tmp_path / "public"
+    shutil.copytree(project / "data" / "public", public, symlinks=True)
+    area = PublicArea(public, 0o755)
+    current = public / "releases" / release.name
+    ws = Workspace(project / "data")
+    k = _load(release / "manifest.json")["k"]
+
+    def files_detail() -> tuple[bool, str]:
+        result = audit_release(ws, schema, current, k=k, public=area, only={"files"})["files"]
+        return result.passed, result.detail
+
+    older = public / "releases" / "20000101T000000Z-0123abcd"  # kept, from before the package
+    older.mkdir(mode=0o755)
+    for name in ("cases.parquet", "dictionary.parquet", "manifest.json"):
+        shutil.copyfile(current / name, older / name)
+        (older / name).chmod(0o644)
+    assert files_detail()[0]
+    (current / "codebook.html").unlink()
+    (current / "cases.xlsx").write_bytes(b"")
+    (current / "hierarchy_citizenship.parquet").unlink()
+    os.symlink(current / "cases.parquet", current / "hierarchy_citizenship.parquet")
+    (public / "views.sql").chmod(0o666)
+    passed, detail = files_detail()
+    assert not passed
+    label = f"releases/{current.name}"
+    for problem in (f"{label}/codebook.html is missing", f"stray {label}/cases.xlsx",
+                    f"{label}/hierarchy_citizenship.parquet is not a regular file",
+                    "views.sql has mode 0666, not 0644"):  # fmt: skip
+        assert problem in detail, detail
+    assert older.name not in detail

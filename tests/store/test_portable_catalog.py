@@ -11,8 +11,12 @@ Parquet files themselves.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import random
+import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -23,11 +27,13 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import TEST_MAPPING, TEST_ROWS, run_ctdc
+from conftest import ROOT, TEST_MAPPING, TEST_ROWS, run_ctdc
 from ctdc.store.catalog import STORAGE_VERSION, view_statements, views_sql
 from ctdc.store.public import hierarchy_files
 
 RECORDS = 60
+#: the public folder docs/public-folder.md's commands name
+DOC_PUBLIC = "/srv/ctdc/public"
 
 
 def _export(path: Path) -> None:
@@ -143,3 +149,57 @@ def test_catalog_opens_in_duckdb_1(public: Path, tmp_path: Path) -> None:
     header = (public / "catalog.duckdb").read_bytes()[8:20]
     assert header[:4] == b"DUCK" and int.from_bytes(header[4:], "little") == 64
     assert STORAGE_VERSION == "v1.1.0"
+
+
+def _doc_blocks() -> list[tuple[str, str]]:
+    """(language, body) of every ``sh`` and ``python`` block of docs/public-folder.md."""
+    text = (ROOT / "docs" / "public-folder.md").read_text(encoding="utf-8")
+    return re.findall(r"```(sh|python)\n(.*?)```", text, flags=re.S)
+
+
+def _run_doc_line(line: str, cwd: Path, public: Path) -> str:
+    """One documented command, as typed, the analyst's SQL on stdin; its output."""
+    args = shlex.split(line.replace(DOC_PUBLIC, str(public)))
+    tool = Path(sys.executable).parent / args[0]
+    done = subprocess.run([str(tool), *args[1:]], cwd=cwd, input="SELECT count(*) FROM cases;\n",
+                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert done.returncode == 0 and "Error" not in done.stdout + done.stderr, (line, done)
+    return done.stdout
+
+
+def test_the_commands_of_docs_public_folder_work(
+    public: Path, copied: Path, tmp_path: Path
+) -> None:
+    """Every ``duckdb`` and ``frictionless`` line and the Python block of the doc, as written:
+    the ``cd`` ones in a copy (the original renamed away), the catalog's in place."""
+    rows = str(_rows(copied / "current" / "cases.parquet"))
+    away = public.with_name("public-renamed")
+    ran = []
+    for lang, body in _doc_blocks():
+        if lang == "python":
+            out = io.StringIO()
+            before = Path.cwd()
+            os.chdir(copied)
+            try:
+                with contextlib.redirect_stdout(out):
+                    exec(compile(body, "docs/public-folder.md", "exec"), {})
+            finally:
+                os.chdir(before)
+            assert out.getvalue().strip() == f"[({rows},)]"
+            ran.append("python")
+            continue
+        for line in body.splitlines():
+            line = line.split("  #")[0].strip()
+            if not line.startswith(("duckdb", "frictionless")):
+                continue
+            if DOC_PUBLIC in line:  # in place, from elsewhere: the original, back for a moment
+                os.rename(away, public)
+                try:
+                    out = _run_doc_line(line, tmp_path, public)
+                finally:
+                    os.rename(public, away)
+            else:
+                out = _run_doc_line(line, copied, public)
+            assert ("VALID" if line.startswith("frictionless") else rows) in out.split(), line
+            ran.append(line.split()[0])
+    assert sorted(ran) == ["duckdb", "duckdb", "duckdb", "frictionless", "python"]
