@@ -33,6 +33,7 @@ demo: $(STAMP)  ## run the whole job end to end on generated sample data
 	$(BIN)/ctdc --data-dir $(DEMO)/data ingest --org intl-agency $(DEMO)/exports/intl-agency.json
 	$(BIN)/ctdc --data-dir $(DEMO)/data ingest --org registry-gov $(DEMO)/exports/registry-gov.csv
 	$(BIN)/ctdc --data-dir $(DEMO)/data harmonize --k 10
+	$(BIN)/ctdc --data-dir $(DEMO)/data report && $(BIN)/ctdc --data-dir $(DEMO)/data report --private
 	@echo "analysts read only the public folder: no key, no workspace"
 	$(BIN)/ctdc query --public-dir $(DEMO)/data/public \
 	  "SELECT citizenship_region, count(*) AS cases, round(avg(is_sexual_exploit::INT), 2) AS share_sexual FROM cases GROUP BY ALL ORDER BY cases DESC LIMIT 10"

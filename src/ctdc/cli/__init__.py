@@ -23,6 +23,7 @@ from ctdc.cli.mapping import app as mapping_app
 from ctdc.cli.policy import app as policy_app
 from ctdc.cli.quarantine import app as quarantine_app
 from ctdc.cli.query import query as query_command
+from ctdc.cli.report import report as report_command
 from ctdc.cli.sample import sample as sample_command
 from ctdc.cli.stats import stats as stats_command
 from ctdc.cli.withdraw import withdraw as withdraw_command
@@ -77,6 +78,7 @@ app.command("validate")(validate_command)
 app.command("harmonize")(harmonize_command)
 app.command("query")(query_command)
 app.command("stats")(stats_command)
+app.command("report")(report_command)
 app.command("audit")(audit_command)
 app.command("withdraw")(withdraw_command)
 app.add_typer(policy_app, name="policy")
