@@ -312,6 +312,13 @@ _KINDS = [
     # --- run level: environment -----------------------------------------------------------
     ErrorKind(Slug.FILE_NOT_FOUND, ExitCode.ENVIRONMENT, "file not found", "check the path"),
     ErrorKind(
+        Slug.NOT_A_FILE,
+        ExitCode.ENVIRONMENT,
+        "the path is a folder (or a device or pipe), not an export file",
+        "give one export file, e.g. `ctdc ingest --org ORG folder/export.csv`; for every "
+        "export of a folder, list them: `folder/*.csv`",
+    ),
+    ErrorKind(
         Slug.NO_WORKSPACE,
         ExitCode.ENVIRONMENT,
         "no ctdc workspace here",

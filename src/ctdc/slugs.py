@@ -72,6 +72,7 @@ class Slug(StrEnum):
     CASE_NOT_FOUND = "case-not-found"
     TOO_FEW_RECORDS = "too-few-records"
     FILE_NOT_FOUND = "file-not-found"
+    NOT_A_FILE = "not-a-file"
     NO_WORKSPACE = "no-workspace"
     NO_POLICY = "no-policy"
     POLICY_MISMATCH = "policy-mismatch"

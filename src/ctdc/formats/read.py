@@ -39,8 +39,9 @@ from ctdc.formats.options import (
 from ctdc.formats.parquet import iter_parquet
 from ctdc.formats.xlsx import iter_xlsx
 from ctdc.row_errors import joined
+from ctdc.slugs import Slug
 
-__all__ = ["Chunk", "RawTable", "iter_export", "read_export"]
+__all__ = ["Chunk", "RawTable", "check_export_file", "iter_export", "read_export"]
 
 
 def _chunks(path: Path, options: FormatOptions) -> Iterator[Chunk]:
@@ -58,14 +59,31 @@ def _chunks(path: Path, options: FormatOptions) -> Iterator[Chunk]:
             return iter_parquet(path, options)
 
 
+def check_export_file(path: Path) -> None:
+    """Refuse a path that is not one regular file, saying which case it is.
+
+    A folder given for the export (``ctdc ingest --org x exports/``) used to be
+    reported as ``file-not-found``, which sends the officer looking for a typo
+    in a path that exists; ``not-a-file`` says what to give instead. A device
+    or a pipe is refused the same way: ingest reads a file twice (hash, then
+    data) and a pipe cannot be read again.
+    """
+    if path.is_dir():
+        raise CtdcError(Slug.NOT_A_FILE, "is a directory: give one export file", file=path)
+    if not path.exists():
+        raise CtdcError(Slug.FILE_NOT_FOUND, "no such file", file=path)
+    if not path.is_file():
+        raise CtdcError(Slug.NOT_A_FILE, "is not a regular file (a device, pipe or socket): "
+                        "give one export file", file=path)  # fmt: skip
+
+
 def iter_export(path: Path, options: FormatOptions) -> Iterator[Chunk]:
     """The export as ``options`` say to read it, chunk by chunk, with the shared cell checks.
 
     Raises a catalogued error if it cannot be read; ``empty-file`` once the end
     is reached without a single record.
     """
-    if not path.is_file():
-        raise CtdcError("file-not-found", "no such file", file=path)
+    check_export_file(path)
     if path.stat().st_size == 0:
         raise CtdcError("empty-file", "the file is empty (0 bytes)", file=path)
     records = 0

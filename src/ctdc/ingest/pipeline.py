@@ -42,6 +42,7 @@ from pathlib import Path
 
 from ctdc import __version__
 from ctdc.errors import CtdcError
+from ctdc.formats.read import check_export_file
 from ctdc.ingest.stream import Batch, Sinks, reject, run_pass
 from ctdc.limits import PROGRESS_BYTES
 from ctdc.mapping.source import guess_source
@@ -140,8 +141,7 @@ def ingest_file(
     """
     if mode not in MODES:
         raise CtdcError("bad-option", f"--mode {mode!r}: expected one of {', '.join(MODES)}")
-    if not path.is_file():
-        raise CtdcError("file-not-found", "no such file", file=path)
+    check_export_file(path)  # a folder or a pipe is refused before the hash reads it
     if dry_run:
         return _ingest(None, schema, mapping, path, key, "", max_reject_rate, progress, mode)
     assert ws is not None

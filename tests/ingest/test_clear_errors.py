@@ -1,0 +1,100 @@
+"""Issue 13 point 6, "clear errors": each case a data officer met, with the error it gets now.
+
+Every test names the slug, the exit code and what the message must say: the
+file, the row and the column where that applies, and the fix. They run the
+real CLI in-process (``run_ctdc`` fails on a traceback) on small files written
+here, with mappings written here, in a fresh workspace.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import run_ctdc
+
+#: a Portuguese case-management export: the age comes from the date of birth
+PT_MAPPING = """\
+org: pt-org
+data_source: Case Management
+source: {format: csv, encoding: utf-8, delimiter: ","}
+case_id: ID
+drop: [Nome]
+age: {birth_date: Data de nascimento, birth_date_format: "%d/%m/%Y"}
+fields:
+  year_of_registration: {column: Data de registo, date_format: "%d/%m/%Y"}
+  gender: {column: Sexo, values: {F: Female, M: Male}}
+"""
+PT_HEADER = ["ID", "Nome", "Data de nascimento", "Data de registo", "Sexo"]
+PT_ROWS = [
+    ["001", "Ana", "10/05/1990", "15/03/2020", "F"],  # row 2: fine
+    ["002", "Bia", "10/05/2001", "15/03/1999", "F"],  # row 3: the intake date is wrong
+    ["003", "Caio", "10/05/2019", "15/03/2018", "M"],  # row 4: born after the intake
+    ["004", "Davi", "10/05/1990", "15/03/2099", "M"],  # row 5: an intake in the future
+    ["005", "Eva", "10/05/1980", "01/02/2021", "F"],  # row 6: fine
+]
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list[str]], sep: str = ",") -> Path:
+    path.write_text("\n".join(sep.join(r) for r in [header, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A working directory with ``pipelines/pt-org.yaml``, its export and a workspace."""
+    (tmp_path / "pipelines").mkdir()
+    (tmp_path / "pipelines" / "pt-org.yaml").write_text(PT_MAPPING, encoding="utf-8")
+    _write_csv(tmp_path / "export.csv", PT_HEADER, PT_ROWS)
+    assert run_ctdc(tmp_path, "init", "--k-floor", "2").exit_code == 0
+    return tmp_path
+
+
+def _mapping(project: Path, org: str, text: str) -> Path:
+    path = project / "pipelines" / f"{org}.yaml"
+    path.write_text(
+        re.sub(r"^org: .*$", f"org: {org}", text, count=1, flags=re.M), encoding="utf-8"
+    )
+    return path
+
+
+def _json_error(result) -> dict:  # type: ignore[no-untyped-def]
+    """The error object ``--json`` writes on stdout; the human line is on stderr too."""
+    doc = json.loads(result.stdout)
+    error = doc["error"]
+    assert set(error) == {"slug", "message", "file", "row", "column", "fix", "exit_code"}
+    assert error["exit_code"] == result.exit_code
+    assert result.stderr.count(f"error[{error['slug']}]: ") == 1
+    return error
+
+
+def _error_line(result) -> str:  # type: ignore[no-untyped-def]
+    """The one ``error[...]`` line on stderr (progress lines come before it)."""
+    [line] = [x for x in result.stderr.splitlines() if x.startswith("error[")]
+    return str(line)
+
+
+# --- 4. a directory given as the export --------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["ingest", "validate"])
+def test_a_directory_is_not_an_export_file(project: Path, command: str) -> None:
+    (project / "exports").mkdir()
+    result = run_ctdc(project, command, "--org", "pt-org", "exports")
+    assert result.exit_code == 3
+    assert _error_line(result).startswith(
+        "error[not-a-file]: exports: is a directory: give one export file — fix: give one "
+        "export file"
+    )
+    assert "file-not-found" not in result.stderr
+
+
+def test_a_missing_file_is_still_file_not_found(project: Path) -> None:
+    result = run_ctdc(project, "validate", "--org", "pt-org", "nowhere.csv")
+    assert result.exit_code == 3
+    assert _error_line(result).startswith("error[file-not-found]: nowhere.csv: no such file")
+
+
