@@ -64,7 +64,10 @@ def whole_file_error(
     """Ingest ``path``; expect one error line with ``slug``, the file, ``needles`` and the fix."""
     result = run_ctdc(project, "ingest", "--org", org, str(path), "--json")
     assert result.exit_code == code, result.stderr
-    assert result.stdout == ""  # no summary: the file was refused whole
+    # --json: the error as a JSON object, and no summary: the file was refused whole
+    doc = json.loads(result.stdout)
+    assert doc["results"] == [] and doc["error"]["slug"] == slug
+    assert doc["error"]["exit_code"] == code and doc["error"]["file"] == str(path)
     lines = [line for line in result.stderr.splitlines() if line.startswith("error[")]
     assert len(lines) == 1, result.stderr
     [line] = lines

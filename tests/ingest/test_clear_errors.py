@@ -98,3 +98,46 @@ def test_a_missing_file_is_still_file_not_found(project: Path) -> None:
     assert _error_line(result).startswith("error[file-not-found]: nowhere.csv: no such file")
 
 
+# --- 6. --json writes a JSON object on stdout, errors included ------------------------------
+
+
+@pytest.mark.parametrize("command", ["ingest", "validate"])
+def test_json_errors_are_a_json_object_on_stdout(project: Path, command: str) -> None:
+    result = run_ctdc(project, command, "--org", "no-such-org", "export.csv", "--json")
+    assert result.exit_code == 2
+    error = _json_error(result)
+    assert error["slug"] == "unknown-org"
+    assert error["fix"].startswith("write pipelines/<org>.yaml")
+    assert json.loads(result.stdout)["results"] == []
+
+
+@pytest.mark.parametrize("command", ["ingest", "validate"])
+def test_json_error_after_a_good_file_reports_that_file_too(project: Path, command: str) -> None:
+    _write_csv(project / "semi.csv", PT_HEADER, PT_ROWS, sep=";")
+    result = run_ctdc(project, command, "--org", "pt-org", "export.csv", "semi.csv", "--json",
+                      "--max-reject-rate", "1")  # fmt: skip
+    assert result.exit_code == 1
+    doc = json.loads(result.stdout)
+    assert doc["error"]["slug"] == "missing-column" and doc["error"]["file"] == "semi.csv"
+    assert doc["error"]["row"] is None and doc["error"]["column"] == "Data de nascimento"
+    [done] = doc["results"]  # export.csv was ingested (or checked) before semi.csv failed
+    assert done["file"] == "export.csv" and done["rows_read"] == len(PT_ROWS)
+
+
+def test_json_run_level_error_from_the_reader_carries_the_row(project: Path) -> None:
+    (project / "quote.csv").write_text(
+        ",".join(PT_HEADER) + '\n001,Ana,10/05/1990,15/03/2020,"F\n002,B,x,y,z\n', encoding="utf-8"
+    )
+    result = run_ctdc(project, "ingest", "--org", "pt-org", "quote.csv", "--json")
+    assert result.exit_code == 1
+    error = _json_error(result)
+    assert (error["slug"], error["file"], error["row"], error["column"]) == (
+        "unterminated-quote", "quote.csv", 2, "Sexo")  # fmt: skip
+
+
+def test_without_json_stdout_stays_empty_on_error(project: Path) -> None:
+    result = run_ctdc(project, "ingest", "--org", "no-such-org", "export.csv")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert _error_line(result).startswith("error[unknown-org]: ")
+
+

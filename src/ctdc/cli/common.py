@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -39,33 +39,51 @@ def state(ctx: typer.Context) -> State:
 
 
 @contextmanager
-def errors(debug: bool, *, catch_all: bool = False) -> Iterator[None]:
+def errors(
+    debug: bool,
+    *,
+    catch_all: bool = False,
+    as_json: bool = False,
+    done: Callable[[], dict[str, object]] | None = None,
+) -> Iterator[None]:
     """Turn catalogued errors into one stderr line and their exit code.
 
     ``catch_all`` (commands that read hostile files) also turns any other
     exception into ``internal-error``: one line, with the exception's type but
     not its text, which may quote a value of the file; ``--debug`` still
     shows the traceback.
+
+    ``as_json`` (the command's ``--json``): a script reading stdout gets a JSON
+    object there too, not an empty stdout and a line on stderr to parse:
+    ``{"error": {slug, message, file, row, column, fix, exit_code}}``, plus
+    what ``done`` returns (e.g. the files an ingest finished before the error).
+    The stderr line is written as well, for a person or a cron mail.
     """
     try:
         yield
     except CtdcError as exc:
         if debug:
             raise
-        say(exc.message())
-        raise typer.Exit(exc.exit_code) from None
+        _fail(exc, as_json, done)
     except OSError as exc:
         if debug:
             raise
-        err = CtdcError("io-error", exc.strerror or str(exc), file=exc.filename)
-        say(err.message())
-        raise typer.Exit(err.exit_code) from None
+        _fail(CtdcError("io-error", exc.strerror or str(exc), file=exc.filename), as_json, done)
     except Exception as exc:
         if debug or not catch_all or type(exc).__module__.startswith("typer"):
             raise
-        err = CtdcError("internal-error", f"unexpected {type(exc).__name__}")
-        say(err.message())
-        raise typer.Exit(err.exit_code) from None
+        _fail(CtdcError("internal-error", f"unexpected {type(exc).__name__}"), as_json, done)
+
+
+def _fail(err: CtdcError, as_json: bool, done: Callable[[], dict[str, object]] | None) -> NoReturn:
+    """Report ``err`` (stderr, and stdout as JSON when asked) and exit with its code."""
+    say(err.message())
+    if as_json:
+        import json
+
+        doc: dict[str, object] = {"error": err.to_dict(), **(done() if done else {})}
+        typer.echo(json.dumps(doc, indent=2))  # ASCII: control and bidi characters escaped
+    raise typer.Exit(err.exit_code) from None
 
 
 def warn(text: str) -> None:

@@ -7,7 +7,7 @@ officer sees in ``validate`` exactly what ``ingest`` would do.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
@@ -66,7 +66,9 @@ def ingest(
     from ctdc.org_name import check_org_name
 
     run = state(ctx)
-    with errors(run.debug, catch_all=True):  # an export is hostile input: never a traceback
+    results: list[IngestResult] = []
+    # an export is hostile input: never a traceback; with --json, the error as JSON on stdout
+    with errors(run.debug, catch_all=True, as_json=as_json, done=_done(results)):
         settings = run.settings.with_overrides(max_reject_rate=max_reject_rate)
         check_org_name(org)
         if mode is Mode.snapshot and len(files) > 1:
@@ -82,19 +84,19 @@ def ingest(
         used = schema(run, ws)
         mapping = find_mapping(settings.pipelines_dir, org, used)
         key = ws.load_key()
-        results = [
-            ingest_file(
-                ws,
-                used,
-                mapping,
-                f,
-                key=key,
-                max_reject_rate=settings.max_reject_rate,
-                progress=progress(quiet or as_json),
-                mode=mode.value,
+        for f in files:  # one by one: an error on a later file still reports the earlier ones
+            results.append(
+                ingest_file(
+                    ws,
+                    used,
+                    mapping,
+                    f,
+                    key=key,
+                    max_reject_rate=settings.max_reject_rate,
+                    progress=progress(quiet or as_json),
+                    mode=mode.value,
+                )
             )
-            for f in files
-        ]
         if not quiet:
             for line in unchanged_notes(ws, results, mode.value):
                 warn(line)
@@ -121,14 +123,23 @@ def validate(
     from ctdc.store.resolve import policy_workspace
 
     run = state(ctx)
-    with errors(run.debug, catch_all=True):  # an export is hostile input: never a traceback
+    results: list[IngestResult] = []
+    # an export is hostile input: never a traceback; with --json, the error as JSON on stdout
+    with errors(run.debug, catch_all=True, as_json=as_json, done=_done(results)):
         settings = run.settings.with_overrides(max_reject_rate=max_reject_rate)
         check_org_name(org)
         used = schema(run, policy_workspace(settings.data_dir))
         mapping = find_mapping(settings.pipelines_dir, org, used)
-        results = validate_files(used, mapping, files, max_reject_rate=settings.max_reject_rate,
-                                 progress=progress(quiet or as_json))  # fmt: skip
+        for f in files:  # one by one: an error on a later file still reports the earlier ones
+            results += validate_files(used, mapping, [f], max_reject_rate=settings.max_reject_rate,
+                                      progress=progress(quiet or as_json))  # fmt: skip
     _show(results, as_json=as_json, quiet=quiet, max_reject_rate=settings.max_reject_rate)
+
+
+def _done(results: list[IngestResult]) -> Callable[[], dict[str, object]]:
+    """What ``--json`` adds to an error: the files finished before it (an ingested file stays
+    ingested, so a script must learn about it even when a later file fails)."""
+    return lambda: {"results": [r.to_dict() for r in results]}
 
 
 def _show(
