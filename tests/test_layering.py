@@ -43,6 +43,9 @@ FORBIDDEN: dict[str, set[str]] = {
     # the public release's derived files, from its Parquet and the schema; harmonize calls it
     "package": {"harmonize", "ingest", "cli", "sample", "formats", "mapping", "onboard",
                 "quarantine", "query", "audit", "stats", "report"},
+    # the release's HTML report: safe tables (stats, query), the manifests and the ledger
+    "release_report": {"ingest", "cli", "sample", "formats", "mapping", "onboard", "quarantine",
+                       "audit", "report", "package"},
 }  # fmt: skip
 
 
