@@ -12,9 +12,12 @@ import json
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from conftest import run_ctdc
+from ctdc.mapping import load_mapping
+from ctdc.schema import Schema
 
 #: a Portuguese case-management export: the age comes from the date of birth
 PT_MAPPING = """\
@@ -75,6 +78,64 @@ def _error_line(result) -> str:  # type: ignore[no-untyped-def]
     """The one ``error[...]`` line on stderr (progress lines come before it)."""
     [line] = [x for x in result.stderr.splitlines() if x.startswith("error[")]
     return str(line)
+
+
+# --- 1. a wrong date blamed on the right column ---------------------------------------------
+
+
+def test_a_wrong_intake_date_names_the_intake_column_not_the_birth_date(project: Path) -> None:
+    result = run_ctdc(project, "validate", "--org", "pt-org", "export.csv", "--json",
+                      "--max-reject-rate", "1")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    [summary] = json.loads(result.stdout)
+    by_row = {e["row"]: e for e in summary["examples"]}
+    assert set(by_row) == {3, 4, 5}
+    intake = by_row[3]
+    assert (intake["column"], intake["reason"]) == ("Data de registo", "out-of-range")
+    # the intake date is a code of a mapped column: shown as written, so it can be found
+    assert intake["value"] == "15/03/1999"
+    assert intake["expected"].startswith("a date in a year from 2002 to ")
+    assert (by_row[5]["column"], by_row[5]["value"]) == ("Data de registo", "15/03/2099")
+    # a birth after a possible intake is the birth date's error, compared with the intake column
+    born = by_row[4]
+    assert (born["column"], born["reason"]) == ("Data de nascimento", "out-of-range")
+    assert "registration date (column 'Data de registo')" in born["expected"]
+    assert born["value"] is None  # an exact birth date identifies: never shown
+
+
+def test_the_quarantine_names_the_intake_column(project: Path) -> None:
+    result = run_ctdc(project, "ingest", "--org", "pt-org", "export.csv", "--json",
+                      "--max-reject-rate", "1")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    [summary] = json.loads(result.stdout)
+    assert (summary["staged"], summary["quarantined"]) == (2, 3)
+    q = pd.read_parquet(project / "ctdc-data" / "quarantine" / "pt-org"
+                        / f"{summary['batch_id']}.parquet")  # fmt: skip
+    got = {(int(r.source_row), r.column, r.reason) for r in q.itertuples()}
+    assert got == {
+        (3, "Data de registo", "out-of-range"),
+        (4, "Data de nascimento", "out-of-range"),
+        (5, "Data de registo", "out-of-range"),
+    }
+
+
+def test_a_wrong_registration_year_without_a_birth_date_still_names_its_column(
+    tmp_path: Path, schema: Schema
+) -> None:
+    """The registration check moved from the contract to the mapping: the same for an age column."""
+    from ctdc.ingest.dry_run import validate_files
+
+    text = PT_MAPPING.replace(
+        'age: {birth_date: Data de nascimento, birth_date_format: "%d/%m/%Y"}',
+        "age: {column: Idade}",
+    ).replace("drop: [Nome]", "drop: [Nome, Data de nascimento]")
+    (tmp_path / "pt-org.yaml").write_text(text, encoding="utf-8")
+    mapping = load_mapping(tmp_path / "pt-org.yaml", schema)
+    rows = [[*r, "30"] for r in PT_ROWS]
+    export = _write_csv(tmp_path / "e.csv", [*PT_HEADER, "Idade"], rows)
+    [result] = validate_files(schema, mapping, [export], max_reject_rate=1.0)
+    got = {(e["row"], e["column"], e["reason"]) for e in result.examples}
+    assert got == {(3, "Data de registo", "out-of-range"), (5, "Data de registo", "out-of-range")}
 
 
 # --- 4. a directory given as the export --------------------------------------------------------

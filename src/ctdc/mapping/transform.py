@@ -177,6 +177,13 @@ def _date_words(formats: tuple[str, ...]) -> str:
     return "a date like " + " or ".join(names)
 
 
+def _years_words(f: Field) -> str:
+    """What a date outside its field's years should be: ``a date in a year from 2002 to 2026``."""
+    if f.min is not None and f.max is not None:
+        return f"a date in a year from {f.min} to {f.max}"
+    return f"a date in {f.min} or later" if f.min is not None else f"a date in {f.max} or before"
+
+
 def _numbers(text: Text, pending: np.ndarray) -> tuple[pd.Series, np.ndarray]:
     """``pd.to_numeric`` of the pending distinct values (NaN elsewhere), and their positions."""
     which = np.flatnonzero(pending)
@@ -216,11 +223,19 @@ def _map_field(table: pa.Table, rule: FieldRule, f: Field, mapping: Mapping, out
         out.error(text.rows(bad), col, f.name, "unknown-country", text, expected_text(f))
     elif rule.date_format:
         dates, bad = _parse_dates(text, pending, rule.date_format)
-        reg_dates[f.name] = text.rows(dates)
         years = pd.DatetimeIndex(dates).year
-        for j in np.flatnonzero(pending & ~bad):
+        # a date outside the field's years is set aside here, with the date as written, rather
+        # than by the contract, which sees the year alone; and it must not reach the age from
+        # a birth date, whose error would then name the birth-date column (issue 13)
+        early = years < f.min if f.min is not None else np.zeros(text.size, dtype=bool)
+        late = years > f.max if f.max is not None else np.zeros(text.size, dtype=bool)
+        outside = pending & ~bad & (np.asarray(early) | np.asarray(late))
+        dates[outside] = np.datetime64("NaT")
+        reg_dates[f.name] = text.rows(dates)
+        for j in np.flatnonzero(pending & ~bad & ~outside):
             result[j] = int(years[j])
         out.error(text.rows(bad), col, f.name, "bad-date", text, _date_words(rule.date_format))
+        out.error(text.rows(outside), col, f.name, "out-of-range", text, _years_words(f))
     elif f.type == "integer":
         numbers, which = _numbers(text, pending)
         bad = np.zeros(text.size, dtype=bool)
@@ -258,9 +273,17 @@ def _map_field(table: pa.Table, rule: FieldRule, f: Field, mapping: Mapping, out
 
 def _ages(table: pa.Table, mapping: Mapping, out: Mapped, reg_dates: dict[str, np.ndarray],
           cache: dict[str, Text]) -> np.ndarray:  # fmt: skip
-    """Age in whole years at registration per row (float, NaN = unknown), with its errors."""
+    """Age in whole years at registration per row (float, NaN = unknown), with its errors.
+
+    An age from a birth date is computed only against a possible registration
+    date (``reg_dates`` is NaT where :func:`_map_field` found it out of range and
+    named its column), so a wrong registration date is never blamed on the
+    birth-date column. A birth after a possible registration names the
+    birth-date column and says which registration column it was compared with.
+    """
     age = mapping.age
     assert age is not None
+    expected = f"an age from 0 to {MAX_AGE}"
     if age.column:
         col = age.column
         text = _text(table, col, mapping, cache)
@@ -283,9 +306,11 @@ def _ages(table: pa.Table, mapping: Mapping, out: Mapped, reg_dates: dict[str, n
             (reg.month * 100 + reg.day) < (births.month * 100 + births.day)
         ).astype(float)
         years = years.astype(float)
+        reg_col = mapping.fields["year_of_registration"].column
+        expected = (f"a birth date on or before the registration date (column {reg_col!r}), "
+                    f"at most {MAX_AGE} years before it")  # fmt: skip
     out_of_range = ((years < 0) | (years > MAX_AGE)).to_numpy(dtype=bool)
-    out.error(out_of_range, col, "age_band", "out-of-range", text,
-              f"an age from 0 to {MAX_AGE} (birth before registration)")  # fmt: skip
+    out.error(out_of_range, col, "age_band", "out-of-range", text, expected)
     return years.where(~out_of_range).to_numpy(dtype=float)
 
 
