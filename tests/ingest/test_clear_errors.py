@@ -15,7 +15,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import run_ctdc
+from conftest import ROOT, run_ctdc
+from ctdc.errors import CtdcError
 from ctdc.mapping import load_mapping
 from ctdc.schema import Schema
 
@@ -136,6 +137,74 @@ def test_a_wrong_registration_year_without_a_birth_date_still_names_its_column(
     [result] = validate_files(schema, mapping, [export], max_reject_rate=1.0)
     got = {(e["row"], e["column"], e["reason"]) for e in result.examples}
     assert got == {(3, "Data de registo", "out-of-range"), (5, "Data de registo", "out-of-range")}
+
+
+# --- 2. `missing:` shadowing `values:` ------------------------------------------------------------
+
+SHADOW_MAPPING = """\
+org: shadow-org
+data_source: Hotline
+source: {format: csv}
+case_id: ID
+missing: ["", "N/D", "Ninguno", "No"]
+fields:
+  year_of_registration: {column: Fecha, date_format: "%d/%m/%Y"}
+  is_abduction: {column: Secuestro, values: {"Sí": true, "No": false}}
+  gender: {column: Sexo, values: {Mujer: Female, N/D: null}}
+multi:
+  - column: Medios de control
+    separator: ","
+    values: {Deuda: moc_debt_bondage, Ninguno: moc_not_specified}
+"""
+
+
+def test_missing_token_that_values_maps_is_a_bad_mapping(tmp_path: Path, schema: Schema) -> None:
+    path = tmp_path / "shadow-org.yaml"
+    path.write_text(SHADOW_MAPPING, encoding="utf-8")
+    with pytest.raises(CtdcError) as err:
+        load_mapping(path, schema)
+    assert err.value.slug == "bad-mapping" and err.value.exit_code == 2
+    msg = err.value.message()
+    assert msg.startswith(f"error[bad-mapping]: {path}: 2 problems:")
+    # each names the key path, the column, the value, its line and the fix
+    assert (
+        "fields.is_abduction.values.No: column 'Secuestro': 'No' is in `missing:`, so a cell "
+        "'No' is read as not recorded and `values:` never maps it to false (line 8)"
+    ) in msg
+    assert "multi.0.values.Ninguno: column 'Medios de control': 'Ninguno' is in `missing:`" in msg
+    assert "never sets moc_not_specified (line 13)" in msg
+    assert "fix: take 'No' out of `missing:` (it applies to every column)" in msg
+    # an entry giving what a missing cell gets anyway (N/D: null) is not a problem
+    assert "N/D" not in msg
+
+
+def test_values_for_an_empty_cell_point_to_default(tmp_path: Path, schema: Schema) -> None:
+    text = SHADOW_MAPPING.replace('missing: ["", "N/D", "Ninguno", "No"]', 'missing: ["", "N/D"]')
+    text = text.replace('values: {"Sí": true, "No": false}', 'values: {"Sí": true, "": false}')
+    path = tmp_path / "shadow-org.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(CtdcError) as err:
+        load_mapping(path, schema)
+    msg = err.value.message()
+    assert "column 'Secuestro': '' is in `missing:`" in msg and "(line 8)" in msg
+    assert "give the value an empty cell means with `default:`" in msg
+
+
+def test_a_harmless_overlap_loads(tmp_path: Path, schema: Schema) -> None:
+    """null, or the rule's own default, is what a missing cell gets: nothing is lost."""
+    text = SHADOW_MAPPING.replace('missing: ["", "N/D", "Ninguno", "No"]', 'missing: ["", "N/D"]')
+    text = text.replace(
+        'values: {"Sí": true, "No": false}',
+        'values: {"Sí": true, "No": false, "N/D": false}, default: false',
+    )
+    path = tmp_path / "shadow-org.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert load_mapping(path, schema).missing == frozenset({"", "N/D"})
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "pipelines").glob("*.yaml")), ids=lambda p: p.stem)
+def test_committed_pipelines_still_load(path: Path, schema: Schema) -> None:
+    assert load_mapping(path, schema).org == path.stem
 
 
 # --- 4. a directory given as the export --------------------------------------------------------

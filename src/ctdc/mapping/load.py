@@ -257,6 +257,65 @@ def _multi_rule(schema: Schema, i: int, raw: Any, chk: _Checker) -> MultiRule:
     return MultiRule(column, str(raw.get("separator") or ";"), targets, groups.pop())
 
 
+def _missing_shadows(missing: frozenset[str], fields_raw: dict[str, Any],
+                     rules: dict[str, FieldRule], multi_raw: list[Any],
+                     chk: _Checker) -> None:  # fmt: skip
+    """Refuse a ``missing:`` token that a column's ``values:`` translates.
+
+    A cell equal to a ``missing:`` token is "not recorded" before any vocabulary
+    is looked at, so ``missing: ["", "-", "No"]`` with ``values: {No: ...}`` never
+    uses that entry: an export whose means-of-control cell read ``No`` lost
+    every flag of the group to NULL, silently (issue 13). An entry that gives
+    what a missing cell gets anyway (null, or the rule's ``default``) is kept.
+    Every such entry is one problem, named by the column and the token.
+    """
+    by_key = {normalize(t): t for t in sorted(missing)}
+    for name, rule in rules.items():
+        raw_values = fields_raw[name].get("values") if isinstance(fields_raw[name], dict) else None
+        if rule.column is None or not rule.values or not isinstance(raw_values, dict):
+            continue
+        for key in raw_values:
+            token = by_key.get(normalize(key))
+            target = rule.values.get(normalize(key))
+            if token is None or target == rule.default:
+                continue
+            with chk.section():
+                raise chk.fail(
+                    f"column {rule.column!r}: {token!r} is in `missing:`, so a cell {token!r} is "
+                    f"read as not recorded and `values:` never maps it to {_shown(target)}",
+                    "fields", name, "values", key,
+                    fix=_missing_fix(token),
+                )  # fmt: skip
+    for i, raw in enumerate(multi_raw):  # the entries as written: a broken one is reported too
+        if not isinstance(raw, dict) or not isinstance(raw.get("values"), dict):
+            continue
+        for key, flag in raw["values"].items():
+            token = by_key.get(normalize(key))
+            if token is None:
+                continue
+            with chk.section():
+                raise chk.fail(
+                    f"column {raw.get('column')!r}: {token!r} is in `missing:`, so a cell "
+                    f"{token!r} is read as not recorded (every flag of its group NULL) and "
+                    f"`values:` never sets {flag}",
+                    "multi", i, "values", key,
+                    fix=_missing_fix(token),
+                )  # fmt: skip
+
+
+def _shown(target: Any) -> str:
+    """A vocabulary target as the mapping spells it (``false``, not Python's ``False``)."""
+    return str(target).lower() if isinstance(target, bool) else repr(target)
+
+
+def _missing_fix(token: str) -> str:
+    if token == "":
+        return ("an empty cell is always not recorded: drop this entry, and give the value an "
+                "empty cell means with `default:` on a field rule")  # fmt: skip
+    return (f"take {token!r} out of `missing:` (it applies to every column), or this entry "
+            "out of the column's `values:`")  # fmt: skip
+
+
 def _source(src: Any, chk: _Checker) -> SourceSpec:
     """The ``source:`` block: its format, then each of its other keys checked on its own."""
     if not isinstance(src, dict) or src.get("format") not in FORMATS:
@@ -365,9 +424,14 @@ def load_mapping(path: Path, schema: Schema) -> Mapping:
         broken_reg = "year_of_registration" in fields_raw and "year_of_registration" not in rules
         age = _age_rule(raw.get("age"), rules, chk, check_registration=not broken_reg)
     missing = raw.get("missing", [""])
+    tokens: frozenset[str] = frozenset({""})
     with chk.section():
         if not isinstance(missing, list):
             raise chk.fail("`missing` must be a list of texts", "missing")
+        tokens = frozenset(str(m).strip() for m in missing if m is not None) | {""}
+    multi_raw: list[Any] = raw["multi"] if isinstance(raw.get("multi"), list) else []
+    _missing_shadows(tokens, fields_raw if isinstance(fields_raw, dict) else {}, rules,
+                     multi_raw, chk)  # fmt: skip
     case_id: str = ""
     with chk.section():
         case_id = chk.text(raw, "case_id", required=True)
@@ -389,7 +453,7 @@ def load_mapping(path: Path, schema: Schema) -> Mapping:
         sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
         drop=drop,
         ignore=ignore,
-        missing=frozenset(str(m).strip() for m in missing if m is not None) | {""},
+        missing=tokens,
         age=age,
         fields=rules,
         multi=tuple(multi),
