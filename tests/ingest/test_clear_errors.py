@@ -12,6 +12,7 @@ import json
 import re
 from pathlib import Path
 
+import openpyxl
 import pandas as pd
 import pytest
 
@@ -205,6 +206,128 @@ def test_a_harmless_overlap_loads(tmp_path: Path, schema: Schema) -> None:
 @pytest.mark.parametrize("path", sorted((ROOT / "pipelines").glob("*.yaml")), ids=lambda p: p.stem)
 def test_committed_pipelines_still_load(path: Path, schema: Schema) -> None:
     assert load_mapping(path, schema).org == path.stem
+
+
+# --- 3. wrong sheet, wrong delimiter ----------------------------------------------------------
+
+
+def test_a_wrong_delimiter_shows_the_one_column_header_and_the_likely_delimiter(
+    project: Path,
+) -> None:
+    _write_csv(project / "semi.csv", PT_HEADER, PT_ROWS, sep=";")
+    result = run_ctdc(project, "validate", "--org", "pt-org", "semi.csv", "--json")
+    assert result.exit_code == 1
+    error = _json_error(result)
+    assert (error["slug"], error["file"], error["column"]) == (
+        "missing-column", "semi.csv", "Data de nascimento")  # fmt: skip
+    assert (
+        "the header came out as one column, 'ID;Nome;Data de nascimento;Data de registo;"
+        "Sexo', when split on ',': the file looks delimited by ';'"
+    ) in error["message"]
+    mapping = project / "pipelines" / "pt-org.yaml"
+    assert error["fix"] == f'set `source.delimiter: ";"` in {mapping}'
+    assert "error[missing-column]: semi.csv, column 'Data de nascimento': " in result.stderr
+
+
+def test_a_delimiter_that_splits_the_header_less_than_another(project: Path) -> None:
+    """A tab-separated export read with commas: names with a comma split into a few columns."""
+    header = ["ID", "Nome, apelido", "Data de nascimento", "Data de registo", "Sexo"]
+    _write_csv(project / "tabs.csv", header, PT_ROWS, sep="\t")
+    result = run_ctdc(project, "validate", "--org", "pt-org", "tabs.csv")
+    assert result.exit_code == 1
+    assert "error[missing-column]: tabs.csv" in result.stderr
+    assert "the header came out as one column" not in result.stderr
+    assert "the header split on ',' gives 2 columns; split on tab, 5" in result.stderr
+    assert 'fix: set `source.delimiter: "\\t"`' in result.stderr
+
+
+def test_utf8_names_read_as_latin1_are_named(project: Path) -> None:
+    text = PT_MAPPING.replace("encoding: utf-8", "encoding: latin-1")
+    text = text.replace("Sexo", "Género")
+    _mapping(project, "latin-org", text)
+    header = [("Género" if h == "Sexo" else h) for h in PT_HEADER]
+    _write_csv(project / "utf8.csv", header, PT_ROWS)
+    result = run_ctdc(project, "validate", "--org", "latin-org", "utf8.csv")
+    assert result.exit_code == 1
+    assert "column 'Género' was read as 'GÃ©nero': the file looks UTF-8, not latin-1" in (
+        result.stderr)  # fmt: skip
+    assert "fix: set `source.encoding: utf-8`" in result.stderr
+
+
+XLSX_MAPPING = PT_MAPPING.replace(
+    'source: {format: csv, encoding: utf-8, delimiter: ","}', "source: {format: xlsx}"
+)
+
+
+def _workbook(path: Path) -> Path:
+    wb = openpyxl.Workbook()
+    summary = wb.active
+    summary.title = "Resumo"
+    summary.append(["Total", "5"])
+    summary.append(["Abertos", "2"])
+    cases = wb.create_sheet("Casos")
+    for row in [PT_HEADER, *PT_ROWS]:
+        cases.append(row)
+    wb.save(path)
+    return path
+
+
+def test_the_first_sheet_read_names_the_sheets_and_the_one_with_the_columns(
+    project: Path,
+) -> None:
+    _mapping(project, "xl-org", XLSX_MAPPING)
+    _workbook(project / "casos.xlsx")
+    result = run_ctdc(project, "validate", "--org", "xl-org", "casos.xlsx", "--json")
+    assert result.exit_code == 1
+    error = _json_error(result)
+    assert error["slug"] == "missing-column" and error["file"] == "casos.xlsx"
+    assert ("read sheet 'Resumo' (the first: `source.sheet` is not set), header row 1; "
+            "the workbook's sheets: 'Resumo', 'Casos'; sheet 'Casos' has these columns"
+            ) in error["message"]  # fmt: skip
+    assert error["fix"] == f'set `source.sheet: "Casos"` in {project / "pipelines" / "xl-org.yaml"}'
+
+
+def test_a_pinned_sheet_without_the_columns_names_what_was_read(project: Path) -> None:
+    _mapping(project, "xl-org", PT_MAPPING.replace(
+        'source: {format: csv, encoding: utf-8, delimiter: ","}',
+        "source: {format: xlsx, sheet: Casos, header_row: 2}"))  # fmt: skip
+    _workbook(project / "casos.xlsx")
+    result = run_ctdc(project, "validate", "--org", "xl-org", "casos.xlsx")
+    assert result.exit_code == 1
+    assert "error[missing-column]: casos.xlsx, column " in result.stderr
+    assert (
+        "read sheet 'Casos', header row 2; the workbook's sheets: 'Resumo', 'Casos' — "
+        "fix: set `source.sheet` to the sheet that holds the cases (and `source.header_row` "
+        "to its header's row)"
+    ) in result.stderr
+
+
+def test_a_first_sheet_with_no_records_names_the_sheets(project: Path) -> None:
+    """A summary sheet of one line first: the export read as empty, and the sheets say why."""
+    _mapping(project, "xl-org", XLSX_MAPPING)
+    path = _workbook(project / "casos.xlsx")
+    wb = openpyxl.load_workbook(path)
+    wb["Resumo"].delete_rows(2)
+    wb.save(path)
+    result = run_ctdc(project, "validate", "--org", "xl-org", "casos.xlsx")
+    assert result.exit_code == 1
+    assert _error_line(result).startswith(
+        "error[empty-file]: casos.xlsx: the file has a header but no data rows; read sheet "
+        "'Resumo' (the first: `source.sheet` is not set), header row 1; the workbook's sheets: "
+        "'Resumo', 'Casos' — fix: set `source.sheet` to the sheet that holds the cases"
+    )
+
+
+def test_a_missing_column_that_is_really_missing_keeps_the_plain_message(project: Path) -> None:
+    header = [("Genero" if h == "Sexo" else h) for h in PT_HEADER]
+    _write_csv(project / "renamed.csv", header, PT_ROWS)
+    result = run_ctdc(project, "validate", "--org", "pt-org", "renamed.csv")
+    assert result.exit_code == 1
+    assert (
+        "error[missing-column]: renamed.csv, column 'Sexo': the file has no column 'Sexo'; "
+        "also not named in the mapping: 'Genero' — fix: export the column, or correct its "
+        "name in pipelines/<org>.yaml"
+    ) in result.stderr
 
 
 # --- 4. a directory given as the export --------------------------------------------------------

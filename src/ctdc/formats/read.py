@@ -28,6 +28,7 @@ from ctdc.errors import CtdcError
 from ctdc.formats.cells import cell_errors
 from ctdc.formats.chunk import Chunk, RawTable, text_frame
 from ctdc.formats.csv import iter_csv
+from ctdc.formats.hints import sheet_hint
 from ctdc.formats.json import iter_json, iter_ndjson
 from ctdc.formats.options import (
     CsvOptions,
@@ -98,12 +99,27 @@ def iter_export(path: Path, options: FormatOptions) -> Iterator[Chunk]:
                 chunk = Chunk(chunk.table, chunk.rows, errors, chunk.may_have_controls, chunk.done)
             yield chunk
     except CtdcError as exc:  # raised by a helper that did not know the file
-        raise exc.located(path) from exc.__cause__
+        raise _in_sheet(exc.located(path), path, options) from exc.__cause__
     if records == 0:
         what = "an empty array: no records" if options.name == "json" else "no data rows"
         if isinstance(options, CsvOptions | XlsxOptions):
             what = "a header but no data rows"
-        raise CtdcError("empty-file", f"the file has {what}", file=path)
+        raise _in_sheet(CtdcError("empty-file", f"the file has {what}", file=path), path, options)
+
+
+def _in_sheet(exc: CtdcError, path: Path, options: FormatOptions) -> CtdcError:
+    """An ``empty-file`` of a workbook of several sheets, with the sheet read and the sheets.
+
+    The wrong sheet (a summary first, the cases second) reads as an empty export;
+    said alone, that sends the officer to export again what was right.
+    """
+    if exc.slug is not Slug.EMPTY_FILE or not isinstance(options, XlsxOptions):
+        return exc
+    hint = sheet_hint(path, options)
+    if hint is None:
+        return exc
+    return CtdcError(Slug.EMPTY_FILE, f"{exc.detail}; {hint.detail}", file=exc.file or path,
+                     row=exc.row, column=exc.column, fix=hint.fix)  # fmt: skip
 
 
 def read_export(path: Path, options: FormatOptions) -> RawTable:

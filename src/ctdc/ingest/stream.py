@@ -27,12 +27,13 @@ import pyarrow.parquet as pq
 
 from ctdc.errors import CATALOGUE
 from ctdc.formats.chunk import Chunk
+from ctdc.formats.hints import header_hint
 from ctdc.formats.read import iter_export
 from ctdc.ingest.dedup import SeenIds
 from ctdc.ingest.redact import code_columns, example_value
 from ctdc.mapping.source import SourceSpec
 from ctdc.mapping.spec import Mapping
-from ctdc.mapping.transform import Mapped, apply_mapping
+from ctdc.mapping.transform import Mapped, apply_mapping, check_columns
 from ctdc.quarantine.table import QUARANTINE_SCHEMA, quarantine_table
 from ctdc.row_errors import RowErrors, joined, row_errors
 from ctdc.schema import Schema, build_contract, expected_text, table_failures
@@ -296,8 +297,23 @@ class _Pass:
         at[present] = np.arange(len(present))
         return errors, digests, at
 
+    def _check_columns(self, names: list[str]) -> None:
+        """The mapping's columns are in the header; if not, the error says how it was read.
+
+        ``missing-column`` from a wrong sheet or delimiter used to name the
+        columns alone, which are right in the export: ``formats.hints`` adds the
+        sheet read and the sheets present, or the delimiter inside a header read
+        as one column, and the ``source:`` setting to change.
+        """
+        b = self.b
+        check_columns(names, b.mapping,
+                      explain=lambda missing: header_hint(b.path, b.source.options(), names,
+                                                          missing))  # fmt: skip
+
     def chunk(self, chunk: Chunk) -> None:
         b, schema, n = self.b, self.b.schema, chunk.num_rows
+        if not self.tally.rows_read:  # the first chunk: every chunk has the same columns
+            self._check_columns(chunk.table.column_names)
         mapped = apply_mapping(chunk.table, b.mapping, schema)
         dups, digests, digest_at = self._duplicates(chunk, mapped)
         found = mapped.error_frame()

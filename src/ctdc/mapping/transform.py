@@ -17,8 +17,9 @@ expected), from which ingest quarantines the whole source row.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,9 @@ from ctdc.mapping.countries import country_lookup
 from ctdc.mapping.spec import BOOLEAN_WORDS, EXCEL_SERIAL, FieldRule, Mapping, normalize
 from ctdc.row_errors import RowErrors, joined, row_errors
 from ctdc.schema import Field, Schema, expected_text
+
+if TYPE_CHECKING:
+    from ctdc.formats.hints import HeaderHint
 
 MAX_AGE = 120
 ADULT_AGE = 18
@@ -365,16 +369,29 @@ def _map_multi(table: pa.Table, mapping: Mapping, schema: Schema, out: Mapped,
             out.columns[spec.name] = pa.array(per_value, type=pa.bool_()).take(pa.array(text.index))
 
 
-def check_columns(names: list[str], mapping: Mapping) -> None:
+def check_columns(
+    names: list[str],
+    mapping: Mapping,
+    explain: Callable[[list[str]], HeaderHint | None] | None = None,
+) -> None:
     """Every column the mapping needs is there, and every column is named in the mapping.
 
     One error names every such column, the missing ones first (the slug is
     ``missing-column`` then), so the mapping is fixed in one round.
+    ``explain`` (``ctdc.formats.hints.header_hint`` of the file) says, when it
+    can, that the header itself was misread (a wrong sheet or delimiter): the
+    error then says how it was read and which ``source:`` setting to change,
+    instead of listing the misread header as unmapped columns.
     """
     missing_cols = sorted(c for c in mapping.required_columns() if c not in names)
     unmapped = [c for c in names if c not in mapping.used_columns()]
     also = f"; also not named in the mapping: {_names(unmapped)}" if unmapped else ""
     if missing_cols:
+        hint = explain(missing_cols) if explain is not None else None
+        if hint is not None:
+            raise CtdcError("missing-column", f"the file has no column {_names(missing_cols)}; "
+                            f"{hint.detail}", column=missing_cols[0],
+                            fix=f"{hint.fix} in {mapping.path}")  # fmt: skip
         raise CtdcError("missing-column", f"the file has no column {_names(missing_cols)}{also}",
                         column=missing_cols[0])  # fmt: skip
     if unmapped:
