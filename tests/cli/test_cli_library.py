@@ -35,8 +35,8 @@ from ctdc.store.resolve import (
 from ctdc.store.workspace import Workspace, init_workspace
 
 CLI = ROOT / "src" / "ctdc" / "cli"
-GROUPS = ["init", "sample", "ingest", "validate", "harmonize", "query",
-          "policy", "key", "quarantine", "mapping"]  # fmt: skip
+GROUPS = ["init", "sample", "ingest", "validate", "harmonize", "query", "audit", "withdraw",
+          "stats", "report", "policy", "key", "quarantine", "mapping"]  # fmt: skip
 
 
 def listing(root: Path) -> set[Path]:
