@@ -39,11 +39,15 @@ def python_encoding(encoding: str) -> str:
     return "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
 
 
-def shown(value: str) -> str:
-    """An offending value as a person can read it: controls escaped, long text cut."""
+def shown(value: str, limit: int = SHOWN_VALUE_CHARS) -> str:
+    """An offending value as a person can read it: controls escaped, text over ``limit`` cut.
+
+    A cut value ends with ``… (N characters)``, N its full length, which
+    ``ctdc.ingest.redact`` reads back to describe the value without showing it.
+    """
     text = _CONTROL_RE.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
-    if len(text) > SHOWN_VALUE_CHARS:
-        text = f"{text[:SHOWN_VALUE_CHARS]}… ({len(value):,} characters)"
+    if len(text) > limit:
+        text = f"{text[:limit]}… ({len(value):,} characters)"
     return text
 
 
