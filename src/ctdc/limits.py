@@ -38,7 +38,10 @@ EXCEL_MAX_ROWS = 1_048_576
 SNIFF_BYTES = 64 * 1024
 BINARY_CONTROL_SHARE = 0.10
 
-#: how much of an offending value the quarantine and the messages show
+#: how much of an offending cell the quarantine's ``value`` keeps (a cell with a control
+#: character, an overlong one: the whole cell is in the quarantine's raw copy of the row).
+#: The text of a record that could not be parsed (``bad-field-count``, ``bad-json-line``)
+#: has no other copy, so it is kept whole, up to MAX_CELL_CHARS (``formats.chunk.raw_text``)
 SHOWN_VALUE_CHARS = 200
 #: the longest value a summary shows as itself (a vocabulary code of a mapped column,
 #: ``ctdc.ingest.redact``): the longest country name is 44 characters; longer is free text

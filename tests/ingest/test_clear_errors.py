@@ -18,6 +18,7 @@ import pytest
 
 from conftest import ROOT, run_ctdc
 from ctdc.errors import CtdcError
+from ctdc.limits import MAX_CELL_CHARS
 from ctdc.mapping import load_mapping
 from ctdc.schema import Schema
 
@@ -351,6 +352,69 @@ def test_a_missing_file_is_still_file_not_found(project: Path) -> None:
     assert _error_line(result).startswith("error[file-not-found]: nowhere.csv: no such file")
 
 
+# --- 5. JSON errors read as sentences --------------------------------------------------------
+
+NDJSON_MAPPING = """\
+org: nd-org
+data_source: Hotline
+source: {format: ndjson, encoding: utf-8}
+case_id: id
+fields:
+  year_of_registration: {column: date, date_format: "%Y-%m-%d"}
+  gender: {column: sex, values: {f: Female, m: Male}}
+"""
+
+
+def _ndjson_line(i: int, note: str = "") -> str:
+    return json.dumps({"id": f"{i:03}", "date": "2021-03-01", "sex": "f"}) + note
+
+
+def test_a_broken_ndjson_line_says_line_and_character(project: Path) -> None:
+    _mapping(project, "nd-org", NDJSON_MAPPING)
+    lines = [_ndjson_line(i) for i in range(1, 21)]
+    lines[11] = '{"id": "012", "date": "2021-03-01", "sex": "f", "note": "cut o'  # line 12
+    (project / "cases.ndjson").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run_ctdc(project, "validate", "--org", "nd-org", "cases.ndjson", "--json")
+    assert result.exit_code == 0, result.stderr
+    [summary] = json.loads(result.stdout)
+    [example] = summary["examples"]
+    assert (example["row"], example["reason"]) == (12, "bad-json-line")
+    at = lines[11].index('"cut') + 1
+    assert example["expected"] == (
+        f"one JSON object per line; line 12: unterminated string starting at character {at}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ('{"id": "002" "date": "2021-03-01"}', "line 2: expecting ',' delimiter at character 14"),
+        ("[1, 2]", "line 2: a JSON array, not an object"),
+        ('{"id": }', "line 2: expecting value at character 8"),
+    ],
+)
+def test_other_json_problems_read_cleanly(project: Path, line: str, problem: str) -> None:
+    _mapping(project, "nd-org", NDJSON_MAPPING)
+    text = "\n".join([_ndjson_line(1), line, _ndjson_line(3)]) + "\n"
+    (project / "cases.ndjson").write_text(text, encoding="utf-8")
+    result = run_ctdc(project, "validate", "--org", "nd-org", "cases.ndjson", "--json",
+                      "--max-reject-rate", "1")  # fmt: skip
+    [summary] = json.loads(result.stdout)
+    assert summary["examples"][0]["expected"] == f"one JSON object per line; {problem}"
+
+
+def test_a_broken_record_of_a_json_array_says_where(project: Path) -> None:
+    _mapping(project, "js-org", NDJSON_MAPPING.replace("format: ndjson", "format: json"))
+    text = '[{"id": "001", "date": "2021-03-01"},\n {"id": "002" "date": "2021-03-01"}]'
+    (project / "cases.json").write_text(text, encoding="utf-8")
+    result = run_ctdc(project, "validate", "--org", "js-org", "cases.json")
+    assert result.exit_code == 1
+    assert _error_line(result).startswith(
+        "error[unreadable-file]: cases.json, row 2: invalid JSON in record 2: expecting ',' "
+        "delimiter at character 14 of the record — fix: "
+    )
+
+
 # --- 6. --json writes a JSON object on stdout, errors included ------------------------------
 
 
@@ -394,3 +458,50 @@ def test_without_json_stdout_stays_empty_on_error(project: Path) -> None:
     assert _error_line(result).startswith("error[unknown-org]: ")
 
 
+# --- 7. an unparseable row is kept whole in the quarantine ------------------------------------
+
+
+def _quarantine(project: Path, org: str) -> pd.DataFrame:
+    [path] = (project / "ctdc-data" / "quarantine" / org).glob("*.parquet")
+    return pd.read_parquet(path)
+
+
+def test_a_5000_character_bad_row_is_kept_whole(project: Path) -> None:
+    long_row = ["006", "Fia " + "x" * 4_900, "10/05/1980", "01/02/2021", "F", "extra"]
+    rows = [*PT_ROWS[:1], long_row, *PT_ROWS[4:]]
+    _write_csv(project / "wide.csv", PT_HEADER, rows)
+    line = ",".join(long_row)
+    assert len(line) > 4_900
+    result = run_ctdc(project, "ingest", "--org", "pt-org", "wide.csv", "--json",
+                      "--max-reject-rate", "1")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    [summary] = json.loads(result.stdout)
+    # the summary still only describes it
+    [example] = summary["examples"]
+    assert example["reason"] == "bad-field-count" and example["value"] is None
+    assert "x" * 10 not in result.stdout + result.stderr
+    hit = _quarantine(project, "pt-org").query("reason == 'bad-field-count'")
+    assert hit["value"].tolist() == [line]
+
+
+def test_a_5000_character_broken_ndjson_line_is_kept_whole(project: Path) -> None:
+    _mapping(project, "nd-org", NDJSON_MAPPING)
+    broken = '{"id": "002", "date": "2021-03-01", "note": "' + "y" * 5_000
+    text = "\n".join([_ndjson_line(1), broken, _ndjson_line(3)]) + "\n"
+    (project / "cases.ndjson").write_text(text, encoding="utf-8")
+    result = run_ctdc(project, "ingest", "--org", "nd-org", "cases.ndjson",
+                      "--max-reject-rate", "1")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    hit = _quarantine(project, "nd-org").query("reason == 'bad-json-line'")
+    assert hit["value"].tolist() == [broken]
+
+
+def test_a_bad_row_over_the_cell_limit_is_cut_with_its_length(project: Path) -> None:
+    long_row = ["006", "z" * (MAX_CELL_CHARS + 500), "10/05/1980", "01/02/2021", "F", "extra"]
+    _write_csv(project / "huge.csv", PT_HEADER, [*PT_ROWS[:1], long_row])
+    line = ",".join(long_row)
+    result = run_ctdc(project, "ingest", "--org", "pt-org", "huge.csv", "--max-reject-rate", "1")
+    assert result.exit_code == 0, result.stderr
+    q = _quarantine(project, "pt-org")
+    [value] = q.query("reason == 'bad-field-count'")["value"].tolist()
+    assert value == f"{line[:MAX_CELL_CHARS]}… ({len(line):,} characters)"

@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from ctdc import limits
 from ctdc.errors import CtdcError
-from ctdc.limits import SHOWN_VALUE_CHARS
+from ctdc.limits import MAX_CELL_CHARS, SHOWN_VALUE_CHARS
 from ctdc.row_errors import RowErrors, no_row_errors
 
 TEXT = pd.StringDtype("pyarrow")
@@ -49,6 +49,19 @@ def shown(value: str, limit: int = SHOWN_VALUE_CHARS) -> str:
     if len(text) > limit:
         text = f"{text[:limit]}… ({len(value):,} characters)"
     return text
+
+
+def raw_text(line: str) -> str:
+    """The text of a record that could not be parsed, for the quarantine's ``value``.
+
+    It is the only faithful copy of that record (the quarantine's ``raw`` holds
+    its fields padded or cut to the header's, or, for a broken NDJSON line,
+    empty cells), so it is kept whole, as docs/errors.md promises, up to
+    ``MAX_CELL_CHARS``: the quarantine export is read in spreadsheets, where no
+    cell holds more, and a longer "row" is a damaged export (an unclosed
+    quote), not a record to retype. It used to be cut at ``SHOWN_VALUE_CHARS``.
+    """
+    return shown(line, MAX_CELL_CHARS)
 
 
 @dataclass(frozen=True)

@@ -47,8 +47,8 @@ from ctdc.formats.chunk import (
     Chunk,
     check_header,
     python_encoding,
+    raw_text,
     records_per_chunk,
-    shown,
     text_table,
 )
 from ctdc.formats.guards import check_text, scan
@@ -223,7 +223,7 @@ class _Exact:
                 (
                     len(self.records),
                     missing,
-                    shown(text.rstrip("\r\n")),
+                    raw_text(text.rstrip("\r\n")),
                     f"{width} fields like the header, found {len(rec)}",
                 )
             )

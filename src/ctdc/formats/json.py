@@ -37,8 +37,8 @@ from ctdc.errors import CtdcError
 from ctdc.formats.chunk import (
     Chunk,
     python_encoding,
+    raw_text,
     records_per_chunk,
-    shown,
     text_table,
 )
 from ctdc.formats.guards import check_text
@@ -75,6 +75,20 @@ _SPACE = re.compile(r"[ \t\n\r]*")
 READ_CHARS = 1 << 20
 #: a single record longer than this is refused rather than buffered
 MAX_RECORD_CHARS = 64 << 20
+
+
+def json_problem(exc: json.JSONDecodeError, pos: int | None = None) -> str:
+    """Python's decoder message as a phrase: ``unterminated string starting at character 193``.
+
+    ``exc.msg`` is written to be followed by ``": line 1 column 193 (char 192)"``,
+    so on its own it reads ``Unterminated string starting at``; quoting it as it
+    is gave "Unterminated string starting at, character 193". ``pos`` is the
+    0-based offset to report (``exc.pos`` by default; a record of a JSON array
+    counts from its own first character), shown 1-based, as an editor's column is.
+    """
+    msg = exc.msg[:1].lower() + exc.msg[1:]
+    where = f"character {(exc.pos if pos is None else pos) + 1:,}"
+    return f"{msg} {where}" if msg.endswith(" at") else f"{msg} at {where}"
 
 
 def _check_duplicates(path: Path, row: int, rec: dict[str, Any]) -> None:
@@ -210,7 +224,8 @@ def _decode(path: Path, buf: _Buffer, row: int) -> dict[str, Any]:
                 continue
             if cut >= len(buf.text[buf.pos :].rstrip()):
                 raise _unreadable(path, f"the file ends inside record {row}", row=row) from exc
-            raise _unreadable(path, f"invalid JSON in record {row}: {exc.msg}", row=row) from exc
+            detail = f"invalid JSON in record {row}: {json_problem(exc, cut)} of the record"
+            raise _unreadable(path, detail, row=row) from exc
         if end == len(buf.text) and buf.more():
             continue  # a number may go on past the buffer: decode it whole
         buf.pos = end
@@ -238,6 +253,12 @@ def iter_json(path: Path, options: JsonOptions) -> Iterator[Chunk]:
         yield _records_chunk(path, list(names), records, no_row_errors())
 
 
+#: what a line holds when it is JSON but not an object, in JSON's own words
+_KINDS = {list: "array, not an object", str: "string, not an object", int: "number, not an object",
+          float: "number, not an object", bool: "true/false, not an object",
+          type(None): "null, not an object"}  # fmt: skip
+
+
 def _ndjson_lines(
     path: Path, options: JsonOptions
 ) -> Iterator[tuple[int, dict[str, Any] | None, str | None, str, int]]:
@@ -252,12 +273,13 @@ def _ndjson_lines(
                 text = line.rstrip("\r\n")
                 try:
                     rec = _loads(text)
-                    problem = None if isinstance(rec, dict) else f"a JSON {type(rec).__name__}"
+                    problem = None if isinstance(rec, dict) else f"a JSON {_KINDS[type(rec)]}"
                 except json.JSONDecodeError as exc:
-                    problem = f"invalid JSON ({exc.msg}, character {exc.colno})"
+                    problem = json_problem(exc)
                 except (RecursionError, ValueError) as exc:
                     problem = f"JSON that cannot be read safely ({type(exc).__name__})"
                 if problem is not None:
+                    problem = f"line {line_no}: {problem}"
                     yield line_no, None, problem, text, done
                 else:
                     _check_duplicates(path, line_no, rec)
@@ -291,7 +313,7 @@ def iter_ndjson(path: Path, options: JsonOptions) -> Iterator[Chunk]:
     size = records_per_chunk(len(names))
     for line_no, rec, problem, text, done in _ndjson_lines(path, options):
         if rec is None:
-            bad.append((len(records), shown(text), f"one JSON object per line; found {problem}"))
+            bad.append((len(records), raw_text(text), f"one JSON object per line; {problem}"))
             rec = {}
         records.append((line_no, rec))
         if len(records) >= size:
