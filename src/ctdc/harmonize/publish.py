@@ -158,11 +158,10 @@ def release_hierarchies(schema: Schema, dictionary: Path) -> dict[str, Hierarchy
     return out
 
 
-def _package_builder(
-    schema: Schema, hierarchies: dict[str, Hierarchy], doc: PublicManifest
-) -> Callable[[Path], list[str]]:
+def _package_builder(schema: Schema, doc: PublicManifest) -> Callable[[Path], list[str]]:
     """What writes the derived files into a public release folder: from its data files, the
-    schema and the *public* manifest only, so nothing private can reach them."""
+    schema and the *public* manifest only, so nothing private can reach them. The
+    hierarchies are read only when it runs (an unchanged run seldom needs them)."""
     info = ReleaseInfo(
         release_id=doc.release_id,
         created_at=doc.created_at,
@@ -173,7 +172,9 @@ def _package_builder(
         schema_sha256=doc.schema.sha256,
         ctdc_version=doc.ctdc_version,
     )
-    return lambda folder: write_package(folder, schema, hierarchies, info)
+    return lambda folder: write_package(
+        folder, schema, release_hierarchies(schema, folder / DICTIONARY_FILE), info
+    )
 
 
 def to_public(
@@ -188,22 +189,20 @@ def to_public(
 
     Copies its data files (same bytes) with the public manifest and the derived
     files (``ctdc.package``: hierarchy tables, ``cases.csv``, the data package, the
-    JSON Schema, the codebook), removes public releases beyond
-    ``keep`` and rewrites the catalog (``views.sql`` and ``catalog.duckdb``). A
-    current public release that lacks derived files (published by an older ctdc)
-    gets them. ``schema`` is the release's; by default the pinned schema of the
-    workspace that holds ``release`` (``<data>/releases/<id>``), which harmonize
-    checked is the one it ran with.
+    JSON Schema, the codebook), removes public releases beyond ``keep`` and
+    rewrites the catalog (``views.sql`` and ``catalog.duckdb``). A current public
+    release that lacks derived files (published by an older ctdc) gets them.
+    ``schema`` is the release's; by default the pinned schema of the workspace
+    that holds ``release`` (``<data>/releases/<id>``), which harmonize checked is
+    the one it ran with.
     """
     if schema is None:
         schema = pinned_schema(Workspace(release.parent.parent))
-    hierarchies = release_hierarchies(schema, release / DICTIONARY_FILE)
-
     sources = (CASES_FILE, DICTIONARY_FILE)
     current = current_public_release(area.root)
     if current is not None and current.name == manifest.release_id:
         doc = PublicManifest.from_dict(read_manifest(current))
-        build = _package_builder(schema, hierarchies, doc)
+        build = _package_builder(schema, doc)
         if complete_public(area, current, package_files(schema), sources, build):
             write_catalog(area)
     else:
@@ -212,7 +211,7 @@ def to_public(
         doc = public_manifest(manifest, file_sha256=shas,
                               previous_release=current.name if current else None)  # fmt: skip
         current = publish_public(area, manifest.release_id, files, doc.to_dict(), MANIFEST_FILE,
-                                 build=_package_builder(schema, hierarchies, doc))  # fmt: skip
+                                 build=_package_builder(schema, doc))  # fmt: skip
         write_catalog(area)
     prune(area, keep)
     if not (area.catalog_path.is_file() and area.views_path.is_file()):
