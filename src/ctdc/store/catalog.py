@@ -92,7 +92,9 @@ def view_statements(root: Path | None, hierarchies: Sequence[str] = ()) -> list[
     out = [f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM "
            f"read_parquet({_literal(_where(root, 'current', name))})"
            for view, name in views]  # fmt: skip
-    logs = _literal(_where(root, "releases", "*", MANIFEST_FILE))
+    # [0-9]*: release ids start with their date; DuckDB's * also matches a .tmp-* folder
+    # being built (an unverified release, or one analysts may not read)
+    logs = _literal(_where(root, "releases", "[0-9]*", MANIFEST_FILE))
     out.append("CREATE OR REPLACE VIEW release_log AS SELECT release_id, created_at, k, "
                "records_released, counts_rounded_to, previous_release FROM "
                f"read_json_auto({logs}, union_by_name = true) ORDER BY release_id")  # fmt: skip
