@@ -44,7 +44,13 @@ from ctdc.package import package_files
 from ctdc.query import release_log
 from ctdc.sample import ORGS, generate_samples
 from ctdc.schema import Schema
-from ctdc.store.public import PublicArea, current_public_release, prune, publish_public
+from ctdc.store.public import (
+    REPORT_FILE,
+    PublicArea,
+    current_public_release,
+    prune,
+    publish_public,
+)
 from ctdc.store.workspace import Workspace, init_workspace
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -411,3 +417,16 @@ def test_keep_public_keeps_the_newest_releases_and_never_the_current_one(
     assert _mode(area.releases_dir / ids[1] / "cases.parquet") == 0o644
     with pytest.raises(CtdcError):
         prune(area, 0)
+
+
+def test_a_new_release_removes_the_report_of_the_one_before(
+    copied: Workspace, schema: Schema
+) -> None:
+    """report.html describes one release: a run that publishes another removes it (ctdc
+    report writes it again), a run that changes nothing keeps it."""
+    report = copied.root / "public" / REPORT_FILE
+    report.write_text("<html>report of the release before</html>", encoding="utf-8")
+    assert harmonize(copied, schema, k=K).status == "unchanged"
+    assert report.is_file()
+    assert harmonize(copied, schema, k=K + 1, new_epoch=True).status == "published"
+    assert not report.exists()

@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 from ctdc.audit.model import CheckResult, fail, ok, plural
 from ctdc.audit.sources import Sources
 from ctdc.package import PACKAGE_FILES
-from ctdc.store.public import CATALOG_FILE, HIERARCHY_FILE, VIEWS_FILE, PublicArea
+from ctdc.store.public import CATALOG_FILE, HIERARCHY_FILE, REPORT_FILE, VIEWS_FILE, PublicArea
 from ctdc.store.release import CASES_FILE, DICTIONARY_FILE, MANIFEST_FILE
 
 MARKERS = "markers and bytes"
@@ -32,7 +32,7 @@ FILES = "files"
 RELEASE_FILES = frozenset({CASES_FILE, DICTIONARY_FILE, MANIFEST_FILE})
 #: what ``ctdc.package`` adds to a public release, besides its hierarchy tables
 DERIVED_FILES = frozenset(PACKAGE_FILES)
-ROOT_ENTRIES = frozenset({"current", "releases", CATALOG_FILE, VIEWS_FILE, "report.html"})
+ROOT_ENTRIES = frozenset({"current", "releases", CATALOG_FILE, VIEWS_FILE, REPORT_FILE})
 RELEASE_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{8}(-\d+)?")
 #: hex strings at least this long are looked for by window (pseudonyms, hashes, batch ids)
 _HEX_MIN = 16

@@ -127,7 +127,7 @@ def harmonize(
         today = today_utc()
         inputs = input_digest(ws, schema, settings, batches, bool(before.get("held")), today)
         if previous is not None and not new_epoch and before.get("inputs") == inputs:
-            return _unchanged(previous, settings)
+            return _unchanged(previous, settings, schema)
         say(f"merging {len(batches.entries)} batches")
         merged = merge_records(ws, batches, settings.k)
         series = open_series(ws, schema, settings, previous, merged, new_epoch=new_epoch)
@@ -146,7 +146,7 @@ def harmonize(
             digest = fingerprint(data_sha, batches.ids, settings.k, settings.l, settings.levels,
                                  withdrawals_digest(ws))  # fmt: skip
             if previous is not None and previous.manifest.fingerprint == digest:
-                return _unchanged(previous, settings)
+                return _unchanged(previous, settings, schema)
             rid = release_id(ws, data_sha)
             data_sha = stamp_release_id(tmp / CASES_FILE, rid)  # the file as published
             series.write_ledger(rid, outcome)  # the gate's frozen rows check reads it
@@ -173,14 +173,15 @@ def harmonize(
                 },
             )
             final = write_release(ws, tmp, manifest)
-        public, public_doc = to_public(settings.area, final, manifest, settings.keep_public)
+        public, public_doc = to_public(settings.area, final, manifest, settings.keep_public,
+                                       schema=schema)  # fmt: skip
         say(f"published release {manifest.release_id} to {settings.area.root}")
         return HarmonizeResult(ReleaseStatus.PUBLISHED, manifest.release_id, final, manifest,
                                public, public_doc)  # fmt: skip
 
 
-def _unchanged(previous: Release, settings: RunSettings) -> HarmonizeResult:
+def _unchanged(previous: Release, settings: RunSettings, schema: Schema) -> HarmonizeResult:
     """The current release stays; its public copy is made again if a crash left it behind."""
     path, same = previous.path, previous.manifest
-    public, public_doc = to_public(settings.area, path, same, settings.keep_public)
+    public, public_doc = to_public(settings.area, path, same, settings.keep_public, schema=schema)
     return HarmonizeResult(ReleaseStatus.UNCHANGED, path.name, path, same, public, public_doc)

@@ -37,6 +37,7 @@ from ctdc.store.atomic import write_json
 from ctdc.store.catalog import write_catalog
 from ctdc.store.policy import pinned_schema
 from ctdc.store.public import (
+    REPORT_FILE,
     PublicArea,
     complete_public,
     current_public_release,
@@ -213,6 +214,8 @@ def to_public(
         current = publish_public(area, manifest.release_id, files, doc.to_dict(), MANIFEST_FILE,
                                  build=_package_builder(schema, doc))  # fmt: skip
         write_catalog(area)
+        # the report describes the release before this one: `ctdc report` writes it again
+        (area.root / REPORT_FILE).unlink(missing_ok=True)
     prune(area, keep)
     if not (area.catalog_path.is_file() and area.views_path.is_file()):
         write_catalog(area)  # a crash before it, or a folder published by an older ctdc

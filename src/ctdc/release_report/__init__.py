@@ -14,7 +14,6 @@ Modules: ``tables`` (the safe tables), ``private`` (the workspace's figures),
 from __future__ import annotations
 
 from ctdc.release_report.build import (
-    REPORT_FILE,
     Report,
     check_out,
     private_report,
@@ -23,6 +22,7 @@ from ctdc.release_report.build import (
     write_report,
 )
 from ctdc.release_report.figures import Figure
+from ctdc.store.public import REPORT_FILE
 
 __all__ = [
     "REPORT_FILE",

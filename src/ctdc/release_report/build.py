@@ -38,11 +38,9 @@ from ctdc.store.atomic import (
 )
 from ctdc.store.lock import file_lock
 from ctdc.store.policy import load_policy
-from ctdc.store.public import PublicArea, public_area
+from ctdc.store.public import REPORT_FILE, PublicArea, public_area
 from ctdc.store.workspace import Workspace
 
-#: the public report's name in the public folder's root, beside views.sql and the catalog
-REPORT_FILE = "report.html"
 #: held while a report is written, so stale temps can be removed safely
 LOCK_FILE = "report.lock"
 PRIVATE_MODE = 0o600

@@ -47,6 +47,9 @@ DEFAULT_PUBLIC_MODE = 0o755
 CATALOG_FILE = "catalog.duckdb"
 #: the catalog's views as SQL with paths relative to the public folder (``store/catalog.py``)
 VIEWS_FILE = "views.sql"
+#: the public report (``ctdc report``) in the folder's root; removed when a new release is
+#: published, so that it never describes a release that is no longer current
+REPORT_FILE = "report.html"
 #: a release's hierarchy tables (``ctdc.package.hierarchies``): one per field with levels
 HIERARCHY_FILE = re.compile(r"hierarchy_[a-z][a-z0-9_]*\.parquet")
 #: temp names of a release folder being built (here and in the private ``releases/``)
