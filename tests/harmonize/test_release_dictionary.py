@@ -135,3 +135,14 @@ def test_pandas_reads_flags_as_booleans_and_the_file_describes_itself(release) -
     assert about["release_id"] == public["release_id"] == folder.name
     assert about["k"] == 5
     assert about["schema_sha256"] == public["policy"]["schema_sha256"]
+
+
+def test_polars_reads_flags_as_booleans_and_the_year_as_an_integer(release) -> None:
+    import polars as pl
+
+    folder, schema = release
+    frame = pl.read_parquet(folder / "cases.parquet")
+    flags = [f.name for f in schema.fields if f.type == "boolean" and f.name in frame.columns]
+    assert flags and all(frame.schema[f] == pl.Boolean for f in flags)
+    assert frame.schema["year_of_registration"] == pl.Int16
+    assert frame.schema["citizenship_region"] == pl.String
