@@ -236,3 +236,27 @@ def test_the_audit_files_check_knows_the_package(
                     "views.sql has mode 0666, not 0644"):  # fmt: skip
         assert problem in detail, detail
     assert older.name not in detail
+
+
+def test_the_licence_is_the_policys_and_reaches_the_package(project: Path, tmp_path: Path) -> None:
+    """CC-BY-4.0 until the steward sets another (recorded in the policy history); a new
+    licence publishes a new release (same rows) whose datapackage.json and public manifest
+    say it, without a new epoch."""
+    release = (project / "data" / "public" / "current").resolve()
+    assert _load(release / "datapackage.json")["licenses"][0]["name"] == "CC-BY-4.0"
+    copy = tmp_path / "project"
+    shutil.copytree(project, copy, symlinks=True)
+    bad = run_ctdc(copy, "--data-dir", "data", "policy", "set", "licence=CC BY",
+                   "--reason", "typo")  # fmt: skip
+    assert bad.exit_code == 2 and "SPDX" in bad.stderr
+    for args in (["policy", "set", "licence=ODbL-1.0", "--reason", "agreement of 2026"],
+                 ["harmonize", "--quiet"]):  # fmt: skip
+        result = run_ctdc(copy, "--data-dir", "data", *args)
+        assert result.exit_code == 0, result.output
+    current = (copy / "data" / "public" / "current").resolve()
+    [entry] = _load(current / "datapackage.json")["licenses"]
+    assert entry == {"name": "ODbL-1.0", "title": "Open Data Commons Open Database License 1.0",
+                     "path": "https://opendatacommons.org/licenses/odbl/1-0/"}  # fmt: skip
+    assert _load(current / "manifest.json")["policy"]["licence"] == "ODbL-1.0"
+    assert current.name != release.name
+    assert (current / "cases.csv").read_bytes() == (release / "cases.csv").read_bytes()

@@ -199,11 +199,13 @@ def fingerprint(
     l: int | None,  # noqa: E741 -- the letter of l-diversity
     levels: dict[str, int | None],
     withdrawals: str = "",
+    licence: str = "",
 ) -> str:
     """What makes two runs the same release: the data, the batches and the settings, and
     the withdrawals (a withdrawal of an unpublished record changes no row, but must show
-    in the accounting)."""
-    doc = [data_sha256, list(batches), k, l, levels, *([withdrawals] if withdrawals else [])]
+    in the accounting), and a licence other than the default (the package says it)."""
+    doc = [data_sha256, list(batches), k, l, levels, *([withdrawals] if withdrawals else []),
+           *([licence] if licence else [])]  # fmt: skip
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
 

@@ -144,7 +144,7 @@ def harmonize(
             say("verifying k-anonymity on the written Parquet")
             check = verify_release(tmp / CASES_FILE, schema, settings)
             digest = fingerprint(data_sha, batches.ids, settings.k, settings.l, settings.levels,
-                                 withdrawals_digest(ws))  # fmt: skip
+                                 withdrawals_digest(ws), settings.policy.licence_mark)  # fmt: skip
             if previous is not None and previous.manifest.fingerprint == digest:
                 return _unchanged(previous, settings, schema)
             rid = release_id(ws, data_sha)

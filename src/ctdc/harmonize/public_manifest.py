@@ -28,7 +28,15 @@ from ctdc.harmonize.manifest import ReleaseManifest, SchemaRef
 #: every count in the public manifest is rounded to the nearest multiple of this
 COUNTS_ROUNDED_TO = 10
 #: the parts of the workspace's pinned release policy an analyst may see
-PUBLIC_POLICY_KEYS = ("k", "k_floor", "l", "levels", "quasi_identifiers", "schema_sha256")
+PUBLIC_POLICY_KEYS = (
+    "k",
+    "k_floor",
+    "l",
+    "levels",
+    "quasi_identifiers",
+    "schema_sha256",
+    "licence",
+)
 
 
 def rounded(n: int, to: int = COUNTS_ROUNDED_TO) -> int:

@@ -35,7 +35,7 @@ from ctdc.package import ReleaseInfo, package_files, write_package
 from ctdc.schema import Schema
 from ctdc.store.atomic import write_json
 from ctdc.store.catalog import write_catalog
-from ctdc.store.policy import pinned_schema
+from ctdc.store.policy import DEFAULT_LICENCE, pinned_schema
 from ctdc.store.public import (
     REPORT_FILE,
     PublicArea,
@@ -172,6 +172,7 @@ def _package_builder(schema: Schema, doc: PublicManifest) -> Callable[[Path], li
         schema_version=doc.schema.version,
         schema_sha256=doc.schema.sha256,
         ctdc_version=doc.ctdc_version,
+        licence=str((doc.policy or {}).get("licence", DEFAULT_LICENCE)),
     )
     return lambda folder: write_package(
         folder, schema, release_hierarchies(schema, folder / DICTIONARY_FILE), info

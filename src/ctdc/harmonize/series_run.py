@@ -152,7 +152,8 @@ def input_digest(ws: Workspace, schema: Schema, settings: RunSettings, batches: 
     """
     withdrawn = withdrawals_digest(ws)
     doc = [__version__, settings_digest(schema, settings), list(batches.ids), withdrawn,
-           asdict(series_policy(settings)), today if held else ""]  # fmt: skip
+           asdict(series_policy(settings)), today if held else "",
+           *([settings.policy.licence_mark] if settings.policy.licence_mark else [])]  # fmt: skip
     return hashlib.sha256(json.dumps(doc).encode()).hexdigest()
 
 

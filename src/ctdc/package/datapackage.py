@@ -28,12 +28,30 @@ from ctdc.package.csvcopy import CSV_FILE
 from ctdc.package.info import ReleaseInfo
 
 DATAPACKAGE_FILE = "datapackage.json"
-#: the data's licence until the collaborative's agreement names another (a policy setting then)
-LICENSE = {
-    "name": "CC-BY-4.0",
-    "title": "Creative Commons Attribution 4.0",
-    "path": "https://creativecommons.org/licenses/by/4.0/",
-}
+#: titles and addresses of the licences most used for open data; another SPDX id set with
+#: ``ctdc policy set licence=...`` is published by its name alone
+LICENSES = {
+    "CC-BY-4.0": ("Creative Commons Attribution 4.0",
+                  "https://creativecommons.org/licenses/by/4.0/"),
+    "CC-BY-SA-4.0": ("Creative Commons Attribution Share-Alike 4.0",
+                     "https://creativecommons.org/licenses/by-sa/4.0/"),
+    "CC0-1.0": ("Creative Commons Zero 1.0", "https://creativecommons.org/publicdomain/zero/1.0/"),
+    "ODbL-1.0": ("Open Data Commons Open Database License 1.0",
+                 "https://opendatacommons.org/licenses/odbl/1-0/"),
+    "PDDL-1.0": ("Open Data Commons Public Domain Dedication and License 1.0",
+                 "https://opendatacommons.org/licenses/pddl/1-0/"),
+}  # fmt: skip
+
+
+def licence(spdx: str) -> dict[str, str]:
+    """The Data Package ``licenses`` entry of an SPDX id."""
+    known = LICENSES.get(spdx)
+    if known is None:
+        return {"name": spdx}
+    title, path = known
+    return {"name": spdx, "title": title, "path": path}
+
+
 SOURCES = [
     {
         "title": "Case records of the organizations that assist victims of trafficking and "
@@ -101,7 +119,7 @@ def datapackage(columns: Sequence[Column], info: ReleaseInfo, folder: Path,
         "version": info.release_id,
         "created": info.created_at,
         "keywords": ["human trafficking", "CTDC", "k-anonymity", "case data"],
-        "licenses": [LICENSE],
+        "licenses": [licence(info.licence)],
         "sources": SOURCES,
         "citation": info.citation,
         "ctdc": {

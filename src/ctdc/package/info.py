@@ -23,6 +23,8 @@ class ReleaseInfo:
     schema_version: int
     schema_sha256: str
     ctdc_version: str
+    #: the SPDX id of the licence, from the pinned policy (``ctdc policy set licence=...``)
+    licence: str = "CC-BY-4.0"
 
     @property
     def citation(self) -> str:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,6 +42,8 @@ HISTORY_FILE = "history.jsonl"
 SCHEMA_DIR = "schema"
 #: no k below this, whatever the steward sets: a class of one is a person
 MIN_K = 2
+#: the public release's licence until the steward sets another (``ctdc policy set licence=``)
+DEFAULT_LICENCE = "CC-BY-4.0"
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,15 @@ class Policy:
     #: ``series_hold_days`` days
     series_hold_cells: float = 3.0
     series_hold_days: int = 30
+    #: the licence the public release is published under (an SPDX id, in datapackage.json
+    #: and the public manifest): the collaborative's agreement decides it
+    licence: str = DEFAULT_LICENCE
+
+    @property
+    def licence_mark(self) -> str:
+        """The licence as the release fingerprints count it: "" for the default, so that
+        setting another one publishes a new release (its datapackage.json says it)."""
+        return "" if self.licence == DEFAULT_LICENCE else f"licence={self.licence}"
 
     def to_dict(self) -> dict[str, Any]:
         doc = asdict(self)
@@ -89,6 +101,7 @@ class Policy:
             keep_public=int(doc.get("keep_public", 1)),
             series_hold_cells=float(doc.get("series_hold_cells", 3.0)),
             series_hold_days=int(doc.get("series_hold_days", 30)),
+            licence=str(doc.get("licence", DEFAULT_LICENCE)),
         )
 
     def summary(self) -> str:
@@ -285,6 +298,11 @@ def parse_setting(name: str, value: str, schema: Schema) -> Any:
             return float(value)
         if name == "public_mode":
             return int(value, 8)
+        if name == "licence":
+            if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.+-]{0,63}", value):
+                raise CtdcError(Slug.BAD_OPTION, f"licence={value!r}: expected an SPDX "
+                                "licence id such as CC-BY-4.0, CC0-1.0 or ODbL-1.0")  # fmt: skip
+            return value
         if name == "publish_dir":
             return None if value in ("", "default") else str(Path(value).resolve())
         if name.startswith("levels."):
@@ -302,7 +320,7 @@ def parse_setting(name: str, value: str, schema: Schema) -> Any:
         Slug.BAD_OPTION,
         f"unknown policy setting {name!r}",
         fix="settable: k, k_floor, l, levels.<field>, publish_dir, public_mode, keep_public, "
-        "series_hold_cells, series_hold_days",
+        "series_hold_cells, series_hold_days, licence",
     )
 
 
