@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import traceback
 from pathlib import Path
 
@@ -158,3 +159,52 @@ def query_json(root: Path, sql: str) -> list[dict]:
     result = run_ctdc(root, "--data-dir", "data", "query", sql, "--format", "json")
     assert result.exit_code == 0, result.stderr
     return json.loads(result.stdout)
+
+
+def write_test_export(path: Path, records: int, seed: int,
+                      controls: tuple[str, ...] | None = None) -> None:  # fmt: skip
+    """``records`` good rows of the ``test-org`` export: two nationalities, two years, four
+    ages; a means-of-control cell drawn from ``controls`` (empty when None)."""
+    rng = random.Random(seed)
+    rows = [TEST_ROWS[0]]
+    for i in range(records):
+        age, year = rng.choice([19, 25, 33, 41]), rng.choice([2019, 2020])
+        sex, nat = rng.choice(["Mujer", "Hombre"]), rng.choice(["Perú", "Namibia"])
+        flag = rng.choice(["Sí", "No"])
+        control = rng.choice(controls) if controls else ""
+        rows.append(f"C{i:05d};N{i};x;{age};0{rng.randint(1, 9)}/02/{year};{sex};{nat};"
+                    f"{flag};{control}")  # fmt: skip
+    path.write_bytes(("\n".join(rows) + "\n").encode("latin-1"))
+
+
+def harmonized_project(root: Path, records: int, seed: int,
+                       controls: tuple[str, ...] | None = None) -> Path:  # fmt: skip
+    """``root`` with pipelines/, export.csv (:func:`write_test_export`) and a workspace
+    ``data`` that ``ctdc harmonize`` published once, through the CLI in-process."""
+    (root / "pipelines").mkdir()
+    (root / "pipelines" / "test-org.yaml").write_text(TEST_MAPPING, encoding="utf-8")
+    write_test_export(root / "export.csv", records, seed, controls)
+    for args in (["init"], ["ingest", "--org", "test-org", "export.csv", "--quiet"],
+                 ["harmonize", "--quiet"]):  # fmt: skip
+        result = run_ctdc(root, "--data-dir", "data", *args)
+        assert result.exit_code == 0, result.output
+    return root
+
+
+def sample_release(root: Path, rows: int, seed: int, k: int) -> tuple[Workspace, Schema]:
+    """A workspace ``root/data`` holding the four ``ctdc sample`` organizations' exports
+    (``rows`` each, written under ``root/exports``), ingested and harmonized once at ``k``."""
+    from ctdc.harmonize import harmonize
+    from ctdc.ingest import ingest_file
+    from ctdc.mapping import load_mapping
+    from ctdc.sample import generate_samples
+
+    schema = load_schema(ROOT / "schemas" / "ctdc.yaml")
+    samples = generate_samples(root / "exports", rows=rows, seed=seed)
+    ws, _ = init_workspace(root / "data", k_floor=2)
+    key = ws.load_key()
+    for org, path in samples.files.items():
+        ingest_file(ws, schema, load_mapping(ROOT / "pipelines" / f"{org}.yaml", schema), path,
+                    key=key)  # fmt: skip
+    harmonize(ws, schema, k=k)
+    return ws, schema

@@ -12,14 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import query_json
-from ctdc.harmonize import harmonize
+from conftest import query_json, sample_release
 from ctdc.harmonize.settings import field_hierarchy
-from ctdc.ingest import ingest_file
-from ctdc.mapping import load_mapping
-from ctdc.sample import generate_samples
 from ctdc.schema import load_schema
-from ctdc.store.workspace import init_workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = re.compile(r"<!-- example: ([\w-]+) -->\s*```sql\n(.*?)```", re.S)
@@ -33,14 +28,7 @@ def examples() -> dict[str, str]:
 def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A workspace ``data`` under the returned folder with a release of the four samples."""
     tmp = tmp_path_factory.mktemp("analysts")
-    schema = load_schema(ROOT / "schemas" / "ctdc.yaml")
-    samples = generate_samples(tmp / "exports", rows=400, seed=7)
-    ws, _ = init_workspace(tmp / "data", k_floor=2)
-    key = ws.load_key()
-    for org, path in samples.files.items():
-        ingest_file(ws, schema, load_mapping(ROOT / "pipelines" / f"{org}.yaml", schema), path,
-                    key=key)  # fmt: skip
-    harmonize(ws, schema, k=5)
+    sample_release(tmp, rows=400, seed=7, k=5)
     return tmp
 
 

@@ -20,13 +20,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from ctdc.harmonize import harmonize
+from conftest import sample_release
 from ctdc.harmonize.settings import field_hierarchy
-from ctdc.ingest import ingest_file
-from ctdc.mapping import load_mapping
-from ctdc.sample import generate_samples
-from ctdc.schema import STATUS_VALUES, load_schema, status_column
-from ctdc.store.workspace import init_workspace
+from ctdc.schema import STATUS_VALUES, status_column
 
 ROOT = Path(__file__).resolve().parents[2]
 SIZES = [300] + ([25_000] if os.environ.get("CTDC_LARGE_TESTS") == "1" else [])
@@ -34,16 +30,8 @@ SIZES = [300] + ([25_000] if os.environ.get("CTDC_LARGE_TESTS") == "1" else [])
 
 @pytest.fixture(scope="module", params=SIZES, ids=lambda n: f"{n}-per-org")
 def release(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
-    tmp = tmp_path_factory.mktemp("dictionary")
-    schema = load_schema(ROOT / "schemas" / "ctdc.yaml")
-    samples = generate_samples(tmp / "exports", rows=request.param, seed=5)
-    ws, _ = init_workspace(tmp / "data", k_floor=2)
-    key = ws.load_key()
-    for org, path in samples.files.items():
-        ingest_file(ws, schema, load_mapping(ROOT / "pipelines" / f"{org}.yaml", schema), path,
-                    key=key)  # fmt: skip
-    result = harmonize(ws, schema, k=5)
-    return result.public_path, schema
+    ws, schema = sample_release(tmp_path_factory.mktemp("dictionary"), request.param, 5, k=5)
+    return (ws.root / "public" / "current").resolve(), schema
 
 
 def _dictionary(folder: Path) -> dict[str, dict]:

@@ -20,11 +20,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from conftest import run_ctdc
+from conftest import run_ctdc, sample_release
 from ctdc.audit import audit_release
-from ctdc.harmonize import harmonize
-from ctdc.ingest import ingest_file
-from ctdc.mapping import load_mapping
 from ctdc.release_report import (
     REPORT_FILE,
     private_report,
@@ -35,11 +32,8 @@ from ctdc.release_report import (
 from ctdc.release_report.figures import STATUS_LABELS, flows, public_figures, variable_label
 from ctdc.release_report.render import figure_html, to_svg
 from ctdc.release_report.tables import class_keys
-from ctdc.sample import generate_samples
-from ctdc.schema import load_schema
 from ctdc.stats import CellCounts, protect, safe_table
 from ctdc.store.ledger import read_entries
-from ctdc.store.workspace import init_workspace
 
 ROOT = Path(__file__).resolve().parents[2]
 ORGS = ("hotline-es", "casework-ngo", "intl-agency", "registry-gov")
@@ -52,14 +46,7 @@ CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists(
 def built(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
     """A workspace ``data`` with a release of the four samples, and both reports written."""
     tmp = tmp_path_factory.mktemp("report")
-    schema = load_schema(ROOT / "schemas" / "ctdc.yaml")
-    samples = generate_samples(tmp / "exports", rows=120, seed=7)
-    ws, _ = init_workspace(tmp / "data", k_floor=2)
-    key = ws.load_key()
-    for org, path in samples.files.items():
-        ingest_file(ws, schema, load_mapping(ROOT / "pipelines" / f"{org}.yaml", schema), path,
-                    key=key)  # fmt: skip
-    harmonize(ws, schema, k=K)
+    ws, schema = sample_release(tmp, rows=120, seed=7, k=K)
     area = workspace_area(ws)
     public = public_report(area.root, schema)
     private = private_report(ws, schema)

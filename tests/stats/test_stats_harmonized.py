@@ -4,40 +4,19 @@ manifest's k, the CTDC columns (a boolean flag as the share), all through the CL
 from __future__ import annotations
 
 import json
-import random
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from conftest import TEST_MAPPING, TEST_ROWS, run_ctdc
+from conftest import harmonized_project, run_ctdc
 
 RECORDS = 80
 
 
-def _export(path: Path) -> None:
-    """RECORDS good rows of the conftest ``test-org`` export."""
-    rng = random.Random(12)
-    rows = [TEST_ROWS[0]]
-    for i in range(RECORDS):
-        age, year = rng.choice([19, 25, 33, 41]), rng.choice([2019, 2020])
-        sex, nat = rng.choice(["Mujer", "Hombre"]), rng.choice(["Perú", "Namibia"])
-        flag = rng.choice(["Sí", "No"])
-        rows.append(f"C{i:05d};N{i};x;{age};0{rng.randint(1, 9)}/02/{year};{sex};{nat};{flag};")
-    path.write_bytes(("\n".join(rows) + "\n").encode("latin-1"))
-
-
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("stats-release")
-    (root / "pipelines").mkdir()
-    (root / "pipelines" / "test-org.yaml").write_text(TEST_MAPPING, encoding="utf-8")
-    _export(root / "export.csv")
-    for args in (["init"], ["ingest", "--org", "test-org", "export.csv", "--quiet"],
-                 ["harmonize", "--quiet"]):  # fmt: skip
-        result = run_ctdc(root, "--data-dir", "data", *args)
-        assert result.exit_code == 0, result.output
-    return root
+    return harmonized_project(tmp_path_factory.mktemp("stats-release"), RECORDS, seed=12)
 
 
 def test_stats_over_a_harmonized_release(project: Path) -> None:

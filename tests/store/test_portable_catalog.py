@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import random
 import re
 import shlex
 import shutil
@@ -27,7 +26,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import ROOT, TEST_MAPPING, TEST_ROWS, run_ctdc
+from conftest import ROOT, harmonized_project
 from ctdc.store.catalog import STORAGE_VERSION, view_statements, views_sql
 from ctdc.store.public import hierarchy_files
 
@@ -36,30 +35,11 @@ RECORDS = 60
 DOC_PUBLIC = "/srv/ctdc/public"
 
 
-def _export(path: Path) -> None:
-    """RECORDS good rows of the conftest ``test-org`` export."""
-    rng = random.Random(31)
-    rows = [TEST_ROWS[0]]
-    for i in range(RECORDS):
-        age, year = rng.choice([19, 25, 33, 41]), rng.choice([2019, 2020])
-        sex, nat = rng.choice(["Mujer", "Hombre"]), rng.choice(["Perú", "Namibia"])
-        flag, control = rng.choice(["Sí", "No"]), rng.choice(["Deuda", "", "Amenazas"])
-        rows.append(f"C{i:05d};N{i};x;{age};0{rng.randint(1, 9)}/02/{year};{sex};{nat};"
-                    f"{flag};{control}")  # fmt: skip
-    path.write_bytes(("\n".join(rows) + "\n").encode("latin-1"))
-
-
 @pytest.fixture(scope="module")
 def public(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The public folder of a workspace that ``ctdc harmonize`` published once."""
-    root = tmp_path_factory.mktemp("portable")
-    (root / "pipelines").mkdir()
-    (root / "pipelines" / "test-org.yaml").write_text(TEST_MAPPING, encoding="utf-8")
-    _export(root / "export.csv")
-    for args in (["init"], ["ingest", "--org", "test-org", "export.csv", "--quiet"],
-                 ["harmonize", "--quiet"]):  # fmt: skip
-        result = run_ctdc(root, "--data-dir", "data", *args)
-        assert result.exit_code == 0, result.output
+    root = harmonized_project(tmp_path_factory.mktemp("portable"), RECORDS, seed=31,
+                              controls=("Deuda", "", "Amenazas"))  # fmt: skip
     return root / "data" / "public"
 
 
