@@ -95,7 +95,9 @@ def open_sources(
 
 def combined_levels(con: duckdb.DuckDBPyConnection, path: Path, schema: Schema) -> str:
     """A SELECT over the Parquet file at ``path`` with each field's level columns folded
-    back into the field (:func:`ctdc.harmonize.levels.combine`, in SQL)."""
+    back into the field: its finest non-NULL level column, as text, is the published value
+    (``ctdc.harmonize.levels`` splits it; this is written again here, as the audit shares
+    no code with what it audits)."""
     source = f"read_parquet({_lit(path)})"
     have = {d[0] for d in con.execute(f"SELECT * FROM {source} LIMIT 0").description or []}
     replace, drop = [], []

@@ -10,8 +10,9 @@ A level column is a *function of the published value*, never of the recorded
 one: a published label fills the column of its own level and of every level
 above it (the leaves under it share those ancestors), and leaves NULL the
 levels below. So the split adds no information (k still holds over the file,
-and :func:`combine` gives the published value back exactly), and any one
-column groups into categories that do not overlap.
+and the finest non-NULL column is the published value: the audit folds them
+back that way, ``ctdc.audit.sources.combined_levels``), and any one column
+groups into categories that do not overlap.
 """
 
 from __future__ import annotations
@@ -56,19 +57,3 @@ def _leaf_column(values: pd.Series, field: Field) -> pd.Series:
     if field.type == "integer":
         return pd.to_numeric(values, errors="raise").astype("Int16")
     return values.astype("string")
-
-
-def combine(release: pd.DataFrame, schema: Schema) -> pd.DataFrame:
-    """The inverse of :func:`split_levels`: each field's published value (its finest
-    non-NULL level column, as text), level columns dropped. The audit attacks this."""
-    out = release.copy()
-    for f in schema.fields:
-        if not f.level_columns or f.name not in out.columns:
-            continue
-        names = [c for c, _ in f.level_columns]
-        value = out[f.name].astype("string")
-        for name in names:
-            value = value.fillna(out[name].astype("string"))
-        out[f.name] = value
-        out = out.drop(columns=names)
-    return out
