@@ -71,7 +71,7 @@ def harmonize(
 ) -> None:
     """Merge all staged batches, anonymize, verify k and publish a release atomically."""
     run = state(ctx)
-    with errors(run.debug):
+    with errors(run.debug, as_json=as_json):
         ws = workspace(run)
         # the data stack only now: a missing workspace is refused in a blink
         from ctdc.harmonize import harmonize as run_harmonize

@@ -51,7 +51,7 @@ def rotate(
     from ctdc.store.rotation import rotate_key
 
     run = state(ctx)
-    with errors(run.debug):
+    with errors(run.debug, as_json=as_json):
         result = rotate_key(existing_workspace(run.settings.data_dir), resume=resume, wait=wait)
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))

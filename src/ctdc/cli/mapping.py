@@ -58,7 +58,8 @@ def init(
     from ctdc.text import escape_json
 
     run = state(ctx)
-    with errors(run.debug, catch_all=True):  # a sample export is hostile input: no traceback
+    # a sample export is hostile input: no traceback
+    with errors(run.debug, catch_all=True, as_json=as_json):
         check_org_name(org)
         target = scaffold_target(run.settings.pipelines_dir, org, out)
         check_target(target, org, force=force)  # before reading a large file

@@ -29,7 +29,7 @@ def show(ctx: typer.Context, as_json: JsonOption = False) -> None:
     from ctdc.store.policy import history, load_policy
 
     run = state(ctx)
-    with errors(run.debug):
+    with errors(run.debug, as_json=as_json):
         ws = workspace(run)
         policy, changes = load_policy(ws), history(ws)
     if as_json:

@@ -26,7 +26,7 @@ def list_(ctx: typer.Context, org: OrgOption, as_json: JsonOption = False) -> No
     from ctdc.quarantine.store import unfinished_temps
 
     run = state(ctx)
-    with errors(run.debug):
+    with errors(run.debug, as_json=as_json):
         check_org_name(org)
         ws = workspace(run)
         batches = list_batches(ws, org)
