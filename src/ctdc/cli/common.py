@@ -127,3 +127,7 @@ OrgOption = Annotated[str, typer.Option("--org", help="Organization id.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 JsonSummaryOption = Annotated[bool, typer.Option("--json", help="Print a JSON summary.")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no table.")]
+#: an analyst's query over the public release (``query``, ``stats``): stopped after this long
+TimeoutOption = Annotated[
+    float, typer.Option("--timeout", min=0.1, help="Seconds before the query is stopped.")
+]

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ctdc.cli.common import errors, state
+from ctdc.cli.common import TimeoutOption, errors, state
 
 
 class Format(StrEnum):
@@ -32,9 +32,7 @@ def query(
             help="The public folder harmonize publishes to \\[default: <data-dir>/public].",
         ),
     ] = None,
-    timeout: Annotated[
-        float, typer.Option("--timeout", min=0.1, help="Seconds before the query is stopped.")
-    ] = 60.0,
+    timeout: TimeoutOption = 60.0,
 ) -> None:
     """Run one read-only SELECT over the current public release (no key or workspace needed)."""
     from ctdc.query import Limits, run_query

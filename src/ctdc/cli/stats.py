@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ctdc.cli.common import errors, state
+from ctdc.cli.common import TimeoutOption, errors, state
 
 
 class Format(StrEnum):
@@ -50,9 +50,7 @@ def stats(
             help="The public folder to read \\[default: <data-dir>/public].",
         ),
     ] = None,
-    timeout: Annotated[
-        float, typer.Option("--timeout", min=0.1, help="Seconds before the query is stopped.")
-    ] = 60.0,
+    timeout: TimeoutOption = 60.0,
 ) -> None:
     """Counts by columns of the current public release, cells below k suppressed (docs/stats.md).
 
