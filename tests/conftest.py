@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import random
+import shutil
 import traceback
 from pathlib import Path
 
@@ -208,3 +210,36 @@ def sample_release(root: Path, rows: int, seed: int, k: int) -> tuple[Workspace,
                     key=key)  # fmt: skip
     harmonize(ws, schema, k=k)
     return ws, schema
+
+
+#: the one sample release the read-only tests share (:func:`shared_sample`)
+SHARED_ROWS, SHARED_SEED, SHARED_K = 300, 5, 5
+
+
+@pytest.fixture(scope="session")
+def shared_sample(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """A folder whose ``data`` workspace holds the four ``ctdc sample`` organizations
+    (``SHARED_ROWS`` each, written under ``exports``) harmonized once at ``SHARED_K``.
+
+    Built once per test run, not once per module or per worker: the first worker to ask
+    builds it under a file lock in the run's shared temp folder, the others wait and
+    read it. It is READ-ONLY: a test that writes (a report, a second harmonize) works on
+    :func:`copy_of_sample`.
+    """
+    base = tmp_path_factory.getbasetemp()
+    shared = base if worker_id == "master" else base.parent  # xdist: the workers' parent
+    root = shared / "shared-sample"
+    with open(shared / "shared-sample.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (root / "built").exists():
+            shutil.rmtree(root, ignore_errors=True)
+            root.mkdir()
+            sample_release(root, SHARED_ROWS, SHARED_SEED, SHARED_K)
+            (root / "built").touch()
+    return root
+
+
+def copy_of_sample(shared: Path, target: Path) -> tuple[Workspace, Schema]:
+    """A private copy of :func:`shared_sample` at ``target``, for tests that change it."""
+    shutil.copytree(shared, target, symlinks=True)
+    return Workspace(target / "data"), load_schema(ROOT / "schemas" / "ctdc.yaml")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import query_json, sample_release
+from conftest import query_json
 from ctdc.harmonize.settings import field_hierarchy
 from ctdc.schema import load_schema
 
@@ -24,12 +24,10 @@ def examples() -> dict[str, str]:
     return dict(EXAMPLE.findall((ROOT / "docs" / "analysts.md").read_text(encoding="utf-8")))
 
 
-@pytest.fixture(scope="module")
-def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+@pytest.fixture
+def root(shared_sample: Path) -> Path:
     """A workspace ``data`` under the returned folder with a release of the four samples."""
-    tmp = tmp_path_factory.mktemp("analysts")
-    sample_release(tmp, rows=400, seed=7, k=5)
-    return tmp
+    return shared_sample
 
 
 def test_the_page_has_the_examples_the_issue_asks_for() -> None:

@@ -16,29 +16,17 @@ import yaml
 
 from ctdc.audit.sources import combined_levels
 from ctdc.errors import CtdcError
-from ctdc.harmonize import harmonize
-from ctdc.ingest import ingest_file
-from ctdc.mapping import load_mapping
-from ctdc.sample import generate_samples
 from ctdc.schema import Schema, load_schema
-from ctdc.store.workspace import init_workspace
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def release(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Schema]:
+@pytest.fixture
+def release(shared_sample: Path) -> tuple[Path, Schema]:
     """A real release of the four sample organizations (300 records each, k=5)."""
-    tmp = tmp_path_factory.mktemp("derived")
-    schema = load_schema(ROOT / "schemas" / "ctdc.yaml")
-    samples = generate_samples(tmp / "exports", rows=300, seed=11)
-    ws, _ = init_workspace(tmp / "data", k_floor=2)
-    key = ws.load_key()
-    for org, path in samples.files.items():
-        mapping = load_mapping(ROOT / "pipelines" / f"{org}.yaml", schema)
-        ingest_file(ws, schema, mapping, path, key=key)
-    result = harmonize(ws, schema, k=5)
-    return result.path / "cases.parquet", schema
+    return (shared_sample / "data" / "current" / "cases.parquet").resolve(), load_schema(
+        ROOT / "schemas" / "ctdc.yaml"
+    )
 
 
 def _rows(cases: Path, sql: str) -> list[tuple]:

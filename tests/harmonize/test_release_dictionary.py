@@ -20,17 +20,22 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import sample_release
+from conftest import SHARED_ROWS, sample_release
 from ctdc.harmonize.settings import field_hierarchy
-from ctdc.schema import STATUS_VALUES, status_column
+from ctdc.schema import STATUS_VALUES, load_schema, status_column
+from ctdc.store.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[2]
-SIZES = [300] + ([25_000] if os.environ.get("CTDC_LARGE_TESTS") == "1" else [])
+SIZES = [SHARED_ROWS] + ([25_000] if os.environ.get("CTDC_LARGE_TESTS") == "1" else [])
 
 
 @pytest.fixture(scope="module", params=SIZES, ids=lambda n: f"{n}-per-org")
 def release(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
-    ws, schema = sample_release(tmp_path_factory.mktemp("dictionary"), request.param, 5, k=5)
+    if request.param == SHARED_ROWS:
+        root = request.getfixturevalue("shared_sample")
+        ws, schema = Workspace(root / "data"), load_schema(ROOT / "schemas" / "ctdc.yaml")
+    else:
+        ws, schema = sample_release(tmp_path_factory.mktemp("dictionary"), request.param, 5, k=5)
     return (ws.root / "public" / "current").resolve(), schema
 
 

@@ -20,7 +20,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from conftest import run_ctdc, sample_release
+from conftest import SHARED_K, copy_of_sample, run_ctdc
 from ctdc.audit import audit_release
 from ctdc.release_report import (
     REPORT_FILE,
@@ -37,16 +37,20 @@ from ctdc.store.ledger import read_entries
 
 ROOT = Path(__file__).resolve().parents[2]
 ORGS = ("hotline-es", "casework-ngo", "intl-agency", "registry-gov")
-K = 5
+K = SHARED_K
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists(
     "/usr/bin/chromium") else None)  # fmt: skip
 
 
+#: the module fixture is built once: its tests stay on one xdist worker (`--dist loadgroup`)
+pytestmark = pytest.mark.xdist_group("release_report/test_report")
+
+
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
-    """A workspace ``data`` with a release of the four samples, and both reports written."""
-    tmp = tmp_path_factory.mktemp("report")
-    ws, schema = sample_release(tmp, rows=120, seed=7, k=K)
+def built(tmp_path_factory: pytest.TempPathFactory, shared_sample: Path) -> SimpleNamespace:
+    """A copy of the shared release of the four samples, and both reports written."""
+    tmp = tmp_path_factory.mktemp("report") / "copy"
+    ws, schema = copy_of_sample(shared_sample, tmp)
     area = workspace_area(ws)
     public = public_report(area.root, schema)
     private = private_report(ws, schema)

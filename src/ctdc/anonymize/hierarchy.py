@@ -29,6 +29,7 @@ smaller than k (issue 12: k counts them apart).
 from __future__ import annotations
 
 import csv
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -42,6 +43,10 @@ import pandas as pd
 #: release suppressed 3,722 years instead of 1,243 to keep "not recorded" apart; at 0 the
 #: engine would withhold it for nothing. A tenth keeps it where it costs nothing else.
 WITHHELD_NOT_RECORDED = 0.1
+
+#: hierarchies already read, by file (path, modification time, size) and CSV dialect
+_READ: dict[tuple[str, int, int, str, str], Hierarchy] = {}
+_READ_MAX = 64
 
 
 @dataclass(frozen=True)
@@ -75,14 +80,25 @@ class Hierarchy:
 
     @classmethod
     def from_csv(cls, path: str | Path, delimiter: str = ";", encoding: str = "utf-8") -> Hierarchy:
-        """Read an ARX hierarchy file (no header, one row per leaf)."""
-        with open(path, encoding=encoding, newline="") as fh:
-            rows = tuple(
-                tuple(c.strip() for c in row)
-                for row in csv.reader(fh, delimiter=delimiter)
-                if row and any(c.strip() for c in row)
-            )
-        return cls(rows)
+        """Read an ARX hierarchy file (no header, one row per leaf).
+
+        A file read before, unchanged since (same size and modification time), is not
+        read and checked again: a harmonize reads each hierarchy in its settings, its
+        audit and its dictionary, and a process (the tests, a notebook) runs many.
+        """
+        st = os.stat(path)
+        key = (str(Path(path).resolve()), st.st_mtime_ns, st.st_size, delimiter, encoding)
+        if key not in _READ:
+            with open(path, encoding=encoding, newline="") as fh:
+                rows = tuple(
+                    tuple(c.strip() for c in row)
+                    for row in csv.reader(fh, delimiter=delimiter)
+                    if row and any(c.strip() for c in row)
+                )
+            if len(_READ) >= _READ_MAX:
+                _READ.clear()
+            _READ[key] = cls(rows)
+        return _READ[key]
 
     @classmethod
     def flat(cls, leaves: Iterable[str]) -> Hierarchy:

@@ -68,10 +68,10 @@ def open_sources(
     """Views over both releases and a temp table of the live staged records."""
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
-    con.execute(f"CREATE VIEW cases AS {combined_levels(con, release / CASES_FILE, schema)}")
+    con.execute(f"CREATE TEMP TABLE cases AS {combined_levels(con, release / CASES_FILE, schema)}")
     if previous is not None:
         con.execute(
-            f"CREATE VIEW previous AS {combined_levels(con, previous / CASES_FILE, schema)}"
+            f"CREATE TEMP TABLE previous AS {combined_levels(con, previous / CASES_FILE, schema)}"
         )
     columns = [d[0] for d in con.execute("SELECT * FROM cases LIMIT 0").description or []]
     ledger = read_entries(ws)
