@@ -24,11 +24,9 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from ctdc.formats.read import read_export
 from ctdc.mapping.source import SourceSpec
-from ctdc.mapping.spec import normalize
 from ctdc.onboard.matching import (
     MATCH_THRESHOLD,
     best_group,
@@ -38,6 +36,7 @@ from ctdc.onboard.matching import (
     targets,
     words,
 )
+from ctdc.onboard.missing import missing_tokens
 from ctdc.onboard.plan import ColumnKind, ColumnPlan, Scaffold
 from ctdc.onboard.render import render
 from ctdc.onboard.source import guess_source
@@ -85,9 +84,6 @@ def build_scaffold(
             plans[c] = ColumnPlan(c, "birth_date", "age", "birth date words", 1.0)
         elif (why := identifier_reason(ws)) is not None:
             plans[c] = ColumnPlan(c, "drop", "", why, 1.0)
-    identifying = {c for c, p in plans.items() if p.kind != "unplaced"}
-    found_missing, missing_why = missing_tokens(frame, identifying)
-    missing = {"", *found_missing}
     candidates = []
     all_targets = targets(schema)
     for c in columns:
@@ -105,6 +101,8 @@ def build_scaffold(
         taken.add(key)
         plans[c] = ColumnPlan(c, _KIND[t.kind], t.name, how, s)
 
+    found_missing, missing_why = missing_tokens(frame, plans)
+    missing = {"", *found_missing}
     for c in columns:
         plan = plans[c]
         found = counts(frame[c], missing)
@@ -128,35 +126,6 @@ def build_scaffold(
                         most_rows_first(found_missing), missing_why=missing_why)  # fmt: skip
     scaffold.text = render(scaffold, schema)
     return scaffold
-
-
-def missing_tokens(frame: pd.DataFrame, identifying: set[str]) -> tuple[Counter[str], dict]:
-    """The tokens for "not recorded" found in the sample, with their rows, for ``missing:``.
-
-    Codes (``N/D``, ``-99``) are looked for in every column, as ever. Words for
-    unknown (``Não informado``, ``Desconocido``, ``Inconnu``) are looked for in
-    the columns that are not identifiers, case and accents aside, and listed in
-    each spelling found, since ``missing:`` matches the text exactly. In
-    ``missing:`` rather than in one column's ``values:``: they mean "not
-    recorded" in every column, and an export that writes one in its gender
-    column writes it in its nationality column too. Returns (token -> rows,
-    token -> why it is one when it is a word).
-    """
-    vocab = vocabulary()
-    found: Counter[str] = Counter()
-    why: dict[str, str] = {}
-    for c in frame.columns:
-        text = frame[c].fillna("").astype(str).str.strip()
-        hits = text[text.isin(vocab.missing_tokens)].value_counts()
-        found.update({str(k): int(v) for k, v in hits.items()})
-        if c in identifying:
-            continue
-        distinct = text.value_counts()
-        keys = distinct.index.map(normalize)
-        for value, n in distinct[keys.isin(list(vocab.unknown_words))].items():
-            found[str(value)] += int(n)
-            why[str(value)] = "a word for unknown"
-    return found, why
 
 
 def _fill(plan: ColumnPlan, found: Counter[str], schema: Schema, rows: int) -> None:

@@ -7,8 +7,8 @@ line: ``# value: Suggested`` where there is a likely target (uncommented, it is
 that entry), ``# value: TODO`` where there is none (uncommented, the mapping
 loader refuses it), because a wrong entry would file records under the wrong
 category without a single error, while a TODO quarantines them visibly. Words
-for unknown are not entries: they go to ``missing:`` (see
-:func:`ctdc.onboard.build.missing_tokens`).
+for unknown go to ``missing:`` (:mod:`ctdc.onboard.missing`), and are entries to
+null only where a multi-value column keeps them out of it.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y/
                 "%d/%m/%y", "%m/%d/%y", "%Y%m%d", "%Y-%m-%dT%H:%M:%S",
                 "%Y-%m-%d %H:%M:%S")  # fmt: skip
 COUNTRY_LANGUAGES = ("en", "es", "fr", "pt", "de", "it", "nl")
+#: why a word for unknown is a column's entry and not in ``missing:``
+_HELD = "a word for unknown; not in `missing:`, where a multi-value column would lose it"
 
 
 def counts(series: pd.Series, missing: set[str]) -> Counter[str]:
@@ -96,16 +98,17 @@ def _category_target(value: str, n: int, f: Field) -> tuple[ValueNote, dict[str,
     """What ``f`` makes of ``value``, and the schema values it may mean (when several)."""
     vocab = vocabulary()
     key = normalize(value)
-    if f.type == "boolean":
-        if key in BOOLEAN_WORDS:
-            return ValueNote(value, n, str(BOOLEAN_WORDS[key]).lower(), "default"), {}
-        if key in vocab.yes_no:
-            return ValueNote(value, n, str(vocab.yes_no[key]).lower(), "entry",
-                             "yes/no word"), {}  # fmt: skip
-        return ValueNote(value, n), {}
+    if f.type == "boolean" and key in BOOLEAN_WORDS:
+        return ValueNote(value, n, str(BOOLEAN_WORDS[key]).lower(), "default"), {}
+    if f.type == "boolean" and key in vocab.yes_no:
+        return ValueNote(value, n, str(vocab.yes_no[key]).lower(), "entry", "yes/no word"), {}
     schema_value = next((v for v in f.values if normalize(v) == key), None)
     if schema_value is not None:
         return ValueNote(value, n, schema_value, status="default"), {}
+    if key in vocab.unknown_words:  # not in `missing:` (see ctdc.onboard.missing)
+        return ValueNote(value, n, "null", "entry", _HELD), {}
+    if f.type == "boolean":
+        return ValueNote(value, n), {}
     options = {t: langs for t, langs in vocab.field_values.get(f.name, {}).get(key, {}).items()
                if t in f.values}  # fmt: skip
     if len(options) == 1:
@@ -155,8 +158,9 @@ def country_plan(plan: ColumnPlan, found: Counter[str]) -> None:
         key = normalize(value)
         if key in table:
             continue
-        if key in vocab.unknown_country_codes:
-            plan.values.append(ValueNote(value, n, "null", "entry", "a code for unknown", also))
+        if key in vocab.unknown_country_codes or key in vocab.unknown_words:
+            why = "a code for unknown" if key in vocab.unknown_country_codes else _HELD
+            plan.values.append(ValueNote(value, n, "null", "entry", why, also))
             continue
         close = difflib.get_close_matches(key, names, n=1, cutoff=0.85)
         if close:
