@@ -33,13 +33,19 @@ from ctdc.onboard import Scaffold, build_scaffold
 from ctdc.schema import Schema
 
 HEADER = ["Código do caso", "Nome", "Data de nascimento", "Data de entrada", "Sexo",
-          "Nacionalidade", "Sequestro", "Meios de controle", "Tipo de exploração", "Canal"]
+          "Nacionalidade", "Sequestro", "Meios de controle", "Tipo de exploração",
+          "Canal"]  # fmt: skip
 ROWS = [
-    ["C-1", "Ana", "01/02/1990", "03/04/2023", "Feminino", "Brasil", "Sim", "Threats", "Exploração sexual", "Disque 100"],
-    ["C-2", "Bia", "02/03/1991", "04/05/2023", "M", "Brazl", "Não", "Ameaças", "Trabalho forçado", "Polícia"],
-    ["C-3", "Caio", "03/04/1992", "05/06/2023", "Fem", "Atlântida", "Talvez", "Threats, Ameaças", "Exploração sexual", "N/D"],
-    ["C-4", "Duda", "04/05/1993", "06/07/2023", "T", "Brasil", "Sim", "Threats", "Trabalho forçado", "Polícia"],
-    ["C-5", "Eva", "05/06/1994", "07/08/2023", "Outro", "Não informado", "Não", "Ameaças", "Exploração sexual", "Disque 100"],
+    ["C-1", "Ana", "01/02/1990", "03/04/2023", "Feminino", "Brasil", "Sim", "Threats",
+     "Exploração sexual", "Disque 100"],
+    ["C-2", "Bia", "02/03/1991", "04/05/2023", "M", "Brazl", "Não", "Ameaças",
+     "Trabalho forçado", "Polícia"],
+    ["C-3", "Caio", "03/04/1992", "05/06/2023", "Fem", "Atlântida", "Talvez", "Threats, Ameaças",
+     "Exploração sexual", "N/D"],
+    ["C-4", "Duda", "04/05/1993", "06/07/2023", "T", "Brasil", "Sim", "Threats",
+     "Trabalho forçado", "Polícia"],
+    ["C-5", "Eva", "05/06/1994", "07/08/2023", "Outro", "Não informado", "Não", "Ameaças",
+     "Exploração sexual", "Disque 100"],
 ]  # fmt: skip
 SUGGESTION = re.compile(r"^(\s*)# (.+?): (\S+)\s+# .*check it, then uncomment$")
 TODO = re.compile(r"^\s*# .+: TODO(\s+#.*)?$")

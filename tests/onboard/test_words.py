@@ -57,7 +57,7 @@ def test_no_word_says_two_things() -> None:
 def test_the_words_the_officers_missed_are_there() -> None:
     vocab = vocabulary()
     for column in ("CPF", "RG", "DNI", "CURP", "NIR", "NIF", "NIE", "Passaporte", "Passport No",
-                   "Numéro de sécurité sociale", "Carte d'identité", "Nome completo"):
+                   "Numéro de sécurité sociale", "Carte d'identité", "Nome completo"):  # fmt: skip
         ws = words(column)
         assert set(ws) & vocab.identifier_words or any(
             tuple(p) == ws[i : i + len(p)] for p in vocab.identifier_phrases
@@ -70,6 +70,6 @@ def test_the_words_the_officers_missed_are_there() -> None:
                          ("Homme", "Male"), ("F", "Female")]:  # fmt: skip
         assert set(vocab.field_values["gender"][normalize(word)]) == {target}, word
     for word in ("Não informado", "Não sabe", "Sem informação", "Desconocido", "No sabe",
-                 "Inconnu", "Non renseigné", "Unknown"):
+                 "Inconnu", "Non renseigné", "Unknown"):  # fmt: skip
         assert normalize(word) in vocab.unknown_words, word
     assert "N/A" in vocab.missing_tokens

@@ -47,7 +47,6 @@ from ctdc.onboard.values import (
     date_plan,
     most_rows_first,
     multi_plan,
-    spellings,
 )
 from ctdc.onboard.vocabulary import vocabulary
 from ctdc.org_name import check_org_name

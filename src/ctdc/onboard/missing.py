@@ -43,12 +43,11 @@ def missing_tokens(
     words: Counter[str] = Counter()
     held: set[str] = set()  # normalized words that a label column holds
     for c in frame.columns:
-        text = frame[c].fillna("").astype(str).str.strip()
-        hits = text[text.isin(vocab.missing_tokens)].value_counts()
+        distinct = frame[c].fillna("").astype(str).str.strip().value_counts()
+        hits = distinct[distinct.index.isin(vocab.missing_tokens)]
         found.update({str(k): int(v) for k, v in hits.items()})
         if plans[str(c)].kind in _IDENTIFYING:
             continue
-        distinct = text.value_counts()
         keys = distinct.index.map(normalize)
         unknown = distinct[keys.isin(list(vocab.unknown_words))]
         if plans[str(c)].kind in _LABELS:

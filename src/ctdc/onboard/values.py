@@ -32,6 +32,8 @@ DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y/
                 "%d/%m/%y", "%m/%d/%y", "%Y%m%d", "%Y-%m-%dT%H:%M:%S",
                 "%Y-%m-%d %H:%M:%S")  # fmt: skip
 COUNTRY_LANGUAGES = ("en", "es", "fr", "pt", "de", "it", "nl")
+#: the languages whose word lists give a value its meaning
+Languages = tuple[str, ...]
 #: why a word for unknown is a column's entry and not in ``missing:``
 _HELD = "a word for unknown; not in `missing:`, where a multi-value column would lose it"
 
@@ -68,7 +70,8 @@ def category_plan(plan: ColumnPlan, found: Counter[str], f: Field) -> None:
     (``F`` present: ``M`` is Male), else it stays a TODO that names both: a
     wrong entry would file records under the wrong category without an error.
     """
-    notes, meanings = [], {}
+    notes: list[ValueNote] = []
+    meanings: dict[str, dict[str, Languages]] = {}
     for value, n, also in spellings(found):
         note, options = _category_target(value, n, f)
         note.also = also
@@ -80,9 +83,9 @@ def category_plan(plan: ColumnPlan, found: Counter[str], f: Field) -> None:
         if note.status != "todo" and note.target:
             taken.setdefault(note.target, note.value)
     for note in notes:
-        options = meanings.get(note.value)
-        if options is None:
+        if note.value not in meanings:
             continue
+        options = meanings[note.value]
         said = "; ".join(f"{t} ({', '.join(langs)})" for t, langs in options.items())
         free = [t for t in options if t not in taken]
         if len(free) == 1:
@@ -94,7 +97,7 @@ def category_plan(plan: ColumnPlan, found: Counter[str], f: Field) -> None:
     plan.values = [v for v in notes if v.status != "default"]
 
 
-def _category_target(value: str, n: int, f: Field) -> tuple[ValueNote, dict[str, tuple]]:
+def _category_target(value: str, n: int, f: Field) -> tuple[ValueNote, dict[str, Languages]]:
     """What ``f`` makes of ``value``, and the schema values it may mean (when several)."""
     vocab = vocabulary()
     key = normalize(value)

@@ -104,8 +104,12 @@ def _merge_yes_no(langs: dict[str, dict[str, Any]]) -> dict[str, bool]:
     return out
 
 
-def _merge_values(langs: dict[str, dict[str, Any]]) -> dict[str, dict[str, dict[str, tuple]]]:
-    out: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {}
+#: field -> normalized source value -> schema value -> the languages that say so
+FieldValues = dict[str, dict[str, dict[str, tuple[str, ...]]]]
+
+
+def _merge_values(langs: dict[str, dict[str, Any]]) -> FieldValues:
+    out: FieldValues = {}
     for lang, data in langs.items():
         for field_name, table in data["values"].items():
             merged = out.setdefault(str(field_name), {})
