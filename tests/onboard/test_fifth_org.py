@@ -170,8 +170,11 @@ def test_mapping_init_drafted_the_mapping(run: dict) -> None:
     assert {"structure", "orientation"} <= set(draft["unplaced"])  # for a person to decide
     # the values to map, counted as in the file
     sexes = Counter(r["sexe"] for r in run["records"])
-    assert draft["values_to_map"]["sexe"]["F"] == sexes["F"]
-    assert draft["values_to_map"]["sexe"]["H"] == sexes["H"]
+    # F and H are French words for Female and Male, NB for NonConforming: entries; T (a
+    # suggestion) and the planted Z are left to the officer
+    assert draft["values_to_map"]["sexe"] == {"T": sexes["T"], "Z": 1}
+    # words for unknown are "not recorded" in every column: in `missing:`, with their rows
+    assert draft["missing"]["Inconnu"] == sexes["Inconnu"]
     assert draft["values_to_map"]["nationalite"] == {"RD Congo": sum(
         r["nationalite"] == "RD Congo" for r in run["records"])}  # fmt: skip
     assert "Dette" in draft["values_to_map"]["moyens_controle"]

@@ -170,8 +170,8 @@ def test_vocabulary_is_translated_as_committed_or_listed_to_map(
     for column, vocabulary, name in rules:
         plan = plans[column]
         notes = {normalize(v.value): v for v in plan.values}
-        for alias in (a for v in plan.values for a in v.also):
-            notes[normalize(alias)] = notes[normalize(plan.values[0].value)]
+        for v in plan.values:  # each other spelling: the note it is counted in
+            notes |= {normalize(alias): v for alias in v.also}
         for key, target in vocabulary.items():
             note = notes.get(normalize(key))
             if note is None:
@@ -181,6 +181,8 @@ def test_vocabulary_is_translated_as_committed_or_listed_to_map(
                     (f.type == "boolean" and normalize(key) in BOOLEAN_WORDS)
                     or normalize(key) in {normalize(v) for v in f.values}
                 )
+                # a word for unknown: in `missing:`, "not recorded" in every column
+                accepted |= target is None and key in dict(s.missing)
                 assert accepted or not _occurs(sample, org, column, key), (column, key)
                 continue
             seen += 1
@@ -204,22 +206,24 @@ def _occurs(sample: SampleResult, org: str, column: str, value: str) -> bool:
     return normalize(value) in parts
 
 
-def test_hotline_values_to_map_are_counted(scaffolds, sample: SampleResult) -> None:
+def test_hotline_values_are_counted_and_translated(scaffolds, sample: SampleResult) -> None:
     """Counted independently with the csv module: every non-schema spelling of Sexo."""
     text = sample.files["hotline-es"].read_bytes().decode("latin-1")
     counts = Counter(normalize(r["Sexo"]) for r in csv.DictReader(io.StringIO(text),
                                                                   delimiter=";"))  # fmt: skip
-    todo = dict(scaffolds["hotline-es"].todo_values["Sexo"])
-    assert todo["Mujer"] == counts["mujer"] > 100 and todo["Hombre"] == counts["hombre"]
-    assert todo["Mujer trans"] == counts["mujer trans"]
-    assert "Desconocido" not in todo  # a word for unknown: written as `Desconocido: null`
-    assert "# Mujer: TODO" in scaffolds["hotline-es"].text
-    assert set(scaffolds["hotline-es"].todo_values) >= {
-        "Sexo",
-        "Tipo de explotación",
-        "Medios de control",
-        "Captador",
-    }
+    s = scaffolds["hotline-es"]
+    sexo = {v.value: v for v in next(c for c in s.columns if c.column == "Sexo").values}
+    assert sexo["Mujer"].rows == counts["mujer"] > 100 and sexo["Mujer"].target == "Female"
+    assert sexo["Hombre"].rows == counts["hombre"] and sexo["Hombre"].target == "Male"
+    assert sexo["Mujer trans"].rows == counts["mujer trans"]
+    assert sexo["Mujer trans"].target == "Transgender"
+    assert "Sexo" not in s.todo_values and "      Mujer: Female" in s.text
+    # the recruiter column holds Desconocido as a label (recruiter_unknown): out of
+    # `missing:`, so a null entry in Sexo; Desconocida, in no such column, is in `missing:`
+    assert sexo["Desconocido"].target == "null" and "Desconocido" not in dict(s.missing)
+    assert dict(s.missing)["Desconocida"] == 1
+    assert set(s.todo_values) >= {"Tipo de explotación", "Medios de control", "Captador"}
+    assert "Desconocido" in dict(s.todo_values["Captador"])
 
 
 def test_ctdc_coded_values_get_entries(scaffolds) -> None:
@@ -252,7 +256,7 @@ def test_cli_writes_the_scaffold_lists_values_and_keeps_an_existing_mapping(
     written = tmp_path / "pipelines" / "hotline-es.yaml"
     text = written.read_text(encoding="utf-8")
     assert "source values that need a vocabulary entry" in result.stdout
-    assert "Mujer" in result.stdout and "Servidumbre por deudas" in result.stdout
+    assert "EE.UU." in result.stdout and "Servidumbre por deudas" in result.stdout
     assert "not placed" in result.stdout and "'Canal'" in result.stdout
     # again: refused, file untouched; --force rewrites it
     written.write_text(text + "# edited by hand\n", encoding="utf-8")
@@ -279,7 +283,13 @@ def test_cli_json_and_out(tmp_path: Path, sample: SampleResult) -> None:
     plan = json.loads(result.stdout)
     assert plan["written"] == str(out) and out.is_file()
     assert plan["source"]["format"] == "xlsx" and plan["unplaced"] == ["Case status"]
-    assert plan["values_to_map"]["Gender"]["F"] > 50
+    # F is Female, M Male (F is Female here), Unknown null; T and X left to the officer,
+    # T with the entry its initial suggests, commented out
+    assert set(plan["values_to_map"]["Gender"]) == {"T", "X"}
+    text = out.read_text(encoding="utf-8")
+    assert "      F: Female" in text and "      M: Male" in text
+    assert "      # T: Transgender" in text and "      # X: TODO" in text
+    assert plan["missing"]["UNK"] == 1
 
 
 @pytest.mark.parametrize(

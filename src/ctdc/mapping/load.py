@@ -254,6 +254,8 @@ def _multi_rule(schema: Schema, i: int, raw: Any, chk: _Checker) -> MultiRule:
     if len(groups) > 1 or (not groups and len(chk.problems) == known):
         raise chk.fail(f"multi {column}: flags must belong to one group, got {sorted(groups)}",
                        "multi", i)  # fmt: skip
+    if not groups:  # every label's flag was refused above (a `TODO` left): no rule to build
+        raise chk.fail(f"multi {column}: no label is mapped to a flag yet", "multi", i)
     return MultiRule(column, str(raw.get("separator") or ";"), targets, groups.pop())
 
 

@@ -36,17 +36,17 @@ from ctdc.onboard.matching import (
     targets,
     words,
 )
+from ctdc.onboard.missing import missing_tokens
 from ctdc.onboard.plan import ColumnKind, ColumnPlan, Scaffold
 from ctdc.onboard.render import render
 from ctdc.onboard.source import guess_source
 from ctdc.onboard.values import (
-    category_note,
+    category_plan,
     country_plan,
     counts,
     date_plan,
     most_rows_first,
     multi_plan,
-    spellings,
 )
 from ctdc.onboard.vocabulary import vocabulary
 from ctdc.org_name import check_org_name
@@ -75,13 +75,6 @@ def build_scaffold(
         frame = frame.drop(index=frame.index[np.unique(raw.errors["pos"].to_numpy())])
     columns = [str(c) for c in frame.columns]
 
-    found_missing: Counter[str] = Counter()
-    for c in columns:
-        text = frame[c].fillna("").astype(str).str.strip()
-        hits = text[text.isin(vocabulary().missing_tokens)].value_counts()
-        found_missing.update({str(k): int(v) for k, v in hits.items()})
-    missing = {"", *found_missing}
-
     plans = {c: ColumnPlan(c, "unplaced") for c in columns}
     taken: set[str] = set()
     for c in columns:
@@ -107,6 +100,8 @@ def build_scaffold(
         taken.add(key)
         plans[c] = ColumnPlan(c, _KIND[t.kind], t.name, how, s)
 
+    found_missing, missing_why = missing_tokens(frame, plans)
+    missing = {"", *found_missing}
     for c in columns:
         plan = plans[c]
         found = counts(frame[c], missing)
@@ -127,7 +122,7 @@ def build_scaffold(
     data_source, why = _guess_data_source(org, path)
     scaffold = Scaffold(org, path, source, len(raw.frame), [plans[c] for c in columns],
                         source_notes or [], data_source, why,
-                        most_rows_first(found_missing))  # fmt: skip
+                        most_rows_first(found_missing), missing_why=missing_why)  # fmt: skip
     scaffold.text = render(scaffold, schema)
     return scaffold
 
@@ -154,8 +149,7 @@ def _fill(plan: ColumnPlan, found: Counter[str], schema: Schema, rows: int) -> N
         elif f.type == "country":
             country_plan(plan, found)
         elif f.type in ("category", "boolean"):
-            notes = [category_note(v, n, f, also) for v, n, also in spellings(found)]
-            plan.values = [v for v in notes if v.status != "default"]
+            category_plan(plan, found, f)
         elif f.type == "integer":
             bad = sum(n for v, n in found.items() if not re.fullmatch(r"-?\d+", v))
             if bad:

@@ -30,6 +30,9 @@ class ValueNote:
     status: ValueStatus = "todo"
     why: str = ""
     also: list[str] = field(default_factory=list)  # other spellings, same entry
+    #: a TODO's likely target (YAML text): written as the commented entry, so that
+    #: uncommenting the line gives the entry its comment suggests
+    suggested: str | None = None
 
 
 @dataclass
@@ -66,6 +69,8 @@ class Scaffold:
     data_source_why: str
     missing: list[tuple[str, int]]
     text: str = ""
+    #: a ``missing:`` token -> why it is one, beyond being found ("a word for unknown")
+    missing_why: dict[str, str] = field(default_factory=dict)
 
     @property
     def unplaced(self) -> list[ColumnPlan]:
@@ -98,6 +103,7 @@ class Scaffold:
                 }
                 for c in self.columns
             ],
+            "missing": dict(self.missing),
             "unplaced": [c.column for c in self.unplaced],
             "values_to_map": {k: dict(v) for k, v in self.todo_values.items()},
         }

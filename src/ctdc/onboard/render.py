@@ -45,7 +45,23 @@ def _values(doc: Doc, where: CommentedMap, plan: ColumnPlan, indent: int, header
         assert isinstance(values, CommentedMap)
         doc.put(values, v.value, _target(v.target), _value_comment(v))
     for v in todo:  # "# " at the entry's column: an editor's uncomment leaves it in place
-        doc.line(f"# {q(v.value, key=True)}: TODO", _value_comment(v), indent=indent + 2)
+        doc.line(f"# {_hint(v)}", _hint_comment(v), indent=indent + 2)
+
+
+def _hint(v: ValueNote) -> str:
+    """A commented entry: the suggested one where there is one, else ``value: TODO``, which
+    the mapping loader refuses (naming its line) if it is uncommented as it is."""
+    if v.suggested is None:
+        return f"{q(v.value, key=True)}: TODO"
+    target = _target(v.suggested)
+    shown = "null" if target is None else str(target).lower() if isinstance(target, bool) else (
+        q(str(target)))  # fmt: skip
+    return f"{q(v.value, key=True)}: {shown}"
+
+
+def _hint_comment(v: ValueNote) -> str:
+    text = _value_comment(v)
+    return f"{text}: check it, then uncomment" if v.suggested is not None else text
 
 
 def _head(doc: Doc, s: Scaffold) -> None:
@@ -67,8 +83,8 @@ def _head(doc: Doc, s: Scaffold) -> None:
             doc.line(comment=f"    {c.column}{extra}")
     if todo_values:
         doc.line(comment=f"- {todo_values} source values need a vocabulary entry: the "
-                         "`# value: TODO` lines; until")  # fmt: skip
-        doc.line(comment="  then validate quarantines their rows as unknown-value")
+                         "commented `# value: ...` lines;")  # fmt: skip
+        doc.line(comment="  until then validate quarantines their rows as unknown-value")
     doc.line()
 
 
@@ -120,7 +136,8 @@ def _columns(doc: Doc, s: Scaffold) -> None:
         doc.put(root, "missing", missing, 'tokens found for "not recorded" (NA is Namibia: '
                 "never one)")  # fmt: skip
         for token, n in s.missing:
-            doc.item(missing, token, _rows(n))
+            why = s.missing_why.get(token)
+            doc.item(missing, token, f"{_rows(n)}; {why}" if why else _rows(n))
         doc.line()
     age = next((c for c in plans if c.kind in ("age", "birth_date")), None)
     if age is not None:
@@ -184,19 +201,19 @@ def _multi(doc: Doc, s: Scaffold, schema: Schema) -> None:
         doc.item(seq, rule)
         doc.put(rule, "column", c.column, f"{c.how} ({c.score:.2f})")
         doc.put(rule, "separator", always_quoted(c.extra["separator"]))
-        _values(doc, rule, c, 4, f"label -> a flag of {c.target}")
-        if c.todo:
-            flags = ", ".join(f.name for f in schema.groups[c.target].flags)
-            doc.line(comment=f"flags: {flags}", indent=6)
+        flags = ", ".join(f.name for f in schema.groups[c.target].flags)
+        # the flags in the header's own comment: a comment line among the entries would
+        # become an entry when a block of lines is uncommented
+        _values(doc, rule, c, 4, f"label -> a flag of {c.target}"
+                + (f": {flags}" if c.todo else ""))  # fmt: skip
     for c in multis:  # not one label mapped: the whole entry commented out, to fill in
         if c.kind == "multi":
             continue
         doc.line(f"  # - column: {q(c.column)}", f"TODO: {c.how} ({c.score:.2f}); no label "
                  "mapped yet: fill in, uncomment")  # fmt: skip
         doc.line(f"  #   separator: {quoted(c.extra['separator'])}")
-        doc.line("  #   values:", f"label -> a flag of {c.extra['group']}:")
         flags = ", ".join(f.name for f in schema.groups[c.extra["group"]].flags)
-        doc.line(comment=f"    flags: {flags}", indent=2)
+        doc.line("  #   values:", f"label -> a flag of {c.extra['group']}: {flags}")
         for v in c.values:
             doc.line(f"  #     {q(v.value, key=True)}: TODO", _value_comment(v))
 

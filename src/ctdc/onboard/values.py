@@ -1,10 +1,14 @@
 """A mapped column's values: which the schema reads as they are, which need an entry, which a TODO.
 
-Only what is sure gets an entry (a word for unknown, a yes/no word, a value
-that differs from a schema value in punctuation only, a label that is a
-flag's); everything else becomes a ``# value: TODO`` line, with a suggestion
-where there is one, because a wrong entry would file records under the wrong
-category without a single error, while a TODO quarantines them visibly.
+Only what is sure gets an entry (a word of the language lists with one
+meaning, a yes/no word, a value that differs from a schema value in
+punctuation only, a label that is a flag's); everything else is a commented
+line: ``# value: Suggested`` where there is a likely target (uncommented, it is
+that entry), ``# value: TODO`` where there is none (uncommented, the mapping
+loader refuses it), because a wrong entry would file records under the wrong
+category without a single error, while a TODO quarantines them visibly. Words
+for unknown go to ``missing:`` (:mod:`ctdc.onboard.missing`), and are entries to
+null only where a multi-value column keeps them out of it.
 """
 
 from __future__ import annotations
@@ -28,6 +32,10 @@ DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y/
                 "%d/%m/%y", "%m/%d/%y", "%Y%m%d", "%Y-%m-%dT%H:%M:%S",
                 "%Y-%m-%d %H:%M:%S")  # fmt: skip
 COUNTRY_LANGUAGES = ("en", "es", "fr", "pt", "de", "it", "nl")
+#: the languages whose word lists give a value its meaning
+Languages = tuple[str, ...]
+#: why a word for unknown is a column's entry and not in ``missing:``
+_HELD = "a word for unknown; not in `missing:`, where a multi-value column would lose it"
 
 
 def counts(series: pd.Series, missing: set[str]) -> Counter[str]:
@@ -52,38 +60,77 @@ def spellings(found: Counter[str]) -> list[tuple[str, int, list[str]]]:
     return sorted(out, key=lambda x: (-x[1], x[0]))
 
 
-def category_note(value: str, n: int, f: Field, also: list[str]) -> ValueNote:
-    """What a category or boolean ``f`` makes of ``value`` (``n`` rows, other spellings)."""
-    note = _category_target(value, n, f)
-    note.also = also
-    return note
+def category_plan(plan: ColumnPlan, found: Counter[str], f: Field) -> None:
+    """The entries and TODOs of a category or boolean column (values the schema reads as
+    they are need neither).
+
+    A word with one meaning in every language (``Feminino``, ``Homme``) gets an
+    entry. A word with several (``M``: *Masculino*, or *Mujer* in an H/M export)
+    takes the one meaning that no other value of the column already has
+    (``F`` present: ``M`` is Male), else it stays a TODO that names both: a
+    wrong entry would file records under the wrong category without an error.
+    """
+    notes: list[ValueNote] = []
+    meanings: dict[str, dict[str, Languages]] = {}
+    for value, n, also in spellings(found):
+        note, options = _category_target(value, n, f)
+        note.also = also
+        notes.append(note)
+        if len(options) > 1:
+            meanings[value] = options
+    taken: dict[str, str] = {}  # schema value -> the source value that says it
+    for note in notes:
+        if note.status != "todo" and note.target:
+            taken.setdefault(note.target, note.value)
+    for note in notes:
+        if note.value not in meanings:
+            continue
+        options = meanings[note.value]
+        said = "; ".join(f"{t} ({', '.join(langs)})" for t, langs in options.items())
+        free = [t for t in options if t not in taken]
+        if len(free) == 1:
+            others = ", ".join(f"{taken[t]!r} is {t}" for t in options if t in taken)
+            note.target, note.status = free[0], "entry"
+            note.why = f"{note.value!r} is {said}; {others} here"
+        else:
+            note.why = f"{note.value!r} is {said}: check which one this export means"
+    plan.values = [v for v in notes if v.status != "default"]
 
 
-def _category_target(value: str, n: int, f: Field) -> ValueNote:
+def _category_target(value: str, n: int, f: Field) -> tuple[ValueNote, dict[str, Languages]]:
+    """What ``f`` makes of ``value``, and the schema values it may mean (when several)."""
     vocab = vocabulary()
     key = normalize(value)
+    if f.type == "boolean" and key in BOOLEAN_WORDS:
+        return ValueNote(value, n, str(BOOLEAN_WORDS[key]).lower(), "default"), {}
+    if f.type == "boolean" and key in vocab.yes_no:
+        return ValueNote(value, n, str(vocab.yes_no[key]).lower(), "entry", "yes/no word"), {}
+    schema_value = next((v for v in f.values if normalize(v) == key), None)
+    if schema_value is not None:
+        return ValueNote(value, n, schema_value, status="default"), {}
+    if key in vocab.unknown_words:  # not in `missing:` (see ctdc.onboard.missing)
+        return ValueNote(value, n, "null", "entry", _HELD), {}
     if f.type == "boolean":
-        if key in BOOLEAN_WORDS:
-            return ValueNote(value, n, status="default")
-        if key in vocab.yes_no:
-            return ValueNote(value, n, str(vocab.yes_no[key]).lower(), "entry", "yes/no word")
-    elif key in {normalize(v) for v in f.values}:
-        return ValueNote(value, n, status="default")
-    if key in vocab.unknown_words:
-        return ValueNote(value, n, "null", "entry", "a word for unknown")
-    if f.type == "boolean":
-        return ValueNote(value, n)
+        return ValueNote(value, n), {}
+    options = {t: langs for t, langs in vocab.field_values.get(f.name, {}).get(key, {}).items()
+               if t in f.values}  # fmt: skip
+    if len(options) == 1:
+        [(target, langs)] = options.items()
+        return ValueNote(value, n, target, "entry", f"{target} in {', '.join(langs)}"), {}
+    if options:
+        return ValueNote(value, n), options
     same = [v for v in f.values if alnum(v) and alnum(v) == alnum(value)]
     if len(same) == 1:
-        return ValueNote(value, n, same[0], "entry", "same as the schema value but punctuation")
+        return ValueNote(value, n, same[0], "entry",
+                         "same as the schema value but punctuation"), {}  # fmt: skip
     initial = [v for v in f.values if len(key) == 1 and normalize(v).startswith(key)]
     close = difflib.get_close_matches(key, [normalize(v) for v in f.values], n=1, cutoff=0.6)
     if len(initial) == 1:
-        return ValueNote(value, n, why=f"suggested: {initial[0]} (its initial)")
+        return ValueNote(value, n, why="suggested: its initial", suggested=initial[0]), {}
     if close:
         target = next(v for v in f.values if normalize(v) == close[0])
-        return ValueNote(value, n, why=f"suggested: {target}")
-    return ValueNote(value, n)
+        return ValueNote(value, n, why="suggested: a close spelling", suggested=target), {}
+    return ValueNote(value, n), {}
 
 
 def country_plan(plan: ColumnPlan, found: Counter[str]) -> None:
@@ -115,13 +162,15 @@ def country_plan(plan: ColumnPlan, found: Counter[str]) -> None:
         if key in table:
             continue
         if key in vocab.unknown_country_codes or key in vocab.unknown_words:
-            code = key in vocab.unknown_country_codes
-            why = "a code for unknown" if code else "a word for unknown"
+            why = "a code for unknown" if key in vocab.unknown_country_codes else _HELD
             plan.values.append(ValueNote(value, n, "null", "entry", why, also))
             continue
         close = difflib.get_close_matches(key, names, n=1, cutoff=0.85)
-        why = f"suggested: {table[close[0]]} ({close[0]})" if close else ""
-        plan.values.append(ValueNote(value, n, why=why, also=also))
+        if close:
+            why, suggested = f"suggested: close to {close[0]!r}", table[close[0]]
+            plan.values.append(ValueNote(value, n, why=why, also=also, suggested=suggested))
+        else:
+            plan.values.append(ValueNote(value, n, also=also))
 
 
 def date_format(found: Counter[str]) -> tuple[str | tuple[str, ...] | None, str]:
