@@ -104,6 +104,7 @@ class Run:
         """Write the ``start`` line and the ``running`` last-run record."""
         fields = {"pid": os.getpid(), "user": _user(), "ctdc_version": __version__}
         doc = self._doc("start", "info", {**fields, **(facts or {})})
+        self.facts.update(facts or {})  # the end line repeats them: each line stands alone
         self.started_at = doc["ts"]
         self._write(doc)
         self._keep_last({**doc, "outcome": "running"})
