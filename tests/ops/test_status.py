@@ -85,6 +85,9 @@ def test_silent_organization_warning_follows_the_policy_and_the_clock(tmp_path: 
     assert run_ctdc(root, "--data-dir", "data", "policy", "set", "silent_org_days=7",
                     "--reason", "weekly exports").exit_code == 0  # fmt: skip
     assert silent(6) == [] and "silent_org_days=7" in silent(8)[0]
+    zero = run_ctdc(root, "--data-dir", "data", "policy", "set", "silent_org_days=0",
+                    "--reason", "x")  # fmt: skip
+    assert zero.exit_code == 2 and "silent_org_days must be at least 1" in zero.stderr
 
 
 def test_key_backup_clears_the_warning_until_the_key_changes(tmp_path: Path) -> None:
