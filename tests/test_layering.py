@@ -46,6 +46,13 @@ FORBIDDEN: dict[str, set[str]] = {
     # the release's HTML report: safe tables (stats, query), the manifests and the ledger
     "release_report": {"ingest", "cli", "sample", "formats", "mapping", "onboard", "quarantine",
                        "audit", "report", "package"},
+    # the operations log: a leaf every command may use; it reads no stage's data
+    "runlog": {"store", "formats", "mapping", "ingest", "onboard", "quarantine", "anonymize",
+               "harmonize", "query", "report", "sample", "cli", "package", "status", "audit",
+               "stats", "release_report"},
+    # ``ctdc status``: reads the workspace (store, quarantine, the log), runs no stage
+    "status": {"cli", "ingest", "harmonize", "formats", "mapping", "onboard", "sample",
+               "anonymize", "query", "audit", "stats", "report", "package", "release_report"},
 }  # fmt: skip
 
 

@@ -26,6 +26,7 @@ from ctdc.cli.query import query as query_command
 from ctdc.cli.report import report as report_command
 from ctdc.cli.sample import sample as sample_command
 from ctdc.cli.stats import stats as stats_command
+from ctdc.cli.status import status as status_command
 from ctdc.cli.withdraw import withdraw as withdraw_command
 from ctdc.cli.workspace import init as init_command
 from ctdc.config import load_settings
@@ -59,6 +60,31 @@ def _main(
         ),
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet", "-q", help="Print nothing on success, --json included; errors still print."
+        ),
+    ] = False,
+    log_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--log-file",
+            envvar="CTDC_LOG_FILE",
+            dir_okay=False,
+            help="Write the JSON-lines log here \\[default: <data-dir>/logs/ctdc.log].",
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            envvar="CTDC_CONFIG",
+            dir_okay=False,
+            help="The ctdc.toml to read; its folder stands for the working directory "
+            "(pipelines/, schemas/) \\[default: ./ctdc.toml].",
+        ),
+    ] = None,
     version: Annotated[
         bool,
         typer.Option(
@@ -67,8 +93,8 @@ def _main(
     ] = False,
 ) -> None:
     with errors(debug):
-        settings = load_settings(data_dir=data_dir)
-    ctx.obj = State(settings=settings, debug=debug)
+        settings = load_settings(data_dir=data_dir, config=config)
+    ctx.obj = State(settings=settings, debug=debug, quiet=quiet, log_file=log_file)
 
 
 app.command("init")(init_command)
@@ -81,6 +107,7 @@ app.command("stats")(stats_command)
 app.command("report")(report_command)
 app.command("audit")(audit_command)
 app.command("withdraw")(withdraw_command)
+app.command("status")(status_command)
 app.add_typer(policy_app, name="policy")
 app.add_typer(key_app, name="key")
 app.add_typer(quarantine_app, name="quarantine")

@@ -27,10 +27,13 @@ if TYPE_CHECKING:
 
 @dataclass
 class State:
-    """The settings of this run (``--data-dir``, ``ctdc.toml``) and ``--debug``."""
+    """The settings of this run (``--data-dir``, ``ctdc.toml``), ``--debug``, and the global
+    ``--quiet`` and ``--log-file`` (``ctdc.cli.runlog``)."""
 
     settings: Settings
     debug: bool = False
+    quiet: bool = False
+    log_file: Path | None = None
 
 
 def state(ctx: typer.Context) -> State:
@@ -77,6 +80,9 @@ def errors(
 
 def _fail(err: CtdcError, as_json: bool, done: Callable[[], dict[str, object]] | None) -> NoReturn:
     """Report ``err`` (stderr, and stdout as JSON when asked) and exit with its code."""
+    from ctdc.runlog import failed
+
+    failed(err.slug)  # the operations log's end line names the slug (never the message)
     say(err.message())
     if as_json:
         import json
@@ -126,7 +132,9 @@ OrgMappingOption = Annotated[
 OrgOption = Annotated[str, typer.Option("--org", help="Organization id.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 JsonSummaryOption = Annotated[bool, typer.Option("--json", help="Print a JSON summary.")]
-QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no table.")]
+QuietOption = Annotated[
+    bool, typer.Option("--quiet", "-q", help="Print nothing on success, --json included.")
+]
 #: an analyst's query over the public release (``query``, ``stats``): stopped after this long
 TimeoutOption = Annotated[
     float, typer.Option("--timeout", min=0.1, help="Seconds before the query is stopped.")

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from ctdc.cli.common import errors, progress, schema, state, warn, workspace
+from ctdc.cli.runlog import logged
 from ctdc.errors import CtdcError
 
 
@@ -25,6 +26,7 @@ def parse_levels(pairs: list[str]) -> dict[str, int | None]:
     return levels
 
 
+@logged("harmonize", args=("k", "l_div", "new_epoch"))
 def harmonize(
     ctx: typer.Context,
     k: Annotated[
@@ -66,11 +68,16 @@ def harmonize(
     wait: Annotated[float, typer.Option(help="Seconds to wait for a running harmonize.")] = 0.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the manifest as JSON.")] = False,
     quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="Print nothing on success (cron).")
+        bool,
+        typer.Option("--quiet", "-q", help="Print nothing on success, --json included (cron)."),
     ] = False,
 ) -> None:
     """Merge all staged batches, anonymize, verify k and publish a release atomically."""
+    from ctdc.runlog import note
+    from ctdc.runlog.facts import harmonize_facts
+
     run = state(ctx)
+    quiet = quiet or run.quiet
     with errors(run.debug, as_json=as_json):
         ws = workspace(run)
         # the data stack only now: a missing workspace is refused in a blink
@@ -80,11 +87,14 @@ def harmonize(
                                levels=parse_levels(generalize or []), wait=wait,
                                new_epoch=new_epoch,
                                progress=progress(quiet or as_json))  # fmt: skip
+    note(**harmonize_facts(result))
+    if quiet:
+        return
     public = {"path": str(result.public_path), "manifest": result.public_manifest.to_dict()}
     if as_json:
         doc = {"status": result.status, **result.manifest.to_dict(), "public": public}
         typer.echo(json.dumps(doc, indent=2))
-    elif not quiet:
+    else:
         from ctdc.report.harmonize import harmonize_tables
         from ctdc.terminal import console
 

@@ -25,8 +25,9 @@ from ctdc.cli.common import (
     warn,
     workspace,
 )
+from ctdc.cli.runlog import logged
 from ctdc.errors import CtdcError
-from ctdc.slugs import ExitCode
+from ctdc.slugs import ExitCode, Slug
 from ctdc.terminal import say
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ class Mode(StrEnum):
     snapshot = "snapshot"
 
 
+@logged("ingest", args=("org", "mode", "files"))
 def ingest(
     ctx: typer.Context,
     files: FilesArgument,
@@ -64,8 +66,11 @@ def ingest(
 ) -> None:
     """Map, validate, quarantine and stage exports; the same file again is a no-op."""
     from ctdc.org_name import check_org_name
+    from ctdc.runlog import note
+    from ctdc.runlog.facts import ingest_facts
 
     run = state(ctx)
+    quiet = quiet or run.quiet
     results: list[IngestResult] = []
     # an export is hostile input: never a traceback; with --json, the error as JSON on stdout
     with errors(run.debug, catch_all=True, as_json=as_json, done=_done(results)):
@@ -97,6 +102,7 @@ def ingest(
                     mode=mode.value,
                 )
             )
+            note(**ingest_facts(results))
         if not quiet:
             for line in unchanged_notes(ws, results, mode.value):
                 warn(line)
@@ -123,6 +129,7 @@ def validate(
     from ctdc.store.resolve import policy_workspace
 
     run = state(ctx)
+    quiet = quiet or run.quiet
     results: list[IngestResult] = []
     # an export is hostile input: never a traceback; with --json, the error as JSON on stdout
     with errors(run.debug, catch_all=True, as_json=as_json, done=_done(results)):
@@ -145,12 +152,17 @@ def _done(results: list[IngestResult]) -> Callable[[], dict[str, object]]:
 def _show(
     results: Sequence[IngestResult], *, as_json: bool, quiet: bool, max_reject_rate: float
 ) -> None:
-    """The summary of ``ingest`` and ``validate``; exit 1 if a file is (or would be) rejected."""
-    from ctdc.ingest import IngestStatus
+    """The summary of ``ingest`` and ``validate``; exit 1 if a file is (or would be) rejected.
 
-    if as_json:
+    ``quiet``: nothing on success, ``--json`` included; a rejection still prints (its JSON too).
+    """
+    from ctdc.ingest import IngestStatus
+    from ctdc.runlog import failed as log_failure
+
+    rejected = [r for r in results if r.status is IngestStatus.REJECTED]
+    if as_json and (rejected or not quiet):
         typer.echo(json.dumps([r.to_dict() for r in results], indent=2))
-    elif not quiet:
+    elif not quiet and not as_json:
         from ctdc.report.ingest import ingest_examples, ingest_table
         from ctdc.terminal import console
 
@@ -158,7 +170,6 @@ def _show(
         out.print(ingest_table(results))
         for line in ingest_examples(results):
             out.print(line, markup=False, soft_wrap=True, highlight=False)
-    rejected = [r for r in results if r.status is IngestStatus.REJECTED]
     for r in rejected:
         staged = "nothing would be staged" if r.dry_run else "nothing staged"
         kept = "" if r.dry_run else f", all {r.rows_read:,} rows kept in the quarantine"
@@ -166,4 +177,5 @@ def _show(
         why = f"{failed}, above {max_reject_rate:.1%}; {staged}{kept}"
         say(CtdcError("reject-rate-exceeded", why, file=r.file).message())
     if rejected:
+        log_failure(Slug.REJECT_RATE_EXCEEDED)
         raise typer.Exit(ExitCode.DATA)

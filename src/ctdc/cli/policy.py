@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from ctdc.cli.common import JsonOption, errors, schema, state, workspace
+from ctdc.cli.runlog import logged
 
 app = typer.Typer(
     help="Show or change the workspace's release policy (k, floor, l, levels, schema).",
@@ -42,6 +43,7 @@ def show(ctx: typer.Context, as_json: JsonOption = False) -> None:
 
 
 @app.command("set")
+@logged("policy set")
 def set_(
     ctx: typer.Context,
     settings: Annotated[
@@ -61,10 +63,15 @@ def set_(
         ws = workspace(run)
         values = parse_settings(settings, schema(run, ws))
         policy = change_policy(ws, values, by=by, reason=reason)
-    typer.echo(policy.summary())
+    from ctdc.runlog import note
+
+    note(settings=sorted(values))  # the names set; the reason is free text, never logged
+    if not run.quiet:
+        typer.echo(policy.summary())
 
 
 @app.command("schema")
+@logged("policy schema")
 def schema_(
     ctx: typer.Context,
     path: Annotated[Path, typer.Argument(help="The schema YAML to pin (with its hierarchies).")],
@@ -77,4 +84,8 @@ def schema_(
     run = state(ctx)
     with errors(run.debug):
         policy = adopt_schema(workspace(run), path, by=by, reason=reason)
-    typer.echo(policy.summary())
+    from ctdc.runlog import note
+
+    note(schema_sha256=policy.schema_sha256[:12])
+    if not run.quiet:
+        typer.echo(policy.summary())

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from ctdc.cli.common import JsonOption, OrgOption, errors, state, warn, workspace
+from ctdc.cli.runlog import logged
 from ctdc.errors import CtdcError
 
 app = typer.Typer(
@@ -47,6 +48,7 @@ def list_(ctx: typer.Context, org: OrgOption, as_json: JsonOption = False) -> No
 
 
 @app.command("export")
+@logged("quarantine export", args=("org",))
 def export(
     ctx: typer.Context,
     org: OrgOption,
@@ -73,12 +75,16 @@ def export(
         encoding, delimiter = export_dialect(source)
         target = None if str(out) == "-" else (out or Path(f"{org}-quarantine.csv"))
         result = export_csv(ws, org, target, encoding=encoding, delimiter=delimiter)
-    if target is not None:
+    from ctdc.runlog import note
+
+    note(org=org, rows=result.rows, to_stdout=target is None)  # raw rows left: who, how many
+    if target is not None and not run.quiet:
         say(f"wrote {result.rows:,} quarantined rows to {result.path} ({encoding}, "
             f"{delimiter!r}); it holds raw rows: delete it once sent")  # fmt: skip
 
 
 @app.command("purge")
+@logged("quarantine purge", args=("org",))
 def purge(
     ctx: typer.Context,
     org: OrgOption,
@@ -103,6 +109,11 @@ def purge(
                 )
             typer.confirm(f"Delete all {rows:,} quarantined rows of {org} for good?", abort=True)
         result = purge_org(ws, org)
+    from ctdc.runlog import note
+
+    note(org=org, batches=result.batches, rows=result.rows, temp_files=result.temp_files)
+    if run.quiet:
+        return
     temps = (f", and {result.temp_files} unfinished file(s) of interrupted ingests"
              if result.temp_files else "")  # fmt: skip
     typer.echo(f"purged {result.rows:,} rows in {result.batches} batches of {org}{temps}")

@@ -8,8 +8,10 @@ from typing import Annotated
 import typer
 
 from ctdc.cli.common import errors, schema, state, workspace
+from ctdc.cli.runlog import logged
 
 
+@logged("report", args=("private",))
 def report(
     ctx: typer.Context,
     private: Annotated[
@@ -55,6 +57,9 @@ def report(
         built = (private_report(ws, chosen, public_root=area.root) if private
                  else public_report(area.root, chosen))  # fmt: skip
         path = write_report(ws, built, out=out, area=area)
-    if not quiet:
+    from ctdc.runlog import note
+
+    note(release_id=built.release_id, private=private)
+    if not (quiet or run.quiet):
         kind = "private" if private else "public"
         typer.echo(f"{kind} report of release {built.release_id}: {path}")

@@ -7,9 +7,11 @@ from typing import Annotated
 import typer
 
 from ctdc.cli.common import OrgOption, errors, state, workspace
+from ctdc.cli.runlog import logged
 from ctdc.terminal import say
 
 
+@logged("withdraw", args=("org", "reason", "case_ids"))
 def withdraw(
     ctx: typer.Context,
     case_ids: Annotated[
@@ -34,5 +36,10 @@ def withdraw(
         from ctdc.store.withdrawals import withdraw as run_withdraw
 
         new, already = run_withdraw(ws, org, case_ids, reason)
+    from ctdc.runlog import note
+
+    note(org=org, withdrawn=new, already_withdrawn=already)  # counts only, never a case id
+    if run.quiet:
+        return
     say(f"withdrew {new} case(s) of {org}" + (f" ({already} already withdrawn)" if already else "")
         + "; they leave the next release (run `ctdc harmonize`)")  # fmt: skip

@@ -8,8 +8,10 @@ from typing import Annotated
 import typer
 
 from ctdc.cli.common import errors, state, warn
+from ctdc.cli.runlog import logged
 
 
+@logged("init", args=("k", "k_floor"))
 def init(
     ctx: typer.Context,
     k: Annotated[
@@ -45,6 +47,11 @@ def init(
                                      publish_dir=publish_dir,
                                      public_mode=parse_public_mode(public_mode))  # fmt: skip
         policy = load_policy(ws)
+        from ctdc.runlog import note
+
+        note(created_key=created, fingerprint=ws.stored_fingerprint())
+        if run.quiet:
+            return
         typer.echo(policy.summary())
         if policy_differs(policy, k=k, k_floor=k_floor, publish_dir=publish_dir):
             warn("the workspace keeps the policy it has; change it on the record with "

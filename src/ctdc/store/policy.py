@@ -44,6 +44,8 @@ SCHEMA_DIR = "schema"
 MIN_K = 2
 #: the public release's licence until the steward sets another (``ctdc policy set licence=``)
 DEFAULT_LICENCE = "CC-BY-4.0"
+#: an organization that sent no batch for this many days is worth a call (``ctdc status``)
+DEFAULT_SILENT_ORG_DAYS = 45
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,8 @@ class Policy:
     #: the licence the public release is published under (an SPDX id, in datapackage.json
     #: and the public manifest): the collaborative's agreement decides it
     licence: str = DEFAULT_LICENCE
+    #: ``ctdc status`` warns about an organization whose last batch is older than this
+    silent_org_days: int = DEFAULT_SILENT_ORG_DAYS
 
     @property
     def licence_mark(self) -> str:
@@ -102,6 +106,7 @@ class Policy:
             series_hold_cells=float(doc.get("series_hold_cells", 3.0)),
             series_hold_days=int(doc.get("series_hold_days", 30)),
             licence=str(doc.get("licence", DEFAULT_LICENCE)),
+            silent_org_days=int(doc.get("silent_org_days", DEFAULT_SILENT_ORG_DAYS)),
         )
 
     def summary(self) -> str:
@@ -183,6 +188,9 @@ def _check(policy: Policy) -> Policy:
         raise CtdcError(Slug.BAD_OPTION, "series_hold_cells and series_hold_days must be "
                         f"at least 0, got {policy.series_hold_cells} and "
                         f"{policy.series_hold_days}")  # fmt: skip
+    if policy.silent_org_days < 1:
+        raise CtdcError(Slug.BAD_OPTION, "silent_org_days must be at least 1, got "
+                        f"{policy.silent_org_days}")  # fmt: skip
     return policy
 
 
@@ -292,7 +300,7 @@ def parse_setting(name: str, value: str, schema: Schema) -> Any:
             return int(value)
         if name == "l":
             return None if value in ("off", "none", "") else int(value)
-        if name in ("keep_public", "series_hold_days"):
+        if name in ("keep_public", "series_hold_days", "silent_org_days"):
             return int(value)
         if name == "series_hold_cells":
             return float(value)
@@ -320,7 +328,7 @@ def parse_setting(name: str, value: str, schema: Schema) -> Any:
         Slug.BAD_OPTION,
         f"unknown policy setting {name!r}",
         fix="settable: k, k_floor, l, levels.<field>, publish_dir, public_mode, keep_public, "
-        "series_hold_cells, series_hold_days, licence",
+        "series_hold_cells, series_hold_days, licence, silent_org_days",
     )
 
 
