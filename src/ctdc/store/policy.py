@@ -44,6 +44,8 @@ SCHEMA_DIR = "schema"
 MIN_K = 2
 #: the public release's licence until the steward sets another (``ctdc policy set licence=``)
 DEFAULT_LICENCE = "CC-BY-4.0"
+#: how long raw rows stay in the workspace until the steward sets another period
+DEFAULT_RETENTION_DAYS = 90
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,11 @@ class Policy:
     #: the licence the public release is published under (an SPDX id, in datapackage.json
     #: and the public manifest): the collaborative's agreement decides it
     licence: str = DEFAULT_LICENCE
+    #: raw rows kept in the workspace (the quarantine, archived exports) are purged this many
+    #: days after they were written, at the next harmonize (docs/quarantine.md)
+    quarantine_retention_days: int = DEFAULT_RETENTION_DAYS
+    #: ingest keeps a private copy of each export, so ``ctdc reprocess`` needs no file again
+    archive_exports: bool = False
 
     @property
     def licence_mark(self) -> str:
@@ -102,6 +109,10 @@ class Policy:
             series_hold_cells=float(doc.get("series_hold_cells", 3.0)),
             series_hold_days=int(doc.get("series_hold_days", 30)),
             licence=str(doc.get("licence", DEFAULT_LICENCE)),
+            quarantine_retention_days=int(
+                doc.get("quarantine_retention_days", DEFAULT_RETENTION_DAYS)
+            ),
+            archive_exports=bool(doc.get("archive_exports", False)),
         )
 
     def summary(self) -> str:
@@ -183,6 +194,9 @@ def _check(policy: Policy) -> Policy:
         raise CtdcError(Slug.BAD_OPTION, "series_hold_cells and series_hold_days must be "
                         f"at least 0, got {policy.series_hold_cells} and "
                         f"{policy.series_hold_days}")  # fmt: skip
+    if policy.quarantine_retention_days < 0:
+        raise CtdcError(Slug.BAD_OPTION, "quarantine_retention_days must be at least 0, got "
+                        f"{policy.quarantine_retention_days}")  # fmt: skip
     return policy
 
 
@@ -274,6 +288,9 @@ def schema_differs(ws: Workspace, path: Path) -> bool:
         return True
 
 
+_SWITCH = {"on": True, "true": True, "yes": True, "off": False, "false": False, "no": False}
+
+
 def parse_settings(pairs: list[str], schema: Schema) -> dict[str, Any]:
     """``["k=12", "levels.age_band=1"]`` -> ``{"k": 12, "levels.age_band": 1}``."""
     values = {}
@@ -292,8 +309,12 @@ def parse_setting(name: str, value: str, schema: Schema) -> Any:
             return int(value)
         if name == "l":
             return None if value in ("off", "none", "") else int(value)
-        if name in ("keep_public", "series_hold_days"):
+        if name in ("keep_public", "series_hold_days", "quarantine_retention_days"):
             return int(value)
+        if name == "archive_exports":
+            if value.lower() not in _SWITCH:
+                raise CtdcError(Slug.BAD_OPTION, f"archive_exports={value!r}: expected on or off")
+            return _SWITCH[value.lower()]
         if name == "series_hold_cells":
             return float(value)
         if name == "public_mode":
@@ -320,7 +341,8 @@ def parse_setting(name: str, value: str, schema: Schema) -> Any:
         Slug.BAD_OPTION,
         f"unknown policy setting {name!r}",
         fix="settable: k, k_floor, l, levels.<field>, publish_dir, public_mode, keep_public, "
-        "series_hold_cells, series_hold_days, licence",
+        "series_hold_cells, series_hold_days, licence, quarantine_retention_days, "
+        "archive_exports",
     )
 
 

@@ -1,0 +1,68 @@
+"""Archived exports: a private copy of each ingested file, so a batch can be reprocessed.
+
+After a mapping is fixed, ``ctdc reprocess`` runs an organization's batches
+again; it needs their exports. Keeping them is a choice of the steward, off
+by default (``ctdc policy set archive_exports=on``): an export holds every raw
+row, names and all, where the design keeps raw rows in the quarantine only.
+When on, ingest copies each committed export to
+``<data>/archive/<org>/<batch id><suffix>`` (0600 in a 0700 folder, before
+the ledger entry), and the retention period purges it like the quarantine
+(``quarantine_retention_days``, at harmonize). Without a copy, reprocess asks
+for the file again.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from ctdc.store.atomic import atomic_path, fsync_dir
+from ctdc.store.workspace import Workspace
+
+ARCHIVE_DIR = "archive"
+
+
+def archive_dir(ws: Workspace, org: str) -> Path:
+    return ws.root / ARCHIVE_DIR / org
+
+
+def archive_export(ws: Workspace, org: str, batch_id: str, path: Path) -> Path:
+    """Copy ``path`` into the archive (streamed, atomic, 0600); the same batch again is kept."""
+    folder = ws.private_dir(archive_dir(ws, org))
+    target = folder / f"{batch_id}{path.suffix.lower()}"
+    if not target.is_file():
+        with atomic_path(target) as tmp, open(path, "rb") as src, open(tmp, "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+    return target
+
+
+def find_archived(ws: Workspace, org: str, batch_id: str) -> Path | None:
+    """The archived export of ``batch_id``, or None."""
+    folder = archive_dir(ws, org)
+    if not folder.is_dir():
+        return None
+    return next((p for p in sorted(folder.glob(f"{batch_id}.*")) if p.is_file()), None)
+
+
+def archived_files(ws: Workspace) -> list[Path]:
+    """Every archived export of every organization (temp files of a copy excluded)."""
+    root = ws.root / ARCHIVE_DIR
+    return sorted(p for p in root.glob("*/*") if p.is_file() and not p.name.startswith("."))
+
+
+def purge_archived(ws: Workspace, older_than: float) -> list[Path]:
+    """Remove archived exports written before ``older_than`` (a POSIX time); returns them."""
+    gone = [p for p in archived_files(ws) if p.stat().st_mtime < older_than]
+    for path in gone:
+        path.unlink(missing_ok=True)
+    for folder in {p.parent for p in gone}:
+        fsync_dir(folder)
+    return gone
+
+
+def touch_like(path: Path, source: Path) -> None:
+    """Give ``path`` the modification time of ``source`` (a reprocessed quarantine keeps the
+    age of the archived export it came from, so reprocessing never extends retention)."""
+    stat = source.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
