@@ -40,6 +40,15 @@ def reprocess(
         bool,
         typer.Option("--changed", help="Only batches staged with another version of the mapping."),
     ] = False,
+    max_reject_rate: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Leave a batch as it was above this share of "
+            "quarantined rows (exit 1) \\[default: 0.10].",
+        ),
+    ] = None,
     as_json: JsonSummaryOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -54,6 +63,7 @@ def reprocess(
     run = state(ctx)
     results: list[IngestResult] = []
     with errors(run.debug, catch_all=True, as_json=as_json, done=_done(results)):
+        settings = run.settings.with_overrides(max_reject_rate=max_reject_rate)
         check_org_name(org)
         ws = workspace(run)
         from ctdc.ingest.reprocess import reprocess as run_reprocess
@@ -61,10 +71,10 @@ def reprocess(
         from ctdc.store.policy import load_policy
 
         used = schema(run, ws)
-        mapping = find_mapping(run.settings.pipelines_dir, org, used)
+        mapping = find_mapping(settings.pipelines_dir, org, used)
         results += run_reprocess(ws, used, mapping, key=ws.load_key(), files=files or [],
                                  only_stale=changed,
-                                 max_reject_rate=run.settings.max_reject_rate,
+                                 max_reject_rate=settings.max_reject_rate,
                                  archive=load_policy(ws).archive_exports,
                                  progress=progress(quiet or as_json))  # fmt: skip
     if not results and not as_json:
@@ -77,7 +87,7 @@ def reprocess(
         typer.echo(json.dumps([r.to_dict() for r in results], indent=2))
     elif len(kept) < len(results):
         _show([r for r in results if r not in kept], as_json=False, quiet=quiet,
-              max_reject_rate=run.settings.max_reject_rate)  # fmt: skip
+              max_reject_rate=settings.max_reject_rate)  # fmt: skip
     for r in kept:
         say(f"error[reject-rate-exceeded]: {r.file}: {r.invalid:,} of {r.rows_read:,} rows "
             f"would fail with the current mapping; batch {r.batch_id} is left as it was "
