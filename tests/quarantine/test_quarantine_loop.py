@@ -208,3 +208,71 @@ def test_validate_and_list_rows_print_rows_redacted(project: Path) -> None:
     assert len({d["quarantine_id"] for d in docs}) == len(EXPECTED_BAD) + 4
     for marker in (*MARKERS, "Marker1", "Marker2"):
         assert marker not in listed.output and marker not in as_json.output
+
+
+@pytest.mark.parametrize("fmt", ["ndjson", "json", "xlsx"])
+def test_the_export_comes_back_in_the_orgs_own_format(tmp_path: Path, schema: Schema,
+                                                      fmt: str) -> None:  # fmt: skip
+    """An organization exporting JSON, NDJSON or XLSX gets its quarantine in that format, which
+    its mapping reads back: the corrected rows are staged and the originals resolved."""
+    from openpyxl import Workbook, load_workbook
+
+    from ctdc.ingest import ingest_file
+    from ctdc.quarantine import export_quarantine
+    from ctdc.store.workspace import init_workspace
+
+    source = f"{{format: {fmt}}}"
+    if fmt == "xlsx":
+        source = "{format: xlsx, sheet: Cases, header_row: 2}"
+    text = TEST_MAPPING.replace('{format: csv, encoding: latin-1, delimiter: ";"}', source)
+    (tmp_path / "test-org.yaml").write_text(text, encoding="utf-8")
+    mapping = load_mapping(tmp_path / "test-org.yaml", schema)
+    header = TEST_ROWS[0].split(";")
+    records = [dict(zip(header, line.split(";"), strict=True)) for line in TEST_ROWS[1:8]]
+    export = tmp_path / f"export.{fmt}"
+    if fmt == "xlsx":
+        wb = Workbook()
+        sheet = wb.active
+        sheet.title = "Cases"
+        sheet.append(["Quarterly export"])  # a title row above the header
+        sheet.append(header)
+        for rec in records:
+            sheet.append(list(rec.values()))
+        wb.save(export)
+    elif fmt == "json":
+        export.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
+    else:
+        export.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    ws, _ = init_workspace(tmp_path / "data")
+    first = ingest_file(ws, schema, mapping, export, key=ws.load_key())
+    assert first.quarantined == 5  # rows 4-8 of TEST_ROWS
+
+    sent = tmp_path / f"fix-me.{fmt}"
+    assert export_quarantine(ws, "test-org", sent, mapping.source).rows == 5
+    fixes = {"veinte": ("Edad", "20"), "31/02/2021": ("Fecha", "28/02/2021"), "150": ("Edad", "50"),
+             "Varón": ("Sexo", "Mujer"), "Narnia": ("Nac", "Perú")}  # fmt: skip
+    if fmt == "xlsx":
+        book = load_workbook(sent)
+        rows = [[c.value for c in row] for row in book["Cases"].iter_rows(min_row=2)]
+        names = rows[0]
+        for row in rows[1:]:
+            column, value = fixes[row[names.index("ctdc_value")]]
+            row[names.index(column)] = value
+        out = Workbook()
+        out.active.title = "Cases"
+        out.active.append([])
+        for row in rows:
+            out.active.append(row)
+        out.save(sent)
+    else:
+        lines = (json.loads(sent.read_text()) if fmt == "json"
+                 else [json.loads(x) for x in sent.read_text().splitlines()])  # fmt: skip
+        for rec in lines:
+            column, value = fixes[rec["ctdc_value"]]
+            rec[column] = value
+        sent.write_text(json.dumps(lines) if fmt == "json"
+                        else "".join(json.dumps(r) + "\n" for r in lines))  # fmt: skip
+    back = ingest_file(ws, schema, mapping, sent, key=ws.load_key())
+    assert (back.status, back.staged, back.quarantined) == ("ingested", 5, 0)
+    assert back.resolved == {"staged": 5, "requarantined": 0, "unknown": 0}
+    assert open_rows(ws, "test-org").empty
