@@ -63,7 +63,10 @@ def test_validate_table_names_rows_columns_and_fixes(project: Path) -> None:
     assert "read = staged + quarantined" in result.stdout
     assert "export.csv, row 4, column 'Edad': bad-number 'veinte'" in result.stdout
     assert "fix: write the number in digits" in result.stdout
-    assert "… 3 more rows; see `ctdc quarantine list --org test-org`" in result.stdout
+    # every rejected row is printed: a dry run writes no quarantine to point to (issue 13)
+    for row, (slug, column) in EXPECTED_BAD.items():
+        assert f"export.csv, row {row}, column {column!r}: {slug}" in result.stdout
+    assert "quarantine list" not in result.output and "more rows" not in result.output
     assert "error[reject-rate-exceeded]: export.csv: 8 of 10 rows (80.0%) failed" in result.stderr
     assert "nothing would be staged" in result.stderr
 
