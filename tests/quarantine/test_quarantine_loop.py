@@ -203,6 +203,9 @@ def test_validate_and_list_rows_print_rows_redacted(project: Path) -> None:
     assert listed.exit_code == 0, listed.output
     assert "bad.csv, row 3, column 'Sexo': unknown-value 'Varón'" in listed.stdout
     assert "export.csv, row 6" in listed.stdout and "-r6" in listed.stdout
+    assert "row 9, column 'ID': missing-required (empty)" in listed.stdout
+    assert "row 10, column 'ID': duplicate-case-id (not shown: 3 chars: digits)" in listed.stdout
+    assert "nan" not in listed.stdout.lower()
     as_json = cli("quarantine", "list", "--org", "test-org", "--rows", "--json")
     docs = json.loads(as_json.stdout)
     assert len({d["quarantine_id"] for d in docs}) == len(EXPECTED_BAD) + 4

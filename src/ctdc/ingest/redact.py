@@ -121,6 +121,8 @@ def redacted_rows(q: pd.DataFrame, codes: frozenset[str]) -> list[dict[str, obje
         shown=[j["value"] for j in judged], hint=[j["value_hint"] for j in judged]
     )
     rows = q.merge(shown, on=keys, how="left", sort=False)
+    for col in ("shown", "hint"):  # None, not NaN: NaN would print as a value
+        rows[col] = rows[col].astype(object).where(rows[col].notna(), None)
     rows = rows.sort_values(["batch_id", "source_row", "column"], kind="stable")
     return [
         {
