@@ -309,6 +309,13 @@ _KINDS = [
         "too few records for a k-anonymous release; nothing published",
         "ingest more records, or lower k (never below the workspace's floor)",
     ),
+    ErrorKind(
+        Slug.EXPORT_NOT_ARCHIVED,
+        ExitCode.USAGE,
+        "a batch to reprocess has no archived export; nothing reprocessed",
+        "pass the export files again: `ctdc reprocess --org ORG FILE...` (or turn archiving "
+        "on for the next ones: `ctdc policy set archive_exports=on`)",
+    ),
     # --- run level: environment -----------------------------------------------------------
     ErrorKind(Slug.FILE_NOT_FOUND, ExitCode.ENVIRONMENT, "file not found", "check the path"),
     ErrorKind(

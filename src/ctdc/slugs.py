@@ -71,6 +71,7 @@ class Slug(StrEnum):
     NEW_EPOCH_NEEDED = "new-epoch-needed"
     CASE_NOT_FOUND = "case-not-found"
     TOO_FEW_RECORDS = "too-few-records"
+    EXPORT_NOT_ARCHIVED = "export-not-archived"
     FILE_NOT_FOUND = "file-not-found"
     NOT_A_FILE = "not-a-file"
     NO_WORKSPACE = "no-workspace"

@@ -78,7 +78,7 @@ def test_mapping_init_never_writes_into_the_bundled_pipelines(cwd: Path) -> None
         (["query"], "[default: <data-dir>/public]"),
         (["policy", "set"], "[default: the logged-in user]"),
         (["mapping", "init"], "[default: guessed]"),
-        (["quarantine", "export"], "[default: ./<org>-quarantine.csv]"),
+        (["quarantine", "export"], "[default: ./<org>-quarantine.<format>]"),
     ],
 )
 def test_help_shows_the_defaults(cwd: Path, command: list[str], default: str) -> None:

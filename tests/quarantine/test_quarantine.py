@@ -68,25 +68,27 @@ def test_export_is_in_the_orgs_own_columns_dialect_and_row_numbers(project: Path
     frame = _read_export(out)  # test-org exports latin-1 with ';': so does the quarantine
     own = ["ID", "Nombre", "Notas", "Edad", "Fecha", "Sexo", "Nac", "Secuestro", "Control"]
     assert list(frame.columns) == [
-        "source_file",
-        "source_row",
+        "ctdc_quarantine_id",
+        "ctdc_source_file",
+        "ctdc_source_row",
         *own,
-        "reason",
-        "column",
-        "value",
-        "expected",
-        "fix",
+        "ctdc_reason",
+        "ctdc_column",
+        "ctdc_value",
+        "ctdc_expected",
+        "ctdc_fix",
     ]
-    assert frame["source_row"].astype(int).tolist() == sorted(EXPECTED_BAD)
-    by_row = frame.set_index(frame["source_row"].astype(int))
+    assert frame["ctdc_source_row"].astype(int).tolist() == sorted(EXPECTED_BAD)
+    by_row = frame.set_index(frame["ctdc_source_row"].astype(int))
     for row, (slug, column) in EXPECTED_BAD.items():
-        assert slug in by_row.loc[row, "reason"].split(" | ")
-        assert column in by_row.loc[row, "column"].split(" | ")
-        assert CATALOGUE[slug].fix in by_row.loc[row, "fix"]
+        assert slug in by_row.loc[row, "ctdc_reason"].split(" | ")
+        assert column in by_row.loc[row, "ctdc_column"].split(" | ")
+        assert CATALOGUE[slug].fix in by_row.loc[row, "ctdc_fix"]
+        assert by_row.loc[row, "ctdc_quarantine_id"].endswith(f"-r{row}")
     assert by_row.loc[6, "Sexo"] == "Varón"  # the raw row, accents and all
-    assert by_row.loc[6, "value"] == "Varón" and "Female" in by_row.loc[6, "expected"]
+    assert by_row.loc[6, "ctdc_value"] == "Varón" and "Female" in by_row.loc[6, "ctdc_expected"]
     assert by_row.loc[10, "ID"] == "002"  # ids keep their zeros
-    assert "first at row 3" in by_row.loc[10, "expected"]
+    assert "first at row 3" in by_row.loc[10, "ctdc_expected"]
 
 
 def test_export_neutralizes_formulas(project: Path, schema: Schema, test_org) -> None:
@@ -104,10 +106,10 @@ def test_export_neutralizes_formulas(project: Path, schema: Schema, test_org) ->
     result = run_ctdc(project, "quarantine", "export", "--org", "test-org", "-o", "fix-me.csv")
     assert result.exit_code == 0, result.stderr
     frame = _read_export(project / "fix-me.csv")
-    mine = frame[frame["source_file"] == "hostile.csv"].set_index("ID")
+    mine = frame[frame["ctdc_source_file"] == "hostile.csv"].set_index("ID")
     assert mine.loc["101", "Nombre"] == '\'=HYPERLINK("http://x")'
     assert mine.loc["101", "Notas"] == "'@SUM(A1)"
-    assert mine.loc["101", "Edad"] == "'-5" and mine.loc["101", "value"] == "'-5"
+    assert mine.loc["101", "Edad"] == "'-5" and mine.loc["101", "ctdc_value"] == "'-5"
     assert mine.loc["102", "Nombre"] == "'+1" and mine.loc["102", "Sexo"] == "'=1+1"
     assert mine.loc["102", "Notas"] == "'\tcmd"
     cells = frame.to_numpy().ravel()
@@ -122,7 +124,7 @@ def test_neutralize_covers_header_names_and_control_characters() -> None:
     assert out["n"].tolist() == ["'@x", "", "'+"]
 
 
-def test_export_columns_do_not_clash_with_the_orgs_own(tmp_path: Path) -> None:
+def test_export_columns_are_ctdcs_and_never_clash_with_the_orgs_own(tmp_path: Path) -> None:
     ws, _ = init_workspace(tmp_path / "data")
     frame = pd.DataFrame({"id": ["1", "2"], "reason": ["moved", "x"]}, dtype="string")
     errors = pd.DataFrame(
@@ -141,6 +143,7 @@ def test_export_columns_do_not_clash_with_the_orgs_own(tmp_path: Path) -> None:
     write_parquet(qdir / "b.parquet", table)
     out = quarantine_frame(ws, "clash-org")
     assert list(out.columns) == [
+        "ctdc_quarantine_id",
         "ctdc_source_file",
         "ctdc_source_row",
         "id",
@@ -159,7 +162,7 @@ def test_export_escapes_control_characters_from_hostile_rows(tmp_path: Path, sch
     mapping = load_mapping(BAD / "pipelines" / "bad-csv.yaml", schema)
     ingest_file(ws, schema, mapping, BAD / "nul.csv", key=ws.load_key())
     out = quarantine_frame(ws, "bad-csv")
-    assert out[out["reason"] == "control-character"]["name"].tolist() == ["Bo\x00"]
+    assert out[out["ctdc_reason"] == "control-character"]["name"].tolist() == ["Bo\x00"]
     text = neutralize(out).to_csv(index=False)
     assert "\x00" not in text and "Bo\\x00" in text
     rows = list(csv.reader(io.StringIO(text)))
@@ -208,11 +211,12 @@ def test_export_to_standard_output(tmp_path: Path, schema: Schema) -> None:
     ingest_file(ws, schema, mapping, BAD / "too-few-fields.csv", key=ws.load_key())
     result = run_ctdc(tmp_path, "quarantine", "export", "--org", "bad-csv", "-o", "-")
     assert result.exit_code == 0, result.stderr
-    assert result.stdout.startswith("\ufeffsource_file,source_row,id,name,")  # UTF-8 with a BOM
+    assert result.stdout.startswith("\ufeffctdc_quarantine_id,ctdc_source_file,ctdc_source_row,"
+                                    "id,name,")  # UTF-8 with a BOM  # fmt: skip
     [row] = list(csv.DictReader(io.StringIO(result.stdout.lstrip("\ufeff"))))
-    assert (row["source_row"], row["id"], row["country"]) == ("3", "002", "")
-    assert (row["reason"], row["column"]) == ("bad-field-count", "country")
-    assert row["value"] == "002,Bo,2021-04-02,M"
+    assert (row["ctdc_source_row"], row["id"], row["country"]) == ("3", "002", "")
+    assert (row["ctdc_reason"], row["ctdc_column"]) == ("bad-field-count", "country")
+    assert row["ctdc_value"] == "002,Bo,2021-04-02,M"
     assert not list(tmp_path.glob("*.csv"))  # nothing written beside
 
 

@@ -24,6 +24,7 @@ from ctdc.cli.policy import app as policy_app
 from ctdc.cli.quarantine import app as quarantine_app
 from ctdc.cli.query import query as query_command
 from ctdc.cli.report import report as report_command
+from ctdc.cli.reprocess import reprocess as reprocess_command
 from ctdc.cli.sample import sample as sample_command
 from ctdc.cli.stats import stats as stats_command
 from ctdc.cli.status import status as status_command
@@ -101,6 +102,7 @@ app.command("init")(init_command)
 app.command("sample")(sample_command)
 app.command("ingest")(ingest_command)
 app.command("validate")(validate_command)
+app.command("reprocess")(reprocess_command)
 app.command("harmonize")(harmonize_command)
 app.command("query")(query_command)
 app.command("stats")(stats_command)

@@ -85,10 +85,12 @@ def ingest(
         from ctdc.ingest import ingest_file
         from ctdc.ingest.unchanged import unchanged_notes
         from ctdc.mapping.locate import find_mapping
+        from ctdc.store.policy import load_policy
 
         used = schema(run, ws)
         mapping = find_mapping(settings.pipelines_dir, org, used)
         key = ws.load_key()
+        archive = load_policy(ws).archive_exports
         for f in files:  # one by one: an error on a later file still reports the earlier ones
             results.append(
                 ingest_file(
@@ -100,6 +102,7 @@ def ingest(
                     max_reject_rate=settings.max_reject_rate,
                     progress=progress(quiet or as_json),
                     mode=mode.value,
+                    archive=archive,
                 )
             )
             note(**ingest_facts(results))

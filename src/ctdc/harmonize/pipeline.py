@@ -48,6 +48,7 @@ from ctdc.harmonize.steps import (
     verify_release,
     write_tables,
 )
+from ctdc.quarantine.retention import purge_expired
 from ctdc.schema import Schema
 from ctdc.store.lock import exclusive_lock
 from ctdc.store.release import CASES_FILE, staging_release
@@ -121,6 +122,10 @@ def harmonize(
                                  public_mode=public_mode, keep_public=keep_public)  # fmt: skip
         say(settings.summary())
         clear_stale_temps(ws, settings.area)
+        purged = purge_expired(ws, retention_days=settings.policy.quarantine_retention_days)
+        if purged.batches or purged.archived_exports:  # raw rows past retention
+            say(f"retention: purged {purged.rows:,} quarantined rows, "
+                f"{purged.archived_exports} archived exports")  # fmt: skip
         batches = collect_batches(ws)
         previous = previous_release(ws)
         before = (previous.manifest.series or {}) if previous is not None else {}

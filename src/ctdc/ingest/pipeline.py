@@ -36,23 +36,33 @@ import datetime as dt
 import hashlib
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
+
+import numpy as np
 
 from ctdc import __version__
 from ctdc.errors import CtdcError
 from ctdc.formats.read import check_export_file
-from ctdc.ingest.stream import Batch, Sinks, reject, run_pass
+from ctdc.ingest.stream import MAX_EXAMPLES, Batch, Sinks, Tally, reject, run_pass
 from ctdc.limits import PROGRESS_BYTES
+from ctdc.mapping.helpers import QUARANTINE_ID
 from ctdc.mapping.source import guess_source
 from ctdc.mapping.spec import Mapping
 from ctdc.progress import bar_of
+from ctdc.quarantine.resolve import carried_ids, known_ids, record_resolutions
+from ctdc.quarantine.store import read_quarantine
 from ctdc.schema import Schema
 from ctdc.slugs import Slug
+from ctdc.store.archive import archive_export
 from ctdc.store.ledger import MODES, BatchEntry, BatchMode, commit_entry, find_entry
 from ctdc.store.workspace import Workspace
 from ctdc.store.writers import org_writer
+
+#: how many offending rows ``validate`` prints (``ingest`` shows a few: the rest are in the
+#: quarantine, which a dry run does not write)
+VALIDATE_ROWS = 1000
 
 
 class IngestStatus(StrEnum):
@@ -90,6 +100,9 @@ class IngestResult:
     mode: str = "append"  # ledger mode: "append" or "snapshot" (as recorded when unchanged)
     #: things the data officer should know, e.g. an encoding or delimiter that was guessed
     notes: list[str] = field(default_factory=list)
+    #: a corrected quarantine export: quarantined rows its rows closed, by outcome
+    #: (``staged``, ``requarantined``; ``quarantine.resolve``), and ids naming no quarantined row
+    resolved: dict[str, int] = field(default_factory=dict)
 
     @property
     def balanced(self) -> bool:
@@ -119,6 +132,8 @@ def ingest_file(
     dry_run: bool = False,
     mode: str = "append",
     wait: float | None = None,
+    archive: bool = False,
+    redo: BatchEntry | None = None,
 ) -> IngestResult:
     """Ingest one export of ``mapping.org``; a re-ingest of the same bytes is a no-op.
 
@@ -138,29 +153,74 @@ def ingest_file(
     writer of it, :data:`~ctdc.store.writers.WRITER_WAIT` when None, else
     ``locked``) and ``key`` must be the workspace's
     (``key-mismatch``).
+
+    ``archive`` keeps a private copy of the export (``store.archive``, the
+    policy's ``archive_exports``). ``redo`` is a committed batch to run again
+    with the current mapping (``ingest.reprocess``): the file must be its
+    export; the batch keeps its mode and place in commit order, and a run
+    that would reject it leaves it as it was.
     """
     if mode not in MODES:
         raise CtdcError("bad-option", f"--mode {mode!r}: expected one of {', '.join(MODES)}")
     check_export_file(path)  # a folder or a pipe is refused before the hash reads it
+    run = _Run(max_reject_rate, progress, mode, archive, redo)
     if dry_run:
-        return _ingest(None, schema, mapping, path, key, "", max_reject_rate, progress, mode)
+        return _ingest(None, schema, mapping, path, key, "", run)
     assert ws is not None
     with org_writer(ws, mapping.org, wait=wait):
         fingerprint = ws.check_key(key)
-        return _ingest(ws, schema, mapping, path, key, fingerprint, max_reject_rate, progress,
-                       mode)  # fmt: skip
+        return _ingest(ws, schema, mapping, path, key, fingerprint, run)
+
+
+def _resolve(ws: Workspace, org: str, batch_id: str, tally: Tally,
+             result: IngestResult) -> IngestResult:  # fmt: skip
+    """Record which quarantined rows the file's quarantine ids close (``quarantine.resolve``).
+
+    Called for every committed or rejected batch, so that a reprocessed batch
+    without ids drops the records an earlier run of it wrote.
+    """
+    staged_all = carried_ids(tally.staged_ids)
+    again_all = np.setdiff1d(carried_ids(tally.requarantined_ids), staged_all)
+    q = read_quarantine(ws, org)
+    staged, again = known_ids(q, staged_all), known_ids(q, again_all)
+    record_resolutions(ws, org, batch_id, staged, again)
+    if not len(staged_all) + len(again_all):
+        return result
+    unknown = len(staged_all) + len(again_all) - len(staged) - len(again)
+    counts = {"staged": len(staged), "requarantined": len(again), "unknown": unknown}
+    note = (f"{len(staged):,} quarantined rows resolved (their corrected rows staged), "
+            f"{len(again):,} quarantined again under a new id")  # fmt: skip
+    if unknown:
+        note += (f"; {unknown:,} {QUARANTINE_ID} values name no quarantined row of {org} "
+                 "(those rows were ingested as any other)")  # fmt: skip
+    return replace(result, resolved=counts, notes=[*result.notes, note])
+
+
+@dataclass(frozen=True)
+class _Run:
+    """:func:`ingest_file`'s options, as :func:`_ingest` takes them."""
+
+    max_reject_rate: float
+    progress: Callable[[str], None] | None
+    mode: str
+    archive: bool
+    redo: BatchEntry | None
 
 
 def _ingest(ws: Workspace | None, schema: Schema, mapping: Mapping, path: Path, key: bytes,
-            fingerprint: str, max_reject_rate: float, progress: Callable[[str], None] | None,
-            mode: str) -> IngestResult:  # fmt: skip
+            fingerprint: str, run: _Run) -> IngestResult:  # fmt: skip
     """:func:`ingest_file`'s work, under its locks unless ``ws`` is None (a dry run)."""
     dry_run = ws is None
+    max_reject_rate, progress, redo = run.max_reject_rate, run.progress, run.redo
+    mode = redo.mode.value if redo is not None else run.mode
     say = progress or (lambda _msg: None)
     org = mapping.org
     sha = file_sha256(path)
     batch_id = sha[:16]
-    if ws is not None:
+    if redo is not None and (redo.org, redo.sha256) != (org, sha):
+        raise CtdcError(Slug.BAD_OPTION, f"{path.name} is not the export of batch "
+                        f"{redo.batch_id} of {redo.org}", file=path)  # fmt: skip
+    if ws is not None and redo is None:
         done = find_entry(ws, org, batch_id)
         if done is not None:
             return IngestResult(org, path.name, batch_id, IngestStatus.UNCHANGED, done.rows_read,
@@ -173,7 +233,8 @@ def _ingest(ws: Workspace | None, schema: Schema, mapping: Mapping, path: Path, 
     sinks = None if ws is None else Sinks(ws, schema, org, batch_id, fingerprint)
     try:
         say(f"reading {path.name}")
-        batch = Batch(schema, mapping, path, source, key, batch_id, sinks)
+        batch = Batch(schema, mapping, path, source, key, batch_id, sinks,
+                      max_examples=VALIDATE_ROWS if dry_run else MAX_EXAMPLES)  # fmt: skip
         size = path.stat().st_size
         with bar_of(progress if size >= PROGRESS_BYTES else None, path.name, size) as update:
             tally = run_pass(batch, update)
@@ -206,11 +267,17 @@ def _ingest(ws: Workspace | None, schema: Schema, mapping: Mapping, path: Path, 
     if ws is None:
         return result
     assert sinks is not None
+    if status is IngestStatus.REJECTED and redo is not None:
+        sinks.discard()  # a reprocess never takes a committed batch out: it stays as it was
+        return replace(result, notes=[*result.notes, f"batch {batch_id} is left as it was"])
     sinks.publish_quarantine()  # or remove one left by an earlier, rejected ingest
     if status is IngestStatus.REJECTED:
-        return result
+        return _resolve(ws, org, batch_id, tally, result)
     say(f"staging {tally.staged:,} rows")
     sinks.publish_staging()
+    result = _resolve(ws, org, batch_id, tally, result)  # before the ledger entry: its commit
+    if run.archive:
+        archive_export(ws, org, batch_id, path)
     now = time.time_ns()
     commit_entry(
         ws,
@@ -220,8 +287,8 @@ def _ingest(ws: Workspace | None, schema: Schema, mapping: Mapping, path: Path, 
             sha256=sha,
             source_name=path.name,
             source_format=mapping.source.format,
-            ingested_at=dt.datetime.fromtimestamp(now / 1e9, dt.UTC).isoformat(),
-            seq=now,
+            ingested_at=redo.ingested_at if redo else _iso(now),
+            seq=redo.seq if redo else now,
             rows_read=rows_read,
             staged=tally.staged,
             quarantined=quarantined,
@@ -231,6 +298,11 @@ def _ingest(ws: Workspace | None, schema: Schema, mapping: Mapping, path: Path, 
             ctdc_version=__version__,
             mode=BatchMode(mode),
             key_fingerprint=fingerprint,
+            reprocessed_at=_iso(now) if redo else "",
         ),
     )
     return result
+
+
+def _iso(ns: int) -> str:
+    return dt.datetime.fromtimestamp(ns / 1e9, dt.UTC).isoformat()

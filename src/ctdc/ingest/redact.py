@@ -97,3 +97,44 @@ def example_value(codes: frozenset[str], column: str | None, reason: str,
     ):
         return {"value": text, "value_hint": None}
     return {"value": None, "value_hint": f"not shown: {hint(text)}"}
+
+
+def redacted_rows(q: pd.DataFrame, codes: frozenset[str]) -> list[dict[str, object]]:
+    """Open quarantine entries (``quarantine.open_rows``) as ``quarantine list --rows`` shows
+    them: where, why and the fix, each value as :func:`example_value` allows, never the raw row.
+
+    The rule is the summaries' (the data officer's terminal, scrollback and
+    screen shares go further than the 0600 quarantine); ``codes`` is
+    :func:`code_columns` of the organization's mapping, or empty when it cannot
+    be read, and then no value is shown. Values are judged once per distinct
+    (column, reason, value).
+    """
+    from ctdc.errors import CATALOGUE
+    from ctdc.mapping.helpers import quarantine_id
+
+    if q.empty:
+        return []
+    keys = ["column", "reason", "value"]
+    distinct = q[keys].drop_duplicates()
+    judged = [example_value(codes, c or None, r, v) for c, r, v in distinct.itertuples(index=False)]
+    shown = distinct.assign(
+        shown=[j["value"] for j in judged], hint=[j["value_hint"] for j in judged]
+    )
+    rows = q.merge(shown, on=keys, how="left", sort=False)
+    for col in ("shown", "hint"):  # None, not NaN: NaN would print as a value
+        rows[col] = rows[col].astype(object).where(rows[col].notna(), None)
+    rows = rows.sort_values(["batch_id", "source_row", "column"], kind="stable")
+    return [
+        {
+            "quarantine_id": quarantine_id(str(r.batch_id), int(r.source_row)),
+            "file": r.source_file,
+            "row": int(r.source_row),
+            "column": r.column or None,
+            "reason": r.reason,
+            "value": r.shown,
+            "value_hint": r.hint,
+            "expected": r.expected,
+            "fix": CATALOGUE[r.reason].fix if r.reason in CATALOGUE else "",
+        }
+        for r in rows.itertuples(index=False)
+    ]

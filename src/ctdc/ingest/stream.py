@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, TypeVar
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ctdc.errors import CATALOGUE
@@ -31,6 +32,7 @@ from ctdc.formats.hints import header_hint
 from ctdc.formats.read import iter_export
 from ctdc.ingest.dedup import SeenIds
 from ctdc.ingest.redact import code_columns, example_value
+from ctdc.mapping.helpers import QUARANTINE_ID
 from ctdc.mapping.source import SourceSpec
 from ctdc.mapping.spec import Mapping
 from ctdc.mapping.transform import Mapped, apply_mapping, check_columns
@@ -159,6 +161,10 @@ class Tally:
     quarantined: int = 0
     by_reason: Counter[str] = field(default_factory=Counter)
     examples: list[dict[str, object]] = field(default_factory=list)
+    #: quarantine ids carried by staged rows and by rows quarantined again (a corrected
+    #: quarantine export, ``quarantine.resolve``), per chunk
+    staged_ids: list[pa.Array] = field(default_factory=list)
+    requarantined_ids: list[pa.Array] = field(default_factory=list)
 
     def reasons(self) -> dict[str, int]:
         return {k: int(self.by_reason[k]) for k in sorted(self.by_reason)}
@@ -176,6 +182,20 @@ def _contract_errors(schema: Schema, mapping: Mapping, failures: RowErrors,
         value=failures["value"].to_numpy(),
         expected=failures["field"].map(lambda f: expected_text(schema[f])).to_numpy(),
     )
+
+
+#: a cell ``quarantine export`` prefixed with ``'`` so that a spreadsheet does not run it
+_NEUTRALIZED = r"^'([=+\-@\t\r])"
+
+
+def unneutralize(table: pa.Table) -> pa.Table:
+    """Undo ``quarantine.export.neutralize`` on a corrected export: ``'=x`` is ``=x`` again.
+
+    Only for a file that carries ctdc's quarantine ids: in another export a
+    leading ``'`` is the organization's own.
+    """
+    columns = [pc.replace_substring_regex(col, _NEUTRALIZED, r"\1") for col in table.columns]
+    return pa.Table.from_arrays(columns, names=table.column_names)
 
 
 def _row_errors(read: RowErrors, mapped: RowErrors) -> RowErrors:
@@ -256,6 +276,8 @@ class Batch:
     batch_id: str
     sinks: Sinks | None = None  # None: a dry run
     reject_all: bool = False  # the file is rejected: its valid rows go to the quarantine too
+    #: how many offending rows the summary keeps (``validate`` prints more than ``ingest``)
+    max_examples: int = MAX_EXAMPLES
 
 
 _CONTRACTS: dict[int, tuple[Schema, DataFrameSchema]] = {}
@@ -314,6 +336,10 @@ class _Pass:
         b, schema, n = self.b, self.b.schema, chunk.num_rows
         if not self.tally.rows_read:  # the first chunk: every chunk has the same columns
             self._check_columns(chunk.table.column_names)
+        ids = None
+        if QUARANTINE_ID in chunk.table.column_names:  # a corrected quarantine export
+            chunk = replace(chunk, table=unneutralize(chunk.table))
+            ids = chunk.table.column(QUARANTINE_ID)
         mapped = apply_mapping(chunk.table, b.mapping, schema)
         dups, digests, digest_at = self._duplicates(chunk, mapped)
         found = mapped.error_frame()
@@ -335,6 +361,10 @@ class _Pass:
             errors = joined([errors, row_errors(keep, reason="batch-rejected")])
             staged, keep = staged.slice(0, 0), keep[:0]
         t = self.tally
+        if ids is not None:
+            t.staged_ids.append(ids.take(pa.array(keep, pa.int64())).combine_chunks())
+            bad = np.unique(errors["pos"].to_numpy(dtype=np.int64))
+            t.requarantined_ids.append(ids.take(pa.array(bad, pa.int64())).combine_chunks())
         t.rows_read += n
         t.invalid += invalid
         t.staged += staged.num_rows
@@ -342,8 +372,8 @@ class _Pass:
             rows = errors.drop_duplicates(["pos", "reason"])["reason"].value_counts()
             t.by_reason.update({str(k): int(v) for k, v in rows.items()})
             t.quarantined += int(errors["pos"].nunique())
-            if len(t.examples) < MAX_EXAMPLES:
-                t.examples += _examples(b.path, chunk, errors, MAX_EXAMPLES - len(t.examples),
+            if len(t.examples) < b.max_examples:
+                t.examples += _examples(b.path, chunk, errors, b.max_examples - len(t.examples),
                                         b.mapping)  # fmt: skip
             if b.sinks is not None:
                 b.sinks.quarantine.write(self._quarantine(chunk, errors))

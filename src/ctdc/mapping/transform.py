@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 from ctdc.errors import CtdcError
 from ctdc.formats.chunk import TEXT
 from ctdc.mapping.countries import country_lookup
+from ctdc.mapping.helpers import is_helper
 from ctdc.mapping.spec import BOOLEAN_WORDS, EXCEL_SERIAL, FieldRule, Mapping, normalize
 from ctdc.row_errors import RowErrors, joined, row_errors
 from ctdc.schema import Field, Schema, expected_text
@@ -384,7 +385,8 @@ def check_columns(
     instead of listing the misread header as unmapped columns.
     """
     missing_cols = sorted(c for c in mapping.required_columns() if c not in names)
-    unmapped = [c for c in names if c not in mapping.used_columns()]
+    # ctdc's own helper columns (a corrected quarantine export) are skipped, never mapped
+    unmapped = [c for c in names if c not in mapping.used_columns() and not is_helper(c)]
     also = f"; also not named in the mapping: {_names(unmapped)}" if unmapped else ""
     if missing_cols:
         hint = explain(missing_cols) if explain is not None else None

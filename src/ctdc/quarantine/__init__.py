@@ -9,7 +9,9 @@ from ctdc.quarantine.export import (
     ExportResult,
     export_csv,
     export_dialect,
+    export_quarantine,
     neutralize,
+    open_rows,
     quarantine_frame,
 )
 from ctdc.quarantine.store import (
@@ -29,8 +31,10 @@ __all__ = [
     "PurgeResult",
     "export_csv",
     "export_dialect",
+    "export_quarantine",
     "list_batches",
     "neutralize",
+    "open_rows",
     "purge",
     "quarantine_files",
     "quarantine_frame",

@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ctdc.quarantine.resolve import closed_mask, read_resolutions
 from ctdc.quarantine.table import QUARANTINE_SCHEMA
 from ctdc.store.atomic import fsync_dir
 from ctdc.store.ledger import find_entry, live_entries, read_entries
@@ -62,6 +63,8 @@ class BatchSummary:
     written_at: str
     rows: int
     rows_by_reason: dict[str, int] = field(default_factory=dict)
+    #: rows a corrected row closed (``quarantine.resolve``); ``rows - resolved`` are open
+    resolved: int = 0
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -84,6 +87,9 @@ def list_batches(ws: Workspace, org: str) -> list[BatchSummary]:
         .size()
     )
     rows = q.drop_duplicates(["batch_id", "source_row"]).groupby("batch_id").size()
+    one_each = q.drop_duplicates(["batch_id", "source_row"])
+    closed = one_each[closed_mask(one_each, read_resolutions(ws, org))]
+    resolved = closed.groupby("batch_id").size()
     firsts = q.drop_duplicates("batch_id")
     _, gone = live_entries(e for e in read_entries(ws) if e.org == org)
     superseded = {b for s in gone for b in s.batches}
@@ -100,6 +106,7 @@ def list_batches(ws: Workspace, org: str) -> list[BatchSummary]:
                 ),
                 rows=int(rows[b]),
                 rows_by_reason={str(r): int(n) for r, n in per_reason[b].items()},
+                resolved=int(resolved.get(b, 0)),
             )
         )
     return out

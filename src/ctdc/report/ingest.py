@@ -55,19 +55,42 @@ def ingest_examples(results: Sequence[IngestResult]) -> list[str]:
                 value = " (empty)"
             lines.append(escape(f"{where}: {e['reason']}{value} — expected {e['expected']} "
                                 f"— fix: {e['fix']}"))  # fmt: skip
-        if r.invalid > len(r.examples):
-            lines.append(escape(f"{r.file}: … {r.invalid - len(r.examples):,} more rows; "
-                                f"see `ctdc quarantine list --org {r.org}`"))  # fmt: skip
+        more = r.invalid - len(r.examples)
+        if more > 0 and r.dry_run:  # nothing was quarantined: there is no list to point to
+            lines.append(escape(f"{r.file}: … {more:,} more rows not shown (validate prints "
+                                f"the first {len(r.examples):,}); fix these, validate "
+                                "again"))  # fmt: skip
+        elif more > 0:
+            lines.append(escape(f"{r.file}: … {more:,} more rows; see `ctdc quarantine list "
+                                f"--org {r.org} --rows`"))  # fmt: skip
     return lines
 
 
 def quarantine_batches_table(org: str, batches: Sequence[BatchSummary]) -> Table:
-    """``ctdc quarantine list``: one line per batch with its rows by reason."""
+    """``ctdc quarantine list``: one line per batch with its rows by reason, open and closed."""
     table = Table(title=f"quarantine of {org}", title_justify="left")
-    for col in ("batch", "file", "status", "written", "rows", "reasons"):
-        table.add_column(col, justify="right" if col == "rows" else "left")
+    for col in ("batch", "file", "status", "written", "rows", "open", "reasons"):
+        table.add_column(col, justify="right" if col in ("rows", "open") else "left")
     for b in batches:
         reasons = "\n".join(f"{slug} {n:,}" for slug, n in b.rows_by_reason.items())
         table.add_row(b.batch_id, cell(b.source_file), b.status, b.written_at, f"{b.rows:,}",
-                      reasons)  # fmt: skip
+                      f"{b.rows - b.resolved:,}", reasons)  # fmt: skip
     return table
+
+
+def quarantine_row_lines(rows: Sequence[dict[str, object]]) -> list[str]:
+    """``ctdc quarantine list --rows``: one line per open offending cell, values as redacted
+    (``ctdc.ingest.redact``). Escaped: print them with ``markup=False``."""
+    lines = []
+    for e in rows:
+        where = ", ".join([str(e["file"]), f"row {e['row']}"]
+                          + ([f"column {e['column']!r}"] if e["column"] else []))  # fmt: skip
+        if e.get("value"):
+            value = f" '{e['value']}'"
+        elif e.get("value_hint"):
+            value = f" ({e['value_hint']})"
+        else:
+            value = " (empty)"
+        lines.append(escape(f"{e['quarantine_id']}  {where}: {e['reason']}{value} — expected "
+                            f"{e['expected']} — fix: {e['fix']}"))  # fmt: skip
+    return lines

@@ -61,6 +61,9 @@ class BatchEntry:
     #: entries written before modes are append; a plain string is read as its member
     mode: BatchMode = BatchMode.APPEND
     key_fingerprint: str = ""  # the key that made the pseudonyms (entries before this: "")
+    #: when ``ctdc reprocess`` last ran the batch again with the then current mapping
+    #: (``mapping_sha256``); ``ingested_at`` and ``seq`` stay those of the first ingest
+    reprocessed_at: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mode", BatchMode(self.mode))

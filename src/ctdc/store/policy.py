@@ -46,6 +46,8 @@ MIN_K = 2
 DEFAULT_LICENCE = "CC-BY-4.0"
 #: an organization that sent no batch for this many days is worth a call (``ctdc status``)
 DEFAULT_SILENT_ORG_DAYS = 45
+#: how long raw rows stay in the workspace until the steward sets another period
+DEFAULT_RETENTION_DAYS = 90
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,11 @@ class Policy:
     licence: str = DEFAULT_LICENCE
     #: ``ctdc status`` warns about an organization whose last batch is older than this
     silent_org_days: int = DEFAULT_SILENT_ORG_DAYS
+    #: raw rows kept in the workspace (the quarantine, archived exports) are purged this many
+    #: days after they were written, at the next harmonize (docs/quarantine.md)
+    quarantine_retention_days: int = DEFAULT_RETENTION_DAYS
+    #: ingest keeps a private copy of each export, so ``ctdc reprocess`` needs no file again
+    archive_exports: bool = False
 
     @property
     def licence_mark(self) -> str:
@@ -107,6 +114,10 @@ class Policy:
             series_hold_days=int(doc.get("series_hold_days", 30)),
             licence=str(doc.get("licence", DEFAULT_LICENCE)),
             silent_org_days=int(doc.get("silent_org_days", DEFAULT_SILENT_ORG_DAYS)),
+            quarantine_retention_days=int(
+                doc.get("quarantine_retention_days", DEFAULT_RETENTION_DAYS)
+            ),
+            archive_exports=bool(doc.get("archive_exports", False)),
         )
 
     def summary(self) -> str:
@@ -191,6 +202,9 @@ def _check(policy: Policy) -> Policy:
     if policy.silent_org_days < 1:
         raise CtdcError(Slug.BAD_OPTION, "silent_org_days must be at least 1, got "
                         f"{policy.silent_org_days}")  # fmt: skip
+    if policy.quarantine_retention_days < 0:
+        raise CtdcError(Slug.BAD_OPTION, "quarantine_retention_days must be at least 0, got "
+                        f"{policy.quarantine_retention_days}")  # fmt: skip
     return policy
 
 
@@ -282,6 +296,9 @@ def schema_differs(ws: Workspace, path: Path) -> bool:
         return True
 
 
+_SWITCH = {"on": True, "true": True, "yes": True, "off": False, "false": False, "no": False}
+
+
 def parse_settings(pairs: list[str], schema: Schema) -> dict[str, Any]:
     """``["k=12", "levels.age_band=1"]`` -> ``{"k": 12, "levels.age_band": 1}``."""
     values = {}
@@ -300,8 +317,17 @@ def parse_setting(name: str, value: str, schema: Schema) -> Any:
             return int(value)
         if name == "l":
             return None if value in ("off", "none", "") else int(value)
-        if name in ("keep_public", "series_hold_days", "silent_org_days"):
+        if name in (
+            "keep_public",
+            "series_hold_days",
+            "silent_org_days",
+            "quarantine_retention_days",
+        ):
             return int(value)
+        if name == "archive_exports":
+            if value.lower() not in _SWITCH:
+                raise CtdcError(Slug.BAD_OPTION, f"archive_exports={value!r}: expected on or off")
+            return _SWITCH[value.lower()]
         if name == "series_hold_cells":
             return float(value)
         if name == "public_mode":
@@ -328,7 +354,8 @@ def parse_setting(name: str, value: str, schema: Schema) -> Any:
         Slug.BAD_OPTION,
         f"unknown policy setting {name!r}",
         fix="settable: k, k_floor, l, levels.<field>, publish_dir, public_mode, keep_public, "
-        "series_hold_cells, series_hold_days, licence, silent_org_days",
+        "series_hold_cells, series_hold_days, licence, silent_org_days, "
+        "quarantine_retention_days, archive_exports",
     )
 
 

@@ -50,9 +50,9 @@ def remove_org_temps(ws: Workspace, org: str, *, staging: bool = True) -> int:
     """
     areas = [ws.root / "quarantine"] + ([ws.root / "staging"] if staging else [])
     removed = sum(remove_stale_temps(area, sink_temp_pattern(org)) for area in areas)
-    folders = [ws.quarantine_dir(org)]
-    if staging:
-        folders += [ws.staging_dir(org), ws.ledger_dir / org]
+    folders = [ws.quarantine_dir(org), ws.quarantine_dir(org) / "resolved"]
+    if staging:  # an archived export (``store.archive``) is raw rows too, written by ingest
+        folders += [ws.staging_dir(org), ws.ledger_dir / org, ws.root / "archive" / org]
     return removed + sum(remove_stale_temps(folder, ATOMIC_TEMP) for folder in folders)
 
 
