@@ -14,7 +14,7 @@ import json
 import os
 import re
 import stat
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import pyarrow as pa
@@ -37,6 +37,8 @@ RELEASE_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{8}(-\d+)?")
 #: hex strings at least this long are looked for by window (pseudonyms, hashes, batch ids)
 _HEX_MIN = 16
 _HEX_RUN = re.compile(rb"[0-9a-fA-F]{%d,}" % _HEX_MIN)
+#: substrings of one length collected at once (~100 MB at most); past it they are streamed
+_MAX_WINDOWS = 1_000_000
 #: shorter words are looked for in raw binary files only at this length and up (fewer would
 #: match compressed bytes by chance); decoded text is always searched
 _RAW_MIN = 4
@@ -115,12 +117,23 @@ def parquet_text(path: Path) -> bytes:
     return "\n".join(parts).encode("utf-8", "replace")
 
 
-def _hex_windows(data: bytes, lengths: set[int]) -> Iterator[str]:
-    for run in _HEX_RUN.finditer(data):
-        text = run.group().decode("ascii").lower()
-        for n in lengths:
-            for i in range(len(text) - n + 1):  # runs are few and short in release files
-                yield text[i : i + n]
+def _hex_windows(data: bytes) -> Callable[[set[str]], bool]:
+    """A test of whether any of a set of lower-case hex strings of one length is a substring
+    of the hex runs of ``data``. The substrings of a length are collected once for every
+    kind looked for, up to ``_MAX_WINDOWS`` of them (a release is short of hex runs); past
+    that (a broken release full of pseudonyms) they are streamed, kind by kind."""
+    runs = [r.group().decode("ascii").lower() for r in _HEX_RUN.finditer(data)]
+    sets: dict[int, set[str]] = {}
+
+    def found(wanted: set[str]) -> bool:
+        n = len(next(iter(wanted)))
+        if n not in sets and sum(max(0, len(t) - n + 1) for t in runs) <= _MAX_WINDOWS:
+            sets[n] = {t[i : i + n] for t in runs for i in range(len(t) - n + 1)}
+        if n in sets:
+            return not wanted.isdisjoint(sets[n])
+        return any(t[i : i + n] in wanted for t in runs for i in range(len(t) - n + 1))
+
+    return found
 
 
 def find_secrets(data: bytes, secrets: dict[str, set[str]], *, raw_binary: bool) -> set[str]:
@@ -131,11 +144,15 @@ def find_secrets(data: bytes, secrets: dict[str, set[str]], *, raw_binary: bool)
     shorter ones than ``_RAW_MIN`` not at all in undecoded binary data.
     """
     found: set[str] = set()
+    windows = _hex_windows(data)
     for kind, strings in secrets.items():
         hexes = {
             s.lower() for s in strings if len(s) >= _HEX_MIN and re.fullmatch(r"[0-9a-fA-F]+", s)
         }
-        if hexes and any(w in hexes for w in _hex_windows(data, {len(h) for h in hexes})):
+        by_length: dict[int, set[str]] = {}
+        for h in hexes:
+            by_length.setdefault(len(h), set()).add(h)
+        if any(windows(wanted) for wanted in by_length.values()):
             found.add(kind)
             continue
         words = [s for s in strings - hexes if not (raw_binary and len(s) < _RAW_MIN)]

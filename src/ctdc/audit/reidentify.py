@@ -10,6 +10,8 @@ singled out to fewer than k and fails the check.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
@@ -125,11 +127,20 @@ def fake_names(n: int, rng: np.random.Generator, *, faker: bool = True) -> np.nd
     try:
         if not faker:
             raise ImportError("not asked for")
-        from faker import Faker
+        first, last = _name_pools()
     except ImportError:  # a data officer's install: names do not change the verdict
         return np.array([f"person {i}" for i in range(n)], dtype=object)
+    return first[rng.integers(0, 50, n)] + " " + last[rng.integers(0, 50, n)]
+
+
+@functools.cache
+def _name_pools() -> tuple[np.ndarray, np.ndarray]:
+    """50 first and 50 last names, the same on every call (seeded): made once per process,
+    as building a Faker walks its providers' modules on disk."""
+    from faker import Faker
+
     fake = Faker()
     fake.seed_instance(SEED)
     first = np.array([fake.first_name() for _ in range(50)], dtype=object)
     last = np.array([fake.last_name() for _ in range(50)], dtype=object)
-    return first[rng.integers(0, 50, n)] + " " + last[rng.integers(0, 50, n)]
+    return first, last
