@@ -90,9 +90,14 @@ def anonymize(
     if unknown:
         raise ValueError(f"hierarchies/levels name columns that are not QIs: {unknown}")
     columns = [encode_column(q, frame[q], hierarchies.get(q)) for q in qis]
-    allowed = [_allowed(c, levels.get(c.name)) for c in columns]
     sens_codes, l_div = _sensitive(frame, sensitive, l, qis)
     flags, qi_flags = _protected(frame, protected, qis)
+    allowed = [
+        _allowed(c, levels.get(c.name))
+        if c.name in qi_flags and qi_flags[c.name].any()  # a TRUE flag's NA hides it
+        else _splitting(c, _allowed(c, levels.get(c.name)))
+        for c in columns
+    ]
     risk_before = risk_profile(np.stack([c.codes for c in columns], axis=1), int(k))
 
     recoding = local_recode(
@@ -147,6 +152,27 @@ def _allowed(col: Encoded, pinned: int | None) -> tuple[int, ...]:
     if not 0 <= pinned <= top:
         raise ValueError(f"level {pinned} of {col.name!r} is outside 0..{top}")
     return tuple(sorted({int(pinned), top}))
+
+
+def _splitting(col: Encoded, allowed: tuple[int, ...]) -> tuple[int, ...]:
+    """``allowed`` up to the first level at which every record of the input publishes the
+    same value: the levels above it split no class and merge none, so they only lose.
+
+    A column constant in the input (``data_source`` of a one-organization release) is
+    then published as recorded, never suppressed; one whose records all share an ancestor
+    (an organization whose victims are all adults: ``18+``) is generalized at most to it.
+    "Not recorded" is a value of its own here as for k: a column with one value and some
+    NAs is not constant, since suppressing the value merges its records with the NAs.
+
+    Any release that uses a higher level stays k-anonymous (and l-diverse, and keeps its
+    protected witnesses) when those cells are lowered to this one, since classes that
+    differ only there merge, and loses less: the cut removes no better solution.
+    """
+    present = np.unique(col.codes)
+    for i, level in enumerate(allowed):
+        if len(np.unique(col.ancestor[level, present])) <= 1:
+            return allowed[: i + 1]
+    return allowed
 
 
 def _column(original: pd.Series, col: Encoded, ids: np.ndarray) -> pd.Series:

@@ -53,6 +53,7 @@ from ctdc.anonymize.recode.qi_flags import repair_qi_flags
 from ctdc.anonymize.recode.reopen import reopen
 from ctdc.anonymize.recode.repair import release_loss, repair
 from ctdc.anonymize.recode.sweep import Sweep
+from ctdc.anonymize.recode.tighten import tighten
 from ctdc.anonymize.recode.tuning import Tuning
 from ctdc.anonymize.recode.witness import Witnesses
 
@@ -132,6 +133,7 @@ def local_recode(
         levels = _with_witnesses(columns, allowed, k, witness, keys, tuning, qi_codes, sens, search)
     if qi_flags:
         levels = repair_qi_flags(columns, allowed, levels, qi_flags)
+    levels = tighten(columns, allowed, levels, qi_flags)
     return Recoding(levels, levels[:, 0] < 0 if m else np.zeros(n, bool))
 
 
