@@ -133,3 +133,29 @@ def test_quarantine_retention_and_interrupted_runs(tmp_path: Path) -> None:
     doc = status_json(root)
     assert doc["last_run"]["command"] == "ingest"  # started later than the interrupted one
     assert "last-run-interrupted" in codes(doc)
+
+
+def test_quarantine_expiring_and_a_changed_mapping_are_warned(tmp_path: Path) -> None:
+    """Two weeks before the retention purge, the quarantined rows are named (batch, count,
+    date; no row); once due they are past retention instead. An edited mapping asks for
+    `ctdc reprocess`."""
+    root = project(tmp_path)
+    marked_export(root / "export.csv")
+    run_ctdc(root, "--data-dir", "data", "ingest", "--org", "test-org", "export.csv")
+    ws, now = Workspace(root / "data"), dt.datetime.now(dt.UTC)
+    soon = workspace_status(ws, now=now + dt.timedelta(days=80))  # the default 90 days
+    (warning,) = [w for w in soon.warnings if w.code == "quarantine-expiring"]
+    assert "1 quarantined row(s)" in warning.message and "quarantine export" in warning.message
+    due = workspace_status(ws, now=now + dt.timedelta(days=95))
+    assert {w.code for w in due.warnings} >= {"quarantine-past-retention"}
+    assert "quarantine-expiring" not in {w.code for w in due.warnings}
+    assert "mapping-changed" not in codes(status_json(root))
+    mapping = root / "pipelines" / "test-org.yaml"
+    mapping.write_text(mapping.read_text(encoding="utf-8") + "# Varón to be added\n", "utf-8")
+    result = run_ctdc(root, "--data-dir", "data", "status", "--json")
+    (changed,) = [
+        w for w in json.loads(result.stdout)["warnings"] if w["code"] == "mapping-changed"
+    ]
+    assert "ctdc reprocess --org test-org" in changed["message"]
+    shown = (result.stdout + result.stderr + warning.message).lower()
+    assert [m for m in MARKERS if m.lower() in shown] == []

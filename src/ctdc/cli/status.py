@@ -7,6 +7,7 @@ import json
 import typer
 
 from ctdc.cli.common import JsonOption, QuietOption, errors, state, warn
+from ctdc.errors import CtdcError
 
 
 def status(ctx: typer.Context, as_json: JsonOption = False, quiet: QuietOption = False) -> None:
@@ -22,9 +23,17 @@ def status(ctx: typer.Context, as_json: JsonOption = False, quiet: QuietOption =
     quiet = quiet or run.quiet
     with errors(run.debug, as_json=as_json):
         ws = existing_workspace(run.settings.data_dir)  # a refused key is a warning here
+        from ctdc.ingest.reprocess import stale_by_org
+        from ctdc.schema import load_schema
         from ctdc.status import workspace_status
 
-        found = workspace_status(ws)
+        try:
+            stale = stale_by_org(ws, run.settings.pipelines_dir,
+                                 load_schema(run.settings.schema_path))  # fmt: skip
+        except CtdcError as exc:  # the schema: every other fact still shows
+            warn(f"mappings not compared ({exc.slug})")
+            stale = {}
+        found = workspace_status(ws, stale=stale)
     if not quiet:
         if as_json:
             typer.echo(json.dumps(found.to_dict(), indent=2))

@@ -57,6 +57,20 @@ def mapping_changed(ws: Workspace, mapping: Mapping) -> bool:
     return bool(stale_batches(ws, mapping))
 
 
+def stale_by_org(ws: Workspace, pipelines_dir: Path, schema: Schema) -> dict[str, int]:
+    """Organization -> its live batches staged under an earlier version of its mapping, for
+    every organization of the ledger whose mapping can be read (``ctdc status``)."""
+    from ctdc.mapping.locate import find_mapping
+
+    out = {}
+    for org in sorted({e.org for e in read_entries(ws)}):
+        try:
+            out[org] = len(stale_batches(ws, find_mapping(pipelines_dir, org, schema)))
+        except CtdcError:  # no mapping any more, or a broken one: `ctdc validate` says why
+            continue
+    return out
+
+
 def _exports(ws: Workspace, org: str, batches: Sequence[BatchEntry],
              files: Sequence[Path]) -> dict[str, tuple[Path, bool]]:  # fmt: skip
     """batch id -> (its export, archived?): a file given again wins over the archive.

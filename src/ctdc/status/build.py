@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 from ctdc.errors import CtdcError
+from ctdc.quarantine.retention import expiring as quarantine_expiring
 from ctdc.status import readers, warnings
 from ctdc.status.model import Status
 from ctdc.store.policy import DEFAULT_SILENT_ORG_DAYS, Policy, load_policy
@@ -18,8 +20,12 @@ def retention_days(policy: Policy | None) -> int | None:
     return int(value) if value is not None else None
 
 
-def workspace_status(ws: Workspace, *, now: dt.datetime | None = None) -> Status:
-    """The status of ``ws`` as of ``now`` (default: the current time, UTC)."""
+def workspace_status(
+    ws: Workspace, *, now: dt.datetime | None = None, stale: Mapping[str, int] | None = None
+) -> Status:
+    """The status of ``ws`` as of ``now`` (default: the current time, UTC); ``stale``: per
+    organization, its live batches staged under an earlier version of its mapping
+    (``ctdc.ingest.reprocess.stale_by_org``, which reads the mappings)."""
     now = now or dt.datetime.now(dt.UTC)
     try:
         policy: Policy | None = load_policy(ws)
@@ -31,11 +37,21 @@ def workspace_status(ws: Workspace, *, now: dt.datetime | None = None) -> Status
     runs = readers.last_runs(ws)
     key = readers.key_facts(ws)
     silent = policy.silent_org_days if policy else DEFAULT_SILENT_ORG_DAYS
+    retention = retention_days(policy)
+    expiring = (  # not yet due: those past it are `quarantine-past-retention`
+        []
+        if retention is None
+        else [e for e in quarantine_expiring(ws, warnings.EXPIRING_WITHIN_DAYS,
+                                             retention_days=retention, now=now)
+              if readers.parse_time(e.purge_after) > now]
+    )  # fmt: skip
     found = [
         *warnings.run_warnings(runs),
         *warnings.key_warnings(key),
         *warnings.silent_orgs(orgs, silent),
-        *warnings.quarantine_past_retention(quarantined, retention_days(policy)),
+        *warnings.quarantine_past_retention(quarantined, retention),
+        *warnings.quarantine_expiring(expiring, retention or 0),
+        *warnings.stale_mappings(stale or {}),
         *warnings.unfinished_quarantine(quarantined),
     ]
     return Status(workspace=str(ws.root.absolute()),

@@ -7,8 +7,9 @@ is wired by passing it in. ``code`` is stable (docs/operations.md lists them).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
+from ctdc.quarantine.retention import Expiring
 from ctdc.status.model import KeyStatus, OrgStatus, QuarantineStatus, RunStatus, StatusWarning
 
 
@@ -78,3 +79,30 @@ def run_warnings(runs: Sequence[RunStatus]) -> list[StatusWarning]:
                     f"{code}: see docs/operations.md, what to do on each exit code")  # fmt: skip
             out.append(StatusWarning(f"last-run-{r.outcome}", text))
     return out
+
+
+#: ``ctdc status`` warns this many days before the retention purge removes quarantined rows
+EXPIRING_WITHIN_DAYS = 14
+
+
+def quarantine_expiring(items: Sequence[Expiring], retention_days: int) -> list[StatusWarning]:
+    """Quarantined batches the next harmonizes purge within :data:`EXPIRING_WITHIN_DAYS`: the
+    organization still has time to correct and send them back."""
+    return [
+        StatusWarning("quarantine-expiring", f"{e.org}: {e.rows:,} quarantined row(s) of batch "
+                      f"{e.batch_id} are purged from {e.purge_after[:10]} "
+                      f"(quarantine_retention_days={retention_days}): send them back for "
+                      "correction first "
+                      f"(`ctdc quarantine export --org {e.org}`)", e.org)
+        for e in items
+    ]  # fmt: skip
+
+
+def stale_mappings(stale: Mapping[str, int]) -> list[StatusWarning]:
+    """Organizations with live batches staged under an older version of their mapping."""
+    return [
+        StatusWarning("mapping-changed", f"{org}: {n} live batch(es) were staged with an "
+                      f"earlier version of its mapping: `ctdc reprocess --org {org}` stages them "
+                      "again with the current one", org)
+        for org, n in sorted(stale.items()) if n
+    ]  # fmt: skip
