@@ -33,10 +33,6 @@ K = 5
 ROWS = 300
 
 
-#: the module fixture is built once: its tests stay on one xdist worker (`--dist loadgroup`)
-pytestmark = pytest.mark.xdist_group("test_end_to_end")
-
-
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """Sample (marked) -> init -> ingest x4 -> a second registry batch -> harmonize."""

@@ -50,10 +50,6 @@ print(json.dumps({"runtime": runtime, "loaded": loaded, "sample": sample}))
 """
 
 
-#: the module fixture is built once: its tests stay on one xdist worker (`--dist loadgroup`)
-pytestmark = pytest.mark.xdist_group("test_extras")
-
-
 @pytest.fixture(scope="module")
 def child(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """What the child saw: each runtime command's result, the extra's modules, ``sample``."""

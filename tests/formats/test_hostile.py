@@ -47,10 +47,6 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-#: the module fixture is built once: its tests stay on one xdist worker (`--dist loadgroup`)
-pytestmark = pytest.mark.xdist_group("formats/test_hostile")
-
-
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The large and crafted files (1 MB field, zip bombs, odd workbooks), written once."""

@@ -23,10 +23,6 @@ from ctdc.store.workspace import Workspace, init_workspace
 ROOT = Path(__file__).resolve().parents[2]
 
 
-#: the module fixture is built once: its tests stay on one xdist worker (`--dist loadgroup`)
-pytestmark = pytest.mark.xdist_group("harmonize/test_harmonize_levels")
-
-
 @pytest.fixture(scope="module")
 def staged(schema: Schema, tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     """Four sample organizations, staged once; each test harmonizes them its own way."""

@@ -15,72 +15,25 @@ public copies hold the same bytes) and shows it finds nothing:
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from pathlib import Path
 
 import duckdb
-import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from series_helpers import (
+    LEVELS,
+    K,
+    cases,
+    diff,
+    export,
+    k_anonymous,
+    night,
+    published_forms,
+)
 
 from ctdc.errors import CtdcError
 from ctdc.harmonize import harmonize
-from ctdc.ingest import ingest_file
 from ctdc.package import package_files
-from ctdc.schema import Schema
 from ctdc.slugs import Slug
-from ctdc.store.publication import read_ledger
 from ctdc.store.rotation import rotate_key
-from ctdc.store.workspace import Workspace, init_workspace
-
-K = 3
-HEADER = "ID;Nombre;Notas;Edad;Fecha;Sexo;Nac;Secuestro;Control"
-COUNTRIES = ["Perú", "Colombia", "Venezuela"]
-LEVELS = {"year_of_registration": 0, "citizenship": 0, "country_of_exploitation": 0}
-
-
-def export(folder: Path, name: str, ids: list[int], *, age_shift: int = 0) -> Path:
-    """A test-org export; ages in three bands and two years, so classes of k form easily."""
-    lines = [HEADER]
-    for i in ids:
-        lines.append(f"{i:05d};P {i};n;{20 + i % 3 + age_shift};01/02/{2019 + i % 2};"
-                     f"{'Mujer' if i % 4 else 'Hombre'};{COUNTRIES[i % 3]};"
-                     f"{'Sí' if i % 7 == 0 else 'No'};"
-                     f"{'Deuda' if i % 2 else 'Amenazas'}")  # fmt: skip
-    path = folder / name
-    path.write_bytes(("\n".join(lines) + "\n").encode("latin-1"))
-    return path
-
-
-def night(ws: Workspace, schema: Schema, org, path: Path, mode: str = "append"):
-    ingest_file(ws, schema, org, path, key=ws.load_key(), mode=mode)
-    return harmonize(ws, schema, k=K, levels=LEVELS)
-
-
-def cases(result) -> str:
-    return str(result.path / "cases.parquet")
-
-
-def diff(new: str, old: str, exclude: list[str] | None = None) -> pd.DataFrame:
-    """``new EXCEPT ALL old``, whole rows or without ``exclude`` (the attacker's queries)."""
-    cols = f"* EXCLUDE ({', '.join(exclude)})" if exclude else "*"
-    sql = f"SELECT {cols} FROM read_parquet(?) EXCEPT ALL SELECT {cols} FROM read_parquet(?)"
-    return duckdb.execute(sql, [new, old]).df()
-
-
-def k_anonymous(rows: pd.DataFrame, qis: list[str]) -> bool:
-    """Every combination of quasi-identifier values occurs 0 or >= K times in ``rows``."""
-    if rows.empty:
-        return True
-    return bool((rows.groupby(qis, dropna=False).size() >= K).all())
-
-
-def published_forms(ws: Workspace, release_id: str, qis: list[str]) -> pd.DataFrame:
-    ledger = read_ledger(ws.root, release_id)
-    assert ledger is not None
-    return ledger[ledger["state"] == "published"].set_index("case_pseudonym")[qis].astype(str)
 
 
 def test_nights_of_new_records_isolate_no_one_and_recode_no_one(
@@ -228,127 +181,3 @@ def test_the_audit_finds_a_changed_frozen_row_and_a_recoded_record(
     pq.write_table(pq.read_table(cases_path).from_pandas(cases, preserve_index=False), cases_path)
     passed, detail = verdict()
     assert not passed and "1 row not in the ledger and 1 published record missing" in detail
-
-
-STEP = st.one_of(
-    st.tuples(st.just("append"), st.lists(st.integers(1, 90), min_size=1, max_size=25)),
-    st.tuples(st.just("snapshot"), st.lists(st.integers(1, 90), min_size=3, max_size=60)),
-    st.tuples(st.just("withdraw"), st.lists(st.integers(1, 90), min_size=1, max_size=3)),
-)
-
-
-SLOW = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
-
-
-#: each example is up to four real harmonizes (~1 s each); CTDC_PROPERTIES=thorough runs 25
-EXAMPLES = 25 if os.environ.get("CTDC_PROPERTIES") == "thorough" else 3
-
-
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-          suppress_health_check=SLOW)  # fmt: skip
-@given(steps=st.lists(STEP, min_size=1, max_size=3))
-def test_random_nights_keep_every_consecutive_pair_safe(steps, schema, org, tmp_path) -> None:
-    """Ingests, snapshots and withdrawals in random order, a harmonize after each: every pair
-    of consecutive releases adds and removes only k-anonymous groups, re-codes no one, and
-    the accounting balances."""
-    from ctdc.audit import audit_release
-    from ctdc.store.withdrawals import withdraw
-
-    qis = schema.quasi_identifiers
-    folder = Path(tempfile.mkdtemp(dir=tmp_path))
-    ws, _ = init_workspace(folder / "data", k_floor=2)
-    before = night(ws, schema, org, export(folder, "base.csv", list(range(1, 61))))
-    for n, (kind, ids) in enumerate(steps):
-        ids = sorted(set(ids))
-        try:
-            if kind == "withdraw":
-                staged = set(range(1, 61)) | {i for k2, more in steps[:n] if k2 != "withdraw"
-                                              for i in more}  # fmt: skip
-                known = [f"{i:05d}" for i in ids if i in staged]
-                if known:
-                    withdraw(ws, "test-org", known, "consent")
-                after = harmonize(ws, schema, k=K, levels=LEVELS)
-            else:
-                after = night(ws, schema, org, export(folder, f"{n}.csv", ids), mode=kind)
-        except CtdcError as exc:  # a snapshot of a few records may leave nothing to publish
-            assert exc.slug is Slug.TOO_FEW_RECORDS, exc.message()
-            continue
-        assert after.manifest.accounting.total.balanced
-        if after.release_id == before.release_id:
-            continue
-        added, removed = diff(cases(after), cases(before)), diff(cases(before), cases(after))
-        assert k_anonymous(added, qis) and k_anonymous(removed, qis), (kind, ids)
-        report = audit_release(ws, schema, after.path, before.path, k=K,
-                               only={"frozen rows", "differencing"})  # fmt: skip
-        assert report.passed, [c.detail for c in report.failed]
-        before = after
-
-
-def test_an_unchanged_night_reads_no_record_until_a_held_one_could_leave(
-    workspace, schema, org, tmp_path, monkeypatch
-) -> None:
-    """Same batches, withdrawals and settings: ``unchanged`` before any merge. While a record
-    is held, the day is an input too (its wait decides), so the next day runs in full."""
-    from ctdc.harmonize import pipeline
-    from ctdc.harmonize.pipeline import ReleaseStatus
-
-    merges: list[int] = []
-    real_merge = pipeline.merge_records
-
-    def counting(*args, **kwargs):
-        merges.append(1)
-        return real_merge(*args, **kwargs)
-
-    monkeypatch.setattr(pipeline, "merge_records", counting)
-    first = night(workspace, schema, org, export(tmp_path, "a.csv", list(range(1, 61))))
-    again = harmonize(workspace, schema, k=K, levels=LEVELS)
-    assert again.status is ReleaseStatus.UNCHANGED and again.release_id == first.release_id
-    assert len(merges) == 1
-    held = night(workspace, schema, org, export(tmp_path, "b.csv", [500]))
-    assert held.manifest.series["held"] == 1 and len(merges) == 2
-    assert harmonize(workspace, schema, k=K, levels=LEVELS).status is ReleaseStatus.UNCHANGED
-    assert len(merges) == 2
-    monkeypatch.setattr(pipeline, "today_utc", lambda: "2099-01-01")
-    harmonize(workspace, schema, k=K, levels=LEVELS)
-    assert len(merges) == 3
-
-
-def test_the_ledger_keeps_when_each_record_was_first_seen_and_published(
-    workspace, schema, org, tmp_path
-) -> None:
-    """The delay before publication is readable from one ledger (benchmarks/series.py)."""
-    first = night(workspace, schema, org, export(tmp_path, "a.csv", list(range(1, 61))))
-    second = night(workspace, schema, org, export(tmp_path, "b.csv", [900]))
-    ledger = read_ledger(workspace.root, second.release_id)
-    assert ledger is not None
-    published = ledger[ledger["state"] == "published"]
-    assert published["first_seen"].notna().all() and published["published_on"].notna().all()
-    assert (published["published_on"] >= published["first_seen"]).all()
-    [held] = ledger.loc[ledger["state"] == "pending", "first_seen"].tolist()
-    assert held == first.manifest.created_at[:10]
-
-
-def test_a_withheld_record_withdrawn_later_is_counted_once(
-    workspace, schema, org, tmp_path
-) -> None:
-    """Withheld to pad a removal, then withdrawn: the accounting counts it as withdrawn."""
-    from ctdc.store.withdrawals import withdraw
-
-    night(workspace, schema, org, export(tmp_path, "a.csv", list(range(1, 61))))
-    second = night(workspace, schema, org, export(tmp_path, "b.csv", list(range(2, 61))),
-                   mode="snapshot")  # fmt: skip
-    ledger = read_ledger(workspace.root, second.release_id)
-    assert ledger is not None
-    withheld = ledger.loc[ledger["state"] == "withheld", "case_pseudonym"].tolist()
-    assert withheld, "the removal of record 1 was padded with class-mates"
-    # find a withheld record's case id: the export ids are 00002..00060
-    from ctdc.store.pseudonym import pseudonym_digests
-
-    ids = [f"{i:05d}" for i in range(2, 61)]
-    digests = pseudonym_digests(workspace.load_key(), "test-org", ids)
-    by_pseudonym = dict(zip((d.hex() for d in digests), ids, strict=True))
-    assert withdraw(workspace, "test-org", [by_pseudonym[withheld[0]]], "consent") == (1, 0)
-    third = harmonize(workspace, schema, k=K, levels=LEVELS)
-    assert third.status == "published", third.status
-    acc = third.manifest.accounting.total
-    assert acc.balanced and acc.withdrawn == 1 and acc.withheld == len(withheld) - 1

@@ -9,67 +9,24 @@ all be told apart.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
-import pandas as pd
 import pytest
+from batch_helpers import (
+    GENERALIZE,
+    check_balanced,
+    export,
+    ingest,
+    pseudonyms,
+    release,
+)
 
 from conftest import TEST_MAPPING, run_ctdc
 from ctdc.errors import CtdcError
-from ctdc.harmonize import harmonize
 from ctdc.harmonize.merge import merge_staging
-from ctdc.ingest import IngestResult, ingest_file
+from ctdc.ingest import ingest_file
 from ctdc.mapping import load_mapping
-from ctdc.quarantine import list_batches
-from ctdc.schema import Schema
 from ctdc.store.ledger import live_entries, read_entries, superseded_by
-from ctdc.store.workspace import Workspace
-
-#: release levels pinned: the assertions here are about batches, not about the anonymizer's
-#: search, which at ``auto`` takes over a minute on these tiny, mostly empty exports
-LEVELS = {"year_of_registration": 0, "age_band": 0, "citizenship": 0, "country_of_exploitation": 0}
-GENERALIZE = [x for name in LEVELS for x in ("--generalize", f"{name}=0")]
-HEADER = "ID;Nombre;Notas;Edad;Fecha;Sexo;Nac;Secuestro;Control"
-COUNTRIES = ["Perú", "Colombia", "Venezuela"]
-K = 2
-
-
-def export(folder: Path, name: str, ids: range, *, bad: int = 0) -> Path:
-    """A test-org export with the given case ids; the first ``bad`` rows have an unknown sex."""
-    lines = [HEADER]
-    for n, i in enumerate(ids):
-        sex = "Varón" if n < bad else ("Mujer" if i % 3 else "Hombre")
-        lines.append(f"{i:05d};Persona {i};nota {i};{18 + i % 30};{1 + i % 28:02d}/0{1 + i % 9}/"
-                     f"{2019 + i % 4};{sex};{COUNTRIES[i % 3]};{'Sí' if i % 5 == 0 else 'No'};"
-                     f"{'Deuda' if i % 2 else 'Amenazas'}")  # fmt: skip
-    path = folder / name
-    path.write_bytes(("\n".join(lines) + "\n").encode("latin-1"))
-    return path
-
-
-def release(ws: Workspace, schema: Schema):
-    return harmonize(ws, schema, k=K, levels=LEVELS)
-
-
-def ingest(ws: Workspace, schema: Schema, mapping, path: Path, mode: str) -> IngestResult:
-    return ingest_file(ws, schema, mapping, path, key=ws.load_key(), mode=mode)
-
-
-def pseudonyms(ws: Workspace, result: IngestResult) -> set[str]:
-    staged = pd.read_parquet(ws.staging_dir("test-org") / f"{result.batch_id}.parquet")
-    return set(staged["case_pseudonym"])
-
-
-def check_balanced(manifest: dict) -> dict:
-    acc = manifest["accounting"]
-    for row in [acc["total"], *acc["per_org"].values()]:
-        assert row["balanced"]
-        assert row["rows_read"] == row["staged"] + row["quarantined"]
-        assert row["staged"] == (row["released"] + row["records_suppressed"]
-                                 + row["duplicates_merged"] + row["held"] + row["withheld"]
-                                 + row["withdrawn"])  # fmt: skip
-    return acc["per_org"]["test-org"]
 
 
 def test_append_adds_to_the_earlier_batches(workspace, schema, org, tmp_path) -> None:
@@ -192,52 +149,6 @@ def test_unknown_mode_is_a_usage_error(workspace, schema, org, tmp_path) -> None
         ingest(workspace, schema, org, export(tmp_path, "a.csv", range(1, 5)), "replace")
     assert err.value.slug == "bad-option" and err.value.exit_code == 2
     assert not list(workspace.ledger_dir.rglob("*.json"))
-
-
-class Crash(Exception):
-    """Stands for a kill or a power cut at one write of the ingest."""
-
-
-@pytest.mark.parametrize("mode", ["append", "snapshot"])
-@pytest.mark.parametrize("stage", ["quarantine", "staging", "ledger"])
-def test_an_interrupted_ingest_leaves_the_previous_state_intact(
-    workspace, schema, org, tmp_path, monkeypatch, mode, stage
-) -> None:
-    """Crash at the atomic rename of the quarantine, staging or ledger file of a new batch."""
-    a = ingest(workspace, schema, org, export(tmp_path, "a.csv", range(1, 41)), "append")
-    published = release(workspace, schema)
-    entries = read_entries(workspace)
-    a_staged = (workspace.staging_dir("test-org") / f"{a.batch_id}.parquet").read_bytes()
-    b_path = export(tmp_path, "b.csv", range(30, 61), bad=1)  # one row for the quarantine
-
-    real_replace = os.replace
-
-    def crash_at(src, dst, *args, **kwargs):
-        if stage in Path(dst).parts:
-            raise Crash(f"interrupted while writing {dst}")
-        return real_replace(src, dst, *args, **kwargs)
-
-    monkeypatch.setattr(os, "replace", crash_at)
-    with pytest.raises(Crash):
-        ingest(workspace, schema, org, b_path, mode)
-    monkeypatch.setattr(os, "replace", real_replace)
-
-    # Nothing committed: the ledger, a's staging and the release are as before.
-    assert read_entries(workspace) == entries
-    assert live_entries(read_entries(workspace)) == (entries, [])
-    assert (workspace.staging_dir("test-org") / f"{a.batch_id}.parquet").read_bytes() == a_staged
-    assert not list(workspace.root.rglob(".*.tmp")), "no temp file left behind"
-    again = release(workspace, schema)
-    assert again.status == "unchanged" and again.release_id == published.release_id
-    assert [b.status for b in list_batches(workspace, "test-org")] in ([], ["rejected"])
-
-    # The same export again completes the interrupted ingest (orphans are overwritten).
-    b = ingest(workspace, schema, org, b_path, mode)
-    assert b.status == "ingested" and b.quarantined == 1
-    manifest = release(workspace, schema).manifest.to_dict()
-    expected = [b.batch_id] if mode == "snapshot" else sorted([a.batch_id, b.batch_id])
-    assert manifest["batches"] == expected
-    assert check_balanced(manifest)["rows_read"] == (31 if mode == "snapshot" else 71)
 
 
 # --- the command line ----------------------------------------------------------------------------

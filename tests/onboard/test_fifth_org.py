@@ -112,10 +112,6 @@ def write_shelter_export(path: Path, rows: int = ROWS, seed: int = 5) -> list[di
     return records
 
 
-#: the module fixture is built once: its tests stay on one xdist worker (`--dist loadgroup`)
-pytestmark = pytest.mark.xdist_group("onboard/test_fifth_org")
-
-
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("fifth")

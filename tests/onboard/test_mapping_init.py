@@ -62,10 +62,6 @@ OBVIOUS = {
 }  # fmt: skip
 
 
-#: the module fixture is built once: its tests stay on one xdist worker (`--dist loadgroup`)
-pytestmark = pytest.mark.xdist_group("onboard/test_mapping_init")
-
-
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory: pytest.TempPathFactory) -> SampleResult:
     return generate_samples(tmp_path_factory.mktemp("exports"), rows=200, seed=42)

@@ -35,10 +35,6 @@ from ctdc.schema import Schema
 from ctdc.store.public import PublicArea
 from ctdc.store.workspace import Workspace
 
-#: the module fixture is built once: its tests stay on one xdist worker (`--dist loadgroup`)
-pytestmark = pytest.mark.xdist_group("package/test_data_package")
-
-
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return harmonized_project(tmp_path_factory.mktemp("package"))

@@ -28,10 +28,6 @@ from ctdc.query.sandbox import VIEWS, sandbox_views
 from ctdc.schema import Schema
 from ctdc.store.public import hierarchy_file
 
-#: the module fixture is built once: its tests stay on one xdist worker (`--dist loadgroup`)
-pytestmark = pytest.mark.xdist_group("package/test_hierarchy_tables")
-
-
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return harmonized_project(tmp_path_factory.mktemp("hierarchies"))

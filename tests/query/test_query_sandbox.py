@@ -95,10 +95,6 @@ def _cli(*args: str) -> None:
     assert result.exit_code == 0, result.output
 
 
-#: the module fixture is built once: its tests stay on one xdist worker (`--dist loadgroup`)
-pytestmark = pytest.mark.xdist_group("query/test_query_sandbox")
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     root = tmp_path_factory.mktemp("sandbox")

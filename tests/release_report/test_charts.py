@@ -49,10 +49,6 @@ def numbers(texts: list[str]) -> set[int]:
     return {int(n.replace(",", "")) for t in texts for n in re.findall(r"\d[\d,]*", t)}
 
 
-#: the module fixture is built once: its tests stay on one xdist worker (`--dist loadgroup`)
-pytestmark = pytest.mark.xdist_group("release_report/test_charts")
-
-
 @pytest.fixture(scope="module")
 def hidden_bar() -> tuple[SafeTable, str]:
     """Africa 3 (primary), and one more hidden so the total cannot give it away."""

@@ -42,10 +42,6 @@ CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists(
     "/usr/bin/chromium") else None)  # fmt: skip
 
 
-#: the module fixture is built once: its tests stay on one xdist worker (`--dist loadgroup`)
-pytestmark = pytest.mark.xdist_group("release_report/test_report")
-
-
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory, shared_sample: Path) -> SimpleNamespace:
     """A copy of the shared release of the four samples, and both reports written."""

@@ -14,10 +14,6 @@ from conftest import harmonized_project, run_ctdc
 RECORDS = 80
 
 
-#: the module fixture is built once: its tests stay on one xdist worker (`--dist loadgroup`)
-pytestmark = pytest.mark.xdist_group("stats/test_stats_harmonized")
-
-
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return harmonized_project(tmp_path_factory.mktemp("stats-release"), RECORDS, seed=12)

@@ -35,10 +35,6 @@ RECORDS = 60
 DOC_PUBLIC = "/srv/ctdc/public"
 
 
-#: the module fixture is built once: its tests stay on one xdist worker (`--dist loadgroup`)
-pytestmark = pytest.mark.xdist_group("store/test_portable_catalog")
-
-
 @pytest.fixture(scope="module")
 def public(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The public folder of a workspace that ``ctdc harmonize`` published once."""

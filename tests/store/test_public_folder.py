@@ -68,10 +68,6 @@ def _mode(path: Path) -> int:
     return stat.S_IMODE(path.lstat().st_mode)
 
 
-#: the module fixture is built once: its tests stay on one xdist worker (`--dist loadgroup`)
-pytestmark = pytest.mark.xdist_group("store/test_public_folder")
-
-
 @pytest.fixture(scope="module")
 def published(schema: Schema) -> Iterator[dict[str, Any]]:
     """Marked exports of four organizations, ingested and harmonized at k=5.
