@@ -390,6 +390,20 @@ _KINDS = [
         "run `ctdc harmonize` first",
     ),
     ErrorKind(
+        Slug.UNKNOWN_RELEASE,
+        ExitCode.USAGE,
+        "no release with this id in the workspace (or its manifest cannot be read)",
+        "copy an id from `ctdc releases list`; a pruned release is gone for good",
+    ),
+    ErrorKind(
+        Slug.ROLLBACK_REFUSED,
+        ExitCode.DATA,
+        "the rollback would publish again what must stay out (a record withdrawn since "
+        "the target was published); nothing changed",
+        "roll back to a release published after the withdrawal, or run `ctdc harmonize` "
+        "for a new release without the withdrawn records",
+    ),
+    ErrorKind(
         Slug.MISSING_EXTRA,
         ExitCode.ENVIRONMENT,
         "an optional dependency of this command is not installed",
