@@ -43,8 +43,11 @@ def load_release(ws: Workspace, release_id: str) -> Release:
     try:
         return Release(folder, ReleaseManifest.from_dict(read_manifest(folder)))
     except (ValueError, KeyError, TypeError) as exc:
-        raise CtdcError(Slug.UNKNOWN_RELEASE, f"the manifest of release {release_id} cannot "
-                        f"be read: {type(exc).__name__}", file=folder / MANIFEST_FILE) from exc
+        raise CtdcError(
+            Slug.UNKNOWN_RELEASE,
+            f"the manifest of release {release_id} cannot be read: {type(exc).__name__}",
+            file=folder / MANIFEST_FILE,
+        ) from exc
 
 
 @dataclass(frozen=True)
@@ -138,8 +141,16 @@ def show_release(ws: Workspace, release_id: str) -> tuple[ReleaseSummary, dict[s
     series = {k: v for k, v in (m.series or {}).items()
               if isinstance(v, int | float) and not isinstance(v, bool)}  # fmt: skip
     policy = m.policy.to_dict()
-    shown = ("k", "k_floor", "l", "levels", "overrides", "series_hold_cells",
-             "series_hold_days", "licence")
+    shown = (
+        "k",
+        "k_floor",
+        "l",
+        "levels",
+        "overrides",
+        "series_hold_cells",
+        "series_hold_days",
+        "licence",
+    )
     details = {
         "previous_release": m.changes.previous_release,
         "ctdc_version": m.ctdc_version,

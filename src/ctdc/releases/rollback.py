@@ -41,7 +41,7 @@ from ctdc.store.policy import load_policy, pinned_schema
 from ctdc.store.publication import read_ledger
 from ctdc.store.release_log import ReleaseAction, record_event
 from ctdc.store.retention import release_ids, remove_public_copy
-from ctdc.store.rollback_state import merged, read_state, write_state
+from ctdc.store.rollback_state import clear_state, merged, read_state, write_state
 from ctdc.store.withdrawals import read_withdrawals
 from ctdc.store.workspace import Workspace
 
@@ -113,10 +113,12 @@ def _note(ws: Workspace, target: Release) -> str | None:
     policy, m = load_policy(ws), target.manifest
     if m.k == policy.k and m.l == policy.l and not m.policy.overrides:
         return None
-    return (f"release {m.release_id} was made with k={m.k}, l={m.l or 'off'}"
-            + (f" and one-run overrides {m.policy.overrides}" if m.policy.overrides else "")
-            + f"; the policy now says k={policy.k}, l={policy.l or 'off'}: the next harmonize "
-            "continues its epoch only with the same settings (else it needs --new-epoch)")
+    return (
+        f"release {m.release_id} was made with k={m.k}, l={m.l or 'off'}"
+        + (f" and one-run overrides {m.policy.overrides}" if m.policy.overrides else "")
+        + f"; the policy now says k={policy.k}, l={policy.l or 'off'}: the next harmonize "
+        "continues its epoch only with the same settings (else it needs --new-epoch)"
+    )
 
 
 def rollback(ws: Workspace, release_id: str, *, reason: str | None = None,
@@ -133,9 +135,13 @@ def rollback(ws: Workspace, release_id: str, *, reason: str | None = None,
                                   changed=False)  # fmt: skip
         check_no_withdrawn(ws, target)
         clear_stale_temps(ws, area)
-        withdrawn = [r for r in release_ids(ws.releases_dir) if r > release_id]
+        ids = release_ids(ws.releases_dir)
+        withdrawn = ids[ids.index(release_id) + 1 :]  # published after the target
         state = merged(release_id, records_to_keep_out(ws, release_id, withdrawn), read_state(ws))
-        write_state(ws, state)
+        if state.pseudonyms:
+            write_state(ws, state)
+        else:  # nothing to keep out: the next night compares its inputs with the target's
+            clear_state(ws)
         swap_current(ws.root, release_id)
         policy = load_policy(ws)
         public, _ = to_public(area, target.path, target.manifest, policy.keep_public,

@@ -188,9 +188,13 @@ def _check(policy: Policy) -> Policy:
         raise CtdcError(Slug.BAD_OPTION, "keep_releases must be at least 1 (0 keeps all), "
                         f"got {policy.keep_releases}")  # fmt: skip
     if policy.keep_releases and policy.keep_public > policy.keep_releases:
-        raise CtdcError(Slug.BAD_OPTION, f"keep_public={policy.keep_public} is more than "
-                        f"keep_releases={policy.keep_releases}: a public copy needs its "
-                        "release in the workspace", fix="set keep_public at most keep_releases")
+        raise CtdcError(
+            Slug.BAD_OPTION,
+            f"keep_public={policy.keep_public} is more than "
+            f"keep_releases={policy.keep_releases}: a public copy needs its "
+            "release in the workspace",
+            fix="set keep_public at most keep_releases",
+        )
     if policy.series_hold_cells < 0 or policy.series_hold_days < 0:
         raise CtdcError(Slug.BAD_OPTION, "series_hold_cells and series_hold_days must be "
                         f"at least 0, got {policy.series_hold_cells} and "

@@ -57,13 +57,26 @@ class Pruned:
 
 
 def release_ids(folder: Path) -> list[str]:
-    """The release folders under ``folder`` (``releases/``), oldest first; temps left out."""
+    """The release folders under ``folder`` (``releases/``), oldest first; temps left out.
+
+    By the UTC second the id starts with, then by when the manifest was written: two
+    releases of the same second differ after it by their data's hash, not their age.
+    """
     try:
         entries = list(os.scandir(folder))
     except FileNotFoundError:
         return []
-    return sorted(e.name for e in entries
-                  if RELEASE_ID.fullmatch(e.name) and e.is_dir(follow_symlinks=False))  # fmt: skip
+    names = [e.name for e in entries
+             if RELEASE_ID.fullmatch(e.name) and e.is_dir(follow_symlinks=False)]  # fmt: skip
+
+    def age(name: str) -> tuple[str, int, str]:
+        try:
+            written = (folder / name / MANIFEST_FILE).stat().st_mtime_ns
+        except OSError:
+            written = 0
+        return name[:16], written, name
+
+    return sorted(names, key=age)
 
 
 def to_remove(ids: list[str], current: str | None, keep: int) -> list[str]:
@@ -72,8 +85,8 @@ def to_remove(ids: list[str], current: str | None, keep: int) -> list[str]:
         raise CtdcError(Slug.BAD_OPTION, f"keep must be at least 1 (0 keeps all), got {keep}")
     if keep == 0:
         return []
-    others = [i for i in sorted(ids, reverse=True) if i != current]
-    return sorted(others[keep - 1 :])
+    others = [i for i in reversed(ids) if i != current]  # ids: oldest first
+    return others[keep - 1 :][::-1]
 
 
 def _drop_folder(folder: Path) -> None:
