@@ -398,8 +398,7 @@ _KINDS = [
     ErrorKind(
         Slug.ROLLBACK_REFUSED,
         ExitCode.DATA,
-        "the rollback would publish again what must stay out (a record withdrawn since "
-        "the target was published); nothing changed",
+        "the rollback would publish again a record withdrawn since; nothing changed",
         "roll back to a release published after the withdrawal, or run `ctdc harmonize` "
         "for a new release without the withdrawn records",
     ),

@@ -118,8 +118,8 @@ class Policy:
             f"{len(self.quasi_identifiers)} quasi-identifiers, levels {levels}, "
             f"schema sha256 {self.schema_sha256[:12]}; publishes to "
             f"{self.publish_dir or '<data-dir>/public'} ({self.public_mode:04o}, keeps "
-            f"{self.keep_public}; the workspace keeps "
-            f"{self.keep_releases or 'all'}); the series holds a class losing over "
+            f"{self.keep_public}); the workspace keeps {self.keep_releases or 'all'} "
+            "releases; the series holds a class losing over "
             f"{self.series_hold_cells:g} cells a record up to {self.series_hold_days} days"
         )
 
