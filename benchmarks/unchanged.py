@@ -44,7 +44,7 @@ schema = pinned_schema(ws)
 """
 WORK = """
 result = harmonize(ws, schema, k={k})
-RESULT = {{"status": str(result.status), "records": result.manifest.files.rows}}
+RESULT = {{"status": str(result.status), "records": result.manifest.files.cases_rows}}
 """
 
 
