@@ -85,6 +85,8 @@ class Slug(StrEnum):
     KEY_ROTATION_INCOMPLETE = "key-rotation-incomplete"
     LOCKED = "locked"
     NO_RELEASE = "no-release"
+    UNKNOWN_RELEASE = "unknown-release"
+    ROLLBACK_REFUSED = "rollback-refused"
     IO_ERROR = "io-error"
     INTERNAL_ERROR = "internal-error"
     MISSING_EXTRA = "missing-extra"

@@ -35,6 +35,7 @@ from ctdc.schema import Schema
 from ctdc.store.public import PublicArea
 from ctdc.store.workspace import Workspace
 
+
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return harmonized_project(tmp_path_factory.mktemp("package"))

@@ -28,6 +28,7 @@ from ctdc.query.sandbox import VIEWS, sandbox_views
 from ctdc.schema import Schema
 from ctdc.store.public import hierarchy_file
 
+
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return harmonized_project(tmp_path_factory.mktemp("hierarchies"))

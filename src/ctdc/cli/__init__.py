@@ -23,6 +23,7 @@ from ctdc.cli.mapping import app as mapping_app
 from ctdc.cli.policy import app as policy_app
 from ctdc.cli.quarantine import app as quarantine_app
 from ctdc.cli.query import query as query_command
+from ctdc.cli.releases import app as releases_app
 from ctdc.cli.report import report as report_command
 from ctdc.cli.reprocess import reprocess as reprocess_command
 from ctdc.cli.sample import sample as sample_command
@@ -114,6 +115,7 @@ app.add_typer(policy_app, name="policy")
 app.add_typer(key_app, name="key")
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(mapping_app, name="mapping")
+app.add_typer(releases_app, name="releases")
 
 
 def main() -> None:

@@ -12,12 +12,14 @@ over unchanged input publishes nothing new either: its data would be
 byte-identical to the current release. That is known before any record is
 read when the inputs (batches, withdrawals, settings, the day while records
 wait) are those of the current release, and after the release is built otherwise.
+Every run ends with the policy's retention (``keep_releases``, ``store.retention``);
+a published release and what retention removed go to the release log.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 
@@ -37,6 +39,7 @@ from ctdc.harmonize.series_run import (
     account_series,
     input_digest,
     open_series,
+    rollback_applies,
     withdrawals_digest,
 )
 from ctdc.harmonize.settings import RunSettings, load_settings
@@ -52,6 +55,9 @@ from ctdc.quarantine.retention import purge_expired
 from ctdc.schema import Schema
 from ctdc.store.lock import exclusive_lock
 from ctdc.store.release import CASES_FILE, staging_release
+from ctdc.store.release_log import ReleaseAction, record_event
+from ctdc.store.retention import Pruned, prune_releases
+from ctdc.store.rollback_state import RolledBack, clear_state, write_state
 from ctdc.store.workspace import Workspace
 
 
@@ -130,9 +136,11 @@ def harmonize(
         previous = previous_release(ws)
         before = (previous.manifest.series or {}) if previous is not None else {}
         today = today_utc()
-        inputs = input_digest(ws, schema, settings, batches, bool(before.get("held")), today)
-        if previous is not None and not new_epoch and before.get("inputs") == inputs:
-            return _unchanged(previous, settings, schema)
+        rollback = rollback_applies(ws, previous)
+        inputs = input_digest(ws, schema, settings, batches, bool(before.get("held")), today,
+                              rollback)  # fmt: skip
+        if previous is not None and not new_epoch and inputs in _known(before, rollback):
+            return _unchanged(ws, previous, settings, schema)
         say(f"merging {len(batches.entries)} batches")
         merged = merge_records(ws, batches, settings.k)
         series = open_series(ws, schema, settings, previous, merged, new_epoch=new_epoch)
@@ -151,7 +159,9 @@ def harmonize(
             digest = fingerprint(data_sha, batches.ids, settings.k, settings.l, settings.levels,
                                  withdrawals_digest(ws), settings.policy.licence_mark)  # fmt: skip
             if previous is not None and previous.manifest.fingerprint == digest:
-                return _unchanged(previous, settings, schema)
+                if rollback is not None:  # the next night knows before it merges
+                    write_state(ws, replace(rollback, unchanged_inputs=inputs))
+                return _unchanged(ws, previous, settings, schema)
             rid = release_id(ws, data_sha)
             data_sha = stamp_release_id(tmp / CASES_FILE, rid)  # the file as published
             series.write_ledger(rid, outcome)  # the gate's frozen rows check reads it
@@ -178,15 +188,42 @@ def harmonize(
                 },
             )
             final = write_release(ws, tmp, manifest)
+        # the new ledger holds what a rollback kept out as withheld: its state is spent
+        clear_state(ws)
+        record_event(ws, ReleaseAction.PUBLISH, release=manifest.release_id,
+                     previous=previous.path.name if previous is not None else None)  # fmt: skip
         public, public_doc = to_public(settings.area, final, manifest, settings.keep_public,
                                        schema=schema)  # fmt: skip
+        retain(ws, settings)
         say(f"published release {manifest.release_id} to {settings.area.root}")
         return HarmonizeResult(ReleaseStatus.PUBLISHED, manifest.release_id, final, manifest,
                                public, public_doc)  # fmt: skip
 
 
-def _unchanged(previous: Release, settings: RunSettings, schema: Schema) -> HarmonizeResult:
+def _known(before: dict[str, object], rollback: RolledBack | None) -> set[object]:
+    """Input digests that give the current release again: its own, and one a run found
+    unchanged while a rollback's state applied."""
+    known = {before.get("inputs")}
+    if rollback is not None and rollback.unchanged_inputs:
+        known.add(rollback.unchanged_inputs)
+    return known - {None}
+
+
+def retain(ws: Workspace, settings: RunSettings) -> Pruned:
+    """The policy's retention (``keep_releases``), logged when it removed anything."""
+    keep = settings.policy.keep_releases
+    pruned = prune_releases(ws, settings.area, keep)
+    if pruned.releases or pruned.staging:
+        record_event(ws, ReleaseAction.PRUNE, removed=pruned.releases,
+                     staging_removed=pruned.staging,
+                     reason=f"retention policy keep_releases={keep or 'all'}")  # fmt: skip
+    return pruned
+
+
+def _unchanged(ws: Workspace, previous: Release, settings: RunSettings,
+               schema: Schema) -> HarmonizeResult:  # fmt: skip
     """The current release stays; its public copy is made again if a crash left it behind."""
     path, same = previous.path, previous.manifest
     public, public_doc = to_public(settings.area, path, same, settings.keep_public, schema=schema)
+    retain(ws, settings)
     return HarmonizeResult(ReleaseStatus.UNCHANGED, path.name, path, same, public, public_doc)

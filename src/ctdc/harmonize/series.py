@@ -151,8 +151,14 @@ def plan(
     protected: list[str],
     withdrawn: set[str],
     today: str,
+    keep_out: frozenset[str] = frozenset(),
 ) -> Plan:
-    """Split the live records into frozen, pending and withheld; pad what leaves to k."""
+    """Split the live records into frozen, pending and withheld; pad what leaves to k.
+
+    ``keep_out``: records a rollback keeps out of the rest of the epoch
+    (``store.rollback_state``): a published one leaves like a withdrawal (padded to k),
+    and none is pending again, so none gets another form than the one already public.
+    """
     content = pd.Series(content_hash(merged, schema), index=merged.index)
     gone = merged[PSEUDONYM].isin(withdrawn)
     live = merged[~gone]
@@ -168,12 +174,15 @@ def plan(
     still = published.index.isin(now.index)
     same = still & (published["content"].to_numpy() == now.reindex(published.index).to_numpy())
     corrected = int((still & ~same).sum())
+    same &= ~published.index.isin(list(keep_out))
     stays = _pad(published.reset_index(), same, schema.release_keys, k, protected)
     kept = published[stays]
     withheld_before = state.index[state["state"] == State.WITHHELD]
     newly = published.index[same & ~stays]
     # a withdrawn record is counted as withdrawn, even when it was withheld before
-    withheld = pd.Series(sorted((set(withheld_before) | set(newly)) - withdrawn), dtype=str)
+    kept_out = keep_out & set(live[PSEUDONYM])
+    withheld = pd.Series(sorted((set(withheld_before) | set(newly) | kept_out) - withdrawn),
+                         dtype=str)  # fmt: skip
     # pending: live, not frozen, not withheld (corrections come back as new records)
     out = set(kept.index) | set(withheld)
     pending = live[~live[PSEUDONYM].isin(out)]

@@ -41,6 +41,7 @@ from ctdc.schema import Schema
 from ctdc.slugs import Slug
 from ctdc.store.keys import STAGING_FINGERPRINT_META
 from ctdc.store.publication import ledger_path, read_ledger
+from ctdc.store.rollback_state import RolledBack, read_state
 from ctdc.store.withdrawals import read_withdrawals
 from ctdc.store.workspace import Workspace
 
@@ -120,9 +121,23 @@ def open_series(
     ledger = last if continuing else None
     today = today_utc()
     the_plan = plan(merged.frame, ledger, schema, settings.k, protected, read_withdrawals(ws),
-                    today)  # fmt: skip
+                    today, keep_out=kept_out(ws, previous))  # fmt: skip
     return SeriesRun(ws, schema, settings, epoch, digest, ledger is None, the_plan, today,
                      series_policy(settings), ended=None if continuing else last)  # fmt: skip
+
+
+def rollback_applies(ws: Workspace, previous: Release | None) -> RolledBack | None:
+    """The state a rollback left, while its target is still the current release."""
+    state = read_state(ws)
+    if state is None or previous is None or state.target != previous.path.name:
+        return None
+    return state
+
+
+def kept_out(ws: Workspace, previous: Release | None) -> frozenset[str]:
+    """The records a rollback to the current release keeps out of its epoch."""
+    state = rollback_applies(ws, previous)
+    return state.pseudonyms if state is not None else frozenset()
 
 
 def series_policy(settings: RunSettings) -> SeriesPolicy:
@@ -142,18 +157,20 @@ def settings_digest(schema: Schema, settings: RunSettings) -> str:
 
 
 def input_digest(ws: Workspace, schema: Schema, settings: RunSettings, batches: Batches,
-                 held: bool, today: str) -> str:  # fmt: skip
+                 held: bool, today: str, rollback: RolledBack | None = None) -> str:  # fmt: skip
     """Everything a series run's release depends on, known before a record is read.
 
     The live batches, the withdrawals, the epoch's settings, the series policy and
     ctdc's version; and the day, while records are ``held`` (their waits decide what is
-    published). Equal to the current release's: the run would publish it again, so
+    published); and what a ``rollback`` to the current release keeps out. Equal to the
+    current release's: the run would publish it again, so
     harmonize says ``unchanged`` without merging or anonymizing anything.
     """
     withdrawn = withdrawals_digest(ws)
     doc = [__version__, settings_digest(schema, settings), list(batches.ids), withdrawn,
            asdict(series_policy(settings)), today if held else "",
-           *([settings.policy.licence_mark] if settings.policy.licence_mark else [])]  # fmt: skip
+           *([settings.policy.licence_mark] if settings.policy.licence_mark else []),
+           *([f"rollback={rollback.digest}"] if rollback is not None else [])]  # fmt: skip
     return hashlib.sha256(json.dumps(doc).encode()).hexdigest()
 
 

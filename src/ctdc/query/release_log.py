@@ -6,7 +6,8 @@ parser, from the ``manifest.json`` of each published folder (never a
 ``.tmp-*`` folder, never through a symlink, at most ``MAX_MANIFEST_BYTES``), and
 handed to DuckDB as parameters of an INSERT into an in-memory table. So an
 analyst sees the log without the sandbox granting any path beyond the
-current release. Columns match the public catalog's ``release_log`` view.
+current release. Columns match the public catalog's ``release_log`` view, ``current``
+included (the release ``<public>/current`` points at).
 
 Each manifest is read field by field, not through
 :meth:`ctdc.harmonize.public_manifest.PublicManifest.from_dict`: a folder of
@@ -94,3 +95,8 @@ def create_table(con: duckdb.DuckDBPyConnection, releases_dir: Path) -> None:
     if values:
         marks = ", ".join("?" for _ in COLUMNS)
         con.executemany(f"INSERT INTO release_log VALUES ({marks})", values)
+    # which release <public>/current points at (the view in catalog.duckdb has it too)
+    link = releases_dir.parent / "current"
+    now = os.readlink(link).rstrip("/").rsplit("/", 1)[-1] if link.is_symlink() else None
+    con.execute("ALTER TABLE release_log ADD COLUMN current BOOLEAN DEFAULT false")
+    con.execute("UPDATE release_log SET current = coalesce(release_id = ?, false)", [now])

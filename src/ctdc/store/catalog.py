@@ -95,9 +95,13 @@ def view_statements(root: Path | None, hierarchies: Sequence[str] = ()) -> list[
     # [0-9]*: release ids start with their date; DuckDB's * also matches a .tmp-* folder
     # being built (an unverified release, or one analysts may not read)
     logs = _literal(_where(root, "releases", "[0-9]*", MANIFEST_FILE))
+    # current: the release <public>/current points at, read through the link at query time
+    now = _literal(_where(root, "current", MANIFEST_FILE))
     out.append("CREATE OR REPLACE VIEW release_log AS SELECT release_id, created_at, k, "
-               "records_released, counts_rounded_to, previous_release FROM "
-               f"read_json_auto({logs}, union_by_name = true) ORDER BY release_id")  # fmt: skip
+               "records_released, counts_rounded_to, previous_release, "
+               f"coalesce(release_id = (SELECT release_id FROM read_json_auto({now})), false) "
+               f"AS current FROM read_json_auto({logs}, union_by_name = true) "
+               "ORDER BY release_id")  # fmt: skip
     return out
 
 

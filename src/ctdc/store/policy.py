@@ -67,6 +67,9 @@ class Policy:
     publish_dir: str | None = None
     public_mode: int = 0o755
     keep_public: int = 1
+    #: how many releases the workspace keeps (the current one and the newest before it; 0:
+    #: all), applied at every harmonize (``store.retention``, docs/releases.md)
+    keep_releases: int = 0
     #: the release series (docs/privacy.md): an increment class that loses more than
     #: ``series_hold_cells`` QI cells per record waits, until a record of it has waited
     #: ``series_hold_days`` days
@@ -110,6 +113,7 @@ class Policy:
             publish_dir=doc.get("publish_dir"),
             public_mode=int(str(doc.get("public_mode", "0755")), 8),
             keep_public=int(doc.get("keep_public", 1)),
+            keep_releases=int(doc.get("keep_releases", 0)),
             series_hold_cells=float(doc.get("series_hold_cells", 3.0)),
             series_hold_days=int(doc.get("series_hold_days", 30)),
             licence=str(doc.get("licence", DEFAULT_LICENCE)),
@@ -130,7 +134,8 @@ class Policy:
             f"{len(self.quasi_identifiers)} quasi-identifiers, levels {levels}, "
             f"schema sha256 {self.schema_sha256[:12]}; publishes to "
             f"{self.publish_dir or '<data-dir>/public'} ({self.public_mode:04o}, keeps "
-            f"{self.keep_public}); the series holds a class losing over "
+            f"{self.keep_public}); the workspace keeps {self.keep_releases or 'all'} "
+            "releases; the series holds a class losing over "
             f"{self.series_hold_cells:g} cells a record up to {self.series_hold_days} days"
         )
 
@@ -194,6 +199,17 @@ def _check(policy: Policy) -> Policy:
     if policy.keep_public < 1:
         raise CtdcError(
             Slug.BAD_OPTION, f"keep_public must be at least 1, got {policy.keep_public}"
+        )
+    if policy.keep_releases < 0:
+        raise CtdcError(Slug.BAD_OPTION, "keep_releases must be at least 1 (0 keeps all), "
+                        f"got {policy.keep_releases}")  # fmt: skip
+    if policy.keep_releases and policy.keep_public > policy.keep_releases:
+        raise CtdcError(
+            Slug.BAD_OPTION,
+            f"keep_public={policy.keep_public} is more than "
+            f"keep_releases={policy.keep_releases}: a public copy needs its "
+            "release in the workspace",
+            fix="set keep_public at most keep_releases",
         )
     if policy.series_hold_cells < 0 or policy.series_hold_days < 0:
         raise CtdcError(Slug.BAD_OPTION, "series_hold_cells and series_hold_days must be "
@@ -319,6 +335,7 @@ def parse_setting(name: str, value: str, schema: Schema) -> Any:
             return None if value in ("off", "none", "") else int(value)
         if name in (
             "keep_public",
+            "keep_releases",
             "series_hold_days",
             "silent_org_days",
             "quarantine_retention_days",
@@ -354,7 +371,7 @@ def parse_setting(name: str, value: str, schema: Schema) -> Any:
         Slug.BAD_OPTION,
         f"unknown policy setting {name!r}",
         fix="settable: k, k_floor, l, levels.<field>, publish_dir, public_mode, keep_public, "
-        "series_hold_cells, series_hold_days, licence, silent_org_days, "
+        "keep_releases, series_hold_cells, series_hold_days, licence, silent_org_days, "
         "quarantine_retention_days, archive_exports",
     )
 
