@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from ctdc.cli.common import JsonOption, errors, state, warn, workspace
+from ctdc.cli.runlog import logged
 
 app = typer.Typer(
     help="List, compare, roll back and prune releases (docs/releases.md).",
@@ -104,6 +105,7 @@ def diff(ctx: typer.Context, a: IdArgument, b: IdArgument, as_json: JsonOption =
 
 
 @app.command("rollback")
+@logged("releases rollback", args=("release_id",))
 def rollback(
     ctx: typer.Context,
     release_id: IdArgument,
@@ -118,6 +120,8 @@ def rollback(
     run = state(ctx)
     with errors(run.debug, as_json=as_json):
         result = run_rollback(workspace(run), release_id, reason=reason, by=by, wait=wait)
+    if run.quiet:  # cron: nothing on success, whatever the format
+        return
     if as_json:
         _echo_json(result.to_dict())
         return
@@ -132,6 +136,7 @@ def rollback(
 
 
 @app.command("prune")
+@logged("releases prune", args=("keep",))
 def prune(
     ctx: typer.Context,
     keep: Annotated[
@@ -150,6 +155,8 @@ def prune(
     run = state(ctx)
     with errors(run.debug, as_json=as_json):
         pruned = run_prune(workspace(run), keep, reason=reason, by=by, wait=wait)
+    if run.quiet:
+        return
     if as_json:
         _echo_json(pruned.to_dict())
         return

@@ -19,6 +19,7 @@ from ctdc.cli.common import (
     workspace,
 )
 from ctdc.cli.ingest import _done, _show
+from ctdc.cli.runlog import logged
 from ctdc.slugs import ExitCode
 from ctdc.terminal import say
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from ctdc.ingest import IngestResult
 
 
+@logged("reprocess", args=("org",))
 def reprocess(
     ctx: typer.Context,
     org: OrgMappingOption,
@@ -61,6 +63,7 @@ def reprocess(
     from ctdc.org_name import check_org_name
 
     run = state(ctx)
+    quiet = quiet or run.quiet
     results: list[IngestResult] = []
     with errors(run.debug, catch_all=True, as_json=as_json, done=_done(results)):
         settings = run.settings.with_overrides(max_reject_rate=max_reject_rate)
