@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -79,12 +80,14 @@ def harmonize(
     run = state(ctx)
     quiet = quiet or run.quiet
     with errors(run.debug, as_json=as_json):
+        levels = parse_levels(generalize or [])
+        if not new_epoch and _nothing_new(run.settings.data_dir, k, l_div, levels, quiet, as_json):
+            return
         ws = workspace(run)
         # the data stack only now: a missing workspace is refused in a blink
         from ctdc.harmonize import harmonize as run_harmonize
 
-        result = run_harmonize(ws, schema(run, ws), k=k, l=l_div,
-                               levels=parse_levels(generalize or []), wait=wait,
+        result = run_harmonize(ws, schema(run, ws), k=k, l=l_div, levels=levels, wait=wait,
                                new_epoch=new_epoch,
                                progress=progress(quiet or as_json))  # fmt: skip
     note(**harmonize_facts(result))
@@ -114,3 +117,35 @@ def harmonize(
         out.print(f"published release {result.release_id} for analysts in "
                   f"{result.public_path} (private copy, full manifest: {result.path})",
                   markup=False)  # fmt: skip
+
+
+def _nothing_new(data_dir: Path, k: int | None, l: int | None,  # noqa: E741
+                 levels: dict[str, int | None], quiet: bool, as_json: bool) -> bool:  # fmt: skip
+    """A night with nothing new, told by the last harmonize's stamp before the data stack is
+    imported (``ctdc.store.night_stamp``): the current release stays, said as the full
+    run says it. False: the full run decides."""
+    from ctdc.runlog import note
+    from ctdc.store.night_stamp import night_options, unchanged_night
+
+    same = unchanged_night(data_dir, night_options(k, l, levels))
+    if same is None:
+        return False
+    note(status="unchanged", release_id=same["release_id"], checked="stamp")
+    if quiet:
+        return True
+    public = Path(same["public_path"])
+    if as_json:
+        private = data_dir / "releases" / same["release_id"] / "manifest.json"
+        doc = {
+            "status": "unchanged",
+            **json.loads(private.read_text(encoding="utf-8")),
+            "public": {
+                "path": str(public),
+                "manifest": json.loads((public / "manifest.json").read_text("utf-8")),
+            },
+        }
+        typer.echo(json.dumps(doc, indent=2))
+    else:
+        typer.echo(f"input unchanged: release {same['release_id']} stays current "
+                   f"(public: {public})")  # fmt: skip
+    return True

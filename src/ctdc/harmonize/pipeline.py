@@ -54,6 +54,7 @@ from ctdc.harmonize.steps import (
 from ctdc.quarantine.retention import purge_expired
 from ctdc.schema import Schema
 from ctdc.store.lock import exclusive_lock
+from ctdc.store.night_stamp import night_options, write_stamp
 from ctdc.store.release import CASES_FILE, staging_release
 from ctdc.store.release_log import ReleaseAction, record_event
 from ctdc.store.retention import Pruned, prune_releases
@@ -123,6 +124,7 @@ def harmonize(
     sensitive field.
     """
     say = progress or (lambda _msg: None)
+    options = night_options(k, l, levels, publish_dir, public_mode, keep_public)
     with exclusive_lock(ws.lock_path, wait=wait):
         settings = load_settings(ws, schema, k=k, l=l, levels=levels, publish_dir=publish_dir,
                                  public_mode=public_mode, keep_public=keep_public)  # fmt: skip
@@ -140,7 +142,8 @@ def harmonize(
         inputs = input_digest(ws, schema, settings, batches, bool(before.get("held")), today,
                               rollback)  # fmt: skip
         if previous is not None and not new_epoch and inputs in _known(before, rollback):
-            return _unchanged(ws, previous, settings, schema)
+            return _stamped(ws, settings, options, bool(before.get("held")),
+                            _unchanged(ws, previous, settings, schema))  # fmt: skip
         say(f"merging {len(batches.entries)} batches")
         merged = merge_records(ws, batches, settings.k)
         series = open_series(ws, schema, settings, previous, merged, new_epoch=new_epoch)
@@ -161,7 +164,8 @@ def harmonize(
             if previous is not None and previous.manifest.fingerprint == digest:
                 if rollback is not None:  # the next night knows before it merges
                     write_state(ws, replace(rollback, unchanged_inputs=inputs))
-                return _unchanged(ws, previous, settings, schema)
+                return _stamped(ws, settings, options, bool(before.get("held")),
+                                _unchanged(ws, previous, settings, schema))  # fmt: skip
             rid = release_id(ws, data_sha)
             data_sha = stamp_release_id(tmp / CASES_FILE, rid)  # the file as published
             series.write_ledger(rid, outcome)  # the gate's frozen rows check reads it
@@ -196,8 +200,18 @@ def harmonize(
                                        schema=schema)  # fmt: skip
         retain(ws, settings)
         say(f"published release {manifest.release_id} to {settings.area.root}")
-        return HarmonizeResult(ReleaseStatus.PUBLISHED, manifest.release_id, final, manifest,
-                               public, public_doc)  # fmt: skip
+        return _stamped(ws, settings, options, bool(len(outcome.held)),
+                        HarmonizeResult(ReleaseStatus.PUBLISHED, manifest.release_id, final,
+                                        manifest, public, public_doc))  # fmt: skip
+
+
+def _stamped(ws: Workspace, settings: RunSettings, options: dict[str, object], held: bool,
+             result: HarmonizeResult) -> HarmonizeResult:  # fmt: skip
+    """``result``, once the stamp the next night compares is written (``store.night_stamp``)."""
+    write_stamp(ws.root, settings.area.root, options, held=held,
+                retention_days=settings.policy.quarantine_retention_days,
+                release_id=result.release_id, public_path=result.public_path)  # fmt: skip
+    return result
 
 
 def _known(before: dict[str, object], rollback: RolledBack | None) -> set[object]:

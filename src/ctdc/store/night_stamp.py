@@ -1,0 +1,123 @@
+"""A stamp of everything a harmonize reads, so that a night with nothing new ends at once.
+
+``harmonize`` knows before it merges when its inputs are the current release's (the
+input digest of :mod:`ctdc.harmonize.series_run`), but that digest needs the schema,
+the policy and the data stack, over a second of imports. This stamp needs the standard
+library only. It hashes the workspace as the last harmonize left it: every file's path,
+mode and size, the bytes of small files and the modification time of large ones, the
+target of every symlink, the same over the public folder, plus the run's options,
+ctdc's version, and the day while records are held (their wait decides what is
+published). It leaves out what no release depends on: the logs, the locks and itself.
+
+A run whose stamp is the stamp left by the last one, with no quarantined row or archived
+export due for the retention purge, would compute the same input digest: it says
+``unchanged`` and stops. Anything else (an ingest, a withdrawal, a policy change, a
+rollback, a key whose mode changed, a removed public copy, a report written) runs the
+full harmonize, which checks the inputs itself and writes the stamp again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from ctdc import __version__
+
+#: the stamp file, in the workspace
+STAMP_FILE = "last-harmonize.json"
+#: top-level names of the workspace no release depends on
+_LEFT_OUT = {"logs", STAMP_FILE, "harmonize.lock", "ingest.lock"}
+#: files up to this size are hashed by content, larger ones (Parquet) by modification time
+_SMALL = 1 << 20
+_DAY = 86_400
+
+
+def _entries(root: Path, top: Path) -> Iterator[str]:
+    """One line per file, folder and symlink under ``root``, sorted, relative to ``top``."""
+    if not root.exists() and not root.is_symlink():
+        return
+    for folder, dirs, files in os.walk(root):
+        here = Path(folder)
+        if here == top:
+            dirs[:] = [d for d in dirs if d not in _LEFT_OUT]
+            files = [f for f in files if f not in _LEFT_OUT and not f.endswith(".lock")]
+        dirs.sort()
+        for name in sorted([*dirs, *files]):
+            path = here / name
+            st = path.lstat()
+            rel = path.relative_to(top).as_posix()
+            if path.is_symlink():
+                yield f"{rel} -> {os.readlink(path)}"
+            elif path.is_dir():
+                yield f"{rel}/ {st.st_mode:o}"
+            elif st.st_size <= _SMALL:
+                yield f"{rel} {st.st_mode:o} {hashlib.sha256(path.read_bytes()).hexdigest()}"
+            else:
+                yield f"{rel} {st.st_mode:o} {st.st_size} {st.st_mtime_ns}"
+
+
+def night_digest(root: Path, public: Path, options: Mapping[str, Any], day: str | None) -> str:
+    """The stamp of the workspace ``root``, its public folder and one run's ``options``."""
+    h = hashlib.sha256(json.dumps([__version__, dict(options), day], sort_keys=True).encode())
+    for label, folder in (("workspace", root), ("public", public)):
+        h.update(f"\n[{label}]\n".encode())
+        for line in _entries(folder, folder):
+            h.update(line.encode() + b"\n")
+    return h.hexdigest()
+
+
+def today() -> str:
+    return dt.datetime.now(dt.UTC).date().isoformat()
+
+
+def write_stamp(root: Path, public: Path, options: Mapping[str, Any], *, held: bool,
+                retention_days: int, release_id: str, public_path: Path) -> None:  # fmt: skip
+    """After a harmonize (published or unchanged), under its lock: what the next night
+    compares. A failure to write it costs the next night its shortcut, nothing more."""
+    doc = {"digest": night_digest(root, public, options, today() if held else None),
+           "held": held, "retention_days": retention_days, "public": str(public.absolute()),
+           "release_id": release_id, "public_path": str(public_path.absolute())}  # fmt: skip
+    tmp = root / f".{STAMP_FILE}.tmp"
+    try:
+        tmp.write_text(json.dumps(doc), encoding="utf-8")
+        os.replace(tmp, root / STAMP_FILE)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+
+
+def _due(root: Path, retention_days: int, now: float) -> bool:
+    """Whether a quarantined row or an archived export is due for the retention purge."""
+    cutoff = now - retention_days * _DAY
+    for sub in ("quarantine", "archive"):
+        for folder, _dirs, files in os.walk(root / sub):
+            if any(os.lstat(os.path.join(folder, f)).st_mtime < cutoff for f in files):
+                return True
+    return False
+
+
+def unchanged_night(root: Path, options: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The last harmonize's stamp when nothing it read has changed since, else None."""
+    try:
+        doc = json.loads((root / STAMP_FILE).read_text(encoding="utf-8"))
+        public = Path(doc["public"])
+        day = today() if doc["held"] else None
+        if _due(root, int(doc["retention_days"]), dt.datetime.now(dt.UTC).timestamp()):
+            return None
+        same = night_digest(root, public, options, day) == doc["digest"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return doc if same else None
+
+
+def night_options(k: int | None, l: int | None, levels: Mapping[str, int | None] | None,  # noqa: E741
+                  publish_dir: Path | None = None, public_mode: int | None = None,
+                  keep_public: int | None = None) -> dict[str, Any]:  # fmt: skip
+    """One run's options as the stamp holds them (the CLI and the library build them alike)."""
+    return {"k": k, "l": l, "levels": dict(levels or {}),
+            "publish_dir": str(publish_dir) if publish_dir is not None else None,
+            "public_mode": public_mode, "keep_public": keep_public}  # fmt: skip
