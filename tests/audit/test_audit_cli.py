@@ -90,7 +90,8 @@ def test_a_broken_release_exits_1_with_audit_failed_naming_each_problem(
                    "--marker", MARKER, "--json")  # fmt: skip
     assert res.exit_code == 1, res.output
     assert "error[audit-failed]" in res.stderr
-    doc = json.loads(res.stdout)
+    doc = json.loads(res.stdout)  # one object: the report and its error
+    assert doc["error"]["slug"] == "audit-failed" and doc["error"]["exit_code"] == 1
     failed = {c["name"]: c["detail"] for c in doc["checks"] if not c["passed"]}
     # the copy keeps the release's id, so its ledger shows the rows removed behind its back
     assert set(failed) == {"prosecutor", "linkage", "markers and bytes", "files", "frozen rows"}
@@ -114,3 +115,12 @@ def test_against_defaults_to_the_public_release_before(tmp_path: Path) -> None:
     newest = area.releases_dir / "20250103T000000Z-cccccccc"
     assert previous_public_release(area, newest) == area.releases_dir / "20250102T000000Z-bbbbbbbb"
     assert previous_public_release(area, area.releases_dir / "20250101T000000Z-aaaaaaaa") is None
+
+
+def test_json_errors_before_the_audit_are_one_object_too(tmp_path: Path) -> None:
+    """No workspace, or no release yet: ``--json`` still writes a JSON object on stdout."""
+    res = run_ctdc(tmp_path, "--data-dir", "nowhere", "audit", "--json")
+    assert res.exit_code == 3 and json.loads(res.stdout)["error"]["slug"] == "no-workspace"
+    assert run_ctdc(tmp_path, "--data-dir", "data", "init").exit_code == 0
+    res = run_ctdc(tmp_path, "--data-dir", "data", "audit", "--json")
+    assert json.loads(res.stdout)["error"]["slug"] == "file-not-found"

@@ -38,7 +38,8 @@ def audit(
 ) -> None:
     """Run the privacy audit on a release; exit 1 (audit-failed) if any check fails."""
     run = state(ctx)
-    with errors(run.debug):
+    shown: dict[str, object] = {}  # with --json, a failed audit's report joins its error
+    with errors(run.debug, as_json=as_json, done=lambda: shown):
         ws = workspace(run)
         from ctdc.audit import (
             audit_release,
@@ -68,7 +69,9 @@ def audit(
             ws, schema(run, ws), chosen, previous, k=k or load_policy(ws).k, markers=markers or ()
         )
         if as_json:
-            typer.echo(json.dumps(report.to_dict(), indent=2))
+            if report.passed:
+                typer.echo(json.dumps(report.to_dict(), indent=2))
+            shown.update(report.to_dict())  # one JSON object on stdout, the error's
         else:
             from ctdc.report.audit import audit_table
             from ctdc.terminal import console
