@@ -8,10 +8,12 @@ Parquet; details give counts and column names, never the values of a class.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import pandas as pd
 
+from ctdc.anonymize.hierarchy import Hierarchy
 from ctdc.anonymize.verify import quote_identifier as q
 from ctdc.audit.model import CheckResult, fail, ok, plural
 from ctdc.audit.sources import Sources, group_by_list, hierarchy_of
@@ -127,6 +129,21 @@ def _split_problem(src: Sources, extra: str) -> list[str]:
             f"({plural(rows, 'row')})"]  # fmt: skip
 
 
+@functools.lru_cache(maxsize=32)
+def _expected_levels(hier: Hierarchy, columns: int) -> pd.DataFrame:
+    """Label (of any level) -> the value each of the field's ``columns + 1`` columns must
+    hold: the ancestor at the column's level when the label is at that level or finer,
+    else NULL. A function of the hierarchy: built once per process, not once per audit."""
+    table: dict[str, list[str | None]] = {}
+    for row in hier.rows:
+        for at in range(hier.height - 1):
+            cols = table.setdefault(row[at], [None] * (columns + 1))
+            for level in range(at, columns + 1):
+                cols[level] = row[level]
+    header = ["label", *(f"e{i}" for i in range(columns + 1))]
+    return pd.DataFrame([[label, *cols] for label, cols in table.items()], columns=header)
+
+
 def _level_problems(src: Sources) -> list[str]:
     """Rows of the file whose level columns are not the function of the published value."""
     file = f"read_parquet('{str(src.release / CASES_FILE).replace(chr(39), chr(39) * 2)}')"
@@ -137,17 +154,7 @@ def _level_problems(src: Sources) -> list[str]:
         hier = hierarchy_of(src.schema, f.name)
         if not names or hier is None or not {f.name, *names} <= have:
             continue
-        # label (of any level) -> the value each column must hold: the ancestor at the
-        # column's level when the label is at that level or finer, else NULL
-        table: dict[str, list[str | None]] = {}
-        for row in hier.rows:
-            for at in range(hier.height - 1):
-                cols = table.setdefault(row[at], [None] * (len(names) + 1))
-                for level in range(at, len(names) + 1):
-                    cols[level] = row[level]
-        header = ["label", *(f"e{i}" for i in range(len(names) + 1))]
-        expect = pd.DataFrame([[label, *cols] for label, cols in table.items()], columns=header)
-        src.con.register("_levels_expected", expect)
+        src.con.register("_levels_expected", _expected_levels(hier, len(names)))
         all_cols = [f.name, *names]
         value = "coalesce(" + ", ".join(f"CAST({q(c)} AS VARCHAR)" for c in all_cols) + ")"
         differs = " OR ".join(f"CAST(r.{q(c)} AS VARCHAR) IS DISTINCT FROM e.e{i}"
