@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from rich.table import Table
 
@@ -42,19 +42,7 @@ def ingest_examples(results: Sequence[IngestResult]) -> list[str]:
     lines = []
     for r in results:
         lines += [escape(f"{r.file}: {note}") for note in r.notes]
-        for e in r.examples:
-            where = ", ".join(
-                [str(e["file"]), f"row {e['row']}"]
-                + ([f"column {e['column']!r}"] if e["column"] else [])
-            )
-            if e.get("value"):
-                value = f" '{e['value']}'"
-            elif e.get("value_hint"):
-                value = f" ({e['value_hint']})"
-            else:
-                value = " (empty)"
-            lines.append(escape(f"{where}: {e['reason']}{value} — expected {e['expected']} "
-                                f"— fix: {e['fix']}"))  # fmt: skip
+        lines += [escape(_cell_line(e)) for e in r.examples]
         more = r.invalid - len(r.examples)
         if more > 0 and r.dry_run:  # nothing was quarantined: there is no list to point to
             lines.append(escape(f"{r.file}: … {more:,} more rows not shown (validate prints "
@@ -81,16 +69,17 @@ def quarantine_batches_table(org: str, batches: Sequence[BatchSummary]) -> Table
 def quarantine_row_lines(rows: Sequence[dict[str, object]]) -> list[str]:
     """``ctdc quarantine list --rows``: one line per open offending cell, values as redacted
     (``ctdc.ingest.redact``). Escaped: print them with ``markup=False``."""
-    lines = []
-    for e in rows:
-        where = ", ".join([str(e["file"]), f"row {e['row']}"]
-                          + ([f"column {e['column']!r}"] if e["column"] else []))  # fmt: skip
-        if e.get("value"):
-            value = f" '{e['value']}'"
-        elif e.get("value_hint"):
-            value = f" ({e['value_hint']})"
-        else:
-            value = " (empty)"
-        lines.append(escape(f"{e['quarantine_id']}  {where}: {e['reason']}{value} — expected "
-                            f"{e['expected']} — fix: {e['fix']}"))  # fmt: skip
-    return lines
+    return [escape(f"{e['quarantine_id']}  {_cell_line(e)}") for e in rows]
+
+
+def _cell_line(e: Mapping[str, object]) -> str:
+    """One offending cell: where, why, its value as redacted, what was expected, the fix."""
+    where = ", ".join([str(e["file"]), f"row {e['row']}"]
+                      + ([f"column {e['column']!r}"] if e["column"] else []))  # fmt: skip
+    if e.get("value"):
+        value = f" '{e['value']}'"
+    elif e.get("value_hint"):
+        value = f" ({e['value_hint']})"
+    else:
+        value = " (empty)"
+    return f"{where}: {e['reason']}{value} — expected {e['expected']} — fix: {e['fix']}"
