@@ -81,7 +81,9 @@ def harmonize(
     quiet = quiet or run.quiet
     with errors(run.debug, as_json=as_json):
         levels = parse_levels(generalize or [])
-        if not new_epoch and _nothing_new(run.settings.data_dir, k, l_div, levels, quiet, as_json):
+        settings = run.settings
+        if not new_epoch and _nothing_new(settings.data_dir, settings.schema_path, k, l_div,
+                                          levels, quiet, as_json):  # fmt: skip
             return
         ws = workspace(run)
         # the data stack only now: a missing workspace is refused in a blink
@@ -119,14 +121,17 @@ def harmonize(
                   markup=False)  # fmt: skip
 
 
-def _nothing_new(data_dir: Path, k: int | None, l: int | None,  # noqa: E741
+def _nothing_new(data_dir: Path, schema_path: Path, k: int | None, l: int | None,  # noqa: E741
                  levels: dict[str, int | None], quiet: bool, as_json: bool) -> bool:  # fmt: skip
     """A night with nothing new, told by the last harmonize's stamp before the data stack is
     imported (``ctdc.store.night_stamp``): the current release stays, said as the full
     run says it. False: the full run decides."""
+    from ctdc.config import bundled_schema
     from ctdc.runlog import note
-    from ctdc.store.night_stamp import night_options, unchanged_night
+    from ctdc.store.night_stamp import night_options, schema_is_pinned, unchanged_night
 
+    if not schema_is_pinned(schema_path, data_dir, bundled_schema()):
+        return False  # the full run says the configured schema changes nothing
     same = unchanged_night(data_dir, night_options(k, l, levels))
     if same is None:
         return False

@@ -83,8 +83,10 @@ def write_stamp(root: Path, public: Path, options: Mapping[str, Any], *, held: b
            "held": held, "retention_days": retention_days, "public": str(public.absolute()),
            "release_id": release_id, "public_path": str(public_path.absolute())}  # fmt: skip
     tmp = root / f".{STAMP_FILE}.tmp"
-    try:
-        tmp.write_text(json.dumps(doc), encoding="utf-8")
+    try:  # private, as every file of the workspace (0600)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(doc))
         os.replace(tmp, root / STAMP_FILE)
     except OSError:
         tmp.unlink(missing_ok=True)
@@ -121,3 +123,28 @@ def night_options(k: int | None, l: int | None, levels: Mapping[str, int | None]
     return {"k": k, "l": l, "levels": dict(levels or {}),
             "publish_dir": str(publish_dir) if publish_dir is not None else None,
             "public_mode": public_mode, "keep_public": keep_public}  # fmt: skip
+
+
+def schema_is_pinned(configured: Path, root: Path, bundled: Path) -> bool:
+    """Whether the schema a command is configured with is, byte for byte, the workspace's
+    pinned copy (``policy/schema``: the schema file and its hierarchies), or the bundled one.
+
+    Otherwise the full run warns that the configured schema changes nothing
+    (``ctdc.store.resolve.schema_in_use``), and a quick night would not say it.
+    """
+    if configured.resolve() == bundled.resolve():
+        return True
+    pinned = root / "policy" / "schema"
+    try:
+        name = json.loads((root / "policy" / "policy.json").read_text("utf-8"))["schema_file"]
+        if configured.read_bytes() != (pinned / name).read_bytes():
+            return False
+        tables = pinned / "hierarchies"
+        for path in tables.rglob("*") if tables.is_dir() else ():
+            if path.is_file():
+                local = configured.parent / "hierarchies" / path.relative_to(tables)
+                if local.read_bytes() != path.read_bytes():
+                    return False
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return True
