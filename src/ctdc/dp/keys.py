@@ -88,7 +88,8 @@ def domain(field: Field) -> Domain:
         raise CtdcError(Slug.BAD_OPTION, f"--by {field.name}: a {field.type} field without a "
                         "closed list of values in the schema, so its DP cells cannot be "
                         "listed without looking at the data",
-                        fix="count by category, country, boolean or bounded integer fields")  # fmt: skip
+                        fix="count by category, country, boolean or bounded integer "
+                        "fields")  # fmt: skip
     return Domain(field, values if field.required else (*values, None))
 
 
