@@ -48,8 +48,7 @@ DEFAULT_LICENCE = "CC-BY-4.0"
 DEFAULT_SILENT_ORG_DAYS = 45
 #: how long raw rows stay in the workspace until the steward sets another period
 DEFAULT_RETENTION_DAYS = 90
-#: the total epsilon of the differentially private products made from one epoch's data
-#: (``ctdc stats --dp``, ``ctdc.dp.budget``) until the steward sets another
+#: the total epsilon of the DP products of one epoch's data (``ctdc.dp.budget``), by default
 DEFAULT_DP_EPSILON_BUDGET = 4.0
 
 
@@ -88,8 +87,7 @@ class Policy:
     quarantine_retention_days: int = DEFAULT_RETENTION_DAYS
     #: ingest keeps a private copy of each export, so ``ctdc reprocess`` needs no file again
     archive_exports: bool = False
-    #: the steward's total privacy budget (epsilon) per epoch: every DP product made from
-    #: the epoch's data is charged to it, and one that would exceed it is refused
+    #: the privacy budget (epsilon) per epoch; a DP product that would exceed it is refused
     dp_epsilon_budget: float = DEFAULT_DP_EPSILON_BUDGET
 
     @property
