@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 import pytest
+from typer.testing import Result
 
 from conftest import TEST_MAPPING, run_ctdc, write_test_export
 from ctdc.audit.files import files, markers_and_bytes, private_strings
@@ -53,7 +54,7 @@ def project(built: Path, tmp_path: Path) -> Path:
     return tmp_path / "p"
 
 
-def ctdc(root: Path, *args: str):  # noqa: ANN201 -- typer's Result
+def ctdc(root: Path, *args: str) -> Result:
     return run_ctdc(root, "--data-dir", "data", *args)
 
 
@@ -162,7 +163,7 @@ def test_the_budget_refuses_overspending_before_any_noise(
     drawn: list[int] = []
     build = agg.count_measurement
 
-    def counting(cells: int, epsilon: float):  # noqa: ANN202
+    def counting(cells: int, epsilon: float):
         meas, scale, eps = build(cells, epsilon)
         return (lambda data: drawn.append(1) or meas(data)), scale, eps
 
