@@ -85,6 +85,12 @@ def test_dp_counts_every_schema_cell_of_the_true_records(project: Path) -> None:
     for r in doc["records"]:
         assert r["count_low"] <= r["count"] <= r["count_high"]
     assert doc["epsilon"] == 50 and doc["delta"] == 0 and doc["scale"] == pytest.approx(0.02)
+    # a withdrawn record leaves the DP counts at once, as it leaves the release
+    withdrawn = ctdc(project, "withdraw", "--org", "test-org", f"{MARKERS[2]}00003",
+                     "--reason", "consent")  # fmt: skip
+    assert withdrawn.exit_code == 0, withdrawn.output
+    again = ctdc(project, "stats", "--dp", "40", "--by", "data_source", "--format", "json")
+    assert sum(r["count"] for r in json.loads(again.stdout)["records"]) == RECORDS - 1
 
 
 def test_dp_files_in_the_public_folder_with_sidecar_ledger_and_audit(project: Path) -> None:

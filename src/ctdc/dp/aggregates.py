@@ -2,7 +2,8 @@
 
 ``dp_counts(ws, schema, by, epsilon, share=...)`` counts the live staged
 records, merged and de-duplicated as harmonize does (``harmonize.merge``: one
-record per case pseudonym, the latest batch winning), in every cell of the
+record per case pseudonym, the latest batch winning; withdrawn records left out, as
+in every release), in every cell of the
 public key set (``keys.py``), and adds noise from OpenDP's measurement
 constructors: ``make_count_by_categories`` (which bounds the sensitivity: one
 record added or removed changes one count by 1) chained with
@@ -40,6 +41,7 @@ from ctdc.harmonize.merge import merge_staging
 from ctdc.schema import Schema
 from ctdc.slugs import Slug
 from ctdc.store.ledger import live_entries, read_entries
+from ctdc.store.withdrawals import read_withdrawals
 from ctdc.store.workspace import Workspace
 
 MECHANISM = "discrete Laplace (OpenDP make_count_by_categories >> then_laplace)"
@@ -117,12 +119,14 @@ def accuracy(scale: float, alpha: float) -> float:
 
 
 def staged_records(ws: Workspace, columns: list[str]) -> pd.DataFrame:
-    """The live staged records, one per person (harmonize's merge), only ``columns``."""
+    """The live staged records, one per person (harmonize's merge), only ``columns``;
+    withdrawn records (``ctdc withdraw``) left out, as every release leaves them out."""
     entries, _ = live_entries(read_entries(ws))
     if not entries:
         raise CtdcError(Slug.NO_STAGED_DATA, f"no committed batch in {ws.ledger_dir}")
     frame, _ = merge_staging(ws, entries)
-    return frame[columns]
+    withdrawn = frame["case_pseudonym"].isin(read_withdrawals(ws))
+    return frame.loc[~withdrawn.to_numpy(dtype=bool), columns]
 
 
 def dp_counts(ws: Workspace, schema: Schema, by: list[str], epsilon: float, *,
