@@ -26,7 +26,7 @@ def _draws(epsilon: float) -> tuple[np.ndarray, float]:
     meas, scale, guaranteed = count_measurement(1, epsilon)
     assert guaranteed == pytest.approx(epsilon) and guaranteed <= epsilon
     data = [0] * TRUE
-    return np.array([meas(data)[0] for _ in range(DRAWS)], dtype=float), scale  # type: ignore[operator]
+    return np.array([meas(data)[0] for _ in range(DRAWS)], dtype=float), scale
 
 
 def _geometric(scale: float) -> tuple[float, float]:
