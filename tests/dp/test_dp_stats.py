@@ -115,6 +115,8 @@ def test_dp_files_in_the_public_folder_with_sidecar_ledger_and_audit(project: Pa
     assert sidecar["release_id"] == release and sidecar["epoch"] == 1
     assert sidecar["epsilon"] == 1.0 and sidecar["delta"] == 0.0 and sidecar["scale"] == 1.0
     table = pq.read_table(dp_dir / names[1]).to_pylist()
+    meta = pq.read_schema(dp_dir / names[1]).metadata[b"ctdc.dp"]
+    assert json.loads(meta) == {k: v for k, v in sidecar.items() if k != "table"}
     assert [r["count"] for r in table] == [r["count"] for r in doc["records"]]
     ledger = (project / "data" / "privacy-budget.jsonl").read_text(encoding="utf-8")
     entry = json.loads(ledger)
@@ -185,6 +187,22 @@ def test_the_budget_refuses_overspending_before_any_noise(
     assert drawn == [1]
     status = ctdc(project, "status")
     assert "privacy budget: epoch 1, epsilon 1 of 1 used by 2 DP products, 0 left" in status.stdout
+    doc = json.loads(ctdc(project, "status", "--json").stdout)["privacy_budget"]
+    assert doc == {"epoch": 1, "budget": 1.0, "used": 1.0, "left": 0.0, "products": 2}
+
+
+def test_csv_and_table_carry_the_guarantee(project: Path) -> None:
+    csv = ctdc(project, "stats", "--dp", "0.5", "--by", "data_source", "--format", "csv")
+    assert csv.exit_code == 0, csv.stderr
+    lines = csv.stdout.splitlines()
+    assert lines[0] == "data_source,count,count_low,count_high,epsilon,delta"
+    assert [line.split(",")[0] for line in lines[1:]] == ["Case Management", "Hotline"]
+    assert all(line.endswith(",0.5,0.0") for line in lines[1:])
+    shown = ctdc(project, "stats", "--dp", "0.5", "--by", "gender", "--share", "is_abduction")
+    assert shown.exit_code == 0, shown.stderr
+    assert "epsilon=0.5, delta=0" in shown.stdout and "95% interval" in shown.stdout
+    assert "(null)" in shown.stdout and "NonConforming" in shown.stdout
+    assert "published dp/" in shown.stderr
 
 
 @pytest.mark.parametrize(

@@ -37,7 +37,9 @@ def dp_stats(ctx: typer.Context, by: list[str], epsilon: float, *, share: str | 
         doc = {**table.to_json(), "published": where}
         typer.echo(json.dumps(doc, indent=2, default=str))
     elif fmt == "csv":
-        typer.echo(table.frame.to_csv(index=False), nl=False)
+        # each row says its guarantee: a CSV copied alone still carries it
+        frame = table.frame.assign(epsilon=table.epsilon, delta=table.delta)
+        typer.echo(frame.to_csv(index=False), nl=False)
     else:
         from ctdc.report.dp import dp_table_view
         from ctdc.terminal import console

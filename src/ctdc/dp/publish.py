@@ -14,6 +14,7 @@ audit's ``files`` check knows the folder (``DP_DIR``, ``DP_FILE``).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -30,6 +31,9 @@ from ctdc.store.policy import load_policy
 from ctdc.store.public import DP_DIR, DP_FILE, PublicArea, public_area
 from ctdc.store.release import current_release
 from ctdc.store.workspace import Workspace
+
+#: the Parquet key-value metadata key of a DP table's sidecar (JSON): epsilon, delta, scale...
+DP_META = "ctdc.dp"
 
 
 @dataclass(frozen=True)
@@ -68,7 +72,9 @@ def publish_table(area: PublicArea, table: DpTable) -> Published:
         n += 1
         stem = f"{file_stem(table)}-{n}"
     assert DP_FILE.fullmatch(f"{stem}.parquet"), stem
-    frame = pa.Table.from_pandas(table.frame, preserve_index=False).replace_schema_metadata(None)
+    frame = pa.Table.from_pandas(table.frame, preserve_index=False).replace_schema_metadata(
+        {DP_META: json.dumps(table.about(), sort_keys=True)}  # the file says what it is alone
+    )
     parquet, sidecar = folder / f"{stem}.parquet", folder / f"{stem}.json"
     write_json(sidecar, {**table.about(), "table": parquet.name}, mode=area.file_mode)
     write_parquet(parquet, frame, mode=area.file_mode)
