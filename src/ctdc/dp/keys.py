@@ -54,7 +54,11 @@ class KeySet:
         """One row per cell, one column per field, in key order (cell i is row i)."""
         index = pd.MultiIndex.from_product([list(d.values) for d in self.domains],
                                            names=[d.field.name for d in self.domains])  # fmt: skip
-        return index.to_frame(index=False)
+        frame = index.to_frame(index=False)
+        for d in self.domains:  # a whole number stays one beside a NULL (not a float NaN)
+            if d.field.type == "integer":
+                frame[d.field.name] = frame[d.field.name].astype("Int64")
+        return frame
 
     def codes(self, records: pd.DataFrame) -> np.ndarray:
         """Each record's cell number (int64), -1 for a value outside its field's domain."""
