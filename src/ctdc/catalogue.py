@@ -306,6 +306,14 @@ _KINDS = [
         "pass the export files again: `ctdc reprocess --org ORG FILE...` (or turn archiving "
         "on for the next ones: `ctdc policy set archive_exports=on`)",
     ),
+    ErrorKind(
+        Slug.BUDGET_EXCEEDED,
+        ExitCode.DATA,
+        "the differentially private product would exceed the epoch's privacy budget; "
+        "no noise drawn, nothing published",
+        "ask for a smaller --dp epsilon (`ctdc status` shows what is left), wait for the next "
+        "epoch, or let the steward raise it: `ctdc policy set dp_epsilon_budget=...`",
+    ),
     # --- run level: environment -----------------------------------------------------------
     ErrorKind(Slug.FILE_NOT_FOUND, ExitCode.ENVIRONMENT, "file not found", "check the path"),
     ErrorKind(

@@ -72,6 +72,7 @@ class Slug(StrEnum):
     CASE_NOT_FOUND = "case-not-found"
     TOO_FEW_RECORDS = "too-few-records"
     EXPORT_NOT_ARCHIVED = "export-not-archived"
+    BUDGET_EXCEEDED = "budget-exceeded"
     FILE_NOT_FOUND = "file-not-found"
     NOT_A_FILE = "not-a-file"
     NO_WORKSPACE = "no-workspace"

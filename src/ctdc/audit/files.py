@@ -24,7 +24,15 @@ import pyarrow.parquet as pq
 from ctdc.audit.model import CheckResult, fail, ok, plural
 from ctdc.audit.sources import Sources
 from ctdc.package import PACKAGE_FILES
-from ctdc.store.public import CATALOG_FILE, HIERARCHY_FILE, REPORT_FILE, VIEWS_FILE, PublicArea
+from ctdc.store.public import (
+    CATALOG_FILE,
+    DP_DIR,
+    DP_FILE,
+    HIERARCHY_FILE,
+    REPORT_FILE,
+    VIEWS_FILE,
+    PublicArea,
+)
 from ctdc.store.release import CASES_FILE, DICTIONARY_FILE, MANIFEST_FILE
 
 MARKERS = "markers and bytes"
@@ -32,7 +40,7 @@ FILES = "files"
 RELEASE_FILES = frozenset({CASES_FILE, DICTIONARY_FILE, MANIFEST_FILE})
 #: what ``ctdc.package`` adds to a public release, besides its hierarchy tables
 DERIVED_FILES = frozenset(PACKAGE_FILES)
-ROOT_ENTRIES = frozenset({"current", "releases", CATALOG_FILE, VIEWS_FILE, REPORT_FILE})
+ROOT_ENTRIES = frozenset({"current", "releases", CATALOG_FILE, VIEWS_FILE, REPORT_FILE, DP_DIR})
 RELEASE_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{8}(-\d+)?")
 #: hex strings at least this long are looked for by window (pseudonyms, hashes, batch ids)
 _HEX_MIN = 16
@@ -280,6 +288,7 @@ def _area_problems(area: PublicArea) -> list[str]:
             problems.append(f"{name} is not a regular file")
         elif path.exists() and _mode(path) != area.file_mode:
             problems.append(f"{name} has mode {_mode(path):04o}, not {area.file_mode:04o}")
+    problems += _dp_problems(area)
     releases = area.releases_dir
     if releases.is_dir():
         if _mode(releases) != area.mode:
@@ -292,3 +301,24 @@ def _area_problems(area: PublicArea) -> list[str]:
             required = RELEASE_FILES | (DERIVED_FILES if child.name == current else frozenset())
             problems += _release_problems(child, area, f"releases/{child.name}", required)
     return problems
+
+
+def _dp_problems(area: PublicArea) -> Iterable[str]:
+    """``dp/`` (``ctdc stats --dp``) holds DP tables and their sidecars (``DP_FILE``:
+    ``<UTC time>-<name>.parquet`` / ``.json``), regular files with the public file mode."""
+    folder = area.root / DP_DIR
+    if not (folder.exists() or folder.is_symlink()):
+        return
+    if folder.is_symlink() or not folder.is_dir():
+        yield f"{DP_DIR} is not a folder"
+        return
+    if _mode(folder) != area.mode:
+        yield f"{DP_DIR} has mode {_mode(folder):04o}, not {area.mode:04o}"
+    for path in sorted(folder.iterdir()):
+        label = f"{DP_DIR}/{path.name}"
+        if not DP_FILE.fullmatch(path.name):
+            yield f"stray {label}"
+        elif path.is_symlink() or not path.is_file():
+            yield f"{label} is not a regular file"
+        elif _mode(path) != area.file_mode:
+            yield f"{label} has mode {_mode(path):04o}, not {area.file_mode:04o}"

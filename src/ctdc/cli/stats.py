@@ -51,13 +51,31 @@ def stats(
         ),
     ] = None,
     timeout: TimeoutOption = 60.0,
+    dp: Annotated[
+        float | None,
+        typer.Option(
+            "--dp",
+            metavar="EPSILON",
+            help="Differentially private counts of the "
+            "true staged records, with this epsilon, charged to the privacy budget "
+            "and published in <public>/dp/ (docs/stats.md).",
+        ),
+    ] = None,
 ) -> None:
     """Counts by columns of the current public release, cells below k suppressed (docs/stats.md).
 
     Publishes the cells and the total; for 2+ columns also each column's
     margins. Suppressed numbers are blank, with the reason: primary (below k)
     or complementary (so no hidden number can be recomputed from the others).
+    With --dp: noisy counts of every cell of the schema's values instead (the steward's
+    command: it reads the workspace), each with its 95% interval.
     """
+    if dp is not None:
+        from ctdc.cli.stats_dp import dp_stats
+
+        dp_stats(ctx, _columns(by), dp, share=share, fmt=fmt.value,
+                 refused={"--where": where, "--k": k, "--release": release})  # fmt: skip
+        return
     from ctdc.query import Limits
     from ctdc.stats import safe_table
     from ctdc.store.resolve import default_public_dir

@@ -32,6 +32,10 @@ def status_lines(status: Status) -> list[str]:
         lines.append(f"release: {rel.release_id} ({_n(rel.age_days)} days old), k={rel.k}, "
                      f"{rel.released:,} records released, {rel.held:,} held, "
                      f"{rel.withheld:,} withheld, {rel.batches} batches")  # fmt: skip
+    dp = status.privacy_budget
+    if dp is not None:
+        lines.append(f"privacy budget: epoch {dp.epoch}, epsilon {dp.used:g} of {dp.budget:g} "
+                     f"used by {dp.products} DP products, {dp.left:g} left")  # fmt: skip
     last = status.last_run
     if last is None:
         lines.append("last run: none logged")

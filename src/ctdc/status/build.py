@@ -57,4 +57,4 @@ def workspace_status(
     return Status(workspace=str(ws.root.absolute()),
                   as_of=now.isoformat(timespec="seconds"), organizations=orgs,
                   quarantine=quarantined, release=release, runs=runs, key=key,
-                  warnings=found)  # fmt: skip
+                  warnings=found, privacy_budget=readers.privacy_budget(ws))  # fmt: skip

@@ -83,6 +83,17 @@ class KeyStatus:
 
 
 @dataclass(frozen=True)
+class BudgetStatus:
+    """The current epoch's privacy budget (``ctdc.dp.budget``): epsilon set, used, left."""
+
+    epoch: int
+    budget: float
+    used: float
+    left: float
+    products: int
+
+
+@dataclass(frozen=True)
 class StatusWarning:
     """Something to act on: ``code`` is stable (docs/operations.md), ``message`` says what."""
 
@@ -101,6 +112,7 @@ class Status:
     runs: list[RunStatus] = field(default_factory=list)
     key: KeyStatus | None = None
     warnings: list[StatusWarning] = field(default_factory=list)
+    privacy_budget: BudgetStatus | None = None
 
     @property
     def last_run(self) -> RunStatus | None:

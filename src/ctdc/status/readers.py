@@ -19,7 +19,14 @@ from ctdc.errors import CtdcError
 from ctdc.quarantine.store import quarantine_files, unfinished_temps
 from ctdc.runlog.run import LAST_DIR, log_dir
 from ctdc.slugs import Slug
-from ctdc.status.model import KeyStatus, OrgStatus, QuarantineStatus, ReleaseStatus, RunStatus
+from ctdc.status.model import (
+    BudgetStatus,
+    KeyStatus,
+    OrgStatus,
+    QuarantineStatus,
+    ReleaseStatus,
+    RunStatus,
+)
 from ctdc.store.key_backup import last_backup
 from ctdc.store.keys import fingerprint
 from ctdc.store.ledger import BatchEntry, read_entries
@@ -184,3 +191,15 @@ def key_facts(ws: Workspace) -> KeyStatus:
         backed_up_at=backup.backed_up_at if backup else None,
         backup_fingerprint=backup.fingerprint if backup else None,
     )
+
+
+def privacy_budget(ws: Workspace) -> BudgetStatus | None:
+    """The current epoch's DP budget, used and left; None when the policy or the budget
+    ledger cannot be read (``policy show`` says why)."""
+    from ctdc.dp.budget import budget_state
+
+    try:
+        state = budget_state(ws)
+    except (CtdcError, OSError, ValueError, TypeError):
+        return None
+    return BudgetStatus(state.epoch, state.budget, state.used, state.left, state.products)

@@ -48,6 +48,8 @@ DEFAULT_LICENCE = "CC-BY-4.0"
 DEFAULT_SILENT_ORG_DAYS = 45
 #: how long raw rows stay in the workspace until the steward sets another period
 DEFAULT_RETENTION_DAYS = 90
+#: the total epsilon of the DP products of one epoch's data (``ctdc.dp.budget``), by default
+DEFAULT_DP_EPSILON_BUDGET = 4.0
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,8 @@ class Policy:
     quarantine_retention_days: int = DEFAULT_RETENTION_DAYS
     #: ingest keeps a private copy of each export, so ``ctdc reprocess`` needs no file again
     archive_exports: bool = False
+    #: the privacy budget (epsilon) per epoch; a DP product that would exceed it is refused
+    dp_epsilon_budget: float = DEFAULT_DP_EPSILON_BUDGET
 
     @property
     def licence_mark(self) -> str:
@@ -122,6 +126,7 @@ class Policy:
                 doc.get("quarantine_retention_days", DEFAULT_RETENTION_DAYS)
             ),
             archive_exports=bool(doc.get("archive_exports", False)),
+            dp_epsilon_budget=float(doc.get("dp_epsilon_budget", DEFAULT_DP_EPSILON_BUDGET)),
         )
 
     def summary(self) -> str:
@@ -221,6 +226,9 @@ def _check(policy: Policy) -> Policy:
     if policy.quarantine_retention_days < 0:
         raise CtdcError(Slug.BAD_OPTION, "quarantine_retention_days must be at least 0, got "
                         f"{policy.quarantine_retention_days}")  # fmt: skip
+    if not policy.dp_epsilon_budget >= 0 or policy.dp_epsilon_budget == float("inf"):
+        raise CtdcError(Slug.BAD_OPTION, "dp_epsilon_budget must be a finite number at least "
+                        f"0, got {policy.dp_epsilon_budget}")  # fmt: skip
     return policy
 
 
@@ -345,7 +353,7 @@ def parse_setting(name: str, value: str, schema: Schema) -> Any:
             if value.lower() not in _SWITCH:
                 raise CtdcError(Slug.BAD_OPTION, f"archive_exports={value!r}: expected on or off")
             return _SWITCH[value.lower()]
-        if name == "series_hold_cells":
+        if name in ("series_hold_cells", "dp_epsilon_budget"):
             return float(value)
         if name == "public_mode":
             return int(value, 8)
@@ -372,7 +380,7 @@ def parse_setting(name: str, value: str, schema: Schema) -> Any:
         f"unknown policy setting {name!r}",
         fix="settable: k, k_floor, l, levels.<field>, publish_dir, public_mode, keep_public, "
         "keep_releases, series_hold_cells, series_hold_days, licence, silent_org_days, "
-        "quarantine_retention_days, archive_exports",
+        "quarantine_retention_days, archive_exports, dp_epsilon_budget",
     )
 
 

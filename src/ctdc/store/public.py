@@ -52,6 +52,10 @@ VIEWS_FILE = "views.sql"
 REPORT_FILE = "report.html"
 #: a release's hierarchy tables (``ctdc.package.hierarchies``): one per field with levels
 HIERARCHY_FILE = re.compile(r"hierarchy_[a-z][a-z0-9_]*\.parquet")
+#: differentially private tables (``ctdc stats --dp``, ``ctdc.dp``): ``dp/<name>.parquet`` and
+#: its ``<name>.json`` sidecar in the folder's root, kept across releases (each names its own)
+DP_DIR = "dp"
+DP_FILE = re.compile(r"\d{8}T\d{6}Z-[a-z0-9][a-z0-9_-]*\.(parquet|json)")
 #: temp names of a release folder being built (here and in the private ``releases/``)
 STALE_RELEASE = r"\.tmp-.+"
 #: temp names of the ``current`` link and the catalog (``.<name>.<pid>.tmp``), and of
