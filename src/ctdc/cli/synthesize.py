@@ -17,8 +17,10 @@ def synthesize(
     ctx: typer.Context,
     epsilon: Annotated[
         float,
-        typer.Option("--epsilon", help="Privacy budget of this run (> 0; smaller is more "
-                     "private, 1 is common)."),  # fmt: skip
+        typer.Option(
+            "--epsilon",
+            help="Privacy budget of this run (> 0; smaller is more private, 1 is common).",
+        ),
     ],
     rows: Annotated[int, typer.Option("--rows", help="How many synthetic rows to sample.")],
     delta: Annotated[
@@ -32,14 +34,14 @@ def synthesize(
 
     No synthetic row is a real case; its rare combinations are noise, not people.
     """
-    from ctdc.dp import SynthesisParams
+    from ctdc.dp.synthetic import SynthesisParams
 
     run = state(ctx)
     with errors(run.debug, as_json=as_json):
         params = SynthesisParams(epsilon=epsilon, rows=rows, delta=delta)
         params.check()  # before the key and the data stack: a usage error is instant
         ws = workspace(run)
-        from ctdc.dp import synthesize_and_publish
+        from ctdc.dp.run import synthesize_and_publish
 
         published = synthesize_and_publish(ws, schema(run, ws), params, wait=wait)
     from ctdc.runlog import note

@@ -7,16 +7,5 @@ k-anonymous release in the public folder. No mechanism is written here: the
 noise, the thresholds and the sampling are pac-synth's.
 """
 
-from __future__ import annotations
-
-from ctdc.dp.run import synthesize_and_publish
-from ctdc.dp.synthetic import (
-    MAX_EPSILON,
-    MAX_ROWS,
-    SynthesisParams,
-    SyntheticResult,
-    synthesize,
-)
-
-__all__ = ["MAX_EPSILON", "MAX_ROWS", "SynthesisParams", "SyntheticResult", "synthesize",
-           "synthesize_and_publish"]
+# no imports here: ``ctdc.dp.synthetic`` needs ``ctdc.harmonize``, which the audit (imported
+# by harmonize) must not pull in a cycle; import ``ctdc.dp.run`` or ``ctdc.dp.synthetic``

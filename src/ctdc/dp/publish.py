@@ -27,7 +27,7 @@ import pyarrow as pa
 
 from ctdc import __version__
 from ctdc.anonymize import Hierarchy
-from ctdc.dp.layout import (
+from ctdc.store.synthetic_area import (
     SYNTHETIC_CASES,
     SYNTHETIC_DATAPACKAGE,
     SYNTHETIC_DICTIONARY,
@@ -43,7 +43,8 @@ from ctdc.package.datapackage import table_schema
 from ctdc.schema import Schema
 from ctdc.store.atomic import fsync_dir, fsync_file, write_parquet
 from ctdc.store.public import PublicArea, current_public_release
-from ctdc.store.release import MANIFEST_FILE
+from ctdc.store.release import current_release, read_manifest
+from ctdc.store.workspace import Workspace
 
 #: what every synthetic file says first
 NOTE = (
@@ -68,22 +69,25 @@ def synthetic_id(now: datetime) -> str:
     return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
 
 
-def source_release(area: PublicArea) -> dict[str, Any]:
-    """The public release the synthetic table sits beside: its id and epoch, from its public
-    manifest (public facts only), or None before the first release."""
+def source_release(ws: Workspace, area: PublicArea) -> dict[str, Any]:
+    """The public release the synthetic table sits beside: its id (public) and the epoch of
+    the series (an integer from the private manifest; nothing else of it is copied), both
+    None before the first release."""
     folder = current_public_release(area.root)
-    if folder is None:
-        return {"release_id": None, "epoch": None}
-    try:
-        doc = json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        doc = {}
-    series = doc.get("series") if isinstance(doc.get("series"), dict) else {}
-    return {"release_id": doc.get("release_id", folder.name), "epoch": series.get("epoch")}
+    epoch = None
+    private = current_release(ws)
+    if private is not None:
+        try:
+            series = read_manifest(private).get("series")
+        except (OSError, ValueError):
+            series = None
+        found = series.get("epoch") if isinstance(series, dict) else None
+        epoch = found if isinstance(found, int) else None
+    return {"release_id": folder.name if folder is not None else None, "epoch": epoch}
 
 
-def sidecar(result: SyntheticResult, params: SynthesisParams, area: PublicArea,
-            created_at: str) -> dict[str, Any]:  # fmt: skip
+def sidecar(ws: Workspace, result: SyntheticResult, params: SynthesisParams,
+            area: PublicArea, created_at: str) -> dict[str, Any]:  # fmt: skip
     """The generator and its parameters, as published in ``synthetic.json``."""
     return {
         "synthetic": True,
@@ -92,7 +96,7 @@ def sidecar(result: SyntheticResult, params: SynthesisParams, area: PublicArea,
         "epsilon": params.epsilon,
         "delta": params.delta,
         "rows": result.cases.num_rows,
-        "source": source_release(area),
+        "source": source_release(ws, area),
         "created_at": created_at,
         "ctdc_version": __version__,
     }
@@ -145,12 +149,13 @@ def datapackage(folder: Path, schema: Schema, about: Mapping[str, Any]) -> dict[
     }
 
 
-def publish_synthetic(area: PublicArea, schema: Schema, result: SyntheticResult,
-                      params: SynthesisParams, now: datetime | None = None) -> Published:  # fmt: skip
+def publish_synthetic(ws: Workspace, area: PublicArea, schema: Schema,
+                      result: SyntheticResult, params: SynthesisParams,
+                      now: datetime | None = None) -> Published:  # fmt: skip
     """Write the synthetic folder in a hidden temp folder, rename it in, swap ``current``."""
     now = now or datetime.now(UTC)
     created_at = now.replace(microsecond=0).isoformat()
-    about = sidecar(result, params, area, created_at)
+    about = sidecar(ws, result, params, area, created_at)
     root = area.root / SYNTHETIC_DIR
     root.mkdir(parents=True, exist_ok=True)
     os.chmod(area.root, area.mode)

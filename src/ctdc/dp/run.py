@@ -31,4 +31,4 @@ def synthesize_and_publish(ws: Workspace, schema: Schema, params: SynthesisParam
     area = area_of(ws)
     with exclusive_lock(ws.lock_path, wait=wait):
         result = synthesize(ws, schema, params)
-        return publish_synthetic(area, schema, result, params)
+        return publish_synthetic(ws, area, schema, result, params)

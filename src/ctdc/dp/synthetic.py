@@ -223,8 +223,8 @@ def synthetic_table(sampled: pd.DataFrame, schema: Schema,
     sorted by content (the sampling order says nothing, but sorting costs nothing)."""
     release = pd.DataFrame(index=sampled.index)
     for n in schema.released:
-        release[n] = (sampled[n] if n in sampled.columns
-                      else pd.array([None] * len(sampled), dtype=schema[n].pandas_dtype))  # fmt: skip
+        missing = pd.array([None] * len(sampled), dtype=schema[n].pandas_dtype)
+        release[n] = sampled[n] if n in sampled.columns else missing
     release = apply_derivations(release, schema, {})  # leaves: the schema's own table
     for q, status in schema.status_columns.items():
         present = release[q].notna().to_numpy()

@@ -1,7 +1,8 @@
-"""Where the synthetic data sits in the public folder, and which files it holds.
+"""Where ``ctdc synthesize`` puts the synthetic data in the public folder, and its files.
 
-A leaf module (no heavy import) so that the audit's ``files`` check can
-allow exactly these names, and nothing else, without importing the generator.
+Part of the public folder's layout, so it lives in ``store`` beside
+``public.py``: the generator (``ctdc.dp``) writes these names and the audit's
+``files`` check allows exactly them, without either importing the other.
 """
 
 from __future__ import annotations
