@@ -23,10 +23,10 @@ import pyarrow.parquet as pq
 
 from ctdc.audit.model import CheckResult, fail, ok, plural
 from ctdc.audit.sources import Sources
-from ctdc.store.synthetic_area import SYNTHETIC_DIR, SYNTHETIC_FILES
 from ctdc.package import PACKAGE_FILES
 from ctdc.store.public import CATALOG_FILE, HIERARCHY_FILE, REPORT_FILE, VIEWS_FILE, PublicArea
 from ctdc.store.release import CASES_FILE, DICTIONARY_FILE, MANIFEST_FILE
+from ctdc.store.synthetic_area import SYNTHETIC_DIR, SYNTHETIC_FILES
 
 MARKERS = "markers and bytes"
 FILES = "files"

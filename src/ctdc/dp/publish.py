@@ -27,14 +27,6 @@ import pyarrow as pa
 
 from ctdc import __version__
 from ctdc.anonymize import Hierarchy
-from ctdc.store.synthetic_area import (
-    SYNTHETIC_CASES,
-    SYNTHETIC_DATAPACKAGE,
-    SYNTHETIC_DICTIONARY,
-    SYNTHETIC_DIR,
-    SYNTHETIC_META_KEY,
-    SYNTHETIC_SIDECAR,
-)
 from ctdc.dp.synthetic import SynthesisParams, SyntheticResult
 from ctdc.harmonize.dictionary import dictionary_table
 from ctdc.package.columns import read_columns
@@ -44,6 +36,14 @@ from ctdc.schema import Schema
 from ctdc.store.atomic import fsync_dir, fsync_file, write_parquet
 from ctdc.store.public import PublicArea, current_public_release
 from ctdc.store.release import current_release, read_manifest
+from ctdc.store.synthetic_area import (
+    SYNTHETIC_CASES,
+    SYNTHETIC_DATAPACKAGE,
+    SYNTHETIC_DICTIONARY,
+    SYNTHETIC_DIR,
+    SYNTHETIC_META_KEY,
+    SYNTHETIC_SIDECAR,
+)
 from ctdc.store.workspace import Workspace
 
 #: what every synthetic file says first
