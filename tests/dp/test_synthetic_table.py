@@ -24,7 +24,7 @@ def synthesized(shared_sample: Path) -> tuple[pa.Table, pd.DataFrame, Schema]:
     """One synthetic table of the shared sample (read only: synthesize() writes nothing)."""
     schema = load_schema(ROOT / "schemas" / "ctdc.yaml")
     ws = Workspace(shared_sample / "data")
-    result = synthesize(ws, schema, SynthesisParams(epsilon=2.0, rows=ROWS))
+    result = synthesize(ws, schema, SynthesisParams(epsilon=1.0, rows=ROWS))
     return result.cases, true_records(ws, schema), schema
 
 
