@@ -50,6 +50,10 @@ FORBIDDEN: dict[str, set[str]] = {
     "runlog": {"store", "formats", "mapping", "ingest", "onboard", "quarantine", "anonymize",
                "harmonize", "query", "report", "sample", "cli", "package", "status", "audit",
                "stats", "release_report"},
+    # ``ctdc synthesize``: the staged records (harmonize's merge) to pac-synth, then the public
+    # folder; it never reads an export nor is read by a stage
+    "dp": {"cli", "ingest", "formats", "mapping", "onboard", "sample", "quarantine", "query",
+           "audit", "stats", "report", "release_report", "status"},
     # ``ctdc status``: reads the workspace (store, quarantine, the log), runs no stage
     "status": {"cli", "ingest", "harmonize", "formats", "mapping", "onboard", "sample",
                "anonymize", "query", "audit", "stats", "report", "package", "release_report"},
