@@ -144,3 +144,26 @@ def test_nothing_staged_is_a_data_error(tmp_path: Path) -> None:
     assert "error[no-staged-data]" in result.stderr and "ctdc ingest" in result.stderr
     assert "Traceback" not in result.output
     assert not (tmp_path / "data" / "public" / "synthetic").exists()
+
+
+def test_the_budget_is_charged_before_anything_is_fitted_or_published(
+    marked: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``_charge_budget`` is the ledger's call site: a refusal there publishes nothing."""
+    import ctdc.dp.synthetic as synthetic
+    from ctdc.errors import CtdcError
+
+    def refuse(ws: Workspace, epsilon: float, delta: float) -> None:
+        assert (epsilon, delta) == (0.5, 1e-6)
+        raise CtdcError("bad-option", "budget refused (stand-in for budget-exceeded)")
+
+    def never(*args: object) -> None:
+        raise AssertionError("fitted after a refused charge")
+
+    monkeypatch.setattr(synthetic, "_charge_budget", refuse)
+    monkeypatch.setattr(synthetic, "fit_and_sample", never)
+    before = sorted((marked / "data" / "public" / "synthetic").iterdir())
+    result = run_ctdc(marked, "--data-dir", "data", "synthesize", "--epsilon", "0.5", "--rows",
+                      "10")  # fmt: skip
+    assert result.exit_code == 2 and "budget refused" in result.stderr
+    assert sorted((marked / "data" / "public" / "synthetic").iterdir()) == before
