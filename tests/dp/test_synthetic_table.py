@@ -101,3 +101,21 @@ def test_rare_real_combinations_are_copied_no_more_than_chance(synthesized: tupl
     print(f"rare copies: synthetic {synthetic:.4f}, independent marginals {chance:.4f}")
     # one or two rows of 400 by chance, never a systematic copy of the rare records
     assert synthetic <= max(3 * chance, 5 / ROWS)
+
+
+def test_flags_keep_true_false_and_not_recorded_through_pac_synth_encoding() -> None:
+    """pac-synth does not count empty values: FALSE goes in empty, NULL as a value of its own,
+    and all three states (and NULL categories and years) come back as they went in."""
+    from ctdc.dp.synthetic import decode, encode
+
+    schema = load_schema(ROOT / "schemas" / "ctdc.yaml")
+    names = ["year_of_registration", "gender", "is_abduction"]
+    frame = pd.DataFrame({
+        "year_of_registration": pd.array([2019, None, 2020], dtype="Int16"),
+        "gender": pd.array([None, "Male", "Female"], dtype="string"),
+        "is_abduction": pd.array([True, False, None], dtype="boolean"),
+    })  # fmt: skip
+    encoded = encode(frame, schema, names)
+    assert encoded["is_abduction"].tolist() == ["1", "", "null"]
+    raw = [names, *encoded.to_numpy().tolist()]
+    pd.testing.assert_frame_equal(decode(raw, schema, names), frame)
