@@ -167,3 +167,29 @@ def test_the_budget_is_charged_before_anything_is_fitted_or_published(
                       "10")  # fmt: skip
     assert result.exit_code == 2 and "budget refused" in result.stderr
     assert sorted((marked / "data" / "public" / "synthetic").iterdir()) == before
+
+
+def test_a_pac_synth_panic_is_a_clear_data_error_not_a_traceback(
+    marked: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pac-synth panics (a Rust panic, a BaseException) when its noisy record count comes out
+    negative: the run stops with ``too-few-records``, publishes nothing and does not retry."""
+    import pacsynth
+
+    class PanicException(BaseException):  # pyo3's, by name: it cannot be imported
+        pass
+
+    calls = []
+
+    def panic(self: object, dataset: object) -> None:
+        calls.append(1)
+        raise PanicException("adding noise to number of records resulted in a negative number")
+
+    monkeypatch.setattr(pacsynth.DpAggregateSeededSynthesizer, "fit", panic, raising=False)
+    before = sorted((marked / "data" / "public" / "synthetic").iterdir())
+    result = run_ctdc(marked, "--data-dir", "data", "synthesize", "--epsilon", "1", "--rows",
+                      "10")  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert "error[too-few-records]" in result.stderr and "Traceback" not in result.output
+    assert calls == [1]
+    assert sorted((marked / "data" / "public" / "synthetic").iterdir()) == before

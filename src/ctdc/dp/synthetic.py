@@ -76,6 +76,11 @@ MAX_DELTA = 1e-3
 #: ~1,200 records with ~60 columns 3 lost every year and country at epsilon 1 (2 kept some),
 #: and a 3-way fit of ~50,000 such records had not finished after 5 minutes (docs/synthetic.md)
 REPORTING_LENGTH = 2
+#: share of epsilon pac-synth spends on a noisy count of the records (which ctdc does not use:
+#: ``--rows`` says how many to sample). pac-synth's default 0.005 gives that count a noise
+#: of about 1,000 records at epsilon 1, and pac-synth panics when the count comes out
+#: negative: on 156 records it did so about every other run. At 0.1 the noise is ~50.
+RECORDS_EPSILON_PROPORTION = 0.1
 #: how flags reach pac-synth (FALSE is its uncounted empty value)
 _TRUE, _NULL, _EMPTY = "1", "null", ""
 
@@ -198,6 +203,7 @@ def _parameters(params: SynthesisParams) -> Any:
         .epsilon(params.epsilon)
         .delta(params.delta)
         .empty_value(_EMPTY)
+        .number_of_records_epsilon_proportion(RECORDS_EPSILON_PROPORTION)
         .build()
     )
 
@@ -212,8 +218,18 @@ def fit_and_sample(encoded: pd.DataFrame, params: SynthesisParams) -> tuple[list
     parameters = _parameters(params)
     dataset = pacsynth.Dataset(pacsynth.Dataset.data_frame_to_raw_data(encoded))
     synth = pacsynth.DpAggregateSeededSynthesizer(parameters)
-    synth.fit(dataset)
-    return synth.sample(params.rows), parameters
+    try:
+        synth.fit(dataset)
+        return synth.sample(params.rows), parameters
+    except BaseException as exc:  # a Rust panic is a BaseException (pyo3's PanicException)
+        if type(exc).__name__ != "PanicException":
+            raise
+        # never retried: trying again until the noise suits would condition it on the data
+        raise CtdcError(Slug.TOO_FEW_RECORDS, f"pac-synth gave up on {len(encoded)} records "
+                        f"at epsilon {params.epsilon:g} (its noisy record count came out "
+                        "negative); nothing was published, the attempt's budget is spent",
+                        fix="stage more records, or synthesize with a larger --epsilon"
+                        ) from None  # fmt: skip
 
 
 def synthetic_table(sampled: pd.DataFrame, schema: Schema,
