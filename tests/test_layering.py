@@ -50,9 +50,10 @@ FORBIDDEN: dict[str, set[str]] = {
     "runlog": {"store", "formats", "mapping", "ingest", "onboard", "quarantine", "anonymize",
                "harmonize", "query", "report", "sample", "cli", "package", "status", "audit",
                "stats", "release_report"},
-    # DP products of the staged data (harmonize's merge) and their budget; status reads it
-    "dp": {"cli", "ingest", "sample", "formats", "mapping", "onboard", "quarantine", "audit",
-           "report", "status", "stats", "release_report"},
+    # DP products of the staged data (harmonize's merge): ``ctdc stats --dp`` (OpenDP), ``ctdc
+    # synthesize`` (pac-synth), the budget they spend (status reads it); never read by a stage
+    "dp": {"cli", "ingest", "sample", "formats", "mapping", "onboard", "quarantine", "query",
+           "audit", "report", "status", "stats", "release_report"},
     # ``ctdc status``: reads the workspace (store, quarantine, the log), runs no stage
     "status": {"cli", "ingest", "harmonize", "formats", "mapping", "onboard", "sample",
                "anonymize", "query", "audit", "stats", "report", "package", "release_report"},

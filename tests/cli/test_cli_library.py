@@ -36,7 +36,7 @@ from ctdc.store.workspace import Workspace, init_workspace
 
 CLI = ROOT / "src" / "ctdc" / "cli"
 GROUPS = ["init", "sample", "ingest", "validate", "harmonize", "query", "audit", "withdraw",
-          "stats", "report", "policy", "key", "quarantine", "mapping"]  # fmt: skip
+          "stats", "report", "policy", "key", "quarantine", "mapping", "synthesize"]  # fmt: skip
 
 
 def listing(root: Path) -> set[Path]:

@@ -34,13 +34,16 @@ from ctdc.store.public import (
     PublicArea,
 )
 from ctdc.store.release import CASES_FILE, DICTIONARY_FILE, MANIFEST_FILE
+from ctdc.store.synthetic_area import SYNTHETIC_DIR, SYNTHETIC_FILES
 
 MARKERS = "markers and bytes"
 FILES = "files"
 RELEASE_FILES = frozenset({CASES_FILE, DICTIONARY_FILE, MANIFEST_FILE})
 #: what ``ctdc.package`` adds to a public release, besides its hierarchy tables
 DERIVED_FILES = frozenset(PACKAGE_FILES)
-ROOT_ENTRIES = frozenset({"current", "releases", CATALOG_FILE, VIEWS_FILE, REPORT_FILE, DP_DIR})
+ROOT_ENTRIES = frozenset(
+    {"current", "releases", CATALOG_FILE, VIEWS_FILE, REPORT_FILE, DP_DIR, SYNTHETIC_DIR}
+)
 RELEASE_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{8}(-\d+)?")
 #: hex strings at least this long are looked for by window (pseudonyms, hashes, batch ids)
 _HEX_MIN = 16
@@ -300,7 +303,7 @@ def _area_problems(area: PublicArea) -> list[str]:
             # the current release has the package's files; a kept older one may predate them
             required = RELEASE_FILES | (DERIVED_FILES if child.name == current else frozenset())
             problems += _release_problems(child, area, f"releases/{child.name}", required)
-    return problems
+    return problems + list(_synthetic_problems(area))
 
 
 def _dp_problems(area: PublicArea) -> Iterable[str]:
@@ -322,3 +325,41 @@ def _dp_problems(area: PublicArea) -> Iterable[str]:
             yield f"{label} is not a regular file"
         elif _mode(path) != area.file_mode:
             yield f"{label} has mode {_mode(path):04o}, not {area.file_mode:04o}"
+
+
+def _synthetic_problems(area: PublicArea) -> Iterable[str]:
+    """``synthetic/`` (``ctdc synthesize``, docs/synthetic.md): ``current``, a relative link to
+    a folder beside it, and folders named like a release id holding exactly the synthetic
+    files, at the area's modes; anything else is stray."""
+    root = area.root / SYNTHETIC_DIR
+    if not root.exists() and not root.is_symlink():
+        return
+    if root.is_symlink() or not root.is_dir():
+        yield f"{SYNTHETIC_DIR} is not a folder"
+        return
+    if _mode(root) != area.mode:
+        yield f"{SYNTHETIC_DIR} has mode {_mode(root):04o}, not {area.mode:04o}"
+    for child in sorted(root.iterdir()):
+        label = f"{SYNTHETIC_DIR}/{child.name}"
+        if child.name == "current":
+            target = os.readlink(child) if child.is_symlink() else None
+            if target is None or not RELEASE_ID.fullmatch(target) or not (root / target).is_dir():
+                yield f"{label} is not a relative symlink to a synthetic folder beside it"
+            continue
+        if not RELEASE_ID.fullmatch(child.name):
+            yield f"stray {label}"
+            continue
+        if child.is_symlink() or not child.is_dir():
+            yield f"{label} is not a folder"
+            continue
+        if _mode(child) != area.mode:
+            yield f"{label} has mode {_mode(child):04o}, not {area.mode:04o}"
+        names = {p.name for p in child.iterdir()}
+        yield from (f"stray {label}/{n}" for n in sorted(names - SYNTHETIC_FILES))
+        yield from (f"{label}/{n} is missing" for n in sorted(SYNTHETIC_FILES - names))
+        for n in sorted(names & SYNTHETIC_FILES):
+            f = child / n
+            if f.is_symlink() or not f.is_file():
+                yield f"{label}/{n} is not a regular file"
+            elif _mode(f) != area.file_mode:
+                yield f"{label}/{n} has mode {_mode(f):04o}, not {area.file_mode:04o}"

@@ -29,6 +29,7 @@ from ctdc.cli.reprocess import reprocess as reprocess_command
 from ctdc.cli.sample import sample as sample_command
 from ctdc.cli.stats import stats as stats_command
 from ctdc.cli.status import status as status_command
+from ctdc.cli.synthesize import synthesize as synthesize_command
 from ctdc.cli.withdraw import withdraw as withdraw_command
 from ctdc.cli.workspace import init as init_command
 from ctdc.config import load_settings
@@ -111,6 +112,7 @@ app.command("report")(report_command)
 app.command("audit")(audit_command)
 app.command("withdraw")(withdraw_command)
 app.command("status")(status_command)
+app.command("synthesize")(synthesize_command)
 app.add_typer(policy_app, name="policy")
 app.add_typer(key_app, name="key")
 app.add_typer(quarantine_app, name="quarantine")

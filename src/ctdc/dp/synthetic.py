@@ -1,0 +1,287 @@
+"""A differentially private synthetic ``cases`` table, fitted on the true staged records.
+
+The generator is Microsoft's Synthetic Data Showcase core, ``pac-synth``
+(``DpAggregateSeededSynthesizer``): it counts every combination of up to
+``reporting_length`` attribute values in the true records, adds Gaussian noise
+calibrated to (epsilon, delta), drops noisy counts under its thresholds and
+samples records that reproduce the noisy counts. The guarantee is pac-synth's
+and covers everything derived from its output; nothing here adds noise or
+touches the mechanism. We only choose its input and read its output.
+
+What is synthesized, and why:
+
+* the released fields of the schema (quasi-identifiers, sensitive flags,
+  attributes) **as recorded** (a year, an age band, a country code), not at the
+  k-anonymous release's generalized level: DP does not need generalization to
+  protect people, and leaves are what analysts want to cross-tabulate. The
+  level columns (``citizenship_region``...) are then computed from the
+  synthesized leaf through the same hierarchies the real release uses
+  (:func:`ctdc.harmonize.levels.split_levels`), so they always agree with it.
+* never the pseudonym, organization id, batch id or any free-text field
+  (schema type ``string``): they are not in the input pac-synth sees.
+* a field the schema ``derive``-s from another (majority status from age band)
+  is not synthesized but recomputed from the synthesized source, and a derived
+  quasi-identifier is blanked where its synthesized source is NULL, exactly as
+  the release does (:func:`ctdc.harmonize.derive.apply_derivations`).
+* flags are given to pac-synth sparsely: TRUE as an attribute, NULL as an
+  attribute of its own (``null``) and FALSE as pac-synth's "empty" value, which it
+  does not count. Most flags are FALSE, so the combinations stay few and the
+  budget goes to what is informative; the three states survive the round trip.
+
+Status columns: the synthetic table has no suppression and no
+generalization, so each quasi-identifier's ``_status`` says ``as_recorded``
+where the synthesized value is present and ``not_recorded`` where it is NULL.
+They do not describe a real record: there is none behind a synthetic row.
+
+The table is charged to the privacy budget (``ctdc.dp.budget``) before anything is
+fitted: a refused charge spends nothing and publishes nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ctdc.anonymize import Hierarchy
+from ctdc.errors import CtdcError
+from ctdc.harmonize.derive import apply_derivations, label_columns
+from ctdc.harmonize.levels import split_levels
+from ctdc.harmonize.merge import merge_staging
+from ctdc.harmonize.release_table import to_release_table
+from ctdc.harmonize.settings import field_hierarchy
+from ctdc.schema import Schema
+from ctdc.slugs import Slug
+from ctdc.store.ledger import live_entries, read_entries
+from ctdc.store.withdrawals import read_withdrawals
+from ctdc.store.workspace import Workspace
+
+GENERATOR = "pac-synth"
+SYNTHESIZER = "DpAggregateSeededSynthesizer"
+#: most rows one run may sample: pac-synth holds them all in memory as Python lists
+MAX_ROWS = 200_000
+#: an epsilon above this protects next to nothing; refused rather than published as "DP"
+MAX_EPSILON = 10.0
+#: delta must stay far below 1 / (number of records); this default does up to 10^5 records
+DEFAULT_DELTA = 1e-6
+MAX_DELTA = 1e-3
+#: combinations of up to this many attribute values are counted: 2, not pac-synth's 3, as on
+#: ~1,200 records with ~60 columns 3 lost every year and country at epsilon 1 (2 kept some),
+#: and a 3-way fit of ~50,000 such records had not finished after 5 minutes (docs/synthetic.md)
+REPORTING_LENGTH = 2
+#: share of epsilon pac-synth spends on a noisy count of the records (which ctdc does not use:
+#: ``--rows`` says how many to sample). pac-synth's default 0.005 gives that count a noise
+#: of about 1,000 records at epsilon 1, and pac-synth panics when the count comes out
+#: negative: on 156 records it did so about every other run. At 0.1 the noise is ~50.
+RECORDS_EPSILON_PROPORTION = 0.1
+#: how flags reach pac-synth (FALSE is its uncounted empty value)
+_TRUE, _NULL, _EMPTY = "1", "null", ""
+
+
+@dataclass(frozen=True)
+class SynthesisParams:
+    """What the steward chose: the budget of this run and how many rows to sample."""
+
+    epsilon: float
+    rows: int
+    delta: float = DEFAULT_DELTA
+    reporting_length: int = REPORTING_LENGTH
+
+    def check(self) -> None:
+        """Refuse a budget or a size that cannot be honoured: ``bad-option`` (exit 2)."""
+        eps, delta = self.epsilon, self.delta
+        if not (math.isfinite(eps) and 0 < eps <= MAX_EPSILON):
+            raise CtdcError(Slug.BAD_OPTION, f"--epsilon {eps}: give a number above 0 and at "
+                            f"most {MAX_EPSILON:g} (smaller is more private; 1 is common)",
+                            fix="e.g. `ctdc synthesize --epsilon 1 --rows 1000`")  # fmt: skip
+        if not (math.isfinite(delta) and 0 < delta <= MAX_DELTA):
+            raise CtdcError(Slug.BAD_OPTION, f"--delta {delta}: give a number above 0 and at "
+                            f"most {MAX_DELTA:g}, far below 1 / (number of records)",
+                            fix=f"leave it out for the default {DEFAULT_DELTA:g}")  # fmt: skip
+        if not 0 < self.rows <= MAX_ROWS:
+            raise CtdcError(Slug.BAD_OPTION, f"--rows {self.rows}: give a whole number from 1 "
+                            f"to {MAX_ROWS:,}", fix="e.g. --rows 1000")  # fmt: skip
+        if not 1 <= self.reporting_length <= 5:
+            raise CtdcError(Slug.BAD_OPTION, f"reporting length {self.reporting_length}: 1 to 5")
+
+
+@dataclass(frozen=True)
+class SyntheticResult:
+    """The synthetic table and what produced it (nothing of a real record)."""
+
+    cases: pa.Table
+    #: the generator's name, version and parameters, for the public sidecar
+    generator: dict[str, Any]
+    hierarchies: dict[str, Hierarchy] = field(default_factory=dict)
+
+
+def _charge_budget(ws: Workspace, params: SynthesisParams) -> None:
+    """Charge the table to the epoch's privacy budget (``budget-exceeded`` when it would
+    go over), before the fit: a refused charge spends nothing and publishes nothing."""
+    from ctdc.dp.budget import charge
+
+    charge(ws, product=f"synthetic cases ({params.rows:,} rows)", epsilon=params.epsilon,
+           delta=params.delta)  # fmt: skip
+
+
+def synthesized_fields(schema: Schema) -> list[str]:
+    """The released fields pac-synth sees: no free text, no field recomputed from another."""
+    return [n for n in schema.released if schema[n].type != "string" and schema[n].derive is None]
+
+
+def hierarchies_of(schema: Schema) -> dict[str, Hierarchy]:
+    """The hierarchy of every released field that has one (level columns, dictionary)."""
+    return {n: field_hierarchy(schema[n]) for n in schema.released if schema[n].hierarchy}
+
+
+def true_records(ws: Workspace, schema: Schema) -> pd.DataFrame:
+    """The live staged batches merged, one record per person (the latest batch wins), the
+    withdrawn cases left out: the data the k-anonymous release is built from.
+
+    Raises ``no-staged-data`` when nothing is staged (or everything was withdrawn).
+    """
+    entries, _ = live_entries(read_entries(ws))
+    if not entries:
+        raise CtdcError(Slug.NO_STAGED_DATA, f"no committed batch in {ws.ledger_dir}; nothing "
+                        "to fit a synthesizer on")  # fmt: skip
+    frame, _ = merge_staging(ws, entries)
+    withdrawn = read_withdrawals(ws)
+    if withdrawn:
+        frame = frame[~frame["case_pseudonym"].isin(withdrawn)]
+    if frame.empty:
+        raise CtdcError(Slug.NO_STAGED_DATA, "every staged record was withdrawn")
+    return frame[[n for n in schema.released if n in frame.columns]].reset_index(drop=True)
+
+
+def encode(frame: pd.DataFrame, schema: Schema, names: list[str]) -> pd.DataFrame:
+    """The records as pac-synth's text attributes (see the module doc for flags)."""
+    out: dict[str, pd.Series] = {}
+    for n in names:
+        col = frame[n]
+        if schema[n].type == "boolean":
+            text = np.where(col.isna(), _NULL, np.where(col.fillna(False), _TRUE, _EMPTY))
+            out[n] = pd.Series(text, index=frame.index, dtype=object)
+        else:
+            out[n] = col.astype("string").fillna(_EMPTY).astype(object)
+    return pd.DataFrame(out)
+
+
+def decode(raw: list[list[str]], schema: Schema, names: list[str]) -> pd.DataFrame:
+    """pac-synth's sampled rows back to typed columns (empty -> NULL, or FALSE for a flag)."""
+    header, body = raw[0], raw[1:]
+    text = pd.DataFrame(body, columns=header, dtype=object)
+    out: dict[str, Any] = {}
+    for n in names:
+        col = text[n] if n in text.columns else pd.Series([_EMPTY] * len(text), dtype=object)
+        f = schema[n]
+        if f.type == "boolean":
+            out[n] = pd.array(col.map({_TRUE: True, _EMPTY: False, _NULL: None}), dtype="boolean")
+        elif f.type == "integer":
+            num = pd.to_numeric(col.replace(_EMPTY, None), errors="raise")
+            out[n] = pd.array(num, dtype="Int16")
+        else:
+            out[n] = pd.array(col.replace(_EMPTY, None), dtype="string")
+    return pd.DataFrame(out)
+
+
+def _parameters(params: SynthesisParams) -> Any:
+    """pac-synth's parameters: this run's epsilon, delta and reporting length, the rest its
+    defaults (recorded in the sidecar as pac-synth itself serializes them)."""
+    import pacsynth
+
+    return (
+        pacsynth.DpAggregateSeededParametersBuilder()
+        .reporting_length(params.reporting_length)
+        .epsilon(params.epsilon)
+        .delta(params.delta)
+        .empty_value(_EMPTY)
+        .number_of_records_epsilon_proportion(RECORDS_EPSILON_PROPORTION)
+        .build()
+    )
+
+
+def fit_and_sample(encoded: pd.DataFrame, params: SynthesisParams) -> tuple[list[list[str]], Any]:
+    """pac-synth's fit on ``encoded`` and ``params.rows`` sampled rows; its parameters."""
+    try:
+        import pacsynth
+    except ImportError as exc:
+        raise CtdcError(Slug.MISSING_EXTRA, "pac-synth is not installed",
+                        fix="pip install pac-synth") from exc  # fmt: skip
+    parameters = _parameters(params)
+    dataset = pacsynth.Dataset(pacsynth.Dataset.data_frame_to_raw_data(encoded))
+    synth = pacsynth.DpAggregateSeededSynthesizer(parameters)
+    try:
+        synth.fit(dataset)
+        return synth.sample(params.rows), parameters
+    except BaseException as exc:  # a Rust panic is a BaseException (pyo3's PanicException)
+        if type(exc).__name__ != "PanicException":
+            raise
+        # never retried: trying again until the noise suits would condition it on the data
+        raise CtdcError(Slug.TOO_FEW_RECORDS, f"pac-synth gave up on {len(encoded)} records "
+                        f"at epsilon {params.epsilon:g} (its noisy record count came out "
+                        "negative); nothing was published, the attempt's budget is spent",
+                        fix="stage more records, or synthesize with a larger --epsilon"
+                        ) from None  # fmt: skip
+
+
+def synthetic_table(sampled: pd.DataFrame, schema: Schema,
+                    hierarchies: Mapping[str, Hierarchy]) -> pa.Table:  # fmt: skip
+    """The sampled fields as the public cases file: derived fields, level columns, statuses
+    and flag labels computed as the release computes them, cast to its Arrow schema and
+    sorted by content (the sampling order says nothing, but sorting costs nothing)."""
+    release = pd.DataFrame(index=sampled.index)
+    for n in schema.released:
+        missing = pd.array([None] * len(sampled), dtype=schema[n].pandas_dtype)
+        release[n] = sampled[n] if n in sampled.columns else missing
+    release = apply_derivations(release, schema, {})  # leaves: the schema's own table
+    for q, status in schema.status_columns.items():
+        present = release[q].notna().to_numpy()
+        release[status] = pd.array(np.where(present, "as_recorded", "not_recorded"),
+                                   dtype="string")  # fmt: skip
+    labels = label_columns(release, schema)
+    release = split_levels(release, schema, hierarchies)
+    for name, col in labels.items():
+        release[name] = col
+    cases = to_release_table(release, schema.release_arrow_schema())
+    order = pc.sort_indices(cases, sort_keys=[(n, "ascending") for n in cases.column_names])
+    return cases.take(order)
+
+
+def synthesize(ws: Workspace, schema: Schema, params: SynthesisParams) -> SyntheticResult:
+    """The synthetic table of ``params.rows`` rows, fitted on the true staged records.
+
+    Raises ``bad-option`` for a budget or size out of bounds, ``no-staged-data``
+    when nothing is staged; the budget is charged (:func:`_charge_budget`)
+    after the data is found and before anything is fitted.
+    """
+    params.check()
+    names = synthesized_fields(schema)
+    truth = true_records(ws, schema)
+    _charge_budget(ws, params)
+    raw, parameters = fit_and_sample(encode(truth, schema, names), params)
+    hierarchies = hierarchies_of(schema)
+    cases = synthetic_table(decode(raw, schema, names), schema, hierarchies)
+    generator = {
+        "name": GENERATOR,
+        "synthesizer": SYNTHESIZER,
+        "version": metadata.version(GENERATOR),
+        "parameters": _public_parameters(parameters.to_json_str()),
+        "synthesized_fields": names,
+        "flag_encoding": {"true": _TRUE, "null": _NULL, "false": "empty (not counted)"},
+    }
+    return SyntheticResult(cases, generator, hierarchies)
+
+
+def _public_parameters(text: str) -> dict[str, Any]:
+    """pac-synth's serialized parameters, as a JSON object (they hold no data, only settings)."""
+    import json
+
+    doc = json.loads(text)
+    return doc if isinstance(doc, dict) else {"parameters": doc}
