@@ -33,6 +33,9 @@ demo: $(STAMP)  ## run the whole job end to end on generated sample data
 	$(BIN)/ctdc --data-dir $(DEMO)/data ingest --org intl-agency $(DEMO)/exports/intl-agency.json
 	$(BIN)/ctdc --data-dir $(DEMO)/data ingest --org registry-gov $(DEMO)/exports/registry-gov.csv
 	$(BIN)/ctdc --data-dir $(DEMO)/data harmonize --k 10
+	@echo "differentially private products of the staged data, charged to the privacy budget"
+	$(BIN)/ctdc --data-dir $(DEMO)/data stats --dp 1 --by gender,data_source
+	$(BIN)/ctdc --data-dir $(DEMO)/data synthesize --epsilon 1 --rows 500
 	$(BIN)/ctdc --data-dir $(DEMO)/data report && $(BIN)/ctdc --data-dir $(DEMO)/data report --private
 	@echo "analysts read only the public folder: no key, no workspace"
 	$(BIN)/ctdc query --public-dir $(DEMO)/data/public \
