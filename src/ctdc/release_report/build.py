@@ -23,6 +23,7 @@ from pathlib import Path
 from ctdc import __version__
 from ctdc.errors import CtdcError
 from ctdc.release_report.charts import label
+from ctdc.release_report.dp_products import dp_section
 from ctdc.release_report.figures import Figure, private_figures, public_figures
 from ctdc.release_report.private import PrivateFacts, private_facts, reports_dir
 from ctdc.release_report.render import PageMeta, Section, page
@@ -81,8 +82,8 @@ def _meta(tables: ReleaseTables, *, private: bool, generated_at: str | None) -> 
     )  # fmt: skip
 
 
-def _sections(tables: ReleaseTables, schema: Schema,
-              facts: PrivateFacts | None) -> list[Section]:  # fmt: skip
+def _sections(tables: ReleaseTables, schema: Schema, facts: PrivateFacts | None,
+              public_root: Path) -> list[Section]:  # fmt: skip
     public = public_figures(tables, schema)
     protection, patterns = public[:2], public[2:]
     k = tables.k
@@ -110,14 +111,15 @@ def _sections(tables: ReleaseTables, schema: Schema,
         "of prevalence. Each chart counts records by the level a value is mostly published "
         f"at; a category with fewer than k = {html.escape(str(k))} records is suppressed.</p>",
         patterns))  # fmt: skip
-    return sections
+    products = dp_section(public_root)  # labelled apart: not the k-anonymous release
+    return [*sections, products] if products is not None else sections
 
 
 def public_report(public_root: Path, schema: Schema, *,
                   generated_at: str | None = None) -> Report:  # fmt: skip
     """The public report of ``<public_root>/current``: safe aggregates only."""
     tables = release_tables(public_root, schema)
-    sections = _sections(tables, schema, None)
+    sections = _sections(tables, schema, None, public_root)
     text = page(_meta(tables, private=False, generated_at=generated_at), sections)
     figures = tuple(f for s in sections for f in s.figures)
     return Report(tables.release_id, False, text, figures, tables)
@@ -138,7 +140,7 @@ def private_report(ws: Workspace, schema: Schema, *, public_root: Path | None = 
                         f"{facts.manifest.release_id} is not the public folder's "
                         f"{tables.release_id}", fix="run `ctdc harmonize`: it publishes "
                         "the missing public copy")  # fmt: skip
-    sections = _sections(tables, schema, facts)
+    sections = _sections(tables, schema, facts, root)
     text = page(_meta(tables, private=True, generated_at=generated_at), sections)
     figures = tuple(f for s in sections for f in s.figures)
     return Report(tables.release_id, True, text, figures, tables)
