@@ -106,3 +106,21 @@ def test_a_quick_night_imports_no_data_stack(project: Path) -> None:
                           capture_output=True, text=True, timeout=120)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+def test_a_file_gone_mid_walk_leaves_no_stamp_and_the_run_stands(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An ingest's temp file removed while the stamp is taken: the harmonize still succeeds,
+    and with no stamp the next night runs the full check."""
+    data = project / "data"
+
+    def gone(*args: object) -> str:
+        raise FileNotFoundError("staging/.x.tmp")
+
+    monkeypatch.setattr(night_stamp, "night_digest", gone)
+    result = run_ctdc(project, "--data-dir", "data", "harmonize", "--new-epoch", "--quiet")
+    assert result.exit_code == 0, result.stderr
+    assert not (data / STAMP_FILE).exists()
+    monkeypatch.undo()
+    assert unchanged_night(data, OPTIONS) is None

@@ -31,17 +31,17 @@ from ctdc import __version__
 #: the stamp file, in the workspace
 STAMP_FILE = "last-harmonize.json"
 #: top-level names of the workspace no release depends on
-_LEFT_OUT = {"logs", STAMP_FILE, "harmonize.lock", "ingest.lock"}
+_LEFT_OUT = {"logs", STAMP_FILE, f".{STAMP_FILE}.tmp", "harmonize.lock", "ingest.lock"}
 #: files up to this size are hashed by content, larger ones (Parquet) by modification time
 _SMALL = 1 << 20
 _DAY = 86_400
 
 
-def _entries(root: Path, top: Path) -> Iterator[str]:
-    """One line per file, folder and symlink under ``root``, sorted, relative to ``top``."""
-    if not root.exists() and not root.is_symlink():
+def _entries(top: Path) -> Iterator[str]:
+    """One line per file, folder and symlink under ``top``, sorted, relative to it."""
+    if not top.exists() and not top.is_symlink():
         return
-    for folder, dirs, files in os.walk(root):
+    for folder, dirs, files in os.walk(top):
         here = Path(folder)
         if here == top:
             dirs[:] = [d for d in dirs if d not in _LEFT_OUT]
@@ -66,7 +66,7 @@ def night_digest(root: Path, public: Path, options: Mapping[str, Any], day: str 
     h = hashlib.sha256(json.dumps([__version__, dict(options), day], sort_keys=True).encode())
     for label, folder in (("workspace", root), ("public", public)):
         h.update(f"\n[{label}]\n".encode())
-        for line in _entries(folder, folder):
+        for line in _entries(folder):
             h.update(line.encode() + b"\n")
     return h.hexdigest()
 
@@ -79,17 +79,19 @@ def write_stamp(root: Path, public: Path, options: Mapping[str, Any], *, held: b
                 retention_days: int, release_id: str, public_path: Path) -> None:  # fmt: skip
     """After a harmonize (published or unchanged), under its lock: what the next night
     compares. A failure to write it costs the next night its shortcut, nothing more."""
-    doc = {"digest": night_digest(root, public, options, today() if held else None),
-           "held": held, "retention_days": retention_days, "public": str(public.absolute()),
-           "release_id": release_id, "public_path": str(public_path.absolute())}  # fmt: skip
-    tmp = root / f".{STAMP_FILE}.tmp"
-    try:  # private, as every file of the workspace (0600)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    tmp, stamp = root / f".{STAMP_FILE}.tmp", root / STAMP_FILE
+    try:  # a file gone mid-walk (an ingest's temp file): no stamp, the next night runs in full
+        doc = {"digest": night_digest(root, public, options, today() if held else None),
+               "held": held, "retention_days": retention_days,
+               "public": str(public.absolute()), "release_id": release_id,
+               "public_path": str(public_path.absolute())}  # fmt: skip
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # private, as the rest
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(json.dumps(doc))
-        os.replace(tmp, root / STAMP_FILE)
+        os.replace(tmp, stamp)
     except OSError:
         tmp.unlink(missing_ok=True)
+        stamp.unlink(missing_ok=True)
 
 
 def _due(root: Path, retention_days: int, now: float) -> bool:
