@@ -44,8 +44,11 @@ def test_values_stay_inside_each_field_domain(synthesized: tuple) -> None:
             assert set(col) <= set(f.allowed), name
         elif f.type == "integer":
             assert col.between(f.min or 0, truth[name].max()).all(), name
-    # the synthesizer is not silent: a good share of the main variables is filled in
-    assert frame["gender"].notna().mean() > 0.5
+    # the checks above are not vacuous: some values were synthesized. (How many is utility,
+    # not correctness, and random: at epsilon 1 on ~1,200 records pac-synth sometimes blanks
+    # gender in every row, so no share of one field is asserted; docs/synthetic.md.)
+    checked = [n for n in schema.released if schema[n].type in ("category", "country", "integer")]
+    assert sum(int(frame[n].notna().sum()) for n in checked) > 0
 
 
 def test_level_columns_statuses_and_labels_follow_the_value(synthesized: tuple) -> None:
