@@ -7,12 +7,14 @@ library only. It hashes the workspace as the last harmonize left it: every file'
 mode and size, the bytes of small files and the modification time of large ones, the
 target of every symlink, the same over the public folder, plus the run's options,
 ctdc's version, and the day while records are held (their wait decides what is
-published). It leaves out what no release depends on: the logs, the locks and itself.
+published). It leaves out what no release depends on: the logs, the locks and itself, and
+in the public folder what harmonize neither reads nor writes on such a night: the HTML
+report (written after a harmonize) and the DP products (``dp/``, ``synthetic/``).
 
 A run whose stamp is the stamp left by the last one, with no quarantined row or archived
 export due for the retention purge, would compute the same input digest: it says
 ``unchanged`` and stops. Anything else (an ingest, a withdrawal, a policy change, a
-rollback, a key whose mode changed, a removed public copy, a report written) runs the
+rollback, a key whose mode changed, a removed public copy) runs the
 full harmonize, which checks the inputs itself and writes the stamp again.
 """
 
@@ -32,20 +34,24 @@ from ctdc import __version__
 STAMP_FILE = "last-harmonize.json"
 #: top-level names of the workspace no release depends on
 _LEFT_OUT = {"logs", STAMP_FILE, f".{STAMP_FILE}.tmp", "harmonize.lock", "ingest.lock"}
+#: top-level names of the public folder harmonize neither reads nor writes on a night with
+#: nothing new: the report (`ctdc report`, written after a harmonize), the DP products
+_PUBLIC_LEFT_OUT = {"report.html", "dp", "synthetic"}
 #: files up to this size are hashed by content, larger ones (Parquet) by modification time
 _SMALL = 1 << 20
 _DAY = 86_400
 
 
-def _entries(top: Path) -> Iterator[str]:
-    """One line per file, folder and symlink under ``top``, sorted, relative to it."""
+def _entries(top: Path, left_out: set[str]) -> Iterator[str]:
+    """One line per file, folder and symlink under ``top``, sorted, relative to it, but for
+    the top-level names ``left_out``."""
     if not top.exists() and not top.is_symlink():
         return
     for folder, dirs, files in os.walk(top):
         here = Path(folder)
         if here == top:
-            dirs[:] = [d for d in dirs if d not in _LEFT_OUT]
-            files = [f for f in files if f not in _LEFT_OUT and not f.endswith(".lock")]
+            dirs[:] = [d for d in dirs if d not in left_out]
+            files = [f for f in files if f not in left_out and not f.endswith(".lock")]
         dirs.sort()
         for name in sorted([*dirs, *files]):
             path = here / name
@@ -64,9 +70,11 @@ def _entries(top: Path) -> Iterator[str]:
 def night_digest(root: Path, public: Path, options: Mapping[str, Any], day: str | None) -> str:
     """The stamp of the workspace ``root``, its public folder and one run's ``options``."""
     h = hashlib.sha256(json.dumps([__version__, dict(options), day], sort_keys=True).encode())
-    for label, folder in (("workspace", root), ("public", public)):
+    inside = {public.name} if public.absolute().parent == root.absolute() else set()
+    for label, folder, left_out in (("workspace", root, _LEFT_OUT | inside),  # walked apart:
+                                    ("public", public, _PUBLIC_LEFT_OUT)):  # fmt: skip
         h.update(f"\n[{label}]\n".encode())
-        for line in _entries(folder):
+        for line in _entries(folder, left_out):
             h.update(line.encode() + b"\n")
     return h.hexdigest()
 
