@@ -2,6 +2,7 @@
 
 * :mod:`ctdc.dp.aggregates` -- ``dp_counts``: counts (and shares) over a key set
   taken from the public schema, noise from OpenDP (``ctdc stats --dp``);
+* :mod:`ctdc.dp.records` -- the true records every product is computed from;
 * :mod:`ctdc.dp.keys` -- that key set, and its size limit;
 * :mod:`ctdc.dp.publish` -- the table and its JSON sidecar into ``<public>/dp/``;
 * :mod:`ctdc.dp.synthetic` -- a synthetic ``cases`` table with the release's columns, fitted

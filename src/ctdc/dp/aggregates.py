@@ -38,12 +38,8 @@ import pandas as pd
 
 from ctdc.dp.budget import BudgetEntry, charge, check_cost
 from ctdc.dp.keys import KeySet, key_set
-from ctdc.errors import CtdcError
-from ctdc.harmonize.merge import merge_staging
+from ctdc.dp.records import true_records
 from ctdc.schema import Schema
-from ctdc.slugs import Slug
-from ctdc.store.ledger import live_entries, read_entries
-from ctdc.store.withdrawals import read_withdrawals
 from ctdc.store.workspace import Workspace
 
 MECHANISM = "discrete Laplace (OpenDP make_count_by_categories >> then_laplace)"
@@ -135,17 +131,6 @@ def accuracy(scale: float, alpha: float) -> float:
     return float(_opendp().accuracy(scale=scale, alpha=alpha))
 
 
-def staged_records(ws: Workspace, columns: list[str]) -> pd.DataFrame:
-    """The live staged records, one per person (harmonize's merge), only ``columns``;
-    withdrawn records (``ctdc withdraw``) left out, as every release leaves them out."""
-    entries, _ = live_entries(read_entries(ws))
-    if not entries:
-        raise CtdcError(Slug.NO_STAGED_DATA, f"no committed batch in {ws.ledger_dir}")
-    frame, _ = merge_staging(ws, entries)
-    withdrawn = frame["case_pseudonym"].isin(read_withdrawals(ws))
-    return frame.loc[~withdrawn.to_numpy(dtype=bool), columns]
-
-
 def dp_counts(ws: Workspace, schema: Schema, by: list[str], epsilon: float, *,
               share: str | None = None, who: str | None = None) -> DpTable:  # fmt: skip
     """Charge the budget, then count ``by`` (and ``share``) with noise; see the module doc.
@@ -156,7 +141,7 @@ def dp_counts(ws: Workspace, schema: Schema, by: list[str], epsilon: float, *,
     check_cost(epsilon, 0.0)
     keys = key_set(schema, by, share)
     meas, scale, guaranteed = count_measurement(keys.size, epsilon)
-    records = staged_records(ws, [*by, *([share] if share else [])])
+    records = true_records(ws, [*by, *([share] if share else [])])
     if share:  # TRUE, or not (FALSE and NULL): the last axis of the key set
         records = records.assign(**{share: records[share].fillna(False).astype(bool)})
     codes = keys.codes(records)

@@ -51,16 +51,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ctdc.anonymize import Hierarchy
+from ctdc.dp.records import true_records
 from ctdc.errors import CtdcError
 from ctdc.harmonize.derive import apply_derivations, label_columns
 from ctdc.harmonize.levels import split_levels
-from ctdc.harmonize.merge import merge_staging
 from ctdc.harmonize.release_table import to_release_table
 from ctdc.harmonize.settings import field_hierarchy
 from ctdc.schema import Schema
 from ctdc.slugs import Slug
-from ctdc.store.ledger import live_entries, read_entries
-from ctdc.store.withdrawals import read_withdrawals
 from ctdc.store.workspace import Workspace
 
 GENERATOR = "pac-synth"
@@ -139,25 +137,6 @@ def synthesized_fields(schema: Schema) -> list[str]:
 def hierarchies_of(schema: Schema) -> dict[str, Hierarchy]:
     """The hierarchy of every released field that has one (level columns, dictionary)."""
     return {n: field_hierarchy(schema[n]) for n in schema.released if schema[n].hierarchy}
-
-
-def true_records(ws: Workspace, schema: Schema) -> pd.DataFrame:
-    """The live staged batches merged, one record per person (the latest batch wins), the
-    withdrawn cases left out: the data the k-anonymous release is built from.
-
-    Raises ``no-staged-data`` when nothing is staged (or everything was withdrawn).
-    """
-    entries, _ = live_entries(read_entries(ws))
-    if not entries:
-        raise CtdcError(Slug.NO_STAGED_DATA, f"no committed batch in {ws.ledger_dir}; nothing "
-                        "to fit a synthesizer on")  # fmt: skip
-    frame, _ = merge_staging(ws, entries)
-    withdrawn = read_withdrawals(ws)
-    if withdrawn:
-        frame = frame[~frame["case_pseudonym"].isin(withdrawn)]
-    if frame.empty:
-        raise CtdcError(Slug.NO_STAGED_DATA, "every staged record was withdrawn")
-    return frame[[n for n in schema.released if n in frame.columns]].reset_index(drop=True)
 
 
 def encode(frame: pd.DataFrame, schema: Schema, names: list[str]) -> pd.DataFrame:
@@ -263,7 +242,7 @@ def synthesize(ws: Workspace, schema: Schema, params: SynthesisParams) -> Synthe
     """
     params.check()
     names = synthesized_fields(schema)
-    truth = true_records(ws, schema)
+    truth = true_records(ws, list(schema.released))
     _charge_budget(ws, params)
     raw, parameters = fit_and_sample(encode(truth, schema, names), params)
     hierarchies = hierarchies_of(schema)
