@@ -38,6 +38,9 @@ def test_the_stamp_stands_until_an_input_changes(project: Path) -> None:
     (data / "public" / "report.html").write_text("<html></html>", encoding="utf-8")
     (data / "public" / "dp").mkdir()
     (data / "public" / "dp" / "20261202T000000Z-counts-gender.json").write_text("{}")
+    (data / "privacy-budget.jsonl").write_text("{}\n")
+    (data / "reports").mkdir()
+    (data / "reports" / "private.html").write_text("<html></html>")
     assert unchanged_night(data, OPTIONS) is not None
     write_test_export(project / "more.csv", 10, seed=9)
     assert run_ctdc(project, "--data-dir", "data", "ingest", "--org", "test-org",

@@ -7,7 +7,8 @@ library only. It hashes the workspace as the last harmonize left it: every file'
 mode and size, the bytes of small files and the modification time of large ones, the
 target of every symlink, the same over the public folder, plus the run's options,
 ctdc's version, and the day while records are held (their wait decides what is
-published). It leaves out what no release depends on: the logs, the locks and itself, and
+published). It leaves out what no release depends on: the logs, the locks, itself, the
+private reports, the privacy-budget ledger and the key's backup record, and
 in the public folder what harmonize neither reads nor writes on such a night: the HTML
 report (written after a harmonize) and the DP products (``dp/``, ``synthetic/``).
 
@@ -33,7 +34,18 @@ from ctdc import __version__
 #: the stamp file, in the workspace
 STAMP_FILE = "last-harmonize.json"
 #: top-level names of the workspace no release depends on
-_LEFT_OUT = {"logs", STAMP_FILE, f".{STAMP_FILE}.tmp", "harmonize.lock", "ingest.lock"}
+_LEFT_OUT = {
+    "logs",
+    STAMP_FILE,
+    f".{STAMP_FILE}.tmp",
+    "harmonize.lock",
+    "ingest.lock",
+    # written beside harmonize, never read by it: private reports, the DP budget
+    # ledger, the key's backup record
+    "reports",
+    "privacy-budget.jsonl",
+    "key-backup.json",
+}
 #: top-level names of the public folder harmonize neither reads nor writes on a night with
 #: nothing new: the report (`ctdc report`, written after a harmonize), the DP products
 _PUBLIC_LEFT_OUT = {"report.html", "dp", "synthetic"}
