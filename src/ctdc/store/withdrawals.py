@@ -59,10 +59,12 @@ def withdraw(ws: Workspace, org: str, case_ids: list[str], reason: str) -> tuple
         staged: set[str] = set()
         for path in sorted(ws.staging_dir(org).glob("*.parquet")):
             staged |= set(pq.read_table(path, columns=["case_pseudonym"]).column(0).to_pylist())
-        missing = [c for c, p in zip(texts, wanted, strict=True) if p not in staged]
-        if missing:
+        missing = [i for i, p in enumerate(wanted, start=1) if p not in staged]
+        if missing:  # by position, not by value: an error line never shows a case id
+            where = ", ".join(map(str, missing[:10])) + (", ..." if len(missing) > 10 else "")
             raise CtdcError(Slug.CASE_NOT_FOUND, f"{len(missing)} of {len(texts)} case ids of "
-                            f"{org} are in no staged batch, e.g. {missing[0]!r}")  # fmt: skip
+                            f"{org} are in no staged batch: number {where} in the order "
+                            "given")  # fmt: skip
         new = add_withdrawals(ws, org, wanted, reason)
     return new, len(set(wanted)) - new
 
