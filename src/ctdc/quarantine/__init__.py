@@ -7,7 +7,6 @@ a spreadsheet.
 
 from ctdc.quarantine.export import (
     ExportResult,
-    export_csv,
     export_dialect,
     export_quarantine,
     neutralize,
@@ -29,7 +28,6 @@ __all__ = [
     "BatchSummary",
     "ExportResult",
     "PurgeResult",
-    "export_csv",
     "export_dialect",
     "export_quarantine",
     "list_batches",

@@ -141,24 +141,6 @@ def export_dialect(source: SourceSpec | None) -> tuple[str, str]:
     return ("utf-8-sig" if utf8 else source.encoding), source.delimiter
 
 
-def export_csv(
-    ws: Workspace, org: str, out: Path | None, *, encoding: str = "utf-8-sig", delimiter: str = ","
-) -> ExportResult:
-    """Write the org's quarantine as a neutralized CSV (0600: it holds raw rows).
-
-    ``out`` None writes to standard output.
-    """
-    frame = quarantine_frame(ws, org)
-    text = neutralize(frame).to_csv(index=False, sep=delimiter, lineterminator="\r\n")
-    data = text.encode(encoding, errors="replace")
-    if out is None:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-        return ExportResult("-", len(frame))
-    write_bytes(out, data, mode=0o600)
-    return ExportResult(str(out), len(frame))
-
-
 def export_quarantine(ws: Workspace, org: str, out: Path | None,
                       source: SourceSpec | None) -> ExportResult:  # fmt: skip
     """Write the org's open quarantined rows in its own format (0600: they are raw rows).
