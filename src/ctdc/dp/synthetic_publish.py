@@ -33,7 +33,7 @@ from ctdc.package.columns import read_columns
 from ctdc.package.csvcopy import write_csv_copy
 from ctdc.package.datapackage import table_schema
 from ctdc.schema import Schema
-from ctdc.store.atomic import fsync_dir, fsync_file, write_parquet
+from ctdc.store.atomic import seal_folder, swap_current, write_parquet
 from ctdc.store.public import PublicArea, current_public_release
 from ctdc.store.release import current_release, read_manifest
 from ctdc.store.synthetic_area import (
@@ -169,19 +169,8 @@ def publish_synthetic(ws: Workspace, area: PublicArea, schema: Schema,
         doc = datapackage(tmp, schema, about)
         (tmp / SYNTHETIC_DATAPACKAGE).write_text(json.dumps(doc, indent=2) + "\n", "utf-8")
         (tmp / SYNTHETIC_SIDECAR).write_text(json.dumps(about, indent=2) + "\n", "utf-8")
-        for f in tmp.iterdir():
-            os.chmod(f, area.file_mode)
-            with open(f, "rb") as fh:
-                fsync_file(fh.fileno())
-        os.chmod(tmp, area.mode)
-        fsync_dir(tmp)
-        os.rename(tmp, root / ident)
-        fsync_dir(root)
+        seal_folder(tmp, root / ident, mode=area.mode, file_mode=area.file_mode)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    link_tmp = root / f".current.{os.getpid()}.tmp"
-    link_tmp.unlink(missing_ok=True)
-    os.symlink(ident, link_tmp)
-    os.replace(link_tmp, root / "current")
-    fsync_dir(root)
+    swap_current(root, ident, under=".")  # fsyncs the folder
     return Published(root / ident, ident, about)

@@ -108,15 +108,28 @@ def remove_stale_temps(folder: Path, pattern: str | re.Pattern[str]) -> int:
 ATOMIC_TEMP = r"\..+\.[A-Za-z0-9_]+\.tmp"
 
 
-def swap_current(root: Path, release_id: str) -> None:
-    """Point ``root/current`` at ``releases/<release_id>`` with one atomic replace.
+def seal_folder(tmp: Path, final: Path, *, mode: int, file_mode: int) -> None:
+    """Give a folder built at ``tmp`` its modes, make it durable and rename it to ``final``
+    in one step: readers see the whole folder or none of it."""
+    for f in tmp.iterdir():
+        os.chmod(f, file_mode)
+        with open(f, "rb") as fh:
+            fsync_file(fh.fileno())
+    os.chmod(tmp, mode)
+    fsync_dir(tmp)
+    os.rename(tmp, final)
+    fsync_dir(final.parent)
+
+
+def swap_current(root: Path, release_id: str, under: str = "releases") -> None:
+    """Point ``root/current`` at ``<under>/<release_id>`` with one atomic replace.
 
     The link is relative, so a copied or remounted folder keeps working; its temp
     name (``.current.<pid>.tmp``) is one that stale-temp cleaning knows.
     """
     link_tmp = root / f".current.{os.getpid()}.tmp"
     link_tmp.unlink(missing_ok=True)
-    os.symlink(Path("releases") / release_id, link_tmp)
+    os.symlink(Path(under) / release_id, link_tmp)
     os.replace(link_tmp, root / "current")
     fsync_dir(root)
 

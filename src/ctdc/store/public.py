@@ -40,7 +40,14 @@ from typing import Any
 
 from ctdc.errors import CtdcError
 from ctdc.slugs import Slug
-from ctdc.store.atomic import fsync_dir, fsync_file, remove_stale_temps, swap_current, write_json
+from ctdc.store.atomic import (
+    fsync_dir,
+    fsync_file,
+    remove_stale_temps,
+    seal_folder,
+    swap_current,
+    write_json,
+)
 
 PUBLIC_DIR = "public"
 DEFAULT_PUBLIC_MODE = 0o755
@@ -222,14 +229,7 @@ def publish_public(area: PublicArea, release_id: str, files: Mapping[str, Path],
             if build is not None:
                 build(tmp)
             write_json(tmp / manifest_name, manifest, mode=area.file_mode)
-            for f in tmp.iterdir():
-                os.chmod(f, area.file_mode)
-                with open(f, "rb") as fh:
-                    fsync_file(fh.fileno())
-            os.chmod(tmp, area.mode)
-            fsync_dir(tmp)
-            os.rename(tmp, final)
-            fsync_dir(area.releases_dir)
+            seal_folder(tmp, final, mode=area.mode, file_mode=area.file_mode)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     swap_current(area.root, release_id)
