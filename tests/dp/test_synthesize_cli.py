@@ -10,7 +10,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import ROOT, copy_of_sample, run_ctdc
+from conftest import ROOT, SHARED_K, copy_of_sample, run_ctdc
 from ctdc.audit.files import files, find_secrets, parquet_text
 from ctdc.store.public import PublicArea
 from ctdc.store.workspace import Workspace, init_workspace
@@ -114,6 +114,33 @@ def test_beside_a_release_the_files_check_accepts_it_and_nothing_else(
     stray.unlink()
     (folder.parent / "scratch").mkdir()
     assert "stray synthetic/scratch" in files(area, release, 0o755).detail
+
+
+def test_a_tighter_public_mode_reaches_the_dp_and_synthetic_products(
+    shared_sample: Path, tmp_path: Path
+) -> None:
+    """public_mode 0755 -> 0750: the next harmonize re-applies it to dp/ and synthetic/
+    too (they were left 0755/0644, and ``ctdc audit`` then failed on its files check)."""
+    root = tmp_path / "copy"
+    ws, _ = copy_of_sample(shared_sample, root)
+    for args in (["synthesize", "--epsilon", "1", "--rows", "30"],
+                 ["stats", "--dp", "1", "--by", "gender"],
+                 ["policy", "set", "public_mode=0750", "--reason", "the group only"],
+                 ["harmonize", "--quiet", "--k", str(SHARED_K)],
+                 ["audit", "--json", "--k", str(SHARED_K)]):  # fmt: skip
+        result = run_ctdc(root, "--data-dir", "data", *args)
+        assert result.exit_code == 0, (args, result.output)
+    assert all(check["passed"] for check in json.loads(result.stdout)["checks"])
+    public = ws.root / "public"
+    seen = set()
+    for folder, _dirs, names in os.walk(public):
+        seen.add(Path(folder).relative_to(public).parts[:1])
+        assert os.stat(folder).st_mode & 0o777 == 0o750, folder
+        for name in names:
+            path = Path(folder) / name
+            if not path.is_symlink():
+                assert path.stat().st_mode & 0o777 == 0o640, path
+    assert {("dp",), ("synthetic",), ("releases",)} <= seen
 
 
 @pytest.mark.parametrize(

@@ -178,25 +178,36 @@ def prepare(area: PublicArea, ws_root: Path) -> None:
     """Create the public folder with its mode, fix older modes, remove stale temps.
 
     Runs under the harmonize lock before every publish. Modes are set with
-    ``chmod``, never left to the umask, and re-applied to kept releases and the
-    catalog so that a changed ``public_mode`` (0755 -> 0750) takes effect at once.
+    ``chmod``, never left to the umask, and re-applied to everything already
+    public (kept releases, the catalog, the DP tables, the synthetic folders, a
+    public report) so that a changed ``public_mode`` (0755 -> 0750) takes effect
+    at once.
     """
     area.root.mkdir(parents=True, exist_ok=True)
     os.chmod(ws_root, workspace_root_mode(ws_root, area))
-    os.chmod(area.root, area.mode)
     area.releases_dir.mkdir(exist_ok=True)
-    os.chmod(area.releases_dir, area.mode)
     remove_stale_temps(area.releases_dir, STALE_RELEASE)  # under the harmonize lock
     remove_stale_temps(area.root, STALE_LINK_OR_CATALOG)
-    for release in area.releases_dir.iterdir():
-        if release.is_dir() and not release.is_symlink():
-            os.chmod(release, area.mode)
-            for f in release.iterdir():
-                if f.is_file() and not f.is_symlink():
-                    os.chmod(f, area.file_mode)
-    for path in (area.catalog_path, area.views_path):
-        if path.is_file() and not path.is_symlink():
-            os.chmod(path, area.file_mode)
+    reapply_modes(area)
+
+
+def reapply_modes(area: PublicArea) -> None:
+    """Give every folder and regular file of the public folder the area's modes.
+
+    Symlinks (``current``) are left alone, as ``chmod`` would follow them, and so are
+    hidden entries: a ``.tmp-*`` folder another command is building stays 0700 until
+    it is sealed, whatever the mode of the folder around it.
+    """
+    os.chmod(area.root, area.mode)
+    for folder, dirs, files in os.walk(area.root):
+        here = Path(folder)
+        dirs[:] = [d for d in dirs if not d.startswith(".") and not (here / d).is_symlink()]
+        for d in dirs:
+            os.chmod(here / d, area.mode)
+        for name in files:
+            path = here / name
+            if not name.startswith(".") and not path.is_symlink() and path.is_file():
+                os.chmod(path, area.file_mode)
 
 
 def current_public_release(root: Path) -> Path | None:
