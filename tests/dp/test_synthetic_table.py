@@ -10,21 +10,22 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from conftest import copy_of_sample
 from ctdc.dp.records import true_records
 from ctdc.dp.synthetic import SynthesisParams, synthesize
 from ctdc.harmonize.levels import level_labels
 from ctdc.schema import Schema, load_schema, status_column
-from ctdc.store.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[2]
 ROWS = 400
 
 
 @pytest.fixture(scope="module")
-def synthesized(shared_sample: Path) -> tuple[pa.Table, pd.DataFrame, Schema]:
-    """One synthetic table of the shared sample (read only: synthesize() writes nothing)."""
-    schema = load_schema(ROOT / "schemas" / "ctdc.yaml")
-    ws = Workspace(shared_sample / "data")
+def synthesized(shared_sample: Path, tmp_path_factory: pytest.TempPathFactory
+                ) -> tuple[pa.Table, pd.DataFrame, Schema]:  # fmt: skip
+    """One synthetic table of a copy of the shared sample: synthesize() publishes nothing,
+    but it charges the copy's privacy budget (the shared sample is read only)."""
+    ws, schema = copy_of_sample(shared_sample, tmp_path_factory.mktemp("synth") / "copy")
     result = synthesize(ws, schema, SynthesisParams(epsilon=1.0, rows=ROWS))
     return result.cases, true_records(ws, list(schema.released)), schema
 

@@ -27,6 +27,8 @@ from ctdc.errors import CtdcError
 from ctdc.schema import Schema
 from ctdc.slugs import Slug
 from ctdc.store.atomic import write_json, write_parquet
+from ctdc.store.catalog import refresh_catalog
+from ctdc.store.lock import exclusive_lock
 from ctdc.store.policy import load_policy
 from ctdc.store.public import DP_DIR, DP_FILE, PublicArea, public_area
 from ctdc.store.release import current_release
@@ -84,11 +86,18 @@ def publish_table(area: PublicArea, table: DpTable) -> Published:
 def publish_dp_counts(ws: Workspace, schema: Schema, by: list[str], epsilon: float, *,
                       share: str | None = None,
                       who: str | None = None) -> tuple[DpTable, Published]:  # fmt: skip
-    """``ctdc stats --dp``: check where it goes, charge, draw, publish (``dp_counts``)."""
+    """``ctdc stats --dp``: check where it goes, charge, draw, publish (``dp_counts``).
+
+    Under the harmonize lock, as ``ctdc synthesize``: a nightly run neither changes the
+    staging it counts nor rewrites the catalog beside it meanwhile.
+    """
     area = workspace_area(ws)
     if not area.root.is_dir() or current_release(ws) is None:
         raise CtdcError(Slug.NO_RELEASE, "no release has been published yet",
                         fix="run `ctdc harmonize` first: DP tables are published beside "
                         "the release")  # fmt: skip
-    table = dp_counts(ws, schema, by, epsilon, share=share, who=who)
-    return table, publish_table(area, table)
+    with exclusive_lock(ws.lock_path):
+        table = dp_counts(ws, schema, by, epsilon, share=share, who=who)
+        published = publish_table(area, table)
+        refresh_catalog(area)  # the first DP table adds ``dp_counts``
+    return table, published

@@ -11,6 +11,7 @@ from pathlib import Path
 from ctdc.dp.synthetic import SynthesisParams, synthesize
 from ctdc.dp.synthetic_publish import Published, publish_synthetic
 from ctdc.schema import Schema
+from ctdc.store.catalog import refresh_catalog
 from ctdc.store.lock import exclusive_lock
 from ctdc.store.policy import load_policy
 from ctdc.store.public import PublicArea, public_area
@@ -31,4 +32,6 @@ def synthesize_and_publish(ws: Workspace, schema: Schema, params: SynthesisParam
     area = area_of(ws)
     with exclusive_lock(ws.lock_path, wait=wait):
         result = synthesize(ws, schema, params)
-        return publish_synthetic(ws, area, schema, result, params)
+        published = publish_synthetic(ws, area, schema, result, params)
+        refresh_catalog(area)  # the first synthetic table adds ``synthetic_cases``
+        return published

@@ -4,8 +4,9 @@ Built from DuckDB's own switches, set before the first query and then locked:
 
 * ``allowed_paths`` holds exactly ``cases.parquet``, ``dictionary.parquet`` and
   the hierarchy tables (``hierarchy_<field>.parquet``, regular files only) of
-  the release ``<public>/current`` points at, resolved once here (so a
-  later swap of ``current`` or a symlink cannot widen it); no
+  the release ``<public>/current`` points at, and the differentially private
+  products beside it (the current synthetic table, the DP tables), resolved
+  once here (so a later swap of ``current`` or a symlink cannot widen it); no
   ``allowed_directories``; ``enable_external_access = false`` then refuses
   every other path, glob, URL and extension download;
 * the temp directory is a fresh ``mkdtemp`` (0700) in the system temp folder,
@@ -40,11 +41,13 @@ import duckdb
 
 from ctdc.errors import CtdcError
 from ctdc.query import release_log
-from ctdc.store.public import hierarchy_files, hierarchy_view
+from ctdc.store.catalog import dp_counts_view
+from ctdc.store.public import PublicProducts, hierarchy_files, hierarchy_view, public_products
 from ctdc.store.release import CASES_FILE, DICTIONARY_FILE
 
 #: the views (and table) every sandbox has; :func:`sandbox_views` adds the release's
-#: hierarchy tables (``hierarchy_<field>``)
+#: hierarchy tables (``hierarchy_<field>``) and, once they exist, ``synthetic_cases`` and
+#: ``dp_counts``
 VIEWS = frozenset({"cases", "dictionary", "release_log"})
 TEMP_PREFIX = "ctdc-query-"
 
@@ -75,11 +78,16 @@ class PublicRelease:
     dictionary: Path
     #: the hierarchy tables, by view name (``hierarchy_citizenship``)
     hierarchies: dict[str, Path] = field(default_factory=dict)
+    #: the DP products beside the release
+    products: PublicProducts = field(default_factory=PublicProducts)
 
     @property
     def paths(self) -> list[str]:
         """Every file the sandbox lets DuckDB open."""
-        return [str(p) for p in (self.cases, self.dictionary, *self.hierarchies.values())]
+        synthetic = [self.products.synthetic] if self.products.synthetic is not None else []
+        files = (self.cases, self.dictionary, *self.hierarchies.values(), *synthetic,
+                 *self.products.dp_tables)  # fmt: skip
+        return [str(p) for p in files]
 
 
 def _literal(path: Path) -> str:
@@ -116,15 +124,16 @@ def resolve_release(public_root: Path) -> PublicRelease:
             raise CtdcError("no-release", f"release {folder.name} has no regular file {name}")
         files[name] = path
     tables = {hierarchy_view(name): folder / name for name in hierarchy_files(folder)}
-    return PublicRelease(folder, files[CASES_FILE], files[DICTIONARY_FILE], tables)
+    return PublicRelease(folder, files[CASES_FILE], files[DICTIONARY_FILE], tables,
+                         public_products(root))  # fmt: skip
 
 
 def sandbox_views(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
-    """The names an analyst's SQL may read on ``con``: :data:`VIEWS` and the hierarchy
-    views :func:`open_sandbox` made for its release (it makes no other view)."""
+    """The names an analyst's SQL may read on ``con``: :data:`VIEWS` and the views
+    :func:`open_sandbox` made for its release (it makes no view an analyst may not read)."""
     made = con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal "
                        "AND database_name = 'memory'").fetchall()  # fmt: skip
-    return VIEWS | {name for (name,) in made if name.startswith("hierarchy_")}
+    return VIEWS | {name for (name,) in made}
 
 
 def _config(temp_dir: Path, limits: Limits) -> dict[str, str | bool | int | float | list[str]]:
@@ -141,6 +150,16 @@ def _config(temp_dir: Path, limits: Limits) -> dict[str, str | bool | int | floa
         "allow_persistent_secrets": False,
         "python_enable_replacements": False,
     }
+
+
+def _product_views(con: duckdb.DuckDBPyConnection, products: PublicProducts) -> None:
+    """``synthetic_cases`` and ``dp_counts`` over the exact files resolved, no glob."""
+    if products.synthetic is not None:
+        con.execute("CREATE VIEW synthetic_cases AS SELECT * FROM "
+                    f"read_parquet({_literal(products.synthetic)})")  # fmt: skip
+    if products.dp_tables:
+        files = ", ".join(_literal(p) for p in products.dp_tables)
+        con.execute(dp_counts_view(f"[{files}]"))
 
 
 @contextmanager
@@ -165,6 +184,7 @@ def open_sandbox(public_root: Path, limits: Limits = DEFAULT_LIMITS
                         f"read_parquet({_literal(release.dictionary)})")  # fmt: skip
             for view, path in release.hierarchies.items():
                 con.execute(f"CREATE VIEW {view} AS SELECT * FROM read_parquet({_literal(path)})")
+            _product_views(con, release.products)
             release_log.create_table(con, release.folder.parent)
             con.execute("SET lock_configuration = true")
             yield con

@@ -2,9 +2,13 @@
 
 The views are ``cases``, ``dictionary``, one ``hierarchy_<field>`` per hierarchy
 table of the current release, and ``release_log`` (the public manifests of the
-releases kept public). They read only the public folder, never the workspace,
-and go through ``<public>/current``, so they follow every publish without
-being rewritten.
+releases kept public); once the differentially private products exist, also
+``synthetic_cases`` (the current synthetic table) and ``dp_counts`` (every DP
+table, one ``dp_table`` column naming each). They read only the public folder,
+never the workspace, and go through ``<public>/current`` (and
+``synthetic/current``), so they follow every publish without being rewritten;
+``ctdc stats --dp`` and ``ctdc synthesize`` rewrite them once, when their first
+product appears.
 
 Two forms, because DuckDB resolves a relative path in a view against the
 working directory (or ``file_search_path``), never against the folder of the
@@ -36,19 +40,24 @@ from ctdc.scratch import scratch_connection
 from ctdc.store.atomic import fsync_file, write_bytes
 from ctdc.store.public import (
     CATALOG_FILE,
+    DP_DIR,
     VIEWS_FILE,
     PublicArea,
+    PublicProducts,
     current_public_release,
     hierarchy_files,
     hierarchy_view,
+    public_products,
 )
 from ctdc.store.release import CASES_FILE, DICTIONARY_FILE, MANIFEST_FILE
+from ctdc.store.synthetic_area import SYNTHETIC_CASES, SYNTHETIC_DIR
 
 __all__ = [
     "CATALOG_FILE",
     "STORAGE_VERSION",
     "VIEWS_FILE",
     "current_hierarchies",
+    "refresh_catalog",
     "view_statements",
     "views_sql",
     "write_catalog",
@@ -60,8 +69,8 @@ STORAGE_VERSION = "v1.1.0"
 _catalog_ids = itertools.count()
 
 _VIEWS_HEADER = """\
--- DuckDB views over this public folder: cases, dictionary, the hierarchy tables and
--- release_log.
+-- DuckDB views over this public folder: cases, dictionary, the hierarchy tables,
+-- release_log, and synthetic_cases and dp_counts once those products exist.
 -- Written by ctdc at each publish; runs on DuckDB 1.1 or later.
 -- Paths are relative to this folder, so run it from here (a copy of the folder works too):
 --   cd <public folder> && duckdb -init views.sql
@@ -79,13 +88,15 @@ def _where(root: Path | None, *parts: str) -> str:
     return "/".join(parts) if root is None else str(root.joinpath(*parts))
 
 
-def view_statements(root: Path | None, hierarchies: Sequence[str] = ()) -> list[str]:
+def view_statements(root: Path | None, hierarchies: Sequence[str] = (),
+                    products: PublicProducts = PublicProducts()) -> list[str]:  # fmt: skip
     """``CREATE OR REPLACE VIEW`` statements over the public folder.
 
     ``root`` None gives paths relative to the public folder (``views.sql``);
     a path gives absolute ones under it (``catalog.duckdb``). ``hierarchies``
     are the file names of the current release's hierarchy tables, each read by
-    the view of its own name. Only SQL that DuckDB 1.1 knows.
+    the view of its own name; ``products`` says which DP views to make (a view
+    over files that do not exist yet would not bind). Only SQL that DuckDB 1.1 knows.
     """
     views = [("cases", CASES_FILE), ("dictionary", DICTIONARY_FILE)]
     views += [(hierarchy_view(name), name) for name in sorted(hierarchies)]
@@ -102,12 +113,30 @@ def view_statements(root: Path | None, hierarchies: Sequence[str] = ()) -> list[
                f"coalesce(release_id = (SELECT release_id FROM read_json_auto({now})), false) "
                f"AS current FROM read_json_auto({logs}, union_by_name = true) "
                "ORDER BY release_id")  # fmt: skip
+    if products.synthetic is not None:
+        synthetic = _literal(_where(root, SYNTHETIC_DIR, "current", SYNTHETIC_CASES))
+        out.append(f"CREATE OR REPLACE VIEW synthetic_cases AS SELECT * FROM "
+                   f"read_parquet({synthetic})")  # fmt: skip
+    if products.dp_tables:
+        # a glob, so a DP table published later joins without a rewrite; [0-9]*: never
+        # the .tmp file of one being written
+        out.append(dp_counts_view(_literal(_where(root, DP_DIR, "[0-9]*.parquet"))))
     return out
 
 
-def views_sql(hierarchies: Sequence[str] = ()) -> str:
+def dp_counts_view(source: str) -> str:
+    """``dp_counts``: every DP table in one view, by name (``union_by_name``: each table
+    has its own grouping columns, NULL in the others' rows); ``source`` is a SQL string
+    literal or list of the files. The file's path itself is not shown."""
+    return ("CREATE OR REPLACE VIEW dp_counts AS SELECT regexp_extract(filename, "
+            r"'([^/\\]+)\.parquet$', 1) AS dp_table, * EXCLUDE (filename) FROM "
+            f"read_parquet({source}, union_by_name = true, filename = true)")  # fmt: skip
+
+
+def views_sql(hierarchies: Sequence[str] = (), products: PublicProducts = PublicProducts()) -> str:
     """The text of ``views.sql``: a comment on how to run it, then one statement a line."""
-    return _VIEWS_HEADER + "".join(f"{s};\n" for s in view_statements(None, hierarchies))
+    statements = view_statements(None, hierarchies, products)
+    return _VIEWS_HEADER + "".join(f"{s};\n" for s in statements)
 
 
 def current_hierarchies(area: PublicArea) -> list[str]:
@@ -125,7 +154,9 @@ def write_catalog(area: PublicArea) -> Path:
     functions again (~35 ms of CPU a publish). Returns the catalog's path.
     """
     hierarchies = current_hierarchies(area)
-    write_bytes(area.views_path, views_sql(hierarchies).encode("utf-8"), mode=area.file_mode)
+    products = public_products(area.root)
+    write_bytes(area.views_path, views_sql(hierarchies, products).encode("utf-8"),
+                mode=area.file_mode)  # fmt: skip
     target = area.catalog_path
     tmp = area.root / f".{CATALOG_FILE}.{os.getpid()}.tmp"
     tmp.unlink(missing_ok=True)
@@ -135,7 +166,7 @@ def write_catalog(area: PublicArea) -> Path:
         con.execute(f"ATTACH {_literal(tmp)} AS {name} (STORAGE_VERSION '{STORAGE_VERSION}')")
         try:
             con.execute(f"USE {name}")
-            for stmt in view_statements(area.root.resolve(), hierarchies):
+            for stmt in view_statements(area.root.resolve(), hierarchies, products):
                 con.execute(stmt)
             con.execute(f"CHECKPOINT {name}")  # everything in the file itself, no .wal beside it
         finally:
@@ -148,3 +179,20 @@ def write_catalog(area: PublicArea) -> Path:
         fsync_file(fh.fileno())
     os.replace(tmp, target)
     return target
+
+
+def refresh_catalog(area: PublicArea) -> bool:
+    """Rewrite the catalog if the views it should hold changed (a first DP table or
+    synthetic table appeared); True if it did.
+
+    Only then: the views read through globs and ``current`` links, and an unchanged
+    catalog keeps the next night's quick "nothing new" check valid. Before the first
+    release there is no catalog to refresh: the first harmonize writes it, products included.
+    """
+    if current_public_release(area.root) is None:
+        return False
+    text = views_sql(current_hierarchies(area), public_products(area.root)).encode("utf-8")
+    if area.views_path.is_file() and area.views_path.read_bytes() == text:
+        return False
+    write_catalog(area)
+    return True

@@ -48,6 +48,7 @@ from ctdc.store.atomic import (
     swap_current,
     write_json,
 )
+from ctdc.store.synthetic_area import SYNTHETIC_CASES, SYNTHETIC_DIR
 
 PUBLIC_DIR = "public"
 DEFAULT_PUBLIC_MODE = 0o755
@@ -208,6 +209,47 @@ def reapply_modes(area: PublicArea) -> None:
             path = here / name
             if not name.startswith(".") and not path.is_symlink() and path.is_file():
                 os.chmod(path, area.file_mode)
+
+
+@dataclass(frozen=True)
+class PublicProducts:
+    """The differentially private products of a public folder, for analysts' views."""
+
+    #: the current synthetic table (``synthetic/<id>/cases.parquet``), resolved
+    synthetic: Path | None = None
+    #: every DP table (``dp/<name>.parquet``), in name order (oldest first)
+    dp_tables: tuple[Path, ...] = ()
+
+
+def _regular(path: Path) -> bool:
+    """A regular file, not a symlink to one (``os.lstat``), and not missing."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        return False
+
+
+def public_products(root: Path) -> PublicProducts:
+    """The DP products under ``root``, resolved once and regular files only.
+
+    As for a release's own files, a symlink planted as a table would widen what a
+    query sandbox may open, so it is left out; so is a ``synthetic/current`` that
+    points outside ``synthetic/`` or at a hidden (``.tmp-*``) folder.
+    """
+    root = Path(os.path.realpath(root))
+    synthetic = None
+    link = root / SYNTHETIC_DIR / "current"
+    if link.is_symlink():
+        folder = Path(os.path.realpath(link))
+        table = folder / SYNTHETIC_CASES
+        if folder.parent == root / SYNTHETIC_DIR and not folder.name.startswith(".") \
+                and _regular(table):  # fmt: skip
+            synthetic = table
+    dp = root / DP_DIR
+    found = dp.iterdir() if dp.is_dir() and not dp.is_symlink() else iter(())
+    tables = sorted(p for p in found if p.suffix == ".parquet" and DP_FILE.fullmatch(p.name)
+                    and _regular(p))  # fmt: skip
+    return PublicProducts(synthetic, tuple(tables))
 
 
 def current_public_release(root: Path) -> Path | None:
