@@ -3,7 +3,8 @@ publishing (docs/audit.md). It may read the private workspace; its report names 
 """
 
 from ctdc.audit.model import AuditReport, CheckResult
-from ctdc.audit.run import audit_release, default_release, previous_public_release, workspace_area
+from ctdc.audit.run import audit_release, default_release, previous_public_release
+from ctdc.store.areas import workspace_area
 
 __all__ = [
     "AuditReport",

@@ -20,8 +20,8 @@ from ctdc.audit.order import row_order
 from ctdc.audit.reidentify import linkage, prosecutor
 from ctdc.audit.sources import Sources, open_sources
 from ctdc.schema import Schema
-from ctdc.store.policy import load_policy
-from ctdc.store.public import PublicArea, current_public_release, public_area
+from ctdc.store.areas import workspace_area
+from ctdc.store.public import PublicArea, current_public_release
 from ctdc.store.publication import ledger_path
 from ctdc.store.workspace import Workspace
 
@@ -74,13 +74,6 @@ def frozen_rows(ws: Workspace, src: Sources, release_id: str | None = None) -> C
 
 def _literal(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
-
-
-def workspace_area(ws: Workspace) -> PublicArea:
-    """The public folder and mode the workspace's pinned policy names."""
-    policy = load_policy(ws)
-    publish_dir = Path(policy.publish_dir) if policy.publish_dir else None
-    return public_area(ws.root, publish_dir, policy.public_mode)
 
 
 def previous_public_release(area: PublicArea, release: Path) -> Path | None:

@@ -26,11 +26,11 @@ from ctdc.dp.aggregates import DpTable, dp_counts
 from ctdc.errors import CtdcError
 from ctdc.schema import Schema
 from ctdc.slugs import Slug
+from ctdc.store.areas import workspace_area
 from ctdc.store.atomic import write_json, write_parquet
 from ctdc.store.catalog import refresh_catalog
 from ctdc.store.lock import exclusive_lock
-from ctdc.store.policy import load_policy
-from ctdc.store.public import DP_DIR, DP_FILE, PublicArea, public_area
+from ctdc.store.public import DP_DIR, DP_FILE, PublicArea
 from ctdc.store.release import current_release
 from ctdc.store.workspace import Workspace
 
@@ -42,13 +42,6 @@ DP_META = "ctdc.dp"
 class Published:
     table: Path
     sidecar: Path
-
-
-def workspace_area(ws: Workspace) -> PublicArea:
-    """The public folder the workspace's pinned policy names."""
-    policy = load_policy(ws)
-    where = Path(policy.publish_dir) if policy.publish_dir else None
-    return public_area(ws.root, where, policy.public_mode)
 
 
 def file_stem(table: DpTable) -> str:

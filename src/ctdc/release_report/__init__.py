@@ -18,10 +18,10 @@ from ctdc.release_report.build import (
     check_out,
     private_report,
     public_report,
-    workspace_area,
     write_report,
 )
 from ctdc.release_report.figures import Figure
+from ctdc.store.areas import workspace_area
 from ctdc.store.public import REPORT_FILE
 
 __all__ = [

@@ -30,6 +30,7 @@ from ctdc.release_report.render import PageMeta, Section, page
 from ctdc.release_report.tables import ReleaseTables, release_tables
 from ctdc.schema import Schema
 from ctdc.slugs import Slug
+from ctdc.store.areas import workspace_area
 from ctdc.store.atomic import (
     ATOMIC_TEMP,
     atomic_temp_pattern,
@@ -38,8 +39,7 @@ from ctdc.store.atomic import (
     write_bytes,
 )
 from ctdc.store.lock import file_lock
-from ctdc.store.policy import load_policy
-from ctdc.store.public import REPORT_FILE, PublicArea, public_area
+from ctdc.store.public import REPORT_FILE, PublicArea
 from ctdc.store.workspace import Workspace
 
 #: held while a report is written, so stale temps can be removed safely
@@ -57,13 +57,6 @@ class Report:
     figures: tuple[Figure, ...]
     tables: ReleaseTables
     """the safe tables its public figures draw"""
-
-
-def workspace_area(ws: Workspace) -> PublicArea:
-    """The public folder and mode the workspace's pinned policy names."""
-    policy = load_policy(ws)
-    publish_dir = Path(policy.publish_dir) if policy.publish_dir else None
-    return public_area(ws.root, publish_dir, policy.public_mode)
 
 
 def _now() -> str:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from ctdc.errors import CtdcError
 from ctdc.harmonize.publish import clear_stale_temps
-from ctdc.releases.registry import area_of
 from ctdc.slugs import Slug
+from ctdc.store.areas import workspace_area
 from ctdc.store.lock import exclusive_lock
 from ctdc.store.release_log import ReleaseAction, record_event
 from ctdc.store.retention import Pruned, prune_releases
@@ -25,7 +25,7 @@ def prune(ws: Workspace, keep: int, *, reason: str | None = None, by: str | None
         raise CtdcError(Slug.BAD_OPTION, f"--keep must be at least 1 (the current release "
                         f"always stays), got {keep}")  # fmt: skip
     with exclusive_lock(ws.lock_path, wait=wait):
-        area = area_of(ws)
+        area = workspace_area(ws)
         clear_stale_temps(ws, area)
         pruned = prune_releases(ws, area, keep)
         if pruned.releases or pruned.staging:

@@ -10,26 +10,18 @@ a cron mail or a ticket.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from ctdc.errors import CtdcError
 from ctdc.harmonize.manifest import ReleaseManifest
 from ctdc.harmonize.publish import Release
 from ctdc.slugs import Slug
-from ctdc.store.policy import load_policy
-from ctdc.store.public import PublicArea, current_public_release, public_area
+from ctdc.store.areas import workspace_area
+from ctdc.store.public import current_public_release
 from ctdc.store.release import MANIFEST_FILE, current_release, read_manifest
 from ctdc.store.release_log import read_log, rolled_back
 from ctdc.store.retention import RELEASE_ID, release_ids
 from ctdc.store.workspace import Workspace
-
-
-def area_of(ws: Workspace) -> PublicArea:
-    """The workspace's public folder, as its pinned policy places it."""
-    policy = load_policy(ws)
-    where = Path(policy.publish_dir) if policy.publish_dir else None
-    return public_area(ws.root, where, policy.public_mode)
 
 
 def load_release(ws: Workspace, release_id: str) -> Release:
@@ -114,7 +106,7 @@ def summarize(release: Release, *, current: bool, public: bool, public_current: 
 
 def list_releases(ws: Workspace) -> list[ReleaseSummary]:
     """Every release kept in the workspace, oldest first, the current one marked."""
-    area = area_of(ws)
+    area = workspace_area(ws)
     current = current_release(ws)
     public_now = current_public_release(area.root)
     withdrawn = rolled_back(read_log(ws))

@@ -33,8 +33,9 @@ import pandas as pd
 from ctdc.errors import CtdcError
 from ctdc.harmonize.publish import Release, clear_stale_temps, previous_release, to_public
 from ctdc.harmonize.series import PSEUDONYM, State
-from ctdc.releases.registry import area_of, load_release
+from ctdc.releases.registry import load_release
 from ctdc.slugs import Slug
+from ctdc.store.areas import workspace_area
 from ctdc.store.atomic import swap_current
 from ctdc.store.lock import exclusive_lock
 from ctdc.store.policy import load_policy, pinned_schema
@@ -129,7 +130,7 @@ def rollback(ws: Workspace, release_id: str, *, reason: str | None = None,
         now = previous_release(ws)
         if now is None:
             raise CtdcError(Slug.NO_RELEASE, f"no release is current in {ws.root}")
-        area = area_of(ws)
+        area = workspace_area(ws)
         if now.path.name == release_id:
             return RollbackResult(release_id, release_id, (), 0, area.releases_dir / release_id,
                                   changed=False)  # fmt: skip
