@@ -21,7 +21,7 @@ from ctdc.errors import CtdcError
 from ctdc.harmonize import harmonize
 from ctdc.sample import generate_samples
 from ctdc.schema import load_schema
-from ctdc.store.policy import history, load_policy
+from ctdc.store.policy import Policy, history, load_policy
 from ctdc.store.policy_history import PolicyAction
 from ctdc.store.workspace import Workspace
 
@@ -202,13 +202,17 @@ def test_the_public_folder_is_policy_and_query_finds_it(staged: Path, tmp_path: 
 
 
 def test_the_series_hold_back_rule_is_policy(staged: Path) -> None:
-    """``series_hold_cells``/``series_hold_days`` are set, recorded and refused like the rest."""
-    code, _, err = run("--data-dir", str(staged), "policy", "set", "series_hold_days=7",
+    """``series_hold_cells``/``series_hold_days`` are set, recorded and refused like the rest;
+    a new workspace holds 7 days, one pinned before the setting existed keeps 30."""
+    assert load_policy(Workspace(staged)).series_hold_days == 7
+    code, _, err = run("--data-dir", str(staged), "policy", "set", "series_hold_days=30",
                        "series_hold_cells=1.5", "--reason", "benchmarks/series.py")  # fmt: skip
     assert code == 0, err
     policy = load_policy(Workspace(staged))
-    assert (policy.series_hold_cells, policy.series_hold_days) == (1.5, 7)
+    assert (policy.series_hold_cells, policy.series_hold_days) == (1.5, 30)
     code, _, err = run("--data-dir", str(staged), "policy", "set", "series_hold_days=-1",
                        "--reason", "x")  # fmt: skip
     assert code == 2 and "error[bad-option]" in err and "series_hold" in err
-    assert load_policy(Workspace(staged)).series_hold_days == 7
+    assert load_policy(Workspace(staged)).series_hold_days == 30
+    older = {k: v for k, v in policy.to_dict().items() if k != "series_hold_days"}
+    assert Policy.from_dict(older).series_hold_days == 30

@@ -74,9 +74,9 @@ class Policy:
     keep_releases: int = 0
     #: the release series (docs/privacy.md): an increment class that loses more than
     #: ``series_hold_cells`` QI cells per record waits, until a record of it has waited
-    #: ``series_hold_days`` days
+    #: ``series_hold_days`` days (7, chosen from benchmarks/series.py: docs/benchmarks.md)
     series_hold_cells: float = 3.0
-    series_hold_days: int = 30
+    series_hold_days: int = 7
     #: the licence the public release is published under (an SPDX id, in datapackage.json
     #: and the public manifest): the collaborative's agreement decides it
     licence: str = DEFAULT_LICENCE
@@ -119,6 +119,7 @@ class Policy:
             keep_public=int(doc.get("keep_public", 1)),
             keep_releases=int(doc.get("keep_releases", 0)),
             series_hold_cells=float(doc.get("series_hold_cells", 3.0)),
+            # a policy pinned before the key was written ran with 30: it keeps it
             series_hold_days=int(doc.get("series_hold_days", 30)),
             licence=str(doc.get("licence", DEFAULT_LICENCE)),
             silent_org_days=int(doc.get("silent_org_days", DEFAULT_SILENT_ORG_DAYS)),
