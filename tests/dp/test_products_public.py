@@ -1,5 +1,6 @@
-"""The DP products as views: ``synthetic_cases`` and ``dp_counts`` in ``views.sql``, the
-catalog and ``ctdc query``, appearing with the first product, and no wider than its files.
+"""The DP products beside a release, as analysts meet them: the views ``synthetic_cases``
+and ``dp_counts`` in ``views.sql``, the catalog and ``ctdc query`` (appearing with the
+first product, and no wider than its files), and the public report, which labels them.
 
 One copy of the shared sample release gets a synthetic table and two DP tables through the
 real CLI; the checks read them back with DuckDB and pyarrow, and plant a symlink posing as
@@ -118,3 +119,15 @@ def test_a_symlink_posing_as_a_dp_table_is_not_opened(products: Path, tmp_path: 
         assert "case_pseudonym" not in result.output
     finally:
         planted.unlink()
+
+
+def test_the_report_labels_the_dp_table_and_the_synthetic_rows(products: Path) -> None:
+    result = run_ctdc(products, "--data-dir", "data", "report")
+    assert result.exit_code == 0, result.stderr
+    page = (products / "data" / "public" / "report.html").read_text(encoding="utf-8")
+    section = page[page.index('id="dp-products"') :]
+    assert "Not the k-anonymous release." in section
+    assert "counts by gender" in section and "SYNTHETIC DATA: no row is a real case." in section
+    assert "30 rows sampled by pac-synth" in section
+    audit = run_ctdc(products, "--data-dir", "data", "audit", "--k", str(SHARED_K))
+    assert audit.exit_code == 0, audit.stdout  # the report and the products pass the audit
