@@ -14,10 +14,12 @@ import pytest
 
 from ctdc.errors import CtdcError
 from ctdc.harmonize import harmonize
+from ctdc.harmonize.manifest import ReleaseManifest
 from ctdc.ingest import ingest_file
 from ctdc.mapping import load_mapping
 from ctdc.sample import ORGS, generate_samples
 from ctdc.schema import Schema
+from ctdc.store.release import read_manifest
 from ctdc.store.workspace import Workspace, init_workspace
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,17 +69,19 @@ def test_pinned_level_zero_keeps_the_year_an_integer(staged: Workspace, schema: 
     assert years and all(2002 <= y <= 2100 for y in years)
 
 
-def test_auto_levels_release_hierarchy_labels(staged: Workspace, schema: Schema) -> None:
-    result = harmonize(staged, schema, k=5, new_epoch=True)
-    table = pq.read_table(_cases(staged))
+def test_auto_levels_release_hierarchy_labels(shared_sample: Path) -> None:
+    """On the shared sample release (auto levels, k=5): its manifest, read back."""
+    ws = Workspace(shared_sample / "data")
+    manifest = ReleaseManifest.from_dict(read_manifest(ws.current.resolve()))
+    table = pq.read_table(_cases(ws))
     # one column per level: exact years as integers, the ranges as text beside them
     assert table.schema.field("year_of_registration").type == pa.int16()
     assert table.schema.field("registration_period").type == pa.string()
     assert table.schema.field("citizenship_region").type == pa.string()
-    levels = result.manifest.anonymization.levels["citizenship"]
-    assert sum(levels.values()) == result.manifest.accounting.total.released
-    assert result.manifest.generalization_levels["citizenship"] is None
-    assert result.manifest.to_dict()["generalization_levels"]["citizenship"] == "auto"
+    levels = manifest.anonymization.levels["citizenship"]
+    assert sum(levels.values()) == manifest.accounting.total.released == table.num_rows
+    assert manifest.generalization_levels["citizenship"] is None
+    assert manifest.to_dict()["generalization_levels"]["citizenship"] == "auto"
 
 
 @pytest.mark.parametrize(
