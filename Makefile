@@ -40,6 +40,8 @@ demo: $(STAMP)  ## run the whole job end to end on generated sample data
 	@echo "analysts read only the public folder: no key, no workspace"
 	$(BIN)/ctdc query --public-dir $(DEMO)/data/public \
 	  "SELECT citizenship_region, count(*) AS cases, round(avg(is_sexual_exploit::INT), 2) AS share_sexual FROM cases GROUP BY ALL ORDER BY cases DESC LIMIT 10"
+	$(BIN)/ctdc query --public-dir $(DEMO)/data/public \
+	  "SELECT gender, data_source, count AS dp_count, round(count_low) AS low, round(count_high) AS high FROM dp_counts WHERE gender IS NOT NULL AND data_source IS NOT NULL ORDER BY dp_count DESC LIMIT 6"
 
 test: $(STAMP)  ## install and run the test suite
 	$(BIN)/python -m pytest
