@@ -6,8 +6,6 @@ officer sees in ``validate`` exactly what ``ingest`` would do.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
@@ -25,10 +23,9 @@ from ctdc.cli.common import (
     warn,
     workspace,
 )
+from ctdc.cli.ingest_summary import results_so_far, show_results
 from ctdc.cli.runlog import logged
 from ctdc.errors import CtdcError
-from ctdc.slugs import ExitCode, Slug
-from ctdc.terminal import say
 
 if TYPE_CHECKING:
     from ctdc.ingest import IngestResult
@@ -73,7 +70,7 @@ def ingest(
     quiet = quiet or run.quiet
     results: list[IngestResult] = []
     # an export is hostile input: never a traceback; with --json, the error as JSON on stdout
-    with errors(run.debug, catch_all=True, as_json=as_json, done=_done(results)):
+    with errors(run.debug, catch_all=True, as_json=as_json, done=results_so_far(results)):
         settings = run.settings.with_overrides(max_reject_rate=max_reject_rate)
         check_org_name(org)
         if mode is Mode.snapshot and len(files) > 1:
@@ -109,7 +106,7 @@ def ingest(
         if not quiet:
             for line in unchanged_notes(ws, results, mode.value):
                 warn(line)
-    _show(results, as_json=as_json, quiet=quiet, max_reject_rate=settings.max_reject_rate)
+    show_results(results, as_json=as_json, quiet=quiet, max_reject_rate=settings.max_reject_rate)
 
 
 def validate(
@@ -135,7 +132,7 @@ def validate(
     quiet = quiet or run.quiet
     results: list[IngestResult] = []
     # an export is hostile input: never a traceback; with --json, the error as JSON on stdout
-    with errors(run.debug, catch_all=True, as_json=as_json, done=_done(results)):
+    with errors(run.debug, catch_all=True, as_json=as_json, done=results_so_far(results)):
         settings = run.settings.with_overrides(max_reject_rate=max_reject_rate)
         check_org_name(org)
         used = schema(run, policy_workspace(settings.data_dir))
@@ -143,42 +140,4 @@ def validate(
         for f in files:  # one by one: an error on a later file still reports the earlier ones
             results += validate_files(used, mapping, [f], max_reject_rate=settings.max_reject_rate,
                                       progress=progress(quiet or as_json))  # fmt: skip
-    _show(results, as_json=as_json, quiet=quiet, max_reject_rate=settings.max_reject_rate)
-
-
-def _done(results: list[IngestResult]) -> Callable[[], dict[str, object]]:
-    """What ``--json`` adds to an error: the files finished before it (an ingested file stays
-    ingested, so a script must learn about it even when a later file fails)."""
-    return lambda: {"results": [r.to_dict() for r in results]}
-
-
-def _show(
-    results: Sequence[IngestResult], *, as_json: bool, quiet: bool, max_reject_rate: float
-) -> None:
-    """The summary of ``ingest`` and ``validate``; exit 1 if a file is (or would be) rejected.
-
-    ``quiet``: nothing on success, ``--json`` included; a rejection still prints (its JSON too).
-    """
-    from ctdc.ingest import IngestStatus
-    from ctdc.runlog import failed as log_failure
-
-    rejected = [r for r in results if r.status is IngestStatus.REJECTED]
-    if as_json and (rejected or not quiet):
-        typer.echo(json.dumps([r.to_dict() for r in results], indent=2))
-    elif not quiet and not as_json:
-        from ctdc.report.ingest import ingest_examples, ingest_table
-        from ctdc.terminal import console
-
-        out = console()
-        out.print(ingest_table(results))
-        for line in ingest_examples(results):
-            out.print(line, markup=False, soft_wrap=True, highlight=False)
-    for r in rejected:
-        staged = "nothing would be staged" if r.dry_run else "nothing staged"
-        kept = "" if r.dry_run else f", all {r.rows_read:,} rows kept in the quarantine"
-        failed = f"{r.invalid:,} of {r.rows_read:,} rows ({r.reject_rate:.1%}) failed"
-        why = f"{failed}, above {max_reject_rate:.1%}; {staged}{kept}"
-        say(CtdcError("reject-rate-exceeded", why, file=r.file).message())
-    if rejected:
-        log_failure(Slug.REJECT_RATE_EXCEEDED)
-        raise typer.Exit(ExitCode.DATA)
+    show_results(results, as_json=as_json, quiet=quiet, max_reject_rate=settings.max_reject_rate)

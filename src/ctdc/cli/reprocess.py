@@ -18,7 +18,7 @@ from ctdc.cli.common import (
     state,
     workspace,
 )
-from ctdc.cli.ingest import _done, _show
+from ctdc.cli.ingest_summary import results_so_far, show_results
 from ctdc.cli.runlog import logged
 from ctdc.slugs import ExitCode
 from ctdc.terminal import say
@@ -65,7 +65,7 @@ def reprocess(
     run = state(ctx)
     quiet = quiet or run.quiet
     results: list[IngestResult] = []
-    with errors(run.debug, catch_all=True, as_json=as_json, done=_done(results)):
+    with errors(run.debug, catch_all=True, as_json=as_json, done=results_so_far(results)):
         settings = run.settings.with_overrides(max_reject_rate=max_reject_rate)
         check_org_name(org)
         ws = workspace(run)
@@ -89,7 +89,7 @@ def reprocess(
     if as_json:
         typer.echo(json.dumps([r.to_dict() for r in results], indent=2))
     elif len(kept) < len(results):
-        _show([r for r in results if r not in kept], as_json=False, quiet=quiet,
+        show_results([r for r in results if r not in kept], as_json=False, quiet=quiet,
               max_reject_rate=settings.max_reject_rate)  # fmt: skip
     for r in kept:
         say(f"error[reject-rate-exceeded]: {r.file}: {r.invalid:,} of {r.rows_read:,} rows "
