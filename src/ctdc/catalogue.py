@@ -309,10 +309,10 @@ _KINDS = [
     ErrorKind(
         Slug.BUDGET_EXCEEDED,
         ExitCode.DATA,
-        "the differentially private product would exceed the epoch's privacy budget; "
+        "the differentially private product would exceed the workspace's privacy budget; "
         "no noise drawn, nothing published",
-        "ask for a smaller --dp epsilon (`ctdc status` shows what is left), wait for the next "
-        "epoch, or let the steward raise it: `ctdc policy set dp_epsilon_budget=...`",
+        "ask for a smaller --dp epsilon (`ctdc status` shows what is left), or let the steward "
+        "raise it, on the record: `ctdc policy set dp_epsilon_budget=... --reason ...`",
     ),
     # --- run level: environment -----------------------------------------------------------
     ErrorKind(Slug.FILE_NOT_FOUND, ExitCode.ENVIRONMENT, "file not found", "check the path"),

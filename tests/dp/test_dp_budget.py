@@ -36,6 +36,32 @@ def test_charge_until_the_budget_is_spent(workspace: Workspace) -> None:
                                          "release_id", "epoch"}  # fmt: skip
 
 
+def _new_epoch(ws: Workspace, release_id: str, epoch: int) -> None:
+    """Point ``current`` at a release of ``epoch`` (its manifest is all the ledger reads)."""
+    folder = ws.releases_dir / release_id
+    folder.mkdir(parents=True)
+    (folder / "manifest.json").write_text(json.dumps({"release_id": release_id,
+                                                      "series": {"epoch": epoch}}))  # fmt: skip
+    ws.current.unlink(missing_ok=True)
+    ws.current.symlink_to(folder.relative_to(ws.root))
+
+
+def test_a_new_epoch_does_not_renew_the_budget(workspace: Workspace) -> None:
+    """The attack: spend the budget, start a new epoch over the same staged people, spend it
+    again. Each entry keeps its epoch, and every one counts."""
+    _new_epoch(workspace, "20260101T000000Z-aaaaaaaa", 1)
+    charge(workspace, product="synthetic cases", epsilon=4.0, delta=1e-6)
+    _new_epoch(workspace, "20260201T000000Z-bbbbbbbb", 2)
+    state = budget_state(workspace)
+    assert (state.epoch, state.used, state.left) == (2, 4.0, 0.0)
+    with pytest.raises(CtdcError) as caught:
+        charge(workspace, product="counts by gender", epsilon=0.5, delta=0.0)
+    assert caught.value.slug == "budget-exceeded" and "used 4 of its budget 4" in str(caught.value)
+    change_policy(workspace, {"dp_epsilon_budget": 4.5}, by="steward", reason="on the record")
+    assert charge(workspace, product="counts by gender", epsilon=0.5, delta=0.0).epoch == 2
+    assert [e.epoch for e in read_budget(workspace)] == [1, 2]
+
+
 def test_the_steward_sets_the_budget(workspace: Workspace) -> None:
     charge(workspace, product="a", epsilon=1.0, delta=0.0)
     change_policy(workspace, {"dp_epsilon_budget": 1.0}, by="steward", reason="tighter")

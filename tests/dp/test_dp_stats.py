@@ -186,7 +186,9 @@ def test_the_budget_refuses_overspending_before_any_noise(
     assert ctdc(project, "stats", "--dp", "0.4", "--by", "gender").exit_code == 0
     assert drawn == [1]
     status = ctdc(project, "status")
-    assert "privacy budget: epoch 1, epsilon 1 of 1 used by 2 DP products, 0 left" in status.stdout
+    assert "privacy budget: epsilon 1 of 1 used by 2 DP products (all epochs), 0 left" in (
+        status.stdout
+    )
     doc = json.loads(ctdc(project, "status", "--json").stdout)["privacy_budget"]
     assert doc == {"epoch": 1, "budget": 1.0, "used": 1.0, "left": 0.0, "products": 2}
 

@@ -1,11 +1,11 @@
-"""The privacy-budget ledger: every differentially private product charged to its epoch.
+"""The privacy-budget ledger: every differentially private product charged to one budget.
 
 Differential privacy composes: two products of epsilon 1 each, made from the
 same people, leak at most as much as one product of epsilon 2, and no more can
 be promised. So the steward sets a total, ``dp_epsilon_budget`` in the pinned
-policy (default 4.0, ``ctdc policy set dp_epsilon_budget=...``), for the
-products made from one epoch's data, and every product is charged to it
-*before* any noise is drawn. A product that would go over is refused
+policy (default 4.0, ``ctdc policy set dp_epsilon_budget=...``), for every
+product made from the workspace's staged data, and every product is charged to
+it *before* any noise is drawn. A product that would go over is refused
 (``budget-exceeded``) and nothing is written.
 
 The library API (``ctdc stats --dp`` uses it; so may any other DP product,
@@ -15,7 +15,7 @@ e.g. synthetic data)::
 
     entry = charge(ws, product="synthetic cases", epsilon=1.0, delta=1e-6)  # or raises
     ...draw the noise, publish...
-    remaining(ws)        # epsilon left in the current epoch
+    remaining(ws)        # epsilon left
     budget_state(ws)     # epoch, budget, used, left, products (what `ctdc status` shows)
 
 ``charge`` appends one JSON line to ``<data>/privacy-budget.jsonl`` (private:
@@ -29,11 +29,13 @@ Charging comes first: a product whose publication fails after the charge has
 still spent its budget (its noise may have been drawn). That errs on the safe
 side; a product published without a charge would not.
 
-The epoch is the current private release's (``ctdc harmonize`` starts a new
-one with ``--new-epoch``); before the first release it is 1. Staged data
-outlives epochs (a new epoch re-anonymizes the same people), so the budget
-per epoch bounds what one epoch's products leak together, not everything
-ever published about a person; docs/stats.md says so.
+Each entry records the epoch of the current private release (``ctdc harmonize``
+starts a new one with ``--new-epoch``; 1 before the first release), but the
+budget is not per epoch: staged data outlive epochs (a new epoch re-anonymizes
+the same people), so a budget renewed with each epoch would let the same person
+be exposed again and again. Every product ever charged counts. That over-counts
+for people staged after a product was made, which errs on the safe side; the
+steward may raise the total, on the record (``ctdc policy set`` keeps the reason).
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ _SLACK = 1e-9
 
 @dataclass(frozen=True)
 class BudgetEntry:
-    """One DP product charged to an epoch's budget."""
+    """One DP product charged to the budget (with the epoch it was made in)."""
 
     product: str
     epsilon: float
@@ -78,7 +80,7 @@ class BudgetEntry:
 
 @dataclass(frozen=True)
 class BudgetState:
-    """The current epoch's budget and what was spent of it."""
+    """The budget and what was spent of it, in every epoch (``epoch``: the current one)."""
 
     epoch: int
     release_id: str | None
@@ -118,15 +120,15 @@ def read_budget(ws: Workspace) -> list[BudgetEntry]:
 
 
 def budget_state(ws: Workspace) -> BudgetState:
-    """What ``ctdc status`` shows: the current epoch's budget, used and left."""
+    """What ``ctdc status`` shows: the budget, used (in every epoch) and left."""
     release_id, epoch = current_epoch(ws)
-    spent = [e for e in read_budget(ws) if e.epoch == epoch]
+    spent = read_budget(ws)
     return BudgetState(epoch, release_id, load_policy(ws).dp_epsilon_budget,
                        math.fsum(e.epsilon for e in spent), len(spent))  # fmt: skip
 
 
 def remaining(ws: Workspace) -> float:
-    """The epsilon left in the current epoch's budget."""
+    """The epsilon left in the budget."""
     return budget_state(ws).left
 
 
@@ -142,7 +144,7 @@ def check_cost(epsilon: float, delta: float) -> None:
 
 def charge(ws: Workspace, *, product: str, epsilon: float, delta: float,
            by: str | None = None) -> BudgetEntry:  # fmt: skip
-    """Charge one product to the current epoch's budget, or raise ``budget-exceeded``.
+    """Charge one product to the budget, or raise ``budget-exceeded``.
 
     Call it before drawing any noise: a refused product writes nothing. ``product``
     is a public description (``counts by gender``), never a private value.
@@ -152,7 +154,7 @@ def charge(ws: Workspace, *, product: str, epsilon: float, delta: float,
         state = budget_state(ws)
         if state.used + epsilon > state.budget + _SLACK:
             raise CtdcError(Slug.BUDGET_EXCEEDED,
-                            f"{product} asks epsilon={epsilon:g}; epoch {state.epoch} has "
+                            f"{product} asks epsilon={epsilon:g}; the workspace has "
                             f"used {state.used:g} of its budget {state.budget:g} "
                             f"({state.left:g} left)", file=budget_path(ws))  # fmt: skip
         entry = BudgetEntry(product=product, epsilon=float(epsilon), delta=float(delta),

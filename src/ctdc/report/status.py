@@ -34,8 +34,8 @@ def status_lines(status: Status) -> list[str]:
                      f"{rel.withheld:,} withheld, {rel.batches} batches")  # fmt: skip
     dp = status.privacy_budget
     if dp is not None:
-        lines.append(f"privacy budget: epoch {dp.epoch}, epsilon {dp.used:g} of {dp.budget:g} "
-                     f"used by {dp.products} DP products, {dp.left:g} left")  # fmt: skip
+        lines.append(f"privacy budget: epsilon {dp.used:g} of {dp.budget:g} used by "
+                     f"{dp.products} DP products (all epochs), {dp.left:g} left")  # fmt: skip
     last = status.last_run
     if last is None:
         lines.append("last run: none logged")

@@ -84,7 +84,7 @@ class KeyStatus:
 
 @dataclass(frozen=True)
 class BudgetStatus:
-    """The current epoch's privacy budget (``ctdc.dp.budget``): epsilon set, used, left."""
+    """The privacy budget (``ctdc.dp.budget``): epsilon set, used in every epoch, left."""
 
     epoch: int
     budget: float

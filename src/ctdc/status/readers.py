@@ -194,7 +194,7 @@ def key_facts(ws: Workspace) -> KeyStatus:
 
 
 def privacy_budget(ws: Workspace) -> BudgetStatus | None:
-    """The current epoch's DP budget, used and left; None when the policy or the budget
+    """The DP budget, used and left; None when the policy or the budget
     ledger cannot be read (``policy show`` says why)."""
     from ctdc.dp.budget import budget_state
 

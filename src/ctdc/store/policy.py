@@ -87,7 +87,7 @@ class Policy:
     quarantine_retention_days: int = DEFAULT_RETENTION_DAYS
     #: ingest keeps a private copy of each export, so ``ctdc reprocess`` needs no file again
     archive_exports: bool = False
-    #: the privacy budget (epsilon) per epoch; a DP product that would exceed it is refused
+    #: the privacy budget (epsilon, all epochs); a DP product that would exceed it is refused
     dp_epsilon_budget: float = DEFAULT_DP_EPSILON_BUDGET
 
     @property
