@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import random
 import shutil
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -217,7 +219,7 @@ SHARED_ROWS, SHARED_SEED, SHARED_K = 300, 5, 5
 
 
 @pytest.fixture(scope="session")
-def shared_sample(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+def shared_sample(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[Path]:
     """A folder whose ``data`` workspace holds the four ``ctdc sample`` organizations
     (``SHARED_ROWS`` each, written under ``exports``) harmonized once at ``SHARED_K``.
 
@@ -235,8 +237,25 @@ def shared_sample(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> P
             shutil.rmtree(root, ignore_errors=True)
             root.mkdir()
             sample_release(root, SHARED_ROWS, SHARED_SEED, SHARED_K)
-            (root / "built").touch()
-    return root
+            (root / "built").write_text(_tree_digest(root), encoding="utf-8")
+    yield root
+    # read only, checked: a test that wrote to it (a DP charge, a report) fails here
+    assert _tree_digest(root) == (root / "built").read_text(encoding="utf-8"), (
+        "a test changed the shared sample: use copy_of_sample() to change a release"
+    )
+
+
+def _tree_digest(root: Path) -> str:
+    """A hash of every path and file under ``root``, but the ``built`` mark holding it and
+    what reading leaves (the run log of a read-only command, lock files)."""
+    digest = hashlib.sha256()
+    kept = (p for p in root.rglob("*") if p.name != "built" and p.suffix != ".lock"
+            and "logs" not in p.relative_to(root).parts)  # fmt: skip
+    for path in sorted(kept):
+        digest.update(str(path.relative_to(root)).encode())
+        if path.is_file() and not path.is_symlink():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def copy_of_sample(shared: Path, target: Path) -> tuple[Workspace, Schema]:
