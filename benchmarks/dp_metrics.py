@@ -36,7 +36,8 @@ def code_frame(frame: pd.DataFrame, domains: Mapping[str, Sequence[str]]) -> np.
         text = frame[name].astype("string")
         if "true" in values:  # a flag, whatever its dtype (boolean, object of bools)
             text = text.str.lower()
-        codes = pd.Categorical(text.astype(object).where(text.notna(), None),
+        known = text.notna() & text.isin(list(values))  # pandas will refuse unknown values
+        codes = pd.Categorical(text.astype(object).where(known, None),
                                categories=list(values)).codes.astype(np.int64)  # fmt: skip
         codes[codes < 0] = list(values).index(UNKNOWN)
         out[:, j] = codes
