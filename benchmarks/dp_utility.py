@@ -230,9 +230,10 @@ def synthetic(folder: str, epsilon: float, rows: int, fields: str) -> dict:
 # ---------------------------------------------------------------- scoring
 
 
-def score(domains: dict[str, list[str]], truth: np.ndarray,
-          product: dict[str, np.ndarray]) -> dict[str, float]:  # fmt: skip
-    """Every metric of one product, from its count vector per marginal."""
+def score(domains: dict[str, list[str]], truth: np.ndarray, product: dict[str, np.ndarray],
+          ask: bool = True) -> dict[str, float]:  # fmt: skip
+    """Every metric of one product, from its count vector per marginal (``ask``: the
+    analysts' questions too, which need the ctdc variables)."""
     names, sizes = list(domains), [len(v) for v in domains.values()]
     out: dict[str, float] = {}
     for order in ORDERS:
@@ -249,7 +250,8 @@ def score(domains: dict[str, list[str]], truth: np.ndarray,
         rare += M.rare_stats(true, product["|".join(s)], K)
     out["rare preserved"] = M.ratio(rare[1], rare[0])
     out["invented"] = M.ratio(rare[3], rare[2])
-    out.update(questions(domains, truth, product))
+    if ask:
+        out.update(questions(domains, truth, product))
     return out
 
 
