@@ -35,12 +35,18 @@ def chart(runs: pd.DataFrame) -> alt.FacetChart:
     """Lines for the products with an epsilon, rules for those without."""
     data = long_form(runs)
     has_eps = data["epsilon"].notna()
+    ticks = sorted(float(e) for e in data.loc[has_eps, "epsilon"].unique())
     lines = (
         alt.Chart()
         .transform_filter("isValid(datum.epsilon)")
         .mark_line(point=True)
         .encode(
-            x=alt.X("epsilon:Q", title="epsilon (log scale)", scale=alt.Scale(type="log")),
+            x=alt.X(
+                "epsilon:Q",
+                title="epsilon (log scale)",
+                scale=alt.Scale(type="log"),
+                axis=alt.Axis(values=ticks),
+            ),
             y=alt.Y("tvd:Q", title="mean total variation distance (0 = exact, 1 = disjoint)"),
             color=alt.Color("product:N", title="product"),
             tooltip=["product", "epsilon", alt.Tooltip("tvd:Q", format=".4f")],
