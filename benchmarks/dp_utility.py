@@ -21,9 +21,12 @@ shared machine disturbs less than wall time):
   honest cost of publishing every marginal).
 * **DP counts, one table**: one table over all main variables at the full epsilon, every
   marginal summed from it (post-processing: one epsilon pays for everything).
-* **DP synthetic**: pac-synth as ``ctdc synthesize`` runs it (``ctdc.dp.synthetic``'s
-  encode, fit_and_sample, decode, synthetic_table: every released field, reporting length
-  2), fitted on all the true records, ``--synthetic-rows`` rows sampled (~47 ms a row).
+* **DP synthetic**: pac-synth with ``ctdc synthesize``'s parameters and code
+  (``ctdc.dp.synthetic``'s encode, fit_and_sample, decode, synthetic_table; reporting
+  length 2), fitted on all the true records, ``--synthetic-rows`` rows sampled. On the
+  main variables' source fields (:data:`SOURCES`, ``--synthetic-fields main``, the
+  default), or on every released field as the command does (``all``: at 392,000 records
+  its fit passed 13 GB and 7 minutes without finishing, so the full run cannot use it).
 * **sampling floor**: ``--synthetic-rows`` rows drawn from the truth itself (no privacy):
   the error a synthetic table of that size would have if its generator were perfect.
 
@@ -33,7 +36,8 @@ the main variables, :data:`MAIN`, at the levels below, each with an ``(unknown)`
 
     python benchmarks/dp_utility.py --quick                   # ~5,000 records, minutes
     python benchmarks/dp_utility.py                           # --rows 100000: 392,000 records
-    python benchmarks/dp_utility.py --chart docs/img/dp-utility.svg --from-csv FILE
+    python benchmarks/plot_dp_utility.py benchmarks/out/<date>-dp-utility-100000.csv \\
+        --out docs/img/dp-utility.svg                         # the chart, from the CSV
 """
 
 from __future__ import annotations
@@ -378,8 +382,8 @@ def table(rows: list[dict]) -> list[dict]:
             return "—"
         return f"{v:.{digits}f}" if isinstance(v, float) else str(v)
 
-    def pair(r: dict, key: str) -> str:
-        return f"{f(r[key + ' mean'])} / {f(r[key + ' max'])}"
+    def pair(r: dict, key: str) -> str:  # 4 digits: DP tables' errors are that small
+        return f"{f(r[key + ' mean'], 4)} / {f(r[key + ' max'], 4)}"
 
     return [{"product": r["product"], "ε": f"{r['epsilon']:g}" if r["epsilon"] else "—",
              "1-way TVD mean / max": pair(r, "tvd1"), "2-way": pair(r, "tvd2"),
