@@ -4,7 +4,8 @@ One panel per marginal order (1-, 2-, 3-way); y the mean total variation distanc
 the marginals of that order; one line per product with an epsilon (DP counts per table,
 split, one table; DP synthetic); the k-anonymous release, which has no epsilon, as a
 dashed horizontal line, and so is the synthetic table's sampling floor (true rows of the
-same number). Altair and vl-convert are ctdc's own dependencies (the HTML report).
+same number). The y axis is logarithmic (errors span five decades); a TVD under 1e-5 is
+drawn at 1e-5. Altair and vl-convert are ctdc's own dependencies (the HTML report).
 
     python benchmarks/plot_dp_utility.py benchmarks/out/2026-12-02-dp-utility-100000.csv \\
         --out docs/img/dp-utility.svg
@@ -19,16 +20,23 @@ import altair as alt
 import pandas as pd
 import vl_convert
 
+#: the DP tables' errors span five decades: a log scale, anything smaller drawn at this
+FLOOR = 1e-5
+
 
 def long_form(runs: pd.DataFrame) -> pd.DataFrame:
-    """One row per product, epsilon and marginal order, with its mean TVD."""
+    """One row per product, epsilon and marginal order, with its mean TVD (averaged over
+    the runs of a product repeated at one epsilon, ``--repeat``)."""
     frames = []
     for order in (1, 2, 3):
         part = runs[["product", "epsilon", f"tvd{order} mean"]].rename(
             columns={f"tvd{order} mean": "tvd"}
         )
         frames.append(part.assign(marginals=f"{order}-way marginals"))
-    return pd.concat(frames, ignore_index=True)
+    data = pd.concat(frames, ignore_index=True)
+    keys = ["product", "epsilon", "marginals"]
+    data = data.groupby(keys, dropna=False, sort=False, as_index=False)["tvd"].mean()
+    return data.assign(tvd=data["tvd"].clip(lower=FLOOR))
 
 
 def chart(runs: pd.DataFrame) -> alt.FacetChart:
@@ -47,7 +55,11 @@ def chart(runs: pd.DataFrame) -> alt.FacetChart:
                 scale=alt.Scale(type="log"),
                 axis=alt.Axis(values=ticks),
             ),
-            y=alt.Y("tvd:Q", title="mean total variation distance (0 = exact, 1 = disjoint)"),
+            y=alt.Y(
+                "tvd:Q",
+                title="mean total variation distance (log scale)",
+                scale=alt.Scale(type="log", domain=[FLOOR, 1]),
+            ),
             color=alt.Color("product:N", title="product"),
             tooltip=["product", "epsilon", alt.Tooltip("tvd:Q", format=".4f")],
         )
@@ -63,16 +75,18 @@ def chart(runs: pd.DataFrame) -> alt.FacetChart:
         alt.layer(lines, rules, data=data)
         .properties(width=260, height=240)
         .facet(column=alt.Column("marginals:N", title=None))
-        .properties(title="DP utility: error against epsilon (dashed: no epsilon)")
+        .properties(
+            title="DP utility: error against epsilon (dashed: no epsilon; log y, floor 1e-5)"
+        )
     )
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("runs", type=Path, help="a dp_utility.py CSV")
+    ap.add_argument("runs", type=Path, nargs="+", help="dp_utility.py CSVs (rows added up)")
     ap.add_argument("--out", type=Path, required=True, help="an .svg file")
     args = ap.parse_args(argv)
-    runs = pd.read_csv(args.runs)
+    runs = pd.concat([pd.read_csv(p) for p in args.runs], ignore_index=True)
     spec = chart(runs).to_dict()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(vl_convert.vegalite_to_svg(spec, allowed_base_urls=[]), encoding="utf-8")
