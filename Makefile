@@ -10,7 +10,7 @@ ANJANA_STAMP := $(ANJANA_VENV)/.installed
 ANJANA_PKGS := anjana==1.2.3 pycanon==1.3.5 pyarrow==26.0.1
 ROWS   ?= 2000
 
-.PHONY: help install demo test bench bench-series lint sample hierarchies clean
+.PHONY: help install demo test bench bench-series bench-dp lint sample hierarchies clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/' | expand -t 10
@@ -58,6 +58,10 @@ bench: $(STAMP) $(ANJANA_STAMP)  ## run the benchmarks (not tests) and print rat
 NIGHTS ?= 365
 bench-series: $(STAMP)  ## the release series over NIGHTS simulated nights (hours at 365; NIGHTS=40)
 	$(BIN)/python benchmarks/series.py --nights $(NIGHTS) --grid
+
+DP_ROWS ?= 100000
+bench-dp: $(STAMP)  ## DP utility: k-anonymous release vs DP counts vs DP synthetic (tens of minutes; DP_ROWS=1250 is quick)
+	$(BIN)/python benchmarks/dp_utility.py --rows $(DP_ROWS)
 
 lint: $(STAMP)  ## ruff check, format check and mypy on src
 	$(BIN)/ruff check src tests benchmarks
