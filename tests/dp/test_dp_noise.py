@@ -81,10 +81,11 @@ def test_key_set_is_the_schemas_values_not_the_datas(schema: Schema) -> None:
 @pytest.mark.parametrize(
     ("by", "share", "said"),
     [
-        (["nope"], None, "'nope' is not a released field"),
+        (["nope"], None, "'nope' is not a released field or level column"),
         (["gender", "gender"], None, "named twice"),
         (["gender"], "citizenship", "not a boolean field"),
-        (["citizenship", "country_of_exploitation"], None, "over the limit of 10,000"),
+        (["gender"], "citizenship_region", "not a released field or level column"),
+        (["citizenship", "country_of_exploitation", "gender"], None, "over the limit of 100,000"),
         ([], None, "names no field"),
     ],
 )

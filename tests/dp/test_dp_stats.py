@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import Result
 
-from conftest import TEST_MAPPING, run_ctdc, write_test_export
+from conftest import ROOT, TEST_MAPPING, run_ctdc, write_test_export
 from ctdc.audit.files import files, markers_and_bytes, private_strings
 from ctdc.audit.run import workspace_area
 from ctdc.audit.sources import open_sources
@@ -91,6 +91,35 @@ def test_dp_counts_every_schema_cell_of_the_true_records(project: Path) -> None:
     assert withdrawn.exit_code == 0, withdrawn.output
     again = ctdc(project, "stats", "--dp", "40", "--by", "data_source", "--format", "json")
     assert sum(r["count"] for r in json.loads(again.stdout)["records"]) == RECORDS - 1
+
+
+def test_dp_counts_by_level_columns_roll_the_true_records_up(project: Path) -> None:
+    """``--by citizenship_region,age_band_wide``: the cells are the hierarchies' values at
+    those levels (read here from their CSV files), the counts the true records rolled up."""
+    assert ctdc(project, "policy", "set", "dp_epsilon_budget=100", "--reason", "t").exit_code == 0
+    result = ctdc(project, "stats", "--dp", "50", "--by", "citizenship_region,age_band_wide",
+                  "--format", "json")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    region, wide = _level("country", 2), _level("age_band", 1)
+    true: dict[tuple, int] = {}
+    for (country, band), n in staged_counts(project, "citizenship, age_band").items():
+        key = (region.get(country), wide.get(band))
+        true[key] = true.get(key, 0) + n
+    got = {(r["citizenship_region"], r["age_band_wide"]): r["count"] for r in doc["records"]}
+    assert {k[0] for k in got} == {*region.values(), None} and len(got) == doc["cells"]
+    assert {k[1] for k in got} == {*wide.values(), None}
+    assert all(got[k] == v for k, v in true.items()) and sum(true.values()) == RECORDS
+    assert all(v == 0 for k, v in got.items() if k not in true)
+    refused = ctdc(project, "stats", "--dp", "1", "--by", "gender", "--share",
+                   "citizenship_region")  # fmt: skip
+    assert refused.exit_code == 2 and "bad-option" in refused.stderr
+
+
+def _level(hierarchy: str, level: int) -> dict[str, str]:
+    """Leaf -> its value at ``level``, from the schema's hierarchy CSV."""
+    text = (ROOT / "schemas" / "hierarchies" / f"{hierarchy}.csv").read_text(encoding="utf-8")
+    return {row[0]: row[level] for row in (line.split(";") for line in text.splitlines())}
 
 
 def test_dp_files_in_the_public_folder_with_sidecar_ledger_and_audit(project: Path) -> None:
@@ -214,7 +243,7 @@ def test_csv_and_table_carry_the_guarantee(project: Path) -> None:
         (["--dp=-1", "--by", "gender"], "epsilon must be a positive number"),
         (["--dp", "nan", "--by", "gender"], "epsilon must be a positive number"),
         (["--dp", "1", "--by", "nope"], "'nope' is not a released field"),
-        (["--dp", "1", "--by", "citizenship,country_of_exploitation"], "over the limit"),
+        (["--dp", "1", "--by", "citizenship,country_of_exploitation,gender"], "over the limit"),
         (["--dp", "1", "--by", "gender", "--share", "gender"], "named twice"),
         (["--dp", "1", "--by", "gender", "--where", "gender = 'Male'"], "--where cannot be"),
     ],

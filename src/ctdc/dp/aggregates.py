@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from ctdc.dp.budget import BudgetEntry, charge, check_cost
-from ctdc.dp.keys import KeySet, key_set
+from ctdc.dp.keys import KeySet, key_set, source_fields, with_level_columns
 from ctdc.dp.records import true_records
 from ctdc.schema import Schema
 from ctdc.store.workspace import Workspace
@@ -141,7 +141,8 @@ def dp_counts(ws: Workspace, schema: Schema, by: list[str], epsilon: float, *,
     check_cost(epsilon, 0.0)
     keys = key_set(schema, by, share)
     meas, scale, guaranteed = count_measurement(keys.size, epsilon)
-    records = true_records(ws, [*by, *([share] if share else [])])
+    names = [*by, *([share] if share else [])]
+    records = with_level_columns(true_records(ws, source_fields(schema, names)), schema, by)
     if share:  # TRUE, or not (FALSE and NULL): the last axis of the key set
         records = records.assign(**{share: records[share].fillna(False).astype(bool)})
     codes = keys.codes(records)
