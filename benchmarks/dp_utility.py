@@ -43,7 +43,6 @@ the main variables, :data:`MAIN`, at the levels below, each with an ``(unknown)`
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import math
 import os
@@ -57,7 +56,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import dp_metrics as M
-from harness import OUT, ROOT, measure, record
+from harness import OUT, ROOT, measure, record, write_csv
 
 K = 10
 #: the common coding: one column of the release each (a level column where the variable has
@@ -397,14 +396,6 @@ def run(args: argparse.Namespace) -> list[dict]:
                 add(f"DP synthetic, {label}", eps, frame_product(domains, codes), res["cpu_s"],
                     peak, epsilon_spent=eps, synthetic_rows=len(codes), run=rep)  # fmt: skip
     return rows
-
-
-def write_csv(path: Path, rows: list[dict]) -> None:
-    cols = list(dict.fromkeys(c for r in rows for c in r))
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=cols)
-        w.writeheader()
-        w.writerows(rows)
 
 
 def table(rows: list[dict]) -> list[dict]:

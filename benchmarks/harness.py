@@ -8,6 +8,7 @@ in its own interpreter (``python -c``) so that peak memory (the child's own
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 import os
@@ -102,3 +103,12 @@ def _fmt(v: object) -> str:
     if isinstance(v, int):
         return f"{v:,}"
     return str(v)
+
+
+def write_csv(path: Path, rows: list[dict]) -> None:
+    """``rows`` as CSV, every key of any row a column (first seen first)."""
+    cols = list(dict.fromkeys(c for r in rows for c in r))
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=cols)
+        w.writeheader()
+        w.writerows(rows)

@@ -30,7 +30,6 @@ section with a text chart of delay against loss (matplotlib is not in the venv).
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
 import datetime as dt
 import math
@@ -43,7 +42,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness import OUT, ROOT, record
+from harness import OUT, ROOT, record, write_csv
 
 K = 10
 START = dt.date(2026, 1, 1)
@@ -332,14 +331,6 @@ def text_chart(summaries: list[dict], width: int = 60, height: int = 16) -> list
         lines.append(f"{label:5.2f} |" + "".join(cells))
     lines.append("      +" + "-" * (width + 1))
     return lines + legend
-
-
-def write_csv(path: Path, rows: list[dict]) -> None:
-    cols = list(dict.fromkeys(c for r in rows for c in r))
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=cols)
-        w.writeheader()
-        w.writerows(rows)
 
 
 def main(argv: list[str] | None = None) -> str:

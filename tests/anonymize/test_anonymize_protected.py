@@ -15,20 +15,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from age_bands import AGE
 
-from ctdc.anonymize import Hierarchy, anonymize, check_k_anonymity, check_protected
+from ctdc.anonymize import anonymize, check_k_anonymity, check_protected
 
 QIS = ["citizenship", "age_band", "year"]
-
-AGE = Hierarchy(
-    (
-        ("0-8", "0-17", "*"),
-        ("9-17", "0-17", "*"),
-        ("18-25", "18+", "*"),
-        ("26-40", "18+", "*"),
-        ("41+", "18+", "*"),
-    )
-)
 
 
 def population(seed: int = 3, n: int = 120) -> pd.DataFrame:

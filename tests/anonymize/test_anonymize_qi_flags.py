@@ -10,26 +10,17 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from age_bands import AGE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ctdc.anonymize import (
-    Hierarchy,
     anonymize,
     check_k_anonymity,
     check_protected,
     check_protected_qi,
 )
 
-AGE = Hierarchy(
-    (
-        ("0-8", "0-17", "*"),
-        ("9-17", "0-17", "*"),
-        ("18-25", "18+", "*"),
-        ("26-40", "18+", "*"),
-        ("41+", "18+", "*"),
-    )
-)
 QIS = ["citizenship", "age_band", "year", "forced_labour", "sexual"]
 FLAGS = ["forced_labour", "sexual"]
 

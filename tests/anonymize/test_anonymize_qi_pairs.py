@@ -12,20 +12,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from age_bands import AGE
 
 import ctdc.anonymize.recode.qi_flags as qi_flags
 import ctdc.anonymize.recode.qi_pairs as qi_pairs
 from ctdc.anonymize import Hierarchy, anonymize, check_k_anonymity, check_protected_qi
 
-AGE = Hierarchy(
-    (
-        ("0-8", "0-17", "*"),
-        ("9-17", "0-17", "*"),
-        ("18-25", "18+", "*"),
-        ("26-40", "18+", "*"),
-        ("41+", "18+", "*"),
-    )
-)
 YEAR = Hierarchy(tuple((str(y), f"{y - y % 3}-{y - y % 3 + 2}", "*") for y in range(2010, 2022)))
 FLAGS = ["forced_labour", "sexual", "marriage"]
 QIS = ["age_band", "year", "gender", "source", *FLAGS]
