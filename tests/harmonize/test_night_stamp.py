@@ -39,6 +39,7 @@ def test_the_stamp_stands_until_an_input_changes(project: Path) -> None:
     (data / "public" / "dp").mkdir()
     (data / "public" / "dp" / "20261202T000000Z-counts-gender.json").write_text("{}")
     (data / "privacy-budget.jsonl").write_text("{}\n")
+    (data / "privacy-budget.lock").write_text("")  # the ledger's own lock
     (data / "reports").mkdir()
     (data / "reports" / "private.html").write_text("<html></html>")
     assert unchanged_night(data, OPTIONS) is not None

@@ -10,7 +10,9 @@ ctdc's version, and the day while records are held (their wait decides what is
 published). It leaves out what no release depends on: the logs, the locks, itself, the
 private reports, the privacy-budget ledger and the key's backup record, and
 in the public folder what harmonize neither reads nor writes on such a night: the HTML
-report (written after a harmonize) and the DP products (``dp/``, ``synthetic/``).
+report (written after a harmonize) and the DP products (``dp/``, ``synthetic/``). The
+catalog is in: the first DP table and the first synthetic table each add a view to it
+(``store.catalog.refresh_catalog``), so the night after each runs the full check once.
 
 A run whose stamp is the stamp left by the last one, with no quarantined row or archived
 export due for the retention purge, would compute the same input digest: it says
