@@ -182,3 +182,27 @@ def test_the_audit_finds_a_changed_frozen_row_and_a_recoded_record(
     pq.write_table(pq.read_table(cases_path).from_pandas(cases, preserve_index=False), cases_path)
     passed, detail = verdict()
     assert not passed and "1 row not in the ledger and 1 published record missing" in detail
+
+
+def test_corrected_records_published_again_the_same_night_pass_the_audit(
+    workspace, schema, org, tmp_path
+) -> None:
+    """A batch that corrects many published records (their ages changed): they leave as
+    withdrawals and come back as new records in the same night's increment. That is no
+    re-coding, so the audit's ``frozen rows`` passes (it failed every such night before), and
+    the corrected records' old forms are gone while their new ones are k-anonymous."""
+    from ctdc.audit import audit_release
+
+    qis = schema.quasi_identifiers
+    first = night(workspace, schema, org, export(tmp_path, "a.csv", list(range(1, 121))))
+    second = night(workspace, schema, org,
+                   export(tmp_path, "b.csv", list(range(1, 61)), age_shift=20))  # fmt: skip
+    series = second.manifest.series
+    assert series["corrected"] == 60 and series["left"] >= 60
+    added = diff(cases(second), cases(first))
+    assert len(added) > 0 and k_anonymous(added, qis)  # published again, the same night
+    assert k_anonymous(diff(cases(first), cases(second)), qis)
+    report = audit_release(workspace, schema, second.path, first.path, k=K,
+                           only={"frozen rows"})  # fmt: skip
+    assert report["frozen rows"].passed, report["frozen rows"].detail
+    assert second.manifest.accounting.total.balanced

@@ -62,7 +62,7 @@ def frozen_rows(ws: Workspace, src: Sources, release_id: str | None = None) -> C
         recoded = src.con.execute(
             f"SELECT count(*) FROM ledger_now a JOIN (SELECT * FROM read_parquet("
             f"{_literal(before)}) WHERE state = 'published') b USING (case_pseudonym) "
-            f"WHERE NOT ({same})"
+            f"WHERE a.content = b.content AND NOT ({same})"
         ).fetchall()[0][0]
         if recoded:
             problems.append(f"{plural(recoded, 'published record')} changed form since the "
