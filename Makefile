@@ -10,7 +10,7 @@ ANJANA_STAMP := $(ANJANA_VENV)/.installed
 ANJANA_PKGS := anjana==1.2.3 pycanon==1.3.5 pyarrow==26.0.1
 ROWS   ?= 2000
 
-.PHONY: help install demo test bench bench-series bench-dp lint sample hierarchies clean
+.PHONY: help install demo test test-fast bench bench-series bench-dp lint sample hierarchies clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/' | expand -t 14
@@ -43,7 +43,11 @@ demo: $(STAMP)  ## run the whole job end to end on generated sample data
 	$(BIN)/ctdc query --public-dir $(DEMO)/data/public \
 	  "SELECT gender, data_source, count AS dp_count, round(count_low) AS low, round(count_high) AS high FROM dp_counts WHERE gender IS NOT NULL AND data_source IS NOT NULL ORDER BY dp_count DESC LIMIT 6"
 
-test: $(STAMP)  ## install and run the test suite
+test: $(STAMP)  ## install and run the test suite: the fast tier, then the slow scenarios
+	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m slow
+
+test-fast: $(STAMP)  ## install and run the fast tier only (under a minute; README, the two tiers)
 	$(BIN)/python -m pytest
 
 $(ANJANA_STAMP): Makefile

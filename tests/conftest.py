@@ -86,6 +86,18 @@ EXPECTED_BAD = {
 }
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The fast tier: a run naming no paths and no ``-m`` leaves out the tests marked ``slow``
+    (``make test`` runs them next with ``-m slow``). A run naming a file or folder runs all
+    of its tests, so that no file of slow tests answers "no tests ran"."""
+    if config.option.markexpr or config.getoption("file_or_dir"):
+        return
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if not item.get_closest_marker("slow")]
+
+
 @pytest.fixture(scope="session")
 def schema() -> Schema:
     return load_schema(ROOT / "schemas" / "ctdc.yaml")

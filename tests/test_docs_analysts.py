@@ -35,6 +35,7 @@ def test_the_page_has_the_examples_the_issue_asks_for() -> None:
     assert {"sexual-exploitation-by-region-and-period", "age-by-gender"} <= names
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(examples()))
 def test_every_example_runs_and_returns_rows(root: Path, name: str) -> None:
     rows = query_json(root, examples()[name])

@@ -28,6 +28,9 @@ from ctdc.package import package_files
 from ctdc.sample import ORGS, generate_samples
 from ctdc.schema import Schema
 
+# the slow tier: an end-to-end scenario (make test runs it after the fast tier)
+pytestmark = pytest.mark.slow
+
 MARKER = "QQLEAKCANARY7"
 K = 5
 ROWS = 300

@@ -18,6 +18,9 @@ from typing import Any
 
 import pytest
 
+# the slow tier: a real subprocess (make test runs it after the fast tier)
+pytestmark = pytest.mark.slow
+
 EXTRA_MODULES = ("faker", "country_converter")
 
 CHILD = r"""

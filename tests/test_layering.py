@@ -111,6 +111,7 @@ def _edges() -> dict[str, dict[str, list[str]]]:
     return edges
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("unit", sorted(FORBIDDEN))
 def test_stage_imports_run_down_the_graph(unit: str) -> None:
     upward = [where for bad in FORBIDDEN[unit] for where in _edges()[unit].get(bad, [])]

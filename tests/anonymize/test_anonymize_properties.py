@@ -545,6 +545,7 @@ def _loss_metric(case: Case, before: pd.DataFrame, out: pd.DataFrame, removed: i
 # the properties
 
 
+@pytest.mark.slow
 @_settings(1)
 @given(case=cases())
 def test_release_keeps_every_promise(case: Case, con: duckdb.DuckDBPyConnection) -> None:
@@ -557,6 +558,7 @@ def test_release_keeps_every_promise(case: Case, con: duckdb.DuckDBPyConnection)
     check_release(case, case.run(), con)
 
 
+@pytest.mark.slow
 @_settings(1 / 3)
 @given(case=cases(), data=st.data())
 def test_deterministic_and_row_order_does_not_break_the_promises(
@@ -577,6 +579,7 @@ def test_deterministic_and_row_order_does_not_break_the_promises(
     assert shuffled.report.records_in == first.report.records_in
 
 
+@pytest.mark.slow
 @_settings(80 / 300)
 @given(case=cases(with_l=False, max_rows=40))
 def test_k_anonymous_input_is_released_unchanged(
@@ -595,6 +598,7 @@ def test_k_anonymous_input_is_released_unchanged(
     check_release(case, result, con)
 
 
+@pytest.mark.slow
 @_settings(2 / 3)
 @given(case=cases())
 def test_removed_records_could_not_have_joined_any_released_class(case: Case) -> None:
@@ -614,6 +618,7 @@ def test_removed_records_could_not_have_joined_any_released_class(case: Case) ->
             assert not _could_join(case, record, published), (record.to_dict(), published)
 
 
+@pytest.mark.slow
 @_settings(1 / 5)
 @given(case=cases(max_rows=60, with_protected=True), data=st.data())
 def test_protected_flags_are_never_certain(

@@ -31,6 +31,7 @@ from ctdc.audit.order import clustering_z
 pub = audit_fixtures.pub  # the shared published workspace (a fixture)
 
 
+@pytest.mark.slow
 def test_a_class_of_k_minus_1_fails_prosecutor_and_linkage(pub: Published, tmp_path: Path) -> None:
     area, release = copy_public(pub, tmp_path / "public")
     qis = pub.schema.quasi_identifiers
@@ -211,6 +212,7 @@ def test_a_stray_file_and_a_wrong_mode_fail_files(pub: Published, tmp_path: Path
     assert f"releases/{release.name}/cases.parquet has mode 0666, not 0644" in detail
 
 
+@pytest.mark.slow
 def test_row_order_grouped_by_organization_fails_random_order_passes(
     pub: Published, tmp_path: Path
 ) -> None:

@@ -71,6 +71,7 @@ def test_the_cli_imports_no_heavy_module(tmp_path: Path) -> None:
     assert proc.stdout == "[]\n"
 
 
+@pytest.mark.slow
 def test_help_lists_the_commands(tmp_path: Path) -> None:
     proc = ctdc_process(tmp_path, "--help")
     assert proc.returncode == 0, proc.stderr
@@ -85,29 +86,34 @@ def test_version_prints_the_version_and_exits_0(tmp_path: Path) -> None:
     assert proc.stderr == ""
 
 
+@pytest.mark.slow
 def test_exit_1_data_or_policy(tmp_path: Path, test_org) -> None:
     proc = ctdc_process(tmp_path, "validate", "--org", "test-org", "export.csv", "--quiet")
     assert proc.returncode == 1
     one_line_error(proc, "reject-rate-exceeded")
 
 
+@pytest.mark.slow
 def test_exit_2_usage(project: Path) -> None:
     proc = ctdc_process(project, "ingest", "--org", "../etc", "export.csv")
     assert proc.returncode == 2
     one_line_error(proc, "bad-org-name")
 
 
+@pytest.mark.slow
 def test_exit_3_environment(project: Path) -> None:
     proc = ctdc_process(project, "ingest", "--org", "test-org", "export.csv")
     assert proc.returncode == 3
     one_line_error(proc, "no-workspace")
 
 
+@pytest.mark.slow
 def test_debug_shows_the_traceback(project: Path) -> None:
     proc = ctdc_process(project, "--debug", "harmonize")
     assert proc.returncode != 0 and "Traceback" in proc.stderr
 
 
+@pytest.mark.slow
 def test_init_ingest_harmonize_query(project: Path) -> None:
     """Exit 0 at each step of a whole run, and the analyst counts the released rows."""
     steps = [

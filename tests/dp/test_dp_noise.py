@@ -41,6 +41,7 @@ def draws() -> tuple[np.ndarray, float]:
     return _draws(EPSILON)
 
 
+@pytest.mark.slow
 def test_the_noise_has_the_mechanisms_spread(draws: tuple[np.ndarray, float]) -> None:
     values, scale = draws
     assert scale == pytest.approx(1 / EPSILON)  # sensitivity 1: one person, one count

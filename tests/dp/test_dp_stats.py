@@ -66,6 +66,7 @@ def staged_counts(root: Path, by: str) -> dict[tuple, int]:
     return {tuple(r[:-1]): r[-1] for r in rows}
 
 
+@pytest.mark.slow
 def test_dp_counts_every_schema_cell_of_the_true_records(project: Path) -> None:
     # a huge epsilon makes the noise ~0 (P(noise != 0) ~ 2e-22): the counts are then the
     # staged records' own, not the k-anonymous release's
@@ -165,6 +166,7 @@ def test_dp_files_in_the_public_folder_with_sidecar_ledger_and_audit(project: Pa
     assert f"dp/{names[0]} has mode 0666, not 0644" in check.detail
 
 
+@pytest.mark.slow
 def test_nothing_private_reaches_the_dp_files(project: Path) -> None:
     """The audit's markers check over dp/: planted markers, every pseudonym, organization
     id, batch id and export hash of the workspace, as bytes and as decoded Parquet."""

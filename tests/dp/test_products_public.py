@@ -122,6 +122,7 @@ def test_a_symlink_posing_as_a_dp_table_is_not_opened(products: Path, tmp_path: 
         planted.unlink()
 
 
+@pytest.mark.slow
 def test_the_report_labels_the_dp_table_and_the_synthetic_rows(products: Path) -> None:
     result = run_ctdc(products, "--data-dir", "data", "report")
     assert result.exit_code == 0, result.stderr

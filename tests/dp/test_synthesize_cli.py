@@ -54,6 +54,7 @@ def _private(ws: Workspace) -> dict[str, set[str]]:
     }
 
 
+@pytest.mark.slow
 def test_no_marker_pseudonym_org_or_batch_in_any_new_file_or_output(marked: Path) -> None:
     ws = Workspace(marked / "data")
     secrets = _private(ws)
@@ -91,6 +92,7 @@ def test_every_file_says_synthetic(marked: Path) -> None:
     assert sidecar["source"] == {"release_id": None, "epoch": None}  # never harmonized
 
 
+@pytest.mark.slow
 def test_beside_a_release_the_files_check_accepts_it_and_nothing_else(
     shared_sample: Path, tmp_path: Path
 ) -> None:
@@ -116,6 +118,7 @@ def test_beside_a_release_the_files_check_accepts_it_and_nothing_else(
     assert "stray synthetic/scratch" in files(area, release, 0o755).detail
 
 
+@pytest.mark.slow
 def test_a_tighter_public_mode_reaches_the_dp_and_synthetic_products(
     shared_sample: Path, tmp_path: Path
 ) -> None:

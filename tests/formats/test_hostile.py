@@ -228,6 +228,7 @@ def test_json_with_duplicate_keys(project: Path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_xlsx_zip_bomb_is_refused_before_inflating(project: Path, generated) -> None:
     whole_file_error(
         project,

@@ -250,6 +250,7 @@ _SCALAR = st.one_of(
     space=st.sampled_from(["", " ", "\n", " \r\n\t"]),
     read_chars=st.integers(min_value=1, max_value=40),
 )
+@pytest.mark.slow
 def test_a_streamed_json_array_reads_as_json_loads_would(
     tmp_path_factory: pytest.TempPathFactory, records: list, space: str, read_chars: int
 ) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from conftest import ROOT
 from ctdc.harmonize import harmonize
@@ -23,6 +24,7 @@ from ctdc.store.workspace import init_workspace
 ROWS = 40  # the first rows of the committed export: 15 of 39 had data_source suppressed
 
 
+@pytest.mark.slow
 def test_one_org_keeps_its_constant_data_source(tmp_path: Path, schema: Schema) -> None:
     lines = (ROOT / "sample_data" / "hotline-es.csv").read_bytes().splitlines(keepends=True)
     export = tmp_path / "hotline-es.csv"

@@ -41,6 +41,7 @@ def _cases(ws: Workspace) -> str:
     return str(ws.current.resolve() / "cases.parquet")
 
 
+@pytest.mark.slow
 def test_l_diversity_holds_in_the_release(staged: Workspace, schema: Schema) -> None:
     result = harmonize(staged, schema, k=5, l=2, new_epoch=True)
     sensitive = schema.names("sensitive")
@@ -61,6 +62,7 @@ def test_l_diversity_holds_in_the_release(staged: Workspace, schema: Schema) -> 
     assert acc.balanced and acc.released + acc.held == acc.staged  # a record l excludes waits
 
 
+@pytest.mark.slow
 def test_pinned_level_zero_keeps_the_year_an_integer(staged: Workspace, schema: Schema) -> None:
     harmonize(staged, schema, k=2, levels={"year_of_registration": 0}, new_epoch=True)
     table = pq.read_table(_cases(staged))

@@ -278,6 +278,7 @@ def test_the_publish_steps_write_both_manifests(ws: Workspace, schema: Schema) -
     assert (public / MANIFEST_FILE).is_file()
 
 
+@pytest.mark.slow
 def test_harmonize_runs_the_steps_and_then_finds_the_input_unchanged(
     ws: Workspace, schema: Schema
 ) -> None:

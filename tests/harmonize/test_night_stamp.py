@@ -24,6 +24,7 @@ def project(tmp_path: Path) -> Path:
     return harmonized_project(tmp_path, 40, seed=3)
 
 
+@pytest.mark.slow
 def test_the_stamp_stands_until_an_input_changes(project: Path) -> None:
     data = project / "data"
     assert unchanged_night(data, OPTIONS) is not None
@@ -49,6 +50,7 @@ def test_the_stamp_stands_until_an_input_changes(project: Path) -> None:
     assert unchanged_night(data, OPTIONS) is None
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("change", ["public copy removed", "policy", "withdrawal"])
 def test_a_changed_workspace_or_public_folder_runs_the_full_check(project: Path,
                                                                   change: str) -> None:  # fmt: skip
@@ -67,6 +69,7 @@ def test_a_changed_workspace_or_public_folder_runs_the_full_check(project: Path,
     assert unchanged_night(data, OPTIONS) is not None
 
 
+@pytest.mark.slow
 def test_held_records_and_the_retention_purge_make_the_day_an_input(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -89,6 +92,7 @@ def test_held_records_and_the_retention_purge_make_the_day_an_input(
     assert unchanged_night(data, OPTIONS) is None
 
 
+@pytest.mark.slow
 def test_the_quick_answer_is_the_full_runs(project: Path) -> None:
     """The JSON a quick night prints is the one the full check prints for the same night."""
     full = run_ctdc(project, "--data-dir", "data", "harmonize", "--json", "--new-epoch")
@@ -101,6 +105,7 @@ def test_the_quick_answer_is_the_full_runs(project: Path) -> None:
     assert json.loads(quick.stdout)["status"] == "unchanged"
 
 
+@pytest.mark.slow
 def test_a_quick_night_imports_no_data_stack(project: Path) -> None:
     """The whole process, as cron runs it: pandas, pyarrow and DuckDB are never imported."""
     code = ("import sys; from ctdc.cli import app\n"
@@ -115,6 +120,7 @@ def test_a_quick_night_imports_no_data_stack(project: Path) -> None:
     assert proc.stdout.strip() == "[]"
 
 
+@pytest.mark.slow
 def test_a_file_gone_mid_walk_leaves_no_stamp_and_the_run_stands(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

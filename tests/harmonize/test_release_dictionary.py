@@ -44,6 +44,7 @@ def _dictionary(folder: Path) -> dict[str, dict]:
     return {r["column"]: r for r in rows}
 
 
+@pytest.mark.slow
 def test_every_value_type_and_column_is_in_the_dictionary(release) -> None:
     folder, _ = release
     entries = _dictionary(folder)

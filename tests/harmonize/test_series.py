@@ -36,6 +36,7 @@ from ctdc.slugs import Slug
 from ctdc.store.rotation import rotate_key
 
 
+@pytest.mark.slow
 def test_nights_of_new_records_isolate_no_one_and_recode_no_one(
     workspace, schema, org, tmp_path
 ) -> None:
@@ -70,6 +71,7 @@ def test_nights_of_new_records_isolate_no_one_and_recode_no_one(
     assert rows == (len(new),)
 
 
+@pytest.mark.slow
 def test_a_snapshot_that_drops_records_removes_k_anonymous_groups(
     workspace, schema, org, tmp_path
 ) -> None:
@@ -98,6 +100,7 @@ def test_a_snapshot_that_drops_records_removes_k_anonymous_groups(
     assert fourth.manifest.accounting.total.balanced
 
 
+@pytest.mark.slow
 def test_a_changed_k_needs_a_new_epoch_and_the_ledger_stays_private(
     workspace, schema, org, tmp_path
 ) -> None:
@@ -118,6 +121,7 @@ def test_a_changed_k_needs_a_new_epoch_and_the_ledger_stays_private(
     assert again.manifest.series["recoded_since_previous_epoch"] >= 0
 
 
+@pytest.mark.slow
 def test_ctdc_withdraw_removes_a_case_at_the_next_release(tmp_path, test_org) -> None:
     """The data officer's command: the case leaves at once, with class-mates, k-anonymously;
     an unknown case id or reason is refused with its slug and changes nothing."""
@@ -143,6 +147,7 @@ def test_ctdc_withdraw_removes_a_case_at_the_next_release(tmp_path, test_org) ->
     assert doc["accounting"]["total"]["withdrawn"] == 2 and doc["accounting"]["total"]["balanced"]
 
 
+@pytest.mark.slow
 def test_the_audit_finds_a_changed_frozen_row_and_a_recoded_record(
     workspace, schema, org, tmp_path
 ) -> None:
@@ -184,6 +189,7 @@ def test_the_audit_finds_a_changed_frozen_row_and_a_recoded_record(
     assert not passed and "1 row not in the ledger and 1 published record missing" in detail
 
 
+@pytest.mark.slow
 def test_corrected_records_published_again_the_same_night_pass_the_audit(
     workspace, schema, org, tmp_path
 ) -> None:

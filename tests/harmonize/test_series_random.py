@@ -8,6 +8,7 @@ import os
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from series_helpers import (
@@ -40,6 +41,7 @@ SLOW = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 EXAMPLES = 25 if os.environ.get("CTDC_PROPERTIES") == "thorough" else 3
 
 
+@pytest.mark.slow
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
           suppress_health_check=SLOW)  # fmt: skip
 @given(steps=st.lists(STEP, min_size=1, max_size=3))
@@ -80,6 +82,7 @@ def test_random_nights_keep_every_consecutive_pair_safe(steps, schema, org, tmp_
         before = after
 
 
+@pytest.mark.slow
 def test_an_unchanged_night_reads_no_record_until_a_held_one_could_leave(
     workspace, schema, org, tmp_path, monkeypatch
 ) -> None:
@@ -109,6 +112,7 @@ def test_an_unchanged_night_reads_no_record_until_a_held_one_could_leave(
     assert len(merges) == 3
 
 
+@pytest.mark.slow
 def test_the_ledger_keeps_when_each_record_was_first_seen_and_published(
     workspace, schema, org, tmp_path
 ) -> None:
@@ -124,6 +128,7 @@ def test_the_ledger_keeps_when_each_record_was_first_seen_and_published(
     assert held == first.manifest.created_at[:10]
 
 
+@pytest.mark.slow
 def test_a_withheld_record_withdrawn_later_is_counted_once(
     workspace, schema, org, tmp_path
 ) -> None:

@@ -119,6 +119,7 @@ row_strategy = st.tuples(
 SLOW = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 
 
+@pytest.mark.slow
 @settings(max_examples=8, deadline=None, derandomize=True, database=None,
           suppress_health_check=SLOW)  # fmt: skip
 @given(records=st.lists(row_strategy, min_size=1, max_size=40), k=st.sampled_from([2, 3, 5, 10]))
@@ -151,6 +152,7 @@ def _twelve_records(root: Path, mappings: dict[str, Mapping], schema: Schema) ->
     return ws
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("k", [10, 2])
 def test_twelve_records_of_one_org_publish_with_every_year_suppressed(
     k: int, mappings: dict[str, Mapping], schema: Schema, tmp_path: Path

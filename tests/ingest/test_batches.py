@@ -29,6 +29,7 @@ from ctdc.mapping import load_mapping
 from ctdc.store.ledger import live_entries, read_entries, superseded_by
 
 
+@pytest.mark.slow
 def test_append_adds_to_the_earlier_batches(workspace, schema, org, tmp_path) -> None:
     a = ingest(workspace, schema, org, export(tmp_path, "a.csv", range(1, 41)), "append")
     b = ingest(workspace, schema, org, export(tmp_path, "b.csv", range(21, 61)), "append")
@@ -42,6 +43,7 @@ def test_append_adds_to_the_earlier_batches(workspace, schema, org, tmp_path) ->
     assert manifest["changes"]["batches_superseded"] == []
 
 
+@pytest.mark.slow
 def test_snapshot_replaces_the_earlier_batches(workspace, schema, org, tmp_path) -> None:
     a = ingest(workspace, schema, org, export(tmp_path, "a.csv", range(1, 41)), "append")
     first = release(workspace, schema).manifest.to_dict()
@@ -72,6 +74,7 @@ def test_snapshot_replaces_the_earlier_batches(workspace, schema, org, tmp_path)
     assert superseded_by(workspace, "test-org", b.batch_id) is None
 
 
+@pytest.mark.slow
 def test_appends_after_a_snapshot_add_to_it_and_the_latest_snapshot_wins(
     workspace, schema, org, tmp_path
 ) -> None:
@@ -134,6 +137,7 @@ def test_re_sending_a_superseded_export_does_not_bring_it_back(
     assert release(workspace, schema).manifest.batches == (b.batch_id,)
 
 
+@pytest.mark.slow
 def test_a_rejected_snapshot_supersedes_nothing(workspace, schema, org, tmp_path) -> None:
     a = ingest(workspace, schema, org, export(tmp_path, "a.csv", range(1, 31)), "append")
     bad = export(tmp_path, "bad.csv", range(40, 60), bad=10)  # half the rows fail
@@ -162,6 +166,7 @@ def project(tmp_path: Path, test_org) -> Path:
     return tmp_path
 
 
+@pytest.mark.slow
 def test_cli_mode_snapshot_is_recorded_shown_and_listed(project: Path) -> None:
     result = run_ctdc(project, "ingest", "--org", "test-org", "a.csv", "--json")
     assert result.exit_code == 0, result.stderr

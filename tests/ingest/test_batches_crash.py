@@ -46,6 +46,7 @@ def schema_once() -> Schema:
     return load_schema(ROOT / "schemas" / "ctdc.yaml")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["append", "snapshot"])
 @pytest.mark.parametrize("stage", ["quarantine", "staging", "ledger"])
 def test_an_interrupted_ingest_leaves_the_previous_state_intact(

@@ -345,6 +345,7 @@ def _write_sample(path: Path, key: str) -> Path:
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
 @pytest.mark.parametrize("key", SAMPLES)
 def test_mapping_init_on_hostile_samples(

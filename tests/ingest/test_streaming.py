@@ -63,6 +63,7 @@ def _same(a: tuple[dict, dict], b: tuple[dict, dict]) -> None:
         pd.testing.assert_frame_equal(a[1][name], b[1][name])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("org", sorted(ORGS))
 @pytest.mark.parametrize("rate", [1.0, 0.01])
 def test_chunks_give_the_same_batch_as_one_pass(tmp_path, schema, monkeypatch, org, rate) -> None:
@@ -135,6 +136,7 @@ def _big_csv(path: Path, rows: int, bad_at: int | None = None) -> None:
     path.write_text(buf.getvalue())
 
 
+@pytest.mark.slow
 def test_fast_path_hands_over_to_the_exact_path_mid_file(tmp_path, monkeypatch) -> None:
     clean, bad = tmp_path / "clean.csv", tmp_path / "bad.csv"
     _big_csv(clean, 60_000)

@@ -31,6 +31,9 @@ from ctdc.sample import ORGS, generate_samples
 from ctdc.schema import Schema
 from ctdc.yamlio import load_text_yaml
 
+# the slow tier: an end-to-end scenario (make test runs it after the fast tier)
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 ORG = "shelter-fr"
 MARKER = "QQSHELTERLEAK5"

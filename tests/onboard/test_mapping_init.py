@@ -102,6 +102,7 @@ def load(s: Scaffold, schema: Schema, tmp_path: Path):
 # --- the four sample organizations ---------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("org", ORGS)
 def test_scaffold_places_columns_as_the_committed_mapping(scaffolds, org: str) -> None:
     mine, theirs = placement(scaffolds[org]), committed_placement(committed(org))
@@ -243,6 +244,7 @@ def test_scaffold_loads_as_a_mapping(scaffolds, schema: Schema, tmp_path: Path, 
 # --- the command line ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_cli_writes_the_scaffold_lists_values_and_keeps_an_existing_mapping(
     tmp_path: Path, sample: SampleResult
 ) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from ops_fixtures import HEADER, MARKERS, all_log_text, log_lines, marked_export, project
 
 from conftest import run_ctdc
@@ -41,6 +42,7 @@ def more_cases(path: Path, first: int, rows: int) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_an_operators_month(tmp_path: Path) -> None:
     root = project(tmp_path)
     printed: list[str] = []

@@ -54,6 +54,7 @@ def _load(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+@pytest.mark.slow
 def test_frictionless_validates_the_package(release: Path) -> None:
     report = frictionless.validate(str(release / "datapackage.json"))
     assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])[:10]
@@ -194,6 +195,7 @@ def test_made_again_the_files_are_the_same_bytes_and_only_public(
         assert not (project / "data" / "current" / name).exists()  # the private release
 
 
+@pytest.mark.slow
 def test_ctdc_audit_passes_over_the_package(project: Path) -> None:
     """The audit's files check knows the new files, and its byte scan finds nothing private."""
     result = run_ctdc(project, "--data-dir", "data", "audit", "--json")
@@ -238,6 +240,7 @@ def test_the_audit_files_check_knows_the_package(
     assert older.name not in detail
 
 
+@pytest.mark.slow
 def test_the_licence_is_the_policys_and_reaches_the_package(project: Path, tmp_path: Path) -> None:
     """CC-BY-4.0 until the steward sets another (recorded in the policy history); a new
     licence publishes a new release (same rows) whose datapackage.json and public manifest

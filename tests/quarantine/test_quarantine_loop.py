@@ -54,6 +54,7 @@ def project(cli_project: Path) -> Path:
     return cli_project
 
 
+@pytest.mark.slow
 def test_the_quarantine_loop_closes(project: Path) -> None:
     ws = Workspace(project / "data")
     result = cli("quarantine", "export", "--org", "test-org", "-o", "fix-me.csv")
@@ -180,6 +181,7 @@ def test_reprocess_from_the_archive(cli_project: Path, schema: Schema) -> None:
 MARKERS = ("Zorbalinda", "Quixtophe", "7700900123", "Calle Marcador")
 
 
+@pytest.mark.slow
 def test_validate_and_list_rows_print_rows_redacted(project: Path) -> None:
     rows = [
         TEST_ROWS[0],
@@ -213,6 +215,7 @@ def test_validate_and_list_rows_print_rows_redacted(project: Path) -> None:
         assert marker not in listed.output and marker not in as_json.output
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["ndjson", "json", "xlsx"])
 def test_the_export_comes_back_in_the_orgs_own_format(tmp_path: Path, schema: Schema,
                                                       fmt: str) -> None:  # fmt: skip

@@ -296,6 +296,7 @@ END_TO_END = ["tmp-link-staging-glob", "key-read-blob", "cte-out-of-scope", "old
               "explain-analyze-copy-release", "select-then-copy"]  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("name", "template"), ATTACKS, ids=[a[0] for a in ATTACKS])
 def test_attack_is_refused(site: Site, con: duckdb.DuckDBPyConnection, name: str,
                            template: str) -> None:  # fmt: skip

@@ -31,6 +31,9 @@ from ctdc.store.release_log import read_log
 from ctdc.store.rollback_state import state_path
 from ctdc.store.workspace import Workspace, init_workspace
 
+# the slow tier: scenarios of several nights (make test runs it after the fast tier)
+pytestmark = pytest.mark.slow
+
 K = 3
 HEADER = "ID;Nombre;Notas;Edad;Fecha;Sexo;Nac;Secuestro;Control"
 COUNTRIES = ["Perú", "Colombia", "Venezuela"]

@@ -211,6 +211,7 @@ def has_defect(org: str, p: PlantedRow, rows: dict[int, dict[str, Any]]) -> bool
 # --- determinism ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_same_seed_gives_identical_bytes(sample: SampleResult, tmp_path: Path) -> None:
     again = generate_samples(tmp_path, rows=200, seed=42)
     for org in ORGS:
@@ -317,6 +318,7 @@ def test_each_planted_row_has_exactly_the_claimed_defect(sample: SampleResult) -
             assert has_defect(org, p, rows), p
 
 
+@pytest.mark.slow
 def test_high_bad_rate_plants_every_variant_checkably(tmp_path: Path) -> None:
     result = generate_samples(tmp_path, rows=400, seed=5, bad_rate=0.3)
     for org in ORGS:
@@ -491,6 +493,7 @@ def test_progress_is_reported(tmp_path: Path) -> None:
 # --- end to end with the real ingest -------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_ingest_quarantines_exactly_the_planted_rows(
     marked: SampleResult, workspace, schema
 ) -> None:

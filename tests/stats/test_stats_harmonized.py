@@ -19,6 +19,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return harmonized_project(tmp_path_factory.mktemp("stats-release"), RECORDS, seed=12)
 
 
+@pytest.mark.slow
 def test_stats_over_a_harmonized_release(project: Path) -> None:
     public = project / "data" / "public"
     release = (public / "current").resolve()

@@ -97,6 +97,7 @@ def test_init_refuses_staging_without_a_ledger_entry_and_key(cli_project: Path) 
     assert "error[missing-key]" in cli("init").output and not ws.key_path.exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("also_remove_fingerprint", [False, True])
 def test_replaced_key_is_refused_and_nobody_is_doubled(
     cli_project: Path, also_remove_fingerprint: bool
@@ -215,6 +216,7 @@ def _crash_after_first(real: Callable[..., Any]) -> Callable[..., Any]:
     return crashing
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("where", ["staging", "ledger", "history"])
 def test_an_interrupted_rotation_is_caught_and_resumed(
     cli_project: Path, monkeypatch: pytest.MonkeyPatch, where: str

@@ -71,6 +71,7 @@ def test_ctdc_toml_in_the_working_directory_cannot_lower_k(staged: Path) -> None
     assert not (staged / "current").exists(), "something was published"
 
 
+@pytest.mark.slow
 def test_a_local_schema_changes_nothing_and_says_so(staged: Path, tmp_path: Path) -> None:
     """Run from a folder whose ./schemas makes gender an attribute: the pinned schema wins."""
     code, _, _ = run("--data-dir", str(staged), "harmonize", "--json")
@@ -92,6 +93,7 @@ def test_a_local_schema_changes_nothing_and_says_so(staged: Path, tmp_path: Path
     assert second["policy"]["schema_sha256"] == first["policy"]["schema_sha256"]
 
 
+@pytest.mark.slow
 def test_a_schema_releasing_the_pseudonym_is_refused_before_anything_runs(staged: Path) -> None:
     local = Path("schemas")
     shutil.copytree(ROOT / "schemas", local)
@@ -110,6 +112,7 @@ def test_a_schema_releasing_the_pseudonym_is_refused_before_anything_runs(staged
     assert not {"case_pseudonym", "org_id", "batch_id"} & set(_released_columns(staged))
 
 
+@pytest.mark.slow
 def test_k_under_the_floor_is_refused_until_the_steward_lowers_it(staged: Path) -> None:
     code, _, err = run("--data-dir", str(staged), "harmonize", "--k", "3")
     assert code == 2 and "error[k-below-floor]" in err and "floor 5" in err
@@ -142,6 +145,7 @@ def test_k_under_the_floor_is_refused_until_the_steward_lowers_it(staged: Path) 
     assert json.loads(out)["k"] == 3
 
 
+@pytest.mark.slow
 def test_harmonize_prints_the_policy_and_the_manifest_records_one_off_overrides(
     staged: Path,
 ) -> None:
@@ -183,6 +187,7 @@ def test_init_keeps_an_existing_policy(staged: Path) -> None:
     assert [h.action for h in history(Workspace(staged))] == ["init"]
 
 
+@pytest.mark.slow
 def test_the_public_folder_is_policy_and_query_finds_it(staged: Path, tmp_path: Path) -> None:
     public = tmp_path / "analysts"
     settings = [f"publish_dir={public}", "public_mode=0750", "keep_public=2"]

@@ -149,6 +149,7 @@ def _run_doc_line(line: str, cwd: Path, public: Path) -> str:
     return done.stdout
 
 
+@pytest.mark.slow
 def test_the_commands_of_docs_public_folder_work(
     public: Path, copied: Path, tmp_path: Path
 ) -> None:

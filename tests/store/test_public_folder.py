@@ -89,6 +89,7 @@ def published(schema: Schema) -> Iterator[dict[str, Any]]:
     shutil.rmtree(base, ignore_errors=True)
 
 
+@pytest.mark.slow
 def test_public_folder_holds_the_current_release_its_catalog_and_nothing_else(
     published: dict[str, Any], schema: Schema
 ) -> None:
@@ -419,6 +420,7 @@ def test_keep_public_keeps_the_newest_releases_and_never_the_current_one(
         prune(area, 0)
 
 
+@pytest.mark.slow
 def test_a_new_release_removes_the_report_of_the_one_before(
     copied: Workspace, schema: Schema
 ) -> None:

@@ -63,6 +63,7 @@ def marker_files(root: Path) -> list[Path]:
     return found
 
 
+@pytest.mark.slow
 def test_a_killed_ingest_leaves_no_byte_of_raw_rows_after_a_rerun_and_a_purge(
     cli_project: Path,
 ) -> None:
