@@ -9,7 +9,6 @@ a DP table to show that the sandbox does not open it.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import duckdb
@@ -57,25 +56,25 @@ def test_the_views_appear_with_the_first_product_and_only_then(products: Path) -
     assert refresh_catalog(area) is False  # nothing new to add
 
 
-def test_views_sql_and_the_catalog_read_what_the_files_hold(products: Path) -> None:
+def test_views_sql_and_the_catalog_read_what_the_files_hold(
+    products: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     public = products / "data" / "public"
     tables = sorted((public / "dp").glob("*.parquet"))
     assert len(tables) == 2
     synthetic = pq.read_table(public / "synthetic" / "current" / "cases.parquet")
     expected = {t.stem: pq.read_table(t).num_rows for t in tables}
-    os.chdir(public)  # views.sql's paths are relative to the public folder
-    try:
-        with duckdb.connect() as con:
-            con.execute(views_text := (public / "views.sql").read_text(encoding="utf-8"))
-            assert "dp/[0-9]*.parquet" in views_text
-            got = dict(con.execute("SELECT dp_table, count(*) FROM dp_counts GROUP BY ALL")
-                       .fetchall())  # fmt: skip
-            assert got == expected
-            assert con.execute("SELECT count(*) FROM synthetic_cases").fetchone() == (
-                synthetic.num_rows,
-            )
-    finally:
-        os.chdir(products)
+    monkeypatch.chdir(public)  # views.sql's paths are relative to the public folder
+    with duckdb.connect() as con:
+        con.execute(views_text := (public / "views.sql").read_text(encoding="utf-8"))
+        assert "dp/[0-9]*.parquet" in views_text
+        got = dict(con.execute("SELECT dp_table, count(*) FROM dp_counts GROUP BY ALL")
+                   .fetchall())  # fmt: skip
+        assert got == expected
+        assert con.execute("SELECT count(*) FROM synthetic_cases").fetchone() == (
+            synthetic.num_rows,
+        )
+    monkeypatch.undo()
     with duckdb.connect(str(public / "catalog.duckdb"), read_only=True) as con:
         assert dict(con.execute("SELECT dp_table, count(*) FROM dp_counts GROUP BY ALL")
                     .fetchall()) == expected  # fmt: skip
