@@ -190,14 +190,18 @@ def _flag_text(col: pd.Series, group_null: pd.Series) -> pd.Series:
 
 def decode(raw: list[list[str]], schema: Schema, names: list[str]) -> pd.DataFrame:
     """pac-synth's sampled rows back to typed columns (empty -> NULL, or FALSE for a flag;
-    every flag of a group NULL where the group's ``__not_recorded`` column says ``null``)."""
+    every flag of a group NULL where the group's ``__not_recorded`` column says ``null`` and
+    none of its flags is TRUE)."""
     header, body = raw[0], raw[1:]
     text = pd.DataFrame(body, columns=header, dtype=object)
     empty = pd.Series([_EMPTY] * len(text), index=text.index, dtype=object)
     group_null: dict[str, pd.Series] = {}
     for group, flags in whole_groups(schema, names).items():
         marker = text.get(_GROUP_NULL.format(group=group), empty)
-        group_null |= dict.fromkeys(flags, marker == _NULL)
+        # a TRUE wins over the marker: pac-synth may put both in one row (a fabricated pair,
+        # noise on a true count of 0), and dropping the TRUE would lose a counted value
+        true = pd.concat([text.get(n, empty) == _TRUE for n in flags], axis=1).any(axis=1)
+        group_null |= dict.fromkeys(flags, (marker == _NULL) & ~true)
     out: dict[str, Any] = {}
     for n in names:
         col = text[n] if n in text.columns else empty
