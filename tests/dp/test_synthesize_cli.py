@@ -16,27 +16,38 @@ from ctdc.store.public import PublicArea
 from ctdc.store.workspace import Workspace, init_workspace
 
 MARKER = "QQSYNTHCANARY5"
+#: rows per organization of the marked workspace: ~1,200 records, enough for pac-synth at
+#: epsilon 1 to keep some values (at 40 a organization, ~160 records, it keeps none)
+MARKED_ROWS = 300
 
 
-@pytest.fixture(scope="module")
-def marked(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A workspace whose four sample exports carry a marker in every identifier, ingested
-    (not harmonized: the synthesizer reads staging), then ``ctdc synthesize`` once."""
+def _ingested(root: Path, rows: int, marker: str | None = None) -> Workspace:
+    """The four sample exports of ``rows`` rows each, ingested (not harmonized: the
+    synthesizer reads staging)."""
     from ctdc.ingest import ingest_file
     from ctdc.mapping import load_mapping
     from ctdc.sample import generate_samples
     from ctdc.schema import load_schema
 
-    root = tmp_path_factory.mktemp("marked")
     schema = load_schema(ROOT / "schemas" / "ctdc.yaml")
-    samples = generate_samples(root / "exports", rows=40, seed=11, marker=MARKER)
+    samples = generate_samples(root / "exports", rows=rows, seed=11, marker=marker)
     ws, _ = init_workspace(root / "data", k_floor=2)
     key = ws.load_key()
     for org, path in samples.files.items():
         ingest_file(ws, schema, load_mapping(ROOT / "pipelines" / f"{org}.yaml", schema), path,
                     key=key)  # fmt: skip
-    exports = "".join(p.read_bytes().decode("latin-1") for p in samples.files.values())
-    assert exports.count(MARKER) > 4 * 40  # the marker did reach ingest
+    if marker:
+        exports = "".join(p.read_bytes().decode("latin-1") for p in samples.files.values())
+        assert exports.count(marker) > 4 * rows  # the marker did reach ingest
+    return ws
+
+
+@pytest.fixture(scope="module")
+def marked(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workspace whose four sample exports carry a marker in every identifier, ingested,
+    then ``ctdc synthesize`` once."""
+    root = tmp_path_factory.mktemp("marked")
+    _ingested(root, MARKED_ROWS, MARKER)
     result = run_ctdc(root, "--data-dir", "data", "synthesize", "--epsilon", "1", "--rows", "200",
                       "--json")  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -235,3 +246,22 @@ def test_a_published_synthetic_table_is_in_the_privacy_budget_ledger(marked: Pat
     spent = [(e.product, e.epsilon) for e in read_budget(Workspace(marked / "data"))]
     assert spent[0] == ("synthetic cases (200 rows)", 1.0)  # the fixture's; other tests add more
     assert all(product.startswith("synthetic cases (") for product, _ in spent)
+
+
+def test_too_few_records_for_pac_synth_is_a_clear_data_error_not_an_empty_table(
+    tmp_path: Path,
+) -> None:
+    """~160 records: at epsilon 1 pac-synth's threshold is above every count and it samples
+    no row. The run stops with ``too-few-records`` naming the records and the epsilon (exit
+    1, the error object on stdout with --json) and publishes nothing, not an empty table."""
+    ws = _ingested(tmp_path, 40)
+    staged = pq.read_table(ws.root / "staging", columns=["case_pseudonym"]).num_rows
+    result = run_ctdc(tmp_path, "--data-dir", "data", "synthesize", "--epsilon", "1", "--rows",
+                      "100", "--json")  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert "error[too-few-records]" in result.stderr and "Traceback" not in result.output
+    error = json.loads(result.stdout)["error"]
+    assert error["slug"] == "too-few-records"
+    assert f"{staged:,} staged records" in result.stderr and "epsilon 1" in result.stderr
+    assert "--epsilon" in result.stderr and "stage more records" in result.stderr
+    assert not (ws.root / "public" / "synthetic").exists()

@@ -111,18 +111,32 @@ def test_rare_real_combinations_are_copied_no_more_than_chance(synthesized: tupl
 
 
 def test_flags_keep_true_false_and_not_recorded_through_pac_synth_encoding() -> None:
-    """pac-synth does not count empty values: FALSE goes in empty, NULL as a value of its own,
-    and all three states (and NULL categories and years) come back as they went in."""
+    """pac-synth does not count empty values: FALSE goes in empty, the NULL of a whole flag
+    group once in its ``__not_recorded`` column (a group partly synthesized: a ``null`` per
+    flag), and all three states (and NULL categories and years) come back as they went in."""
     from ctdc.dp.synthetic import decode, encode
 
     schema = load_schema(ROOT / "schemas" / "ctdc.yaml")
-    names = ["year_of_registration", "gender", "is_abduction"]
+    sex = [f.name for f in schema.groups["type_of_sex"].flags]
+    names = ["year_of_registration", "gender", "is_abduction", "is_forced_labour", *sex]
+    three = pd.array([True, False, None], dtype="boolean")
     frame = pd.DataFrame({
         "year_of_registration": pd.array([2019, None, 2020], dtype="Int16"),
         "gender": pd.array([None, "Male", "Female"], dtype="string"),
-        "is_abduction": pd.array([True, False, None], dtype="boolean"),
+        "is_abduction": three,  # the recruitment group's only flag: whole
+        "is_forced_labour": three,  # one of type_of_exploitation's: partial
+        **{n: pd.array([i == 0, False, None], dtype="boolean") for i, n in enumerate(sex)},
     })  # fmt: skip
     encoded = encode(frame, schema, names)
-    assert encoded["is_abduction"].tolist() == ["1", "", "null"]
-    raw = [names, *encoded.to_numpy().tolist()]
+    assert encoded["is_abduction"].tolist() == ["1", "", ""]
+    assert encoded["recruitment__not_recorded"].tolist() == ["", "", "null"]
+    assert encoded["is_forced_labour"].tolist() == ["1", "", "null"]
+    assert "type_of_exploitation__not_recorded" not in encoded
+    assert encoded["type_of_sex__not_recorded"].tolist() == ["", "", "null"]
+    assert (encoded[sex[1:]] != "null").all().all()
+    raw = [list(encoded.columns), *encoded.to_numpy().tolist()]
     pd.testing.assert_frame_equal(decode(raw, schema, names), frame)
+    # a TRUE that pac-synth put in a row whose group it also said was not recorded is kept
+    raw[3][list(encoded.columns).index(sex[0])] = "1"
+    decoded = decode(raw, schema, names)
+    assert decoded[sex[0]].tolist()[2] is True and decoded[sex[1]].tolist()[2] is False

@@ -22,7 +22,14 @@ def synthesize(
             help="Privacy budget of this run (> 0; smaller is more private, 1 is common).",
         ),
     ],
-    rows: Annotated[int, typer.Option("--rows", help="How many synthetic rows to sample.")],
+    rows: Annotated[
+        int | None,
+        typer.Option(
+            "--rows",
+            help="How many synthetic rows to draw from pac-synth's full pass (default: the "
+            "whole pass, about as many as there are records; the cost is the same).",
+        ),
+    ] = None,
     delta: Annotated[
         float, typer.Option("--delta", help="DP delta: far below 1 / (number of records).")
     ] = 1e-6,
@@ -30,7 +37,7 @@ def synthesize(
     as_json: Annotated[bool, typer.Option("--json", help="Print the sidecar as JSON.")] = False,
 ) -> None:
     """Fit pac-synth (Synthetic Data Showcase) on the staged records with (epsilon, delta)
-    differential privacy and publish N synthetic rows in <public>/synthetic/ (docs/synthetic.md).
+    differential privacy and publish synthetic rows in <public>/synthetic/ (docs/synthetic.md).
 
     No synthetic row is a real case; its rare combinations are noise, not people.
     """

@@ -23,10 +23,19 @@ What is synthesized, and why:
   is not synthesized but recomputed from the synthesized source, and a derived
   quasi-identifier is blanked where its synthesized source is NULL, exactly as
   the release does (:func:`ctdc.harmonize.derive.apply_derivations`).
-* flags are given to pac-synth sparsely: TRUE as an attribute, NULL as an
-  attribute of its own (``null``) and FALSE as pac-synth's "empty" value, which it
-  does not count. Most flags are FALSE, so the combinations stay few and the
-  budget goes to what is informative; the three states survive the round trip.
+* flags are given to pac-synth sparsely: TRUE as an attribute, FALSE as pac-synth's
+  "empty" value, which it does not count, and NULL once per flag group: an organization
+  that does not record a group (types of labour, means of control...) leaves all its
+  flags NULL, so a group whose flags are all NULL is one attribute (``null`` in the
+  column ``<group>__not_recorded``) and its flags are empty. A NULL flag in a group that
+  is otherwise recorded keeps a ``null`` of its own. Every attribute a record carries
+  raises pac-synth's sensitivity, hence its noise and the threshold under which it drops
+  a value: one ``null`` per flag took the 99th percentile of attributes per record from
+  about 23 to 48 on the demo, and with it every TRUE flag below ~600 records
+  (docs/synthetic.md). The three states survive the round trip.
+* rows are drawn by :mod:`ctdc.dp.synthetic_sample`: full passes of pac-synth's sampler,
+  cut to its noisy record count, then a uniform draw of ``--rows`` (asking pac-synth for
+  fewer rows than records biases every flag towards TRUE).
 
 Status columns: the synthetic table has no suppression and no
 generalization, so each quasi-identifier's ``_status`` says ``as_recorded``
@@ -52,6 +61,7 @@ import pyarrow.compute as pc
 
 from ctdc.anonymize import Hierarchy
 from ctdc.dp.records import true_records
+from ctdc.dp.synthetic_sample import sample_rows
 from ctdc.errors import CtdcError
 from ctdc.harmonize.derive import apply_derivations, label_columns
 from ctdc.harmonize.levels import split_levels
@@ -74,21 +84,25 @@ MAX_DELTA = 1e-3
 #: ~1,200 records with ~60 columns 3 lost every year and country at epsilon 1 (2 kept some),
 #: and a 3-way fit of ~50,000 such records had not finished after 5 minutes (docs/synthetic.md)
 REPORTING_LENGTH = 2
-#: share of epsilon pac-synth spends on a noisy count of the records (which ctdc does not use:
-#: ``--rows`` says how many to sample). pac-synth's default 0.005 gives that count a noise
-#: of about 1,000 records at epsilon 1, and pac-synth panics when the count comes out
-#: negative: on 156 records it did so about every other run. At 0.1 the noise is ~50.
+#: share of epsilon pac-synth spends on a noisy count of the records (ctdc cuts each full
+#: sampling pass to it, :mod:`ctdc.dp.synthetic_sample`). pac-synth's default 0.005 gives
+#: that count a Laplace noise of scale 200 at epsilon 1, and pac-synth panics when the
+#: count comes out negative: on 156 records it did so about every other run. At 0.1 the
+#: scale is 10.
 RECORDS_EPSILON_PROPORTION = 0.1
 #: how flags reach pac-synth (FALSE is its uncounted empty value)
 _TRUE, _NULL, _EMPTY = "1", "null", ""
+#: the column that says, once for all its flags, that a flag group was not recorded
+_GROUP_NULL = "{group}__not_recorded"
 
 
 @dataclass(frozen=True)
 class SynthesisParams:
-    """What the steward chose: the budget of this run and how many rows to sample."""
+    """What the steward chose: the budget of this run and how many rows to sample (None:
+    one full pass of pac-synth, about as many rows as there are records)."""
 
     epsilon: float
-    rows: int
+    rows: int | None = None
     delta: float = DEFAULT_DELTA
     reporting_length: int = REPORTING_LENGTH
 
@@ -103,7 +117,7 @@ class SynthesisParams:
             raise CtdcError(Slug.BAD_OPTION, f"--delta {delta}: give a number above 0 and at "
                             f"most {MAX_DELTA:g}, far below 1 / (number of records)",
                             fix=f"leave it out for the default {DEFAULT_DELTA:g}")  # fmt: skip
-        if not 0 < self.rows <= MAX_ROWS:
+        if self.rows is not None and not 0 < self.rows <= MAX_ROWS:
             raise CtdcError(Slug.BAD_OPTION, f"--rows {self.rows}: give a whole number from 1 "
                             f"to {MAX_ROWS:,}", fix="e.g. --rows 1000")  # fmt: skip
         if not 1 <= self.reporting_length <= 5:
@@ -125,8 +139,8 @@ def _charge_budget(ws: Workspace, params: SynthesisParams) -> None:
     go over), before the fit: a refused charge spends nothing and publishes nothing."""
     from ctdc.dp.budget import charge
 
-    charge(ws, product=f"synthetic cases ({params.rows:,} rows)", epsilon=params.epsilon,
-           delta=params.delta)  # fmt: skip
+    rows = "one full pass" if params.rows is None else f"{params.rows:,} rows"
+    charge(ws, product=f"synthetic cases ({rows})", epsilon=params.epsilon, delta=params.delta)
 
 
 def synthesized_fields(schema: Schema) -> list[str]:
@@ -139,29 +153,64 @@ def hierarchies_of(schema: Schema) -> dict[str, Hierarchy]:
     return {n: field_hierarchy(schema[n]) for n in schema.released if schema[n].hierarchy}
 
 
+def whole_groups(schema: Schema, names: list[str]) -> dict[str, list[str]]:
+    """The flag groups all of whose flags are in ``names``: their NULL goes to pac-synth once
+    per group (module doc); a group only partly synthesized keeps one ``null`` per flag."""
+    chosen = set(names)
+    return {g: [f.name for f in group.flags] for g, group in schema.groups.items()
+            if all(f.name in chosen for f in group.flags)}  # fmt: skip
+
+
 def encode(frame: pd.DataFrame, schema: Schema, names: list[str]) -> pd.DataFrame:
     """The records as pac-synth's text attributes (see the module doc for flags)."""
     out: dict[str, pd.Series] = {}
+    for group, flags in whole_groups(schema, names).items():
+        none = frame[flags].isna().all(axis=1)
+        out[_GROUP_NULL.format(group=group)] = pd.Series(
+            np.where(none, _NULL, _EMPTY), index=frame.index, dtype=object)  # fmt: skip
+        for n in flags:
+            out[n] = _flag_text(frame[n], none)
     for n in names:
+        if n in out:
+            continue
         col = frame[n]
         if schema[n].type == "boolean":
-            text = np.where(col.isna(), _NULL, np.where(col.fillna(False), _TRUE, _EMPTY))
-            out[n] = pd.Series(text, index=frame.index, dtype=object)
+            out[n] = _flag_text(col, pd.Series(False, index=frame.index))
         else:
             out[n] = col.astype("string").fillna(_EMPTY).astype(object)
-    return pd.DataFrame(out)
+    return pd.DataFrame(out)[[*names, *(c for c in out if c not in names)]]
+
+
+def _flag_text(col: pd.Series, group_null: pd.Series) -> pd.Series:
+    """One flag as text: TRUE ``1``, FALSE empty, NULL ``null`` unless its group says so."""
+    own_null = col.isna().to_numpy() & ~group_null.to_numpy()
+    text = np.where(own_null, _NULL, np.where(col.fillna(False).to_numpy(bool), _TRUE, _EMPTY))
+    return pd.Series(text, index=col.index, dtype=object)
 
 
 def decode(raw: list[list[str]], schema: Schema, names: list[str]) -> pd.DataFrame:
-    """pac-synth's sampled rows back to typed columns (empty -> NULL, or FALSE for a flag)."""
+    """pac-synth's sampled rows back to typed columns (empty -> NULL, or FALSE for a flag;
+    every flag of a group NULL where the group's ``__not_recorded`` column says ``null`` and
+    none of its flags is TRUE)."""
     header, body = raw[0], raw[1:]
     text = pd.DataFrame(body, columns=header, dtype=object)
+    empty = pd.Series([_EMPTY] * len(text), index=text.index, dtype=object)
+    group_null: dict[str, pd.Series] = {}
+    for group, flags in whole_groups(schema, names).items():
+        marker = text.get(_GROUP_NULL.format(group=group), empty)
+        # a TRUE wins over the marker: pac-synth may put both in one row (a fabricated pair,
+        # noise on a true count of 0), and dropping the TRUE would lose a counted value
+        true = pd.concat([text.get(n, empty) == _TRUE for n in flags], axis=1).any(axis=1)
+        group_null |= dict.fromkeys(flags, (marker == _NULL) & ~true)
     out: dict[str, Any] = {}
     for n in names:
-        col = text[n] if n in text.columns else pd.Series([_EMPTY] * len(text), dtype=object)
+        col = text[n] if n in text.columns else empty
         f = schema[n]
         if f.type == "boolean":
-            out[n] = pd.array(col.map({_TRUE: True, _EMPTY: False, _NULL: None}), dtype="boolean")
+            flag = col.map({_TRUE: True, _EMPTY: False, _NULL: None})
+            if n in group_null:
+                flag = flag.where(~group_null[n], None)
+            out[n] = pd.array(flag, dtype="boolean")
         elif f.type == "integer":
             num = pd.to_numeric(col.replace(_EMPTY, None), errors="raise")
             out[n] = pd.array(num, dtype="Int16")
@@ -186,8 +235,15 @@ def _parameters(params: SynthesisParams) -> Any:
     )
 
 
-def fit_and_sample(encoded: pd.DataFrame, params: SynthesisParams) -> tuple[list[list[str]], Any]:
-    """pac-synth's fit on ``encoded`` and ``params.rows`` sampled rows; its parameters."""
+def fit_and_sample(
+    encoded: pd.DataFrame, params: SynthesisParams, rng: np.random.Generator | None = None
+) -> tuple[list[list[str]], Any]:
+    """pac-synth's fit on ``encoded`` and ``params.rows`` rows drawn from it without the
+    early-stop bias (:func:`ctdc.dp.synthetic_sample.sample_rows`); its parameters.
+
+    Raises ``too-few-records`` when pac-synth gives up (a negative noisy record count) or
+    keeps no value at all; neither is retried, which would condition the noise on the data.
+    """
     try:
         import pacsynth
     except ImportError as exc:
@@ -198,7 +254,9 @@ def fit_and_sample(encoded: pd.DataFrame, params: SynthesisParams) -> tuple[list
     synth = pacsynth.DpAggregateSeededSynthesizer(parameters)
     try:
         synth.fit(dataset)
-        return synth.sample(params.rows), parameters
+        rows = sample_rows(synth, params.rows, records=len(encoded), epsilon=params.epsilon,
+                           rng=rng)  # fmt: skip
+        return rows, parameters
     except BaseException as exc:  # a Rust panic is a BaseException (pyo3's PanicException)
         if type(exc).__name__ != "PanicException":
             raise
@@ -234,7 +292,8 @@ def synthetic_table(sampled: pd.DataFrame, schema: Schema,
 
 
 def synthesize(ws: Workspace, schema: Schema, params: SynthesisParams) -> SyntheticResult:
-    """The synthetic table of ``params.rows`` rows, fitted on the true staged records.
+    """The synthetic table of ``params.rows`` rows (one full pass of pac-synth when None),
+    fitted on the true staged records.
 
     Raises ``bad-option`` for a budget or size out of bounds, ``no-staged-data``
     when nothing is staged; the budget is charged (:func:`_charge_budget`)
@@ -253,7 +312,14 @@ def synthesize(ws: Workspace, schema: Schema, params: SynthesisParams) -> Synthe
         "version": metadata.version(GENERATOR),
         "parameters": _public_parameters(parameters.to_json_str()),
         "synthesized_fields": names,
-        "flag_encoding": {"true": _TRUE, "null": _NULL, "false": "empty (not counted)"},
+        "flag_encoding": {
+            "true": _TRUE,
+            "null": _NULL,
+            "false": "empty (not counted)",
+            "group_not_recorded": f"{_NULL} in {_GROUP_NULL}",
+        },
+        "sampling": "full passes of pac-synth's sampler, each cut to its noisy record count, "
+        "then a uniform draw of the rows asked for, without replacement",
     }
     return SyntheticResult(cases, generator, hierarchies)
 
