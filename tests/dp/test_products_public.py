@@ -19,6 +19,9 @@ from conftest import SHARED_K, copy_of_sample, query_json, run_ctdc
 from ctdc.store.catalog import refresh_catalog
 from ctdc.store.public import PublicArea
 
+# the slow tier: a full pac-synth pass and two DP tables, made once for the module
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def products(shared_sample: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -121,7 +124,6 @@ def test_a_symlink_posing_as_a_dp_table_is_not_opened(products: Path, tmp_path: 
         planted.unlink()
 
 
-@pytest.mark.slow
 def test_the_report_labels_the_dp_table_and_the_synthetic_rows(products: Path) -> None:
     result = run_ctdc(products, "--data-dir", "data", "report")
     assert result.exit_code == 0, result.stderr

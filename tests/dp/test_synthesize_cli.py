@@ -15,6 +15,9 @@ from ctdc.audit.files import files, find_secrets, parquet_text
 from ctdc.store.public import PublicArea
 from ctdc.store.workspace import Workspace, init_workspace
 
+# the slow tier: pac-synth fits on ~1,200 records
+pytestmark = pytest.mark.slow
+
 MARKER = "QQSYNTHCANARY5"
 #: rows per organization of the marked workspace: ~1,200 records, enough for pac-synth at
 #: epsilon 1 to keep some values (at 40 a organization, ~160 records, it keeps none)
@@ -65,7 +68,6 @@ def _private(ws: Workspace) -> dict[str, set[str]]:
     }
 
 
-@pytest.mark.slow
 def test_no_marker_pseudonym_org_or_batch_in_any_new_file_or_output(marked: Path) -> None:
     ws = Workspace(marked / "data")
     secrets = _private(ws)
@@ -103,7 +105,6 @@ def test_every_file_says_synthetic(marked: Path) -> None:
     assert sidecar["source"] == {"release_id": None, "epoch": None}  # never harmonized
 
 
-@pytest.mark.slow
 def test_beside_a_release_the_files_check_accepts_it_and_nothing_else(
     shared_sample: Path, tmp_path: Path
 ) -> None:
@@ -129,7 +130,6 @@ def test_beside_a_release_the_files_check_accepts_it_and_nothing_else(
     assert "stray synthetic/scratch" in files(area, release, 0o755).detail
 
 
-@pytest.mark.slow
 def test_a_tighter_public_mode_reaches_the_dp_and_synthetic_products(
     shared_sample: Path, tmp_path: Path
 ) -> None:

@@ -33,6 +33,9 @@ from ctdc.dp.synthetic import (
 from ctdc.dp.synthetic_sample import sample_rows
 from ctdc.schema import load_schema
 
+# the slow tier: pac-synth fits and full passes on ~1,200 records
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 #: large enough that most flags clear pac-synth's threshold on ~1,200 records, small enough
 #: that one full pass takes ~2 s
