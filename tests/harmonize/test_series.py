@@ -15,6 +15,7 @@ public copies hold the same bytes) and shows it finds nothing:
 from __future__ import annotations
 
 import json
+import re
 
 import duckdb
 import pytest
@@ -197,7 +198,10 @@ def test_corrected_records_published_again_the_same_night_pass_the_audit(
     withdrawals and come back as new records in the same night's increment. That is no
     re-coding, so the audit's ``frozen rows`` passes (it failed every such night before), and
     the corrected records' old forms are gone while their new ones are k-anonymous."""
+    from rich.console import Console
+
     from ctdc.audit import audit_release
+    from ctdc.report.harmonize import harmonize_tables
 
     qis = schema.quasi_identifiers
     first = night(workspace, schema, org, export(tmp_path, "a.csv", list(range(1, 121))))
@@ -211,4 +215,16 @@ def test_corrected_records_published_again_the_same_night_pass_the_audit(
     report = audit_release(workspace, schema, second.path, first.path, k=K,
                            only={"frozen rows"})  # fmt: skip
     assert report["frozen rows"].passed, report["frozen rows"].detail
-    assert second.manifest.accounting.total.balanced
+    total = second.manifest.accounting.total
+    assert total.balanced
+    # the operator's table shows every term of the balance, so that it adds up on screen
+    console = Console(record=True, width=200)
+    console.print(harmonize_tables(second.manifest)[0])
+    lines = console.export_text().splitlines()
+    header = next(line for line in lines if "rows read" in line)
+    assert all(word in header for word in ("held", "withheld", "withdrawn"))
+    row = next(line for line in lines if "TOTAL" in line)
+    read, quarantined, staged, *terms, released = (int(n) for n in re.findall(r"\d+", row))
+    assert read == staged + quarantined and staged == sum(terms) + released
+    assert released == total.released and terms[-3:] == [total.held, total.withheld,
+                                                         total.withdrawn]  # fmt: skip

@@ -7,9 +7,12 @@ from rich.table import Table
 from ctdc.anonymize import AnonymizationReport
 from ctdc.harmonize.manifest import ReleaseManifest
 
-#: the accounting table's columns, ``balanced`` last
+#: the accounting table's columns, ``balanced`` last: every term of both balances
+#: (read = staged + quarantined; staged = duplicates merged + suppressed + held + withheld +
+#: withdrawn + released), so that an operator can add up what the table shows
 ACCOUNTING_COLUMNS = ("rows_read", "quarantined", "staged", "duplicates_merged",
-                      "records_suppressed", "released", "balanced")  # fmt: skip
+                      "records_suppressed", "held", "withheld", "withdrawn", "released",
+                      "balanced")  # fmt: skip
 
 
 def harmonize_tables(manifest: ReleaseManifest) -> list[Table]:
