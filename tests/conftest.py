@@ -9,6 +9,7 @@ import os
 import random
 import shutil
 import traceback
+import typing
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -96,6 +97,31 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if slow:
         config.hook.pytest_deselected(items=slow)
         items[:] = [item for item in items if not item.get_closest_marker("slow")]
+
+
+#: a fast-tier test whose setup and call take longer than this is named at the end of the run
+FAST_TIER_LIMIT_S = 3.0
+_fast_tier_seconds: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Add up each unmarked test's setup and call time (on the controller under xdist)."""
+    if "slow" not in report.keywords and report.when in ("setup", "call"):
+        _fast_tier_seconds[report.nodeid] = _fast_tier_seconds.get(report.nodeid, 0.0) + (
+            report.duration
+        )
+
+
+def pytest_terminal_summary(terminalreporter: typing.Any) -> None:
+    """Name the fast-tier tests over :data:`FAST_TIER_LIMIT_S`: a hint, never a failure (this
+    machine's load is no property of the code), so that the tier stays under a minute."""
+    over = sorted(((s, n) for n, s in _fast_tier_seconds.items() if s > FAST_TIER_LIMIT_S),
+                  reverse=True)  # fmt: skip
+    if over:
+        terminalreporter.write_sep("-", f"fast-tier tests over {FAST_TIER_LIMIT_S:g} s "
+                                   "(mark them slow if they stay there; README)")  # fmt: skip
+        for seconds, nodeid in over:
+            terminalreporter.write_line(f"{seconds:6.1f} s  {nodeid}")
 
 
 @pytest.fixture(scope="session")
