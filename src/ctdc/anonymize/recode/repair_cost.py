@@ -101,9 +101,12 @@ def options(st: State, classes: np.ndarray) -> list[Option | None]:
         for i in range(0, len(rows), step):
             block = rows[i : i + step]
             a = classes[block]
+            new = [c for c in a.tolist() if c not in st.tables.rows]
+            if new and st.tables.room(len(new)):
+                st.tables.keep(np.array(new), *_tables(st, np.array(new)))
             if all(c in st.tables.rows for c in a.tolist()):
                 got = _from_tables(st, a, cand, partners)
-            else:
+            else:  # past the budget: the full costing, nothing kept
                 got = _block(st, a, cand, partners)
             for r, o in zip(block.tolist(), got, strict=True):
                 out[r] = o
@@ -134,15 +137,13 @@ def _block(st: State, a: np.ndarray, cand: np.ndarray, others: np.ndarray) -> li
     # steal: each candidate tuple to each class
     s_cost, own = np.zeros((b, c)), np.zeros((b, c))
     tmp = f_buf[:, :c]
-    s_lv, g, o = [], [], []
+    s_lv = []
     for j in range(m):
         lv = np.maximum(meets[j], st.top[a, j][:, None])  # (b, leaves): small
         a_at = st.known[a, j][:, None] * st.at_cost[j][lv, ra[:, [j]]]
         own_at = st.cost[j][lv, np.arange(lv.shape[1])]
         x = st.leaves[cand, j]
         s_lv.append(lv)
-        g.append(a_at)
-        o.append(own_at)
         np.add(s_cost, np.take(a_at, x, axis=1, out=tmp), out=s_cost)
         np.add(own, np.take(own_at, x, axis=1, out=tmp), out=own)
     # merge: each class with each other class
@@ -158,9 +159,6 @@ def _block(st: State, a: np.ndarray, cand: np.ndarray, others: np.ndarray) -> li
         np.add(st.known[others, j], st.known[a, j][:, None], out=known_o)
         np.multiply(known_o, np.take(st.at_cost[j].ravel(), lv_o), out=known_o)
         np.add(m_cost, known_o, out=m_cost)
-    if st.tables.room(b):
-        st.tables.keep(a, np.concatenate(g, axis=1), np.concatenate(o, axis=1),
-                       np.concatenate(s_lv, axis=1), _merge_table(st, s_lv))  # fmt: skip
 
     def steal_levels(r: int, t: int) -> np.ndarray:
         return np.array([s_lv[j][r, st.leaves[t, j]] for j in range(m)])
@@ -173,6 +171,20 @@ def _block(st: State, a: np.ndarray, cand: np.ndarray, others: np.ndarray) -> li
 
     judged = _judge(st, a, cand, others, s_cost, own, m_cost)
     return _choose(a, cand, others, s_cost, own, m_cost, judged, steal_levels, merge_levels)
+
+
+def _tables(st: State, a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Classes ``a``'s tables ``g``, ``o``, ``lv`` and ``f``: the class's side of every
+    steal and merge, as :func:`_block` computes it on the way."""
+    ra = st.leaves[st.rep[a]]
+    g, o, s_lv = [], [], []
+    for j in range(st.m):
+        lv = np.maximum(_meet_rows(st, j, ra[:, j]), st.top[a, j][:, None])
+        g.append(st.known[a, j][:, None] * st.at_cost[j][lv, ra[:, [j]]])
+        o.append(st.cost[j][lv, np.arange(lv.shape[1])])
+        s_lv.append(lv)
+    cat = np.concatenate
+    return cat(g, axis=1), cat(o, axis=1), cat(s_lv, axis=1), _merge_table(st, s_lv)
 
 
 def _merge_table(st: State, s_lv: list[np.ndarray]) -> np.ndarray:
@@ -193,22 +205,18 @@ def _from_tables(
 ) -> list[Option | None]:
     """The costing of classes ``a`` from their kept tables: the same floats as
     :func:`_block`, summed QI by QI in the same order."""
-    m, b = st.m, len(a)
-    rows = [st.tables.rows[c] for c in a.tolist()]
+    b, c, o_n = len(a), len(cand), len(others)
+    rows = [st.tables.rows[x] for x in a.tolist()]
     g, o, lv, f = (np.stack([r[i] for r in rows]) for i in range(4))
-    at = g.take(st.gidx[:, cand], axis=1)  # (b, m, candidates)
-    mine = o.take(st.gidx[:, cand], axis=1)
-    s_cost, own = np.zeros((b, len(cand))), np.zeros((b, len(cand)))
-    for j in range(m):
-        s_cost += at[:, j]
-        own += mine[:, j]
-    part = f.take(st.fidx[:, others], axis=1)  # (b, m, partners)
-    known_o = st.known[others].T
-    known_a = st.known[a]
-    m_cost = np.zeros((b, len(others)))
-    for j in range(m):
-        pair = np.add(known_o[j], known_a[:, j][:, None])
-        pair *= part[:, j]
+    # per QI, one gather from a table and one add (fancy indexing: ~2x np.take's speed here)
+    s_cost, own = np.zeros((b, c)), np.zeros((b, c))
+    for x in st.gidx[:, cand]:
+        s_cost += g[:, x]
+        own += o[:, x]
+    m_cost, pair = np.zeros((b, o_n)), np.empty((b, o_n))
+    for j, x in enumerate(st.fidx[:, others]):
+        np.add(st.known[others, j], st.known[a, j][:, None], out=pair)
+        pair *= f[:, x]
         m_cost += pair
 
     def steal_levels(r: int, t: int) -> np.ndarray:
@@ -243,18 +251,22 @@ def _judge(
     np.multiply(s_best, st.tw[cand], out=s_best)
     np.add(s_best, s_cost, out=s_best)
     np.subtract(s_best, st.spent[a][:, None], out=s_best)  # the added loss
-    adds = (st.tmask[cand] & ~lacking[:, None]) != 0
+    # what a class lacks is one row for a block that lacks the same (on Adult: every block),
+    # so what a candidate or partner brings is judged once per column, not per cell
+    lack = lacking[:1, None] if b and (lacking == lacking[0]).all() else lacking[:, None]
+    tmask = st.tmask[cand]
+    adds = (tmask & ~lack) != 0
     s_valid = adds & (st.cls[cand] != a[:, None])
-    union = lacking[:, None] | st.tmask[cand]
+    union = lack | tmask
     s_fits = s_valid & (st.w[a][:, None] + st.tw[cand] >= k)
     s_fits &= st.witness.ok(union.ravel()).reshape(union.shape)
     m_best = np.subtract(m_cost, st.spent[others], out=np.empty((b, len(others))))
     np.subtract(m_best, st.spent[a][:, None], out=m_best)  # the added loss
     m_valid = others != a[:, None]
-    union = st.mask(others) | lacking[:, None]
+    union = st.mask(others) | lack
     m_fits = m_valid & (st.w[others] + st.w[a][:, None] >= k)
     m_fits &= st.witness.ok(union.ravel()).reshape(union.shape)
-    m_helps = m_valid & (m_fits | (union != lacking[:, None]) | (st.w[a] < k)[:, None])
+    m_helps = m_valid & (m_fits | (union != lack) | (st.w[a] < k)[:, None])
     # per class: the cheapest that fits, of either kind; else the cheapest that helps
     fits_any = s_fits.any(axis=1) | m_fits.any(axis=1)
     s_best[~np.where(fits_any[:, None], s_fits, s_valid)] = np.inf
