@@ -167,6 +167,10 @@ class State:
         self.cmask = self._mask_from_counts(np.arange(n_cls))
         self.spent = self._cost(np.arange(n_cls), self.top)
         self.alive = np.ones(n_cls, dtype=bool)
+        self.bad = self.unsafe(np.arange(n_cls))  # kept by apply for the classes it changes
+        # each class's member tuples, so that a move reads its classes, not every tuple's
+        order = np.argsort(cls, kind="stable")
+        self.members = np.split(order, np.cumsum(np.bincount(cls, minlength=n_cls))[:-1])
         self.touched = np.zeros(n_cls, dtype=bool)
         self.own = self._tuple_cost(np.arange(n))  # each tuple's loss per record
         self.spare = np.zeros(n, dtype=bool)
@@ -177,6 +181,9 @@ class State:
         self.tables = repair_cost.Tables(m, self.n_leaves.tolist(),
                                          [c.shape[0] for c in self.at_cost])  # fmt: skip
         self.gidx = np.ascontiguousarray((self.leaves + self.tables.goff).T)
+        # every QI's cost table in one, and where QI j's starts less where its leaves do
+        self.flat_cost = np.concatenate([c.ravel() for c in self.cost])
+        self.cshift = np.cumsum([0, *(c.size for c in self.cost)])[:m] - self.tables.goff
         self.fidx = np.zeros((m, n_cls), dtype=np.int64)
         self._place(np.arange(n_cls))
 
@@ -199,14 +206,14 @@ class State:
         return (self.w[c] < self.k) | ~self.witness.ok(self.mask(c))
 
     def unsafe_one(self, c: int) -> bool:
-        return bool(self.unsafe(np.array([c]))[0])
+        return bool(self.bad[c])
 
     def _spare(self, t: np.ndarray) -> None:
         """Whether each of tuples ``t`` sits in a safe class that stays safe without it."""
         c = self.cls[t]
         left = self.cnt[c] - self.tw[t, None] * self.tbits[t]
         left_mask = ((left > 0) << self.shifts).sum(axis=1)
-        safe = self.alive[c] & ~self.unsafe(c)
+        safe = self.alive[c] & ~self.bad[c]
         self.spare[t] = safe & (self.w[c] - self.tw[t] >= self.k) & self.witness.ok(left_mask)
 
     def _meet(self, j: int, x: np.ndarray, y: int) -> np.ndarray:
@@ -252,8 +259,10 @@ class State:
             self.cnt[d] -= tw * self.tbits[x]
             self.spent[d] -= tw * self.own[x]
             self.cls[x] = a
+            self.members[d] = self.members[d][self.members[d] != x]
+            self.members[a] = np.append(self.members[a], x)
             if self.rep[d] == x:
-                self.rep[d] = int(np.flatnonzero(self.cls == d)[0])
+                self.rep[d] = int(self.members[d].min())
             self.w[a] += tw
             self.known[a] += tw * self.tknown[x]
             self.cnt[a] += tw * self.tbits[x]
@@ -266,16 +275,29 @@ class State:
             self.known[b] += self.known[a]
             self.cnt[b] += self.cnt[a]
             self.alive[a] = False
-            self.cls[self.cls == a] = b
+            self.cls[self.members[a]] = b
+            self.members[b] = np.concatenate([self.members[b], self.members[a]])
+            self.members[a] = self.members[a][:0]
             changed = [b]
         self.touched[changed] = True
         self.tables.drop([a, *changed])
-        self._place(np.array(changed))
-        self.cmask[changed] = self._mask_from_counts(np.array(changed))
-        members = np.flatnonzero(self.cls == into)
+        ch = np.array(changed)
+        self._place(ch)
+        self.cmask[ch] = self._mask_from_counts(ch)
+        self.bad[ch] = self.unsafe(ch)
+        members = self.members[into]
         self.pos[members] = self.top[into]
-        self.own[members] = self._tuple_cost(members)
-        self._spare(np.flatnonzero((self.cls == changed[0]) | (self.cls == changed[-1])))
+        self.own[members] = self._members_cost(members, into)
+        self._spare(np.concatenate([self.members[c] for c in set(changed)]))
+
+    def _members_cost(self, t: np.ndarray, c: int) -> np.ndarray:
+        """:meth:`_tuple_cost` of tuples ``t`` of class ``c``, all at its levels: one gather
+        from the QIs' cost tables in one (the same floats, summed in the same order)."""
+        at = self.flat_cost[self.gidx[:, t] + (self.cshift + self.top[c] * self.n_leaves)[:, None]]
+        out = np.zeros(len(t))
+        for row in at:
+            out += row
+        return out
 
     def levels(self) -> np.ndarray:
         """Level per tuple: touched classes at their new levels, unsafe ones -1."""
