@@ -180,17 +180,16 @@ class State:
         self.n_leaves = np.array([c.shape[1] for c in self.at_cost], dtype=np.int64)
         self.tables = repair_cost.Tables(m, self.n_leaves.tolist(),
                                          [c.shape[0] for c in self.at_cost])  # fmt: skip
-        self.gidx = np.ascontiguousarray((self.leaves + self.tables.goff).T)
+        self.gidx_t = self.leaves + self.tables.goff  # (tuples x QIs)
         # every QI's cost table in one, and where QI j's starts less where its leaves do
         self.flat_cost = np.concatenate([c.ravel() for c in self.cost])
         self.cshift = np.cumsum([0, *(c.size for c in self.cost)])[:m] - self.tables.goff
-        self.fidx = np.zeros((m, n_cls), dtype=np.int64)
+        self.fidx_t = np.zeros((n_cls, m), dtype=np.int64)
         self._place(np.arange(n_cls))
 
     def _place(self, c: np.ndarray) -> None:
         """Where classes ``c``'s published (level, leaf) sit in a merge table, per QI."""
-        at = self.top[c] * self.n_leaves + self.leaves[self.rep[c]] + self.tables.foff
-        self.fidx[:, c] = at.T
+        self.fidx_t[c] = self.top[c] * self.n_leaves + self.leaves[self.rep[c]] + self.tables.foff
 
     def mask(self, c: np.ndarray) -> np.ndarray:
         """Witness mask of classes ``c`` (kept by :meth:`apply` for the classes it changes:
@@ -293,10 +292,10 @@ class State:
     def _members_cost(self, t: np.ndarray, c: int) -> np.ndarray:
         """:meth:`_tuple_cost` of tuples ``t`` of class ``c``, all at its levels: one gather
         from the QIs' cost tables in one (the same floats, summed in the same order)."""
-        at = self.flat_cost[self.gidx[:, t] + (self.cshift + self.top[c] * self.n_leaves)[:, None]]
+        at = self.flat_cost[self.gidx_t[t] + (self.cshift + self.top[c] * self.n_leaves)]
         out = np.zeros(len(t))
-        for row in at:
-            out += row
+        for col in at.T:
+            out += col
         return out
 
     def levels(self) -> np.ndarray:
