@@ -95,8 +95,8 @@ def options(st: State, classes: np.ndarray) -> list[Option | None]:
     # classes lacking the same witnesses share their candidates (on Adult: two groups);
     # many different lacks (36 flag columns) are costed together, on the candidates
     # that bring something some class lacks (each class's own are masked in _judge)
-    kinds = np.unique(lacking)
-    groups = [lacking == x for x in kinds.tolist()] if len(kinds) <= _GROUPS else [None]
+    kinds = np.unique(lacking) if len(classes) > 1 else lacking
+    groups = [lacking == x for x in kinds.tolist()] if 1 < len(kinds) <= _GROUPS else [None]
     for group in groups:
         rows = np.arange(len(classes)) if group is None else np.flatnonzero(group)
         common = int(np.bitwise_and.reduce(lacking[rows]))  # witnesses all of them hold
@@ -298,23 +298,35 @@ def _judge(
     # what a class lacks is one row for a block that lacks the same (on Adult: every block),
     # so what a candidate or partner brings is judged once per column, not per cell
     lack = lacking[:1, None] if b and (lacking == lacking[0]).all() else lacking[:, None]
+    # classes of k records stay at k whatever joins them (weights are whole counts), so
+    # then only the witnesses decide whether a steal or merge fits (on Adult: always)
+    short = st.w[a] < k
     tmask = st.tmask[cand]
     adds = (tmask & ~lack) != 0
     s_valid = adds & (st.cls[cand] != a[:, None])
     union = lack | tmask
-    s_fits = s_valid & (st.w[a][:, None] + st.tw[cand] >= k)
-    s_fits &= st.witness.ok(union.ravel()).reshape(union.shape)
+    s_fits = s_valid & st.witness.ok(union.ravel()).reshape(union.shape)
+    if short.any():
+        s_fits &= st.w[a][:, None] + st.tw[cand] >= k
     m_best = np.subtract(m_cost, st.spent[others], out=np.empty((b, len(others))))
     np.subtract(m_best, st.spent[a][:, None], out=m_best)  # the added loss
     m_valid = others != a[:, None]
     union = st.mask(others) | lack
-    m_fits = m_valid & (st.w[others] + st.w[a][:, None] >= k)
-    m_fits &= st.witness.ok(union.ravel()).reshape(union.shape)
-    m_helps = m_valid & (m_fits | (union != lack) | (st.w[a] < k)[:, None])
+    m_ok = st.witness.ok(union.ravel()).reshape(union.shape)
+    if short.any():
+        m_fits = m_valid & m_ok & (st.w[others] + st.w[a][:, None] >= k)
+        m_helps = m_valid & (m_fits | (union != lack) | short[:, None])
+    else:
+        m_fits = m_valid & m_ok
+        m_helps = m_valid & (m_ok | (union != lack))
     # per class: the cheapest that fits, of either kind; else the cheapest that helps
     fits_any = s_fits.any(axis=1) | m_fits.any(axis=1)
-    s_best[~np.where(fits_any[:, None], s_fits, s_valid)] = np.inf
-    m_best[~np.where(fits_any[:, None], m_fits, m_helps)] = np.inf
+    if fits_any.all():
+        s_best[~s_fits] = np.inf
+        m_best[~m_fits] = np.inf
+    else:
+        s_best[~np.where(fits_any[:, None], s_fits, s_valid)] = np.inf
+        m_best[~np.where(fits_any[:, None], m_fits, m_helps)] = np.inf
     return s_best, s_fits, m_best, m_fits
 
 
