@@ -88,8 +88,6 @@ def options(st: State, classes: np.ndarray) -> list[Option | None]:
     whole. One that makes the class safe beats one that only helps; a steal wins a tie.
     Computed for many classes at once (a matrix per block of them), since the Python
     calls, not the arithmetic, are what a class-by-class search would pay for."""
-    spare = np.flatnonzero(st.spare)
-    others = np.flatnonzero(st.alive)
     lacking = st.mask(classes)
     out: list[Option | None] = [None] * len(classes)
     # classes lacking the same witnesses share their candidates (on Adult: two groups);
@@ -100,10 +98,11 @@ def options(st: State, classes: np.ndarray) -> list[Option | None]:
     for group in groups:
         rows = np.arange(len(classes)) if group is None else np.flatnonzero(group)
         common = int(np.bitwise_and.reduce(lacking[rows]))  # witnesses all of them hold
-        cand = spare[(st.tmask[spare] & ~common) != 0]
+        cand = np.flatnonzero(st.spare & st.brings(common))
         # a merge helps a class with k records only if the partner brings a witness
         short = bool((st.w[classes[rows]] < st.k).any())
-        partners = others if short else others[(st.mask(others) & ~common) != 0]
+        helps = st.alive if short else st.alive & ((st.cmask & ~common) != 0)
+        partners = np.flatnonzero(helps)
         step = max(1, _BLOCK_CELLS // (max(len(cand), len(partners), 1) * 4))
         for i in range(0, len(rows), step):
             block = rows[i : i + step]
