@@ -111,3 +111,14 @@ def test_the_tables_are_read_and_a_short_budget_changes_nothing() -> None:
     kept, read = _both_ways(df, 3, "l2", short=True)
     assert read > 0
     assert len(kept) == len(df)
+
+
+def test_nothing_to_repair() -> None:
+    """Every class already holds both outcomes: the repair has no class to cost."""
+    df = population(3, 40, protected=False)
+    df["outcome"] = np.where(np.arange(40) % 2 == 0, "a", "b")
+    df["age_band"], df["year"], df["source"] = "18-25", "2015", "ngo"
+    df["gender"] = pd.array(["f"] * 40)
+    kept, read = _both_ways(df, 4, "l2")
+    assert read == 0
+    pd.testing.assert_frame_equal(kept, df)

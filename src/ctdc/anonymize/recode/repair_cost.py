@@ -93,7 +93,9 @@ def options(st: State, classes: np.ndarray) -> list[Option | None]:
     # classes lacking the same witnesses share their candidates (on Adult: two groups);
     # many different lacks (36 flag columns) are costed together, on the candidates
     # that bring something some class lacks (each class's own are masked in _judge)
-    kinds = np.unique(lacking) if len(classes) > 1 else lacking
+    if not len(classes):
+        return out
+    kinds = lacking[:1] if (lacking == lacking[0]).all() else np.unique(lacking)
     groups = [lacking == x for x in kinds.tolist()] if 1 < len(kinds) <= _GROUPS else [None]
     for group in groups:
         rows = np.arange(len(classes)) if group is None else np.flatnonzero(group)
@@ -214,14 +216,13 @@ def _from_tables(
     rows = [st.tables.rows[x] for x in a.tolist()]
     gather = _gather_rows if len(a) > _FEW else _gather_flat
     s_cost, own, m_cost = gather(st, a, cand, others, rows)
-    lv = np.stack([r[2] for r in rows])
 
     def steal_levels(r: int, t: int) -> np.ndarray:
-        return lv[r, st.gidx_t[t]]
+        return rows[r][2][st.gidx_t[t]]
 
     def merge_levels(r: int, i: int) -> np.ndarray:
         p = int(others[i])
-        return np.maximum(lv[r, st.gidx_t[st.rep[p]]], st.top[p])
+        return np.maximum(rows[r][2][st.gidx_t[st.rep[p]]], st.top[p])
 
     judged = _judge(st, a, cand, others, s_cost, own, m_cost)
     return _choose(a, cand, others, s_cost, own, m_cost, judged, steal_levels, merge_levels)
@@ -255,7 +256,10 @@ def _gather_flat(
     """The cost matrices of a few classes (on Adult 1-3 at a time, ~1,100 columns): one
     gather of every QI's entries through a flat index, then one add per QI."""
     b, c, o_n, m = len(a), len(cand), len(others), st.m
-    g, o, f = (np.stack([r[i] for r in rows]) for i in (0, 1, 3))
+    if b == 1:
+        g, o, f = (rows[0][i][None, :] for i in (0, 1, 3))
+    else:
+        g, o, f = (np.stack([r[i] for r in rows]) for i in (0, 1, 3))
     at = (np.arange(b) * g.shape[1])[:, None, None] + st.gidx_t[cand].T  # (b, QIs, c)
     g_at, o_at = g.ravel()[at], o.ravel()[at]
     s_cost, own = np.zeros((b, c)), np.zeros((b, c))
@@ -264,10 +268,10 @@ def _gather_flat(
         own += o_at[:, j]
     at = (np.arange(b) * f.shape[1])[:, None, None] + st.fidx_t[others].T
     f_at = f.ravel()[at]
-    known_o, known_a = np.ascontiguousarray(st.known[others].T), st.known[a]
+    known_o, known_a = st.known[others], st.known[a]
     m_cost, pair = np.zeros((b, o_n)), np.empty((b, o_n))
     for j in range(m):
-        np.add(known_o[j], known_a[:, j : j + 1], out=pair)
+        np.add(known_o[:, j], known_a[:, j : j + 1], out=pair)
         pair *= f_at[:, j]
         m_cost += pair
     return s_cost, own, m_cost
