@@ -36,10 +36,12 @@ import numpy as np
 if TYPE_CHECKING:
     from ctdc.anonymize.recode.repair import Option, State
 
-#: cells (classes x candidates x 4) of one block of :func:`options`: ~25 MB. On Adult the
-#: repair ran ~14% faster with its first costing (395 classes) in blocks of ~100 than in one
-#: (the matrices stay nearer the cache; the rows are costed apart, so the result is the same)
-_BLOCK_CELLS = 500_000
+#: cells (classes x candidates x 4) of one block of :func:`options`: ~12 MB. On Adult the
+#: first costing (494 classes) ran ~14% faster in blocks of ~100 than in one, with the
+#: full costing's matrices; with the tables' row gathers, blocks of ~50 were faster still
+#: (best of 25 alternated: 42-57 ms against 62-64 ms at ~100; ~25 and ~200 were slower).
+#: Each class is costed on its own, so the result is the same
+_BLOCK_CELLS = 250_000
 
 #: at most this many groups of classes by what they lack are costed apart
 _GROUPS = 4
