@@ -166,6 +166,8 @@ def _with_witnesses(
     starts = [search(qi_codes, None, True)[first]]
     if len(tuples) <= tuning.small:
         starts.append(search(full, witness, True)[first])
+    if len(starts) == 1:  # nothing to compare: the loss is not needed
+        return repair(columns, allowed, k, witness, keys, tuples, weights, starts[0])[inverse]
     best: tuple[tuple[float, float], np.ndarray] | None = None
     for start in starts:
         level = repair(columns, allowed, k, witness, keys, tuples, weights, start)

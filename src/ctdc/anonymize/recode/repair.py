@@ -28,20 +28,13 @@ import heapq
 import numpy as np
 
 from ctdc.anonymize.hierarchy import Encoded
+from ctdc.anonymize.recode import repair_cost
 from ctdc.anonymize.recode.keys import Keys, first_index
 from ctdc.anonymize.recode.witness import Witnesses
 
 #: a way to fix an unsafe class: (added loss, fixes it alone, is a steal, partner class or
 #: stolen tuple, the class's new level indexes, its new cost, the stolen tuple's new cost)
-_Option = tuple[float, bool, bool, int, np.ndarray, float, float]
-
-#: cells (classes x candidates x 4) of one block of :meth:`_State.options`: ~25 MB. On Adult
-#: the repair ran ~14% faster with its first costing (395 classes) in blocks of ~100 than in one
-#: (the matrices stay nearer the cache; the rows are costed apart, so the result is the same)
-_BLOCK_CELLS = 500_000
-
-#: at most this many groups of classes by what they lack are costed apart
-_GROUPS = 4
+Option = tuple[float, bool, bool, int, np.ndarray, float, float]
 
 #: stale classes costed again together (one matrix, not one call each)
 _RECOST = 32
@@ -62,7 +55,7 @@ def repair(
 ) -> np.ndarray:
     """Levels (``-1``: removed) that make every class safe, from ``level`` per tuple
     (``tuples``: QI leaves then witness codes; ``-1`` rows are leftovers)."""
-    state = _State(columns, allowed, k, witness, keys, tuples, weights, level)
+    state = State(columns, allowed, k, witness, keys, tuples, weights, level)
     version = np.zeros(state.n_cls, dtype=np.int64)  # changes to each class so far
     #: cost, class, its version, the other class changed, its version, when costed
     heap: list[tuple[float, int, int, int, int]] = []
@@ -75,7 +68,7 @@ def repair(
                 heapq.heappush(heap, (o[0], a, int(version[a]), b, int(version[b])))
                 chosen[a] = o
 
-    chosen: dict[int, _Option] = {}  # the latest option costed for each class
+    chosen: dict[int, Option] = {}  # the latest option costed for each class
     fresh: dict[int, int] = {}  # the version of each class when it was last costed
 
     def current(entry: tuple[float, int, int, int, int]) -> bool | None:
@@ -118,7 +111,7 @@ def repair(
     return state.levels()
 
 
-class _State:
+class State:
     """The classes of a placement, per tuple and per class, as the repair changes them."""
 
     def __init__(
@@ -174,10 +167,37 @@ class _State:
         self.cmask = self._mask_from_counts(np.arange(n_cls))
         self.spent = self._cost(np.arange(n_cls), self.top)
         self.alive = np.ones(n_cls, dtype=bool)
+        self.bad = self.unsafe(np.arange(n_cls))  # kept by apply for the classes it changes
+        # each class's member tuples, so that a move reads its classes, not every tuple's
+        order = np.argsort(cls, kind="stable")
+        self.members = np.split(order, np.cumsum(np.bincount(cls, minlength=n_cls))[:-1])
         self.touched = np.zeros(n_cls, dtype=bool)
         self.own = self._tuple_cost(np.arange(n))  # each tuple's loss per record
         self.spare = np.zeros(n, dtype=bool)
         self._spare(np.arange(n))
+        # what the cost tables of repair_cost need: per QI, where a tuple's leaf sits in a
+        # class's steal tables, and where a class's (level, leaf) sits in its merge table
+        self.n_leaves = np.array([c.shape[1] for c in self.at_cost], dtype=np.int64)
+        self.tables = repair_cost.Tables(m, self.n_leaves.tolist(),
+                                         [c.shape[0] for c in self.at_cost])  # fmt: skip
+        self.gidx_t = self.leaves + self.tables.goff  # (tuples x QIs)
+        # every QI's cost table in one, and where QI j's starts less where its leaves do
+        self.flat_cost = np.concatenate([c.ravel() for c in self.cost])
+        self.cshift = np.cumsum([0, *(c.size for c in self.cost)])[:m] - self.tables.goff
+        # per class and QI: where its published (level, leaf) sits in a merge table
+        self.foff = self.tables.foff
+        self.fidx_t = self.top * self.n_leaves + self.leaves[self.rep] + self.foff
+        self._brings: dict[int, np.ndarray] = {}
+
+    def brings(self, held: int) -> np.ndarray:
+        """Per tuple: whether it holds a witness outside mask ``held`` (kept per mask: the
+        masks a costing asks about are few)."""
+        out = self._brings.get(held)
+        if out is None:
+            out = (self.tmask & ~held) != 0
+            if len(self._brings) < 64:
+                self._brings[held] = out
+        return out
 
     def mask(self, c: np.ndarray) -> np.ndarray:
         """Witness mask of classes ``c`` (kept by :meth:`apply` for the classes it changes:
@@ -193,14 +213,14 @@ class _State:
         return (self.w[c] < self.k) | ~self.witness.ok(self.mask(c))
 
     def unsafe_one(self, c: int) -> bool:
-        return bool(self.unsafe(np.array([c]))[0])
+        return bool(self.bad[c])
 
     def _spare(self, t: np.ndarray) -> None:
         """Whether each of tuples ``t`` sits in a safe class that stays safe without it."""
         c = self.cls[t]
         left = self.cnt[c] - self.tw[t, None] * self.tbits[t]
         left_mask = ((left > 0) << self.shifts).sum(axis=1)
-        safe = self.alive[c] & ~self.unsafe(c)
+        safe = self.alive[c] & ~self.bad[c]
         self.spare[t] = safe & (self.w[c] - self.tw[t] >= self.k) & self.witness.ok(left_mask)
 
     def _meet(self, j: int, x: np.ndarray, y: int) -> np.ndarray:
@@ -227,132 +247,15 @@ class _State:
             out += self.cost[j][self.pos[t, j], self.leaves[t, j]]
         return out
 
-    def options(self, classes: np.ndarray) -> list[_Option | None]:
-        """The cheapest way to fix each of ``classes``: steal a tuple that brings what the
-        class lacks from a class that stays safe without it, or merge with another class
-        whole. One that makes the class safe beats one that only helps; a steal wins a tie.
-        Computed for many classes at once (a matrix per block of them), since the Python
-        calls, not the arithmetic, are what a class-by-class search would pay for."""
-        spare = np.flatnonzero(self.spare)
-        others = np.flatnonzero(self.alive)
-        lacking = self.mask(classes)
-        out: list[_Option | None] = [None] * len(classes)
-        # classes lacking the same witnesses share their candidates (on Adult: two groups);
-        # many different lacks (36 flag columns) are costed together, on the candidates
-        # that bring something some class lacks (each class's own are masked in _block)
-        kinds = np.unique(lacking)
-        groups = [lacking == x for x in kinds.tolist()] if len(kinds) <= _GROUPS else [None]
-        for group in groups:
-            rows = np.arange(len(classes)) if group is None else np.flatnonzero(group)
-            common = int(np.bitwise_and.reduce(lacking[rows]))  # witnesses all of them hold
-            cand = spare[(self.tmask[spare] & ~common) != 0]
-            # a merge helps a class with k records only if the partner brings a witness
-            short = bool((self.w[classes[rows]] < self.k).any())
-            partners = others if short else others[(self.mask(others) & ~common) != 0]
-            step = max(1, _BLOCK_CELLS // (max(len(cand), len(partners), 1) * 4))
-            for i in range(0, len(rows), step):
-                block = rows[i : i + step]
-                got = self._block(classes[block], cand, partners)
-                for r, o in zip(block.tolist(), got, strict=True):
-                    out[r] = o
-        return out
+    def options(self, classes: np.ndarray) -> list[Option | None]:
+        """The cheapest way to fix each of ``classes`` (:func:`.repair_cost.options`)."""
+        return repair_cost.options(self, classes)
 
-    def _meet_rows(self, j: int, leaves: np.ndarray) -> np.ndarray:
-        """Per leaf in ``leaves`` and per leaf of QI j: the level index where they meet."""
-        table = self.meet[j]
-        if table is not None:
-            return table[leaves]  # symmetric; rows keep the matrices C-ordered (~10x faster)
-        anc = self.anc[j]
-        rows = [np.argmax(anc == anc[:, [y]], axis=0) for y in leaves.tolist()]
-        return np.stack(rows).astype(np.int32)
-
-    def _block(self, a: np.ndarray, cand: np.ndarray, others: np.ndarray) -> list[_Option | None]:
-        k, m, b = self.k, self.m, len(a)
-        lacking = self.mask(a)
-        ra = self.leaves[self.rep[a]]
-        meets = [self._meet_rows(j, ra[:, j]) for j in range(m)]  # (b, leaves of QI j)
-        rows = np.arange(b)[:, None]
-        # The (classes x candidates) matrices are built in place: in this sandbox a fresh
-        # multi-MB temporary costs page faults, and `x * 2 + y` ran ~10x slower than the
-        # same arithmetic into a buffer.
-        c, o_n = len(cand), len(others)
-        f_buf = np.empty((b, max(c, o_n)))
-        i_buf = np.empty((b, max(c, o_n)), dtype=np.int32)
-        # steal: each candidate tuple to each class
-        s_cost, own = np.zeros((b, c)), np.zeros((b, c))
-        tmp = f_buf[:, :c]
-        s_lv = []
-        for j in range(m):
-            lv = np.maximum(meets[j], self.top[a, j][:, None])  # (b, leaves): small
-            a_at = self.known[a, j][:, None] * self.at_cost[j][lv, ra[:, [j]]]
-            own_at = self.cost[j][lv, np.arange(lv.shape[1])]
-            x = self.leaves[cand, j]
-            s_lv.append(lv)
-            np.add(s_cost, np.take(a_at, x, axis=1, out=tmp), out=s_cost)
-            np.add(own, np.take(own_at, x, axis=1, out=tmp), out=own)
-        s_best = np.subtract(own, self.own[cand], out=np.empty((b, c)))
-        np.multiply(s_best, self.tw[cand], out=s_best)
-        np.add(s_best, s_cost, out=s_best)
-        np.subtract(s_best, self.spent[a][:, None], out=s_best)  # the added loss
-        adds = (self.tmask[cand] & ~lacking[:, None]) != 0
-        s_valid = adds & (self.cls[cand] != a[:, None])
-        union = lacking[:, None] | self.tmask[cand]
-        s_fits = s_valid & (self.w[a][:, None] + self.tw[cand] >= k)
-        s_fits &= self.witness.ok(union.ravel()).reshape(union.shape)
-        # merge: each class with each other class
-        m_cost = np.zeros((b, o_n))
-        ro = self.leaves[self.rep[others]].astype(np.int32)
-        lv_o, top_o, known_o = i_buf[:, :o_n], np.empty((b, o_n), np.int32), f_buf[:, :o_n]
-        for j in range(m):
-            np.take(meets[j], ro[:, j], axis=1, out=lv_o)
-            np.maximum(self.top[others, j], self.top[a, j][:, None], out=top_o)
-            np.maximum(lv_o, top_o, out=lv_o)
-            np.multiply(lv_o, np.int32(self.at_cost[j].shape[1]), out=lv_o)
-            np.add(lv_o, ro[:, j], out=lv_o)  # a flat index into the cost table
-            np.add(self.known[others, j], self.known[a, j][:, None], out=known_o)
-            np.multiply(known_o, np.take(self.at_cost[j].ravel(), lv_o), out=known_o)
-            np.add(m_cost, known_o, out=m_cost)
-        m_best = np.subtract(m_cost, self.spent[others], out=np.empty((b, o_n)))
-        np.subtract(m_best, self.spent[a][:, None], out=m_best)  # the added loss
-        m_valid = others != a[:, None]
-        union = self.mask(others) | lacking[:, None]
-        m_fits = m_valid & (self.w[others] + self.w[a][:, None] >= k)
-        m_fits &= self.witness.ok(union.ravel()).reshape(union.shape)
-        m_helps = m_valid & (m_fits | (union != lacking[:, None]) | (self.w[a] < k)[:, None])
-        # per class: the cheapest that fits, of either kind; else the cheapest that helps
-        fits_any = s_fits.any(axis=1) | m_fits.any(axis=1)
-        s_best[~np.where(fits_any[:, None], s_fits, s_valid)] = np.inf
-        m_best[~np.where(fits_any[:, None], m_fits, m_helps)] = np.inf
-        si = s_best.argmin(axis=1) if len(cand) else np.zeros(b, dtype=np.int64)
-        mi = m_best.argmin(axis=1) if len(others) else np.zeros(b, dtype=np.int64)
-        s_val = s_best[rows[:, 0], si] if len(cand) else np.full(b, np.inf)
-        m_val = m_best[rows[:, 0], mi] if len(others) else np.full(b, np.inf)
-        out: list[_Option | None] = []
-        for r in range(b):
-            if np.isinf(s_val[r]) and np.isinf(m_val[r]):
-                out.append(None)
-            elif s_val[r] <= m_val[r]:
-                i = int(si[r])
-                t = int(cand[i])
-                new = np.array([s_lv[j][r, self.leaves[t, j]] for j in range(m)])
-                out.append((float(s_val[r]), bool(s_fits[r, i]), True, t,
-                            new, float(s_cost[r, i]), float(own[r, i])))  # fmt: skip
-            else:
-                i = int(mi[r])
-                o = int(others[i])
-                new = np.maximum(
-                    [meets[j][r, ro[i, j]] for j in range(m)],
-                    np.maximum(self.top[o], self.top[a[r]]),
-                )
-                out.append((float(m_val[r]), bool(m_fits[r, i]), False, o,
-                            new, float(m_cost[r, i]), 0.0))  # fmt: skip
-        return out
-
-    def partner(self, o: _Option) -> int:
+    def partner(self, o: Option) -> int:
         """The other class an option changes: the donor of a steal, the partner of a merge."""
         return int(self.cls[o[3]]) if o[2] else o[3]
 
-    def apply(self, a: int, o: _Option) -> None:
+    def apply(self, a: int, o: Option) -> None:
         """Carry out option ``o`` for class ``a``."""
         _, _, steal, x, new, cost, own = o
         if steal:
@@ -363,8 +266,10 @@ class _State:
             self.cnt[d] -= tw * self.tbits[x]
             self.spent[d] -= tw * self.own[x]
             self.cls[x] = a
+            self.members[d] = self.members[d][self.members[d] != x]
+            self.members[a] = np.append(self.members[a], x)
             if self.rep[d] == x:
-                self.rep[d] = int(np.flatnonzero(self.cls == d)[0])
+                self.rep[d] = int(self.members[d].min())
             self.w[a] += tw
             self.known[a] += tw * self.tknown[x]
             self.cnt[a] += tw * self.tbits[x]
@@ -377,14 +282,30 @@ class _State:
             self.known[b] += self.known[a]
             self.cnt[b] += self.cnt[a]
             self.alive[a] = False
-            self.cls[self.cls == a] = b
+            self.cls[self.members[a]] = b
+            self.members[b] = np.concatenate([self.members[b], self.members[a]])
+            self.members[a] = self.members[a][:0]
             changed = [b]
         self.touched[changed] = True
-        self.cmask[changed] = self._mask_from_counts(np.array(changed))
-        members = np.flatnonzero(self.cls == into)
+        self.tables.drop([a, *changed])
+        for c in changed:  # one or two classes: basic indexing, ~5x cheaper than fancy here
+            self.fidx_t[c] = self.top[c] * self.n_leaves + self.leaves[self.rep[c]] + self.foff
+            self.cmask[c] = ((self.cnt[c] > 0) << self.shifts).sum()
+        ch = np.array(changed)
+        self.bad[ch] = self.unsafe(ch)
+        members = self.members[into]
         self.pos[members] = self.top[into]
-        self.own[members] = self._tuple_cost(members)
-        self._spare(np.flatnonzero((self.cls == changed[0]) | (self.cls == changed[-1])))
+        self.own[members] = self._members_cost(members, into)
+        self._spare(np.concatenate([self.members[c] for c in set(changed)]))
+
+    def _members_cost(self, t: np.ndarray, c: int) -> np.ndarray:
+        """:meth:`_tuple_cost` of tuples ``t`` of class ``c``, all at its levels: one gather
+        from the QIs' cost tables in one (the same floats, summed in the same order)."""
+        at = self.flat_cost[self.gidx_t[t] + (self.cshift + self.top[c] * self.n_leaves)]
+        out = np.zeros(len(t))
+        for col in at.T:
+            out += col
+        return out
 
     def levels(self) -> np.ndarray:
         """Level per tuple: touched classes at their new levels, unsafe ones -1."""
