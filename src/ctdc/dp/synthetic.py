@@ -220,18 +220,16 @@ def decode(raw: list[list[str]], schema: Schema, names: list[str]) -> pd.DataFra
 
 
 def _parameters(params: SynthesisParams) -> Any:
-    """pac-synth's parameters: this run's epsilon, delta and reporting length, its sampler
-    balanced by the counts it has already synthesized, the rest its defaults (recorded in
-    the sidecar as pac-synth itself serializes them).
+    """pac-synth's parameters: this run's epsilon, delta and reporting length, the rest its
+    defaults (recorded in the sidecar as pac-synth itself serializes them).
 
-    Why ``use_synthetic_counts``: without it the sampler does not count what it has
-    already drawn, so a combination that does not exist in the data but whose noisy count
-    came out above zero (pac-synth reports such fabricated pairs by default) can be drawn
-    without limit. On 19,600 sample records, in about half the fits, sexual exploitation
-    and forced labour (never both TRUE in the truth) came out both TRUE in 29% of the rows,
-    a pair marginal off by 0.63 (TVD). With it, the worst pair was 0.08-0.31 in six fits and
-    the mean 3-way error fell by about half at epsilon 2 and 4 (docs/benchmarks.md). It is
-    part of sampling, which only reads the noisy aggregates: no budget is spent on it.
+    Known defect of the defaults, measured and not fixed (docs/synthetic.md): pac-synth
+    reports a pair that does not exist when its noise comes out above zero, and its sampler
+    can then draw it without limit (sexual exploitation and forced labour, never both TRUE,
+    both TRUE in up to 31% of the rows). ``use_synthetic_counts`` and the fabrication modes
+    curb it but bias the one-way shares low by up to 9 to 15 points once the pass is cut to
+    the record count (docs/benchmarks.md), which the flag-share test rejects; the trade-off
+    is open.
     """
     import pacsynth
 
@@ -242,7 +240,6 @@ def _parameters(params: SynthesisParams) -> Any:
         .delta(params.delta)
         .empty_value(_EMPTY)
         .number_of_records_epsilon_proportion(RECORDS_EPSILON_PROPORTION)
-        .use_synthetic_counts(True)
         .build()
     )
 
