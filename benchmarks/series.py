@@ -129,7 +129,7 @@ def score(released: pd.DataFrame, staged: pd.DataFrame, schema: object) -> dict[
     where the input had a value, 0 where it had none; a record not published (held)
     costs 1 per cell. ``lm_published`` is the same mean over published records only.
     """
-    from ctdc.harmonize.settings import load_hierarchy
+    from ctdc.harmonize.settings import field_hierarchy
 
     qis = schema.quasi_identifiers
     rel = released.set_index("case_pseudonym")
@@ -144,10 +144,12 @@ def score(released: pd.DataFrame, staged: pd.DataFrame, schema: object) -> dict[
         na = pub.isna().to_numpy()
         cost = np.where(na & known[out_rows], 1.0, 0.0)
         cells += int((na & known[out_rows]).sum())
-        path = schema[q].hierarchy
-        if path is not None:
-            cover = leaf_cover(load_hierarchy(path))
-            leaves = len(load_hierarchy(path).rows)
+        if schema[q].hierarchy is not None:
+            # the hierarchy the release is made with: for the year, clipped to the years the
+            # contract allows and relabelled ('2020-2026'), not the file's own ranges
+            hierarchy = field_hierarchy(schema[q])
+            cover = leaf_cover(hierarchy)
+            leaves = len(hierarchy.rows)
             text = pub.astype("string").to_numpy(dtype=object, na_value=None)
             got = np.array([cover.get(v, 1) if v is not None else 1 for v in text])
             if any(v is not None and v not in cover for v in text):
