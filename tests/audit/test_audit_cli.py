@@ -10,6 +10,7 @@ from pathlib import Path
 import audit_fixtures
 import duckdb
 import pandas as pd
+import pytest
 from audit_fixtures import (
     MARKER,
     ORGS,
@@ -41,6 +42,7 @@ def _leaked(pub: Published, text: str) -> list[str]:
     ]
 
 
+@pytest.mark.slow
 def test_the_current_public_release_passes_and_prints_one_line_per_check(
     pub: Published, tmp_path: Path
 ) -> None:

@@ -33,6 +33,9 @@ from ctdc.sample import ORGS, SampleResult, generate_samples
 from ctdc.schema import Schema
 from ctdc.yamlio import load_text_yaml
 
+# the slow tier: four organizations' samples scaffolded once for the module
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 
 #: columns whose placement is obvious from their name (in the export's language)
@@ -102,7 +105,6 @@ def load(s: Scaffold, schema: Schema, tmp_path: Path):
 # --- the four sample organizations ---------------------------------------------------------------
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("org", ORGS)
 def test_scaffold_places_columns_as_the_committed_mapping(scaffolds, org: str) -> None:
     mine, theirs = placement(scaffolds[org]), committed_placement(committed(org))
@@ -244,7 +246,6 @@ def test_scaffold_loads_as_a_mapping(scaffolds, schema: Schema, tmp_path: Path, 
 # --- the command line ----------------------------------------------------------------------------
 
 
-@pytest.mark.slow
 def test_cli_writes_the_scaffold_lists_values_and_keeps_an_existing_mapping(
     tmp_path: Path, sample: SampleResult
 ) -> None:

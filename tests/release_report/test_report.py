@@ -35,6 +35,9 @@ from ctdc.release_report.tables import class_keys
 from ctdc.stats import CellCounts, protect, safe_table
 from ctdc.store.ledger import read_entries
 
+# the slow tier: the public and private reports of a whole sample release, built once
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 ORGS = ("hotline-es", "casework-ngo", "intl-agency", "registry-gov")
 K = SHARED_K
@@ -57,7 +60,6 @@ def built(tmp_path_factory: pytest.TempPathFactory, shared_sample: Path) -> Simp
     )  # fmt: skip
 
 
-@pytest.mark.slow
 def test_every_table_is_what_safe_table_publishes(built) -> None:
     """The report's one-sandbox tables are ``ctdc.stats.safe_table``'s, cell for cell (every
     kind of table; all are made by the same function, and each safe_table opens a sandbox)."""
@@ -202,7 +204,6 @@ def test_files_modes_and_places(built) -> None:
     assert not leftovers
 
 
-@pytest.mark.slow
 def test_the_audit_passes_with_the_report_in_the_public_folder(built) -> None:
     release = built.area.root / "current"
     report = audit_release(built.ws, built.schema, release.resolve(), k=K)
@@ -211,7 +212,6 @@ def test_the_audit_passes_with_the_report_in_the_public_folder(built) -> None:
     assert "organization id" in markers.detail  # the ids were looked for, in report.html too
 
 
-@pytest.mark.slow
 def test_the_cli_writes_a_report_and_keeps_the_private_one_out_of_public(built) -> None:
     root = built.tmp
     out = root / "mine.html"
@@ -236,7 +236,6 @@ def _marks(svg: str) -> dict[str, int]:
     return counts
 
 
-@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="no chromium: .ci/run installs Debian's package")
 def test_chromium_renders_every_chart_with_its_marks(built, tmp_path: Path) -> None:
     flags = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",

@@ -53,6 +53,9 @@ from ctdc.store.public import (
 )
 from ctdc.store.workspace import Workspace, init_workspace
 
+# the slow tier: a sample release published once for the module
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 MARKER = "QQPUBLICCANARY3"
 K = 5
@@ -89,7 +92,6 @@ def published(schema: Schema) -> Iterator[dict[str, Any]]:
     shutil.rmtree(base, ignore_errors=True)
 
 
-@pytest.mark.slow
 def test_public_folder_holds_the_current_release_its_catalog_and_nothing_else(
     published: dict[str, Any], schema: Schema
 ) -> None:
@@ -421,7 +423,6 @@ def test_keep_public_keeps_the_newest_releases_and_never_the_current_one(
         prune(area, 0)
 
 
-@pytest.mark.slow
 def test_a_new_release_removes_the_report_of_the_one_before(
     copied: Workspace, schema: Schema
 ) -> None:
