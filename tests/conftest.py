@@ -9,7 +9,6 @@ import os
 import random
 import shutil
 import traceback
-import typing
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -93,10 +92,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     of its tests, so that no file of slow tests answers "no tests ran"."""
     if config.option.markexpr or config.getoption("file_or_dir"):
         return
-    slow = [item for item in items if item.get_closest_marker("slow")]
+    fast: list[pytest.Item] = []
+    slow: list[pytest.Item] = []
+    for item in items:
+        (slow if item.get_closest_marker("slow") else fast).append(item)
     if slow:
         config.hook.pytest_deselected(items=slow)
-        items[:] = [item for item in items if not item.get_closest_marker("slow")]
+        items[:] = fast
 
 
 #: a fast-tier test whose setup and call take longer than this is named at the end of the run
@@ -112,7 +114,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         )
 
 
-def pytest_terminal_summary(terminalreporter: typing.Any) -> None:
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Name the fast-tier tests over :data:`FAST_TIER_LIMIT_S`: a hint, never a failure (this
     machine's load is no property of the code), so that the tier stays under a minute."""
     over = sorted(((s, n) for n, s in _fast_tier_seconds.items() if s > FAST_TIER_LIMIT_S),
