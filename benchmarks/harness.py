@@ -18,6 +18,7 @@ import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "out"
@@ -112,3 +113,13 @@ def write_csv(path: Path, rows: list[dict]) -> None:
         w = csv.DictWriter(fh, fieldnames=cols)
         w.writeheader()
         w.writerows(rows)
+
+
+def write_svg(chart: Any, out: Path) -> None:
+    """An Altair chart drawn to ``out`` as SVG by vl-convert (ctdc's own report renderer),
+    fetching nothing from the network."""
+    import vl_convert
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(vl_convert.vegalite_to_svg(chart.to_dict(), allowed_base_urls=[]),
+                   encoding="utf-8")

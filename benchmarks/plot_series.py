@@ -17,7 +17,8 @@ from pathlib import Path
 
 import altair as alt
 import pandas as pd
-import vl_convert
+
+from harness import write_svg
 
 
 def tradeoff(runs: pd.DataFrame) -> alt.FacetChart:
@@ -54,9 +55,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, required=True, help="an .svg file")
     args = ap.parse_args(argv)
     runs = pd.concat([pd.read_csv(p) for p in args.runs], ignore_index=True)
-    spec = tradeoff(runs).to_dict()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(vl_convert.vegalite_to_svg(spec, allowed_base_urls=[]), encoding="utf-8")
+    write_svg(tradeoff(runs), args.out)
     print(f"wrote {args.out} ({len(runs)} runs)")
 
 
