@@ -121,5 +121,6 @@ def write_svg(chart: Any, out: Path) -> None:
     import vl_convert
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(vl_convert.vegalite_to_svg(chart.to_dict(), allowed_base_urls=[]),
-                   encoding="utf-8")
+    out.write_text(
+        vl_convert.vegalite_to_svg(chart.to_dict(), allowed_base_urls=[]), encoding="utf-8"
+    )
