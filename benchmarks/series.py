@@ -189,11 +189,9 @@ def simulate(
     import ctdc.harmonize.pipeline as pipeline
     import ctdc.harmonize.series_run as series_run
     from ctdc.harmonize import harmonize
-    from ctdc.harmonize.merge import merge_staging
     from ctdc.ingest import ingest_file
     from ctdc.mapping import load_mapping
     from ctdc.schema import load_schema
-    from ctdc.store.ledger import read_entries
     from ctdc.store.policy import change_policy
     from ctdc.store.workspace import init_workspace
 
@@ -253,6 +251,30 @@ def simulate(
             if progress is not None:  # and keep what is done if the run is stopped
                 write_csv(progress, rows)
 
+    try:
+        summary = summarize(ws, schema, policy, per_night, nights, rows, ledger, first_seen)
+    except Exception:  # hours of nights are in the workspace: keep it to score again
+        print(f"   summary failed; the workspace is kept in {work}", flush=True)
+        raise
+    shutil.rmtree(work, ignore_errors=True)
+    return rows, summary
+
+
+def summarize(
+    ws: object,
+    schema: object,
+    policy: Candidate,
+    per_night: int,
+    nights: int,
+    rows: list[dict],
+    ledger: pd.DataFrame | None,
+    first_seen: dict[str, str],
+) -> dict:
+    """Score the last night's cumulative release against a one-shot anonymization."""
+    from ctdc.harmonize import harmonize
+    from ctdc.harmonize.merge import merge_staging
+    from ctdc.store.ledger import read_entries
+
     end = START + dt.timedelta(days=nights - 1)
     assert ledger is not None, "no night published anything"
     published = ledger[ledger["state"] == "published"]
@@ -298,8 +320,7 @@ def simulate(
         "one_shot_s": one_s,
         "end": end.isoformat(),
     }
-    shutil.rmtree(work, ignore_errors=True)
-    return rows, summary
+    return summary
 
 
 # ---------------------------------------------------------------- output
@@ -352,19 +373,20 @@ def main(argv: list[str] | None = None) -> str:
         f"{dt.date.today().isoformat()}-series-{args.nights}n-{args.per_night.replace(',', '_')}"
     )
     summaries, nightly = [], []
-    with tempfile.TemporaryDirectory(prefix="ctdc-series-") as tmp:
-        for rate in rates:
-            for cand in candidates:
-                print(f"-- {rate}/night, {cand.name}, {args.nights} nights", flush=True)
-                partial = OUT / f"{stamp}-{rate}-{cand.days}d-progress.csv"
-                rows, summary = simulate(args.nights, rate, cand, args.seed, Path(tmp) / "ws",
-                                         partial)  # fmt: skip
-                nightly += [{"per_night": rate, "policy": cand.name, **r} for r in rows]
-                summaries.append(summary)
-                print({k: (round(v, 4) if isinstance(v, float) else v)
-                       for k, v in summary.items()}, flush=True)  # fmt: skip
-                write_csv(OUT / f"{stamp}-nights.csv", nightly)
-                write_csv(OUT / f"{stamp}-runs.csv", summaries)
+    tmp = tempfile.mkdtemp(prefix="ctdc-series-")  # not a context: kept if a run fails late
+    for rate in rates:
+        for cand in candidates:
+            print(f"-- {rate}/night, {cand.name}, {args.nights} nights", flush=True)
+            partial = OUT / f"{stamp}-{rate}-{cand.days}d-progress.csv"
+            rows, summary = simulate(args.nights, rate, cand, args.seed, Path(tmp) / "ws",
+                                     partial)  # fmt: skip
+            nightly += [{"per_night": rate, "policy": cand.name, **r} for r in rows]
+            summaries.append(summary)
+            print({k: (round(v, 4) if isinstance(v, float) else v)
+                   for k, v in summary.items()}, flush=True)  # fmt: skip
+            write_csv(OUT / f"{stamp}-nights.csv", nightly)
+            write_csv(OUT / f"{stamp}-runs.csv", summaries)
+    shutil.rmtree(tmp, ignore_errors=True)
     table = [
         {
             "per night": s["per_night"],
