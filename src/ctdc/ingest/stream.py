@@ -115,17 +115,26 @@ class ParquetSink:
 _T = TypeVar("_T")
 
 
-def _per_schema(cache: dict[int, tuple[Schema, _T]], schema: Schema,
+def _staged_key(schema: Schema) -> tuple[object, ...]:
+    """Everything of a schema that its staged Arrow schema and its contract are built from:
+    the name and each staged field's type, values, bounds, pattern and whether it is
+    required. Equal keys build equal objects, so the caches hit for a schema read again
+    (each workspace keeps its own copy of the schema file) and miss for a changed one."""
+    return (schema.name, *((f.name, f.type, f.values, f.min, f.max, f.pattern, f.required)
+                           for f in schema.fields if f.role != "direct_identifier"))  # fmt: skip
+
+
+def _per_schema(cache: dict[tuple[object, ...], _T], schema: Schema,
                 build: Callable[[Schema], _T]) -> _T:  # fmt: skip
-    """``build(schema)``, built once per Schema object (a Schema is immutable). The entry
-    holds the schema, so its id is not reused while cached; a long-lived process that reads
-    many schemas starts over past 16."""
-    hit = cache.get(id(schema))
-    if hit is None or hit[0] is not schema:
+    """``build(schema)``, built once per :func:`_staged_key`; a long-lived process that reads
+    many different schemas starts over past 16."""
+    key = _staged_key(schema)
+    hit = cache.get(key)
+    if hit is None:
         if len(cache) >= 16:
             cache.clear()
-        hit = cache[id(schema)] = (schema, build(schema))
-    return hit[1]
+        hit = cache[key] = build(schema)
+    return hit
 
 
 def _staged_arrow(schema: Schema) -> pa.Schema:
@@ -133,7 +142,7 @@ def _staged_arrow(schema: Schema) -> pa.Schema:
     return pa.Table.from_pandas(frame, schema=schema.arrow_schema(), preserve_index=False).schema
 
 
-_STAGED_ARROW: dict[int, tuple[Schema, pa.Schema]] = {}
+_STAGED_ARROW: dict[tuple[object, ...], pa.Schema] = {}
 
 
 def staging_schema(schema: Schema, key_fingerprint: str = "") -> pa.Schema:
@@ -280,7 +289,7 @@ class Batch:
     max_examples: int = MAX_EXAMPLES
 
 
-_CONTRACTS: dict[int, tuple[Schema, DataFrameSchema]] = {}
+_CONTRACTS: dict[tuple[object, ...], DataFrameSchema] = {}
 
 
 def _contract(schema: Schema) -> DataFrameSchema:

@@ -8,6 +8,7 @@ the YAML reaches every stage without code changes.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import re
 from dataclasses import dataclass, field, replace
@@ -389,11 +390,27 @@ def load_schema(path: str | Path) -> Schema:
     return schema
 
 
+#: the parsed YAML of schemas already read, by text: the same schema file in another folder
+#: (each workspace keeps a copy) is parsed again for its hierarchy paths, but its YAML is a
+#: function of the text alone, and reading it is most of the ~40 ms a parse takes
+_DOCS: dict[str, object] = {}
+
+
+def _schema_doc(text: str, path: Path) -> object:
+    """The YAML document of ``text``: a private copy, so a parse can never change the cache."""
+    if text not in _DOCS:
+        try:
+            doc = load_yaml_text(text, path=path)  # refuses anchors, aliases, deep nesting
+        except yaml.YAMLError as exc:
+            raise _bad(path, f"not valid YAML: {exc}") from exc
+        if len(_DOCS) >= _READ_MAX:
+            _DOCS.clear()
+        _DOCS[text] = doc
+    return copy.deepcopy(_DOCS[text])
+
+
 def _parse_schema(text: str, path: Path) -> Schema:
-    try:
-        doc = load_yaml_text(text, path=path)  # refuses anchors, aliases, deep nesting
-    except yaml.YAMLError as exc:
-        raise _bad(path, f"not valid YAML: {exc}") from exc
+    doc = _schema_doc(text, path)
     if not isinstance(doc, dict) or not isinstance(doc.get("fields"), list):
         raise _bad(path, "expected a mapping with a `fields` list")
     fields = tuple(_parse_field(f, path) for f in doc["fields"])
