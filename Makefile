@@ -20,6 +20,9 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev,sample]'
+	@# an editable install compiles nothing (pip compiles a wheel's modules): do it once here
+	@# rather than in each test worker's first run
+	$(BIN)/python -m compileall -q src
 	@touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install ctdc with its dev tools and the sample extra

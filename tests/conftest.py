@@ -9,7 +9,7 @@ import os
 import random
 import shutil
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -258,31 +258,62 @@ def sample_release(root: Path, rows: int, seed: int, k: int) -> tuple[Workspace,
 SHARED_ROWS, SHARED_SEED, SHARED_K = 300, 5, 5
 
 
+def shared_build(
+    tmp_path_factory: pytest.TempPathFactory,
+    worker_id: str,
+    name: str,
+    build: Callable[[Path], object],
+) -> Iterator[Path]:
+    """The folder ``name``, made by ``build(folder)`` once per test run, not once per module
+    or per worker: the first worker to ask builds it under a file lock in the run's shared
+    temp folder, the others wait and read it. It is READ-ONLY, and checked: a test that
+    wrote to it fails at the end of the session (copy it to change it)."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base if worker_id == "master" else base.parent  # xdist: the workers' parent
+    root = shared / name
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (root / "built").exists():
+            shutil.rmtree(root, ignore_errors=True)
+            root.mkdir()
+            build(root)
+            (root / "built").write_text(_tree_digest(root), encoding="utf-8")
+    yield root
+    assert _tree_digest(root) == (root / "built").read_text(encoding="utf-8"), (
+        f"a test changed the shared folder {name}: change a copy of it"
+    )
+
+
 @pytest.fixture(scope="session")
 def shared_sample(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[Path]:
     """A folder whose ``data`` workspace holds the four ``ctdc sample`` organizations
     (``SHARED_ROWS`` each, written under ``exports``) harmonized once at ``SHARED_K``.
 
-    Built once per test run, not once per module or per worker: the first worker to ask
-    builds it under a file lock in the run's shared temp folder, the others wait and
-    read it. It is READ-ONLY: a test that writes (a report, a second harmonize) works on
-    :func:`copy_of_sample`.
+    Built once per run (:func:`shared_build`) and READ-ONLY: a test that writes (a report,
+    a second harmonize, a DP charge) works on :func:`copy_of_sample`.
     """
-    base = tmp_path_factory.getbasetemp()
-    shared = base if worker_id == "master" else base.parent  # xdist: the workers' parent
-    root = shared / "shared-sample"
-    with open(shared / "shared-sample.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (root / "built").exists():
-            shutil.rmtree(root, ignore_errors=True)
-            root.mkdir()
-            sample_release(root, SHARED_ROWS, SHARED_SEED, SHARED_K)
-            (root / "built").write_text(_tree_digest(root), encoding="utf-8")
-    yield root
-    # read only, checked: a test that wrote to it (a DP charge, a report) fails here
-    assert _tree_digest(root) == (root / "built").read_text(encoding="utf-8"), (
-        "a test changed the shared sample: use copy_of_sample() to change a release"
+    yield from shared_build(
+        tmp_path_factory,
+        worker_id,
+        "shared-sample",
+        lambda root: sample_release(root, SHARED_ROWS, SHARED_SEED, SHARED_K),
     )
+
+
+@pytest.fixture(scope="session")
+def package_project(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[Path]:
+    """A project whose workspace ``ctdc harmonize`` published once (:func:`harmonized_project`,
+    :data:`PACKAGE_RECORDS` records), shared READ-ONLY by the tests of the public release's
+    derived files (the data package, the hierarchy tables)."""
+    yield from shared_build(
+        tmp_path_factory,
+        worker_id,
+        "package-project",
+        lambda root: harmonized_project(root, PACKAGE_RECORDS, seed=12, controls=PACKAGE_CONTROLS),
+    )
+
+
+PACKAGE_RECORDS, PACKAGE_CONTROLS = 80, ("Deuda", "", "Amenazas, Deuda")
 
 
 def _tree_digest(root: Path) -> str:

@@ -25,9 +25,8 @@ import frictionless
 import jsonschema
 import pyarrow.parquet as pq
 import pytest
-from package_fixtures import RECORDS, harmonized_project
 
-from conftest import run_ctdc
+from conftest import PACKAGE_RECORDS, run_ctdc
 from ctdc.audit import audit_release
 from ctdc.harmonize.publish import release_hierarchies
 from ctdc.package import PACKAGE_FILES, ReleaseInfo, package_files, write_package
@@ -37,8 +36,8 @@ from ctdc.store.workspace import Workspace
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return harmonized_project(tmp_path_factory.mktemp("package"))
+def project(package_project: Path) -> Path:
+    return package_project
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +104,7 @@ def test_the_csv_has_the_parquet_rows_in_order(release: Path) -> None:
         csv = con.execute(f"SELECT * FROM read_csv('{release / 'cases.csv'}', header = true, "
                           f"columns = {columns}, nullstr = '')").fetchall()  # fmt: skip
         parquet = con.execute(f"SELECT * FROM read_parquet('{release / 'cases.parquet'}')")
-        assert csv == parquet.fetchall() and len(csv) == RECORDS
+        assert csv == parquet.fetchall() and len(csv) == PACKAGE_RECORDS
         cells = con.execute(f"SELECT * FROM read_csv('{release / 'cases.csv'}', header = true, "
                             "all_varchar = true)").fetchall()  # fmt: skip
     assert {c for row in cells for c in row if c in ("true", "false")} == {"true", "false"}
@@ -177,9 +176,9 @@ def test_the_codebook_lists_every_column_and_value(release: Path) -> None:
 
 
 def test_made_again_the_files_are_the_same_bytes_and_only_public(
-    project: Path, release: Path, schema: Schema
+    project: Path, release: Path, schema: Schema, tmp_path: Path
 ) -> None:
-    again = project / "again"
+    again = tmp_path / "again"
     again.mkdir()
     for name in ("cases.parquet", "dictionary.parquet"):
         shutil.copyfile(release / name, again / name)

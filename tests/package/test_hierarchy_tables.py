@@ -18,7 +18,6 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 import pytest
-from package_fixtures import harmonized_project
 
 from conftest import query_json, run_ctdc
 from ctdc.harmonize.settings import field_hierarchy
@@ -30,8 +29,8 @@ from ctdc.store.public import hierarchy_file
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return harmonized_project(tmp_path_factory.mktemp("hierarchies"))
+def project(package_project: Path) -> Path:
+    return package_project
 
 
 def _release(project: Path) -> Path:
