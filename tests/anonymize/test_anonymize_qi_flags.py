@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from age_bands import AGE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -117,6 +118,7 @@ def frames(draw: st.DrawFn) -> tuple[pd.DataFrame, list[str], int, list[str], li
     return df, qis + flags, k, flags, plain
 
 
+@pytest.mark.slow  # a property test: twelve anonymizations and their shuffled twins
 @settings(max_examples=12, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow])  # fmt: skip
 @given(drawn=frames(), seed=st.integers(0, 3))
