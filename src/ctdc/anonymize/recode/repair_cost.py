@@ -29,6 +29,7 @@ costed in full.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -179,8 +180,8 @@ def _block(st: State, a: np.ndarray, cand: np.ndarray, others: np.ndarray) -> li
             np.maximum(st.top[others[i]], st.top[a[r]]),
         )
 
-    judged = _judge(st, a, cand, others, s_cost, own, m_cost)
-    return _choose(a, cand, others, s_cost, own, m_cost, judged, steal_levels, merge_levels)
+    costed = _Costed(a, cand, others, s_cost, own, m_cost)
+    return _choose(costed, _judge(st, costed), steal_levels, merge_levels)
 
 
 def _tables(st: State, a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -226,8 +227,8 @@ def _from_tables(
         p = int(others[i])
         return np.maximum(rows[r][2][st.gidx_t[st.rep[p]]], st.top[p])
 
-    judged = _judge(st, a, cand, others, s_cost, own, m_cost)
-    return _choose(a, cand, others, s_cost, own, m_cost, judged, steal_levels, merge_levels)
+    costed = _Costed(a, cand, others, s_cost, own, m_cost)
+    return _choose(costed, _judge(st, costed), steal_levels, merge_levels)
 
 
 def _gather_rows(
@@ -283,22 +284,29 @@ def _gather_flat(
 _Judged = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
-def _judge(
-    st: State,
-    a: np.ndarray,
-    cand: np.ndarray,
-    others: np.ndarray,
-    s_cost: np.ndarray,
-    own: np.ndarray,
-    m_cost: np.ndarray,
-) -> _Judged:
+@dataclass(frozen=True)
+class _Costed:
+    """The costs of one block: classes ``a`` (b), steal candidates ``cand`` (c) and merge
+    partners ``others`` (p); ``s_cost`` and ``own`` (b x c), the class's and the tuple's
+    side of each steal; ``m_cost`` (b x p), each merge."""
+
+    a: np.ndarray
+    cand: np.ndarray
+    others: np.ndarray
+    s_cost: np.ndarray
+    own: np.ndarray
+    m_cost: np.ndarray
+
+
+def _judge(st: State, costed: _Costed) -> _Judged:
     """Added loss of each steal and merge, +inf where not allowed: the cheapest that
     fits, of either kind, wins; else the cheapest that helps."""
+    a, cand, others, own = costed.a, costed.cand, costed.others, costed.own
     k, b = st.k, len(a)
     lacking = st.mask(a)
     s_best = np.subtract(own, st.own[cand], out=np.empty((b, len(cand))))
     np.multiply(s_best, st.tw[cand], out=s_best)
-    np.add(s_best, s_cost, out=s_best)
+    np.add(s_best, costed.s_cost, out=s_best)
     np.subtract(s_best, st.spent[a][:, None], out=s_best)  # the added loss
     # what a class lacks is one row for a block that lacks the same (on Adult: every block),
     # so what a candidate or partner brings is judged once per column, not per cell
@@ -313,7 +321,7 @@ def _judge(
     s_fits = s_valid & st.witness.ok(union.ravel()).reshape(union.shape)
     if short.any():
         s_fits &= st.w[a][:, None] + st.tw[cand] >= k
-    m_best = np.subtract(m_cost, st.spent[others], out=np.empty((b, len(others))))
+    m_best = np.subtract(costed.m_cost, st.spent[others], out=np.empty((b, len(others))))
     np.subtract(m_best, st.spent[a][:, None], out=m_best)  # the added loss
     m_valid = others != a[:, None]
     union = st.mask(others) | lack
@@ -336,19 +344,16 @@ def _judge(
 
 
 def _choose(
-    a: np.ndarray,
-    cand: np.ndarray,
-    others: np.ndarray,
-    s_cost: np.ndarray,
-    own: np.ndarray,
-    m_cost: np.ndarray,
+    costed: _Costed,
     judged: _Judged,
     steal_levels: Callable[[int, int], np.ndarray],
     merge_levels: Callable[[int, int], np.ndarray],
 ) -> list[Option | None]:
     """Per class, the cheapest option (a steal wins a tie), or None."""
     s_best, s_fits, m_best, m_fits = judged
-    b = len(a)
+    cand, others, s_cost, own, m_cost = (costed.cand, costed.others, costed.s_cost,
+                                         costed.own, costed.m_cost)  # fmt: skip
+    b = len(costed.a)
     rows = np.arange(b)
     si = s_best.argmin(axis=1) if len(cand) else np.zeros(b, dtype=np.int64)
     mi = m_best.argmin(axis=1) if len(others) else np.zeros(b, dtype=np.int64)
