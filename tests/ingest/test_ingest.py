@@ -5,18 +5,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from conftest import EXPECTED_BAD, TEST_ROWS
+from conftest import EXPECTED_BAD, ROOT, TEST_ROWS
 from ctdc.errors import CtdcError
 from ctdc.ingest import ingest_file
 from ctdc.mapping import load_mapping
-from ctdc.schema import Schema
+from ctdc.schema import Schema, load_schema
 from ctdc.store.ledger import read_entries
-from ctdc.store.workspace import Workspace
+from ctdc.store.workspace import Workspace, init_workspace
 
 
 def _ingest(ws: Workspace, schema: Schema, test_org: tuple[Path, Path], **kw: object):
@@ -216,3 +217,27 @@ def test_date_format_lists_are_checked(schema, tmp_path, formats: str, needle: s
     with pytest.raises(CtdcError) as err:
         load_mapping(tmp_path / "sheet-org.yaml", schema)
     assert needle in err.value.message() and "line 6" in err.value.message()
+
+
+def test_a_schema_with_other_values_gets_its_own_contract(workspace, schema, test_org, tmp_path):
+    """The staged contract is cached by the staged fields' content: the same schema file
+    with one value renamed, in another folder, checks against its own values, never
+    against a contract cached for the first."""
+    pipelines, export = test_org
+    first = _ingest(workspace, schema, test_org)
+    staged = pd.read_parquet(workspace.staging_dir("test-org") / f"{first.batch_id}.parquet")
+    assert "Male" in set(staged["gender"].dropna())
+
+    other = tmp_path / "other-schema"
+    shutil.copytree(ROOT / "schemas", other)
+    text = (other / "ctdc.yaml").read_text(encoding="utf-8")
+    (other / "ctdc.yaml").write_text(text.replace("  - Male\n", "  - Man\n", 1), "utf-8")
+    renamed = load_schema(other / "ctdc.yaml")
+    mapping_text = (pipelines / "test-org.yaml").read_text(encoding="utf-8")
+    (other / "test-org.yaml").write_text(mapping_text.replace("Hombre: Male", "Hombre: Man"))
+    mapping = load_mapping(other / "test-org.yaml", renamed)
+    ws, _ = init_workspace(tmp_path / "data2", k_floor=2)
+    again = ingest_file(ws, renamed, mapping, export, key=ws.load_key())
+    assert again.staged == first.staged  # "Man" passes the renamed schema's check
+    staged = pd.read_parquet(ws.staging_dir("test-org") / f"{again.batch_id}.parquet")
+    assert "Man" in set(staged["gender"].dropna()) and "Male" not in set(staged["gender"].dropna())
