@@ -8,9 +8,13 @@ DEMO   ?= demo-run
 ANJANA_VENV := benchmarks/.venv-anjana
 ANJANA_STAMP := $(ANJANA_VENV)/.installed
 ANJANA_PKGS := anjana==1.2.3 pycanon==1.3.5 pyarrow==26.0.1
+# mbi (Private-PGM) needs JAX: the marginal-model benchmark's own venv, not a ctdc dependency
+MBI_VENV := benchmarks/.venv-mbi
+MBI_STAMP := $(MBI_VENV)/.installed
+MBI_PKGS := mbi==2.0.0 jax==0.10.2 jaxlib==0.10.2 opendp==0.16.0
 ROWS   ?= 2000
 
-.PHONY: help install demo test test-fast bench bench-series bench-dp lint sample hierarchies clean
+.PHONY: help install demo test test-fast bench bench-series bench-dp bench-mbi lint sample hierarchies clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/' | expand -t 14
@@ -74,6 +78,15 @@ bench-series: $(STAMP)  ## the release series over NIGHTS simulated nights (hour
 DP_ROWS ?= 100000
 bench-dp: $(STAMP)  ## DP utility: k-anonymous release vs DP counts vs DP synthetic (tens of minutes; DP_ROWS=1250 is quick)
 	$(BIN)/python benchmarks/dp_utility.py --rows $(DP_ROWS)
+
+$(MBI_STAMP): Makefile
+	$(PYTHON) -m venv $(MBI_VENV)
+	$(MBI_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(MBI_VENV)/bin/python -m pip install --quiet $(MBI_PKGS)
+	@touch $(MBI_STAMP)
+
+bench-mbi: $(STAMP) $(MBI_STAMP)  ## pac-synth against a marginal model (OpenDP + mbi) on the main variables
+	$(BIN)/python benchmarks/dp_utility.py --rows $(DP_ROWS) --synthetic-fields main,marginal --no-dp
 
 lint: $(STAMP)  ## ruff check, format check and mypy on src
 	$(BIN)/ruff check src tests benchmarks

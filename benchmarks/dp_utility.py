@@ -68,11 +68,13 @@ SOURCES = ["gender", "age_band", "citizenship", "year_of_registration", "data_so
            "is_sexual_exploit", "is_forced_labour", "moc_threats"]  # fmt: skip
 ORDERS = (1, 2, 3)
 BENCH = Path(__file__).resolve().parent
+#: the interpreter of the marginal model (``dp_marginal_model.py``: mbi needs JAX, its own venv)
+MBI_PYTHON = BENCH / ".venv-mbi" / "bin" / "python"
 
 CHILD = """
 import sys, time
 sys.path.insert(0, {bench!r})
-import dp_utility as U
+import {module} as U
 """
 WORK = """
 _c0 = time.process_time()
@@ -284,9 +286,25 @@ def score(domains: dict[str, list[str]], truth: np.ndarray, product: dict[str, n
         rare += M.rare_stats(true, product["|".join(s)], K)
     out["rare preserved"] = M.ratio(rare[1], rare[0])
     out["invented"] = M.ratio(rare[3], rare[2])
+    out["pair both TRUE"] = both_true(domains, product, *PAIR)
     if ask:
         out.update(questions(domains, truth, product))
     return out
+
+
+#: two flags never both TRUE in the sample's truth, which pac-synth can fabricate together
+PAIR = ("is_sexual_exploit", "is_forced_labour")
+
+
+def both_true(domains: dict[str, list[str]], product: dict[str, np.ndarray], a: str,
+              b: str) -> float:  # fmt: skip
+    """The share of a product's rows with flags ``a`` and ``b`` both TRUE (``a`` before ``b``
+    in :data:`MAIN`)."""
+    counts = product[f"{a}|{b}"].reshape(len(domains[a]), len(domains[b]))
+    total = counts.sum()
+    return (
+        float(counts[domains[a].index("true"), domains[b].index("true")] / total) if total else 0.0
+    )
 
 
 def questions(domains: dict[str, list[str]], truth: np.ndarray,
@@ -342,9 +360,12 @@ def frame_product(domains: dict[str, list[str]], codes: np.ndarray,
 # ---------------------------------------------------------------- the run
 
 
-def child(name: str, func: str, *args: object) -> tuple[dict, float]:
-    """Run ``func(*args)`` of this module in a child; (its result, peak MiB)."""
-    m = measure(name, CHILD.format(bench=str(BENCH)), WORK.format(func=func, args=args))
+def child(name: str, func: str, *args: object, module: str = "dp_utility",
+          python: Path | None = None) -> tuple[dict, float]:  # fmt: skip
+    """Run ``func(*args)`` of ``module`` in a child (``python``: another venv's interpreter);
+    (its result, peak MiB)."""
+    setup = CHILD.format(bench=str(BENCH), module=module)
+    m = measure(name, setup, WORK.format(func=func, args=args), python=python)
     return {**m.extra, "seconds": m.seconds}, m.peak_mb
 
 
@@ -385,13 +406,19 @@ def run(args: argparse.Namespace) -> list[dict]:
                 epsilon_spent=round(res["epsilon_spent"], 4))  # fmt: skip
     for fields in args.synthetic_fields:
         label = {"all": "all fields", "main": f"{len(SOURCES)} fields",
-                 "dense": f"{len(SOURCES)} fields, FALSE/NULL as values"}[fields]  # fmt: skip
+                 "dense": f"{len(SOURCES)} fields, FALSE/NULL as values",
+                 "marginal": "marginal model (OpenDP + mbi)"}[fields]  # fmt: skip
         for eps in args.epsilons:
             for rep in range(1, args.repeat + 1):  # pac-synth's output swings from run to run
                 print(f"-- synthetic ({label}), epsilon {eps:g}, {args.synthetic_rows:,} rows, "
                       f"run {rep}", flush=True)  # fmt: skip
-                res, peak = child(f"synthetic {fields} {eps}", "synthetic", str(folder), eps,
-                                  args.synthetic_rows, fields)  # fmt: skip
+                if fields == "marginal":  # dp_marginal_model.py, in its own venv
+                    res, peak = child(f"synthetic {fields} {eps}", "fit", str(folder), eps,
+                                      args.synthetic_rows, module="dp_marginal_model",
+                                      python=MBI_PYTHON)  # fmt: skip
+                else:
+                    res, peak = child(f"synthetic {fields} {eps}", "synthetic", str(folder),
+                                      eps, args.synthetic_rows, fields)  # fmt: skip
                 codes = np.load(folder / f"synthetic-{fields}-{eps:g}.npy")
                 add(f"DP synthetic, {label}", eps, frame_product(domains, codes), res["cpu_s"],
                     peak, epsilon_spent=eps, synthetic_rows=len(codes), run=rep)  # fmt: skip
@@ -415,6 +442,7 @@ def table(rows: list[dict]) -> list[dict]:
              "Q1 MAE (answered)": f"{f(r['Q1 MAE'])} ({f(r['Q1 answered'], 2)})",
              "Q2 MAE (answered)": f"{f(r['Q2 MAE'])} ({f(r['Q2 answered'], 2)})",
              "rare kept": f(r["rare preserved"], 2), "invented": f(r["invented"], 2),
+             "both TRUE": f(r["pair both TRUE"], 3),
              "CPU s": f(r["cpu_s"], 1), "peak MiB": f(r["peak_mib"], 0)}
             for r in rows]  # fmt: skip
 
@@ -427,7 +455,9 @@ def main(argv: list[str] | None = None) -> str:
     ap.add_argument("--synthetic-fields", default="main,dense",
                     help="comma-separated: all (every released field, as ctdc synthesize: "
                     "over 13 GB and 7 minutes of fit at 392,000 records), main (the main "
-                    "variables' source fields), dense (same, FALSE/NULL as values)")  # fmt: skip
+                    "variables' source fields), dense (same, FALSE/NULL as values), marginal "
+                    "(dp_marginal_model.py: OpenDP + mbi on the main variables, in "
+                    "benchmarks/.venv-mbi: make bench-mbi)")  # fmt: skip
     ap.add_argument("--repeat", type=int, default=1, help="synthetic fits per epsilon")
     ap.add_argument("--no-dp", dest="dp", action="store_false",
                     help="skip the DP count tables (to add synthetic rows to a run)")  # fmt: skip
@@ -457,8 +487,9 @@ def main(argv: list[str] | None = None) -> str:
             f"count 1..{K - 1}; kept = product count >= 1; invented = product cells >= 1 with "
             f"true count 0. Q1: share of sexual exploitation by citizenship region and "
             f"9-year period; Q2: age band (wide) within gender; MAE over cells with >= {K} "
-            f"true records, answered = share of them the product answers. CPU s and peak "
-            f"MiB: the child process (input loading in the peak). Synthetic rows: "
+            f"true records, answered = share of them the product answers. Both TRUE: share of "
+            f"rows with {PAIR[0]} and {PAIR[1]} both TRUE (none in `ctdc sample` data). "
+            f"CPU s and peak MiB: the child process (input loading in the peak). Synthetic rows: "
             f"{args.synthetic_rows:,}; seed {args.seed} (the sample and the floor; the DP "
             "noise comes from OpenDP's and pac-synth's own generators and is not seeded)."
         ],
