@@ -100,4 +100,4 @@ hierarchies: $(STAMP)  ## regenerate schemas/hierarchies/*.csv from country_conv
 	$(BIN)/python -m ctdc.build_hierarchies
 
 clean:  ## remove the venv and demo output
-	rm -rf $(VENV) $(ANJANA_VENV) $(DEMO) .pytest_cache .ruff_cache .mypy_cache .hypothesis
+	rm -rf $(VENV) $(ANJANA_VENV) $(MBI_VENV) $(DEMO) .pytest_cache .ruff_cache .mypy_cache .hypothesis
