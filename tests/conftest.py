@@ -8,8 +8,9 @@ import json
 import os
 import random
 import shutil
+import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -106,12 +107,31 @@ FAST_TIER_LIMIT_S = 3.0
 _fast_tier_seconds: dict[str, float] = {}
 
 
+#: a setup report's user property: seconds the setup spent building (or waiting for) a
+#: folder the whole run shares (:func:`shared_build`), which is no cost of that test
+SHARED_BUILD = "shared build s"
+_shared_seconds: list[float] = []  # on the worker, during one test's setup
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Carry the setup's shared-build seconds to the controller, in its report."""
+    report = yield
+    if call.when == "setup" and _shared_seconds:
+        report.user_properties.append((SHARED_BUILD, sum(_shared_seconds)))
+        _shared_seconds.clear()
+    return report
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    """Add up each unmarked test's setup and call time (on the controller under xdist)."""
+    """Add up each unmarked test's setup and call time (on the controller under xdist),
+    less what it spent building a shared folder for the run."""
     if "slow" not in report.keywords and report.when in ("setup", "call"):
-        _fast_tier_seconds[report.nodeid] = _fast_tier_seconds.get(report.nodeid, 0.0) + (
-            report.duration
-        )
+        shared = sum(v for k, v in report.user_properties if k == SHARED_BUILD)
+        seconds = report.duration - (shared if report.when == "setup" else 0.0)
+        _fast_tier_seconds[report.nodeid] = _fast_tier_seconds.get(report.nodeid, 0.0) + seconds
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -267,7 +287,10 @@ def shared_build(
     """The folder ``name``, made by ``build(folder)`` once per test run, not once per module
     or per worker: the first worker to ask builds it under a file lock in the run's shared
     temp folder, the others wait and read it. It is READ-ONLY, and checked: a test that
-    wrote to it fails at the end of the session (copy it to change it)."""
+    wrote to it fails at the end of the session (copy it to change it). The time spent
+    here (building or waiting) is left out of the asking test's time in the end-of-run
+    hint (:data:`SHARED_BUILD`)."""
+    started = time.perf_counter()
     base = tmp_path_factory.getbasetemp()
     shared = base if worker_id == "master" else base.parent  # xdist: the workers' parent
     root = shared / name
@@ -278,6 +301,7 @@ def shared_build(
             root.mkdir()
             build(root)
             (root / "built").write_text(_tree_digest(root), encoding="utf-8")
+    _shared_seconds.append(time.perf_counter() - started)
     yield root
     assert _tree_digest(root) == (root / "built").read_text(encoding="utf-8"), (
         f"a test changed the shared folder {name}: change a copy of it"
