@@ -131,6 +131,6 @@ def test_the_report_labels_the_dp_table_and_the_synthetic_rows(products: Path) -
     section = page[page.index('id="dp-products"') :]
     assert "Not the k-anonymous release." in section
     assert "counts by gender" in section and "SYNTHETIC DATA: no row is a real case." in section
-    assert "30 rows sampled by pac-synth" in section
+    assert "30 rows sampled by marginal model ctdc" in section
     audit = run_ctdc(products, "--data-dir", "data", "audit", "--k", str(SHARED_K))
     assert audit.exit_code == 0, audit.stdout  # the report and the products pass the audit

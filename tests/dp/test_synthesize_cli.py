@@ -99,7 +99,7 @@ def test_every_file_says_synthetic(marked: Path) -> None:
     assert resource["name"] == "synthetic_cases" and "SYNTHETIC" in resource["description"]
     sidecar = json.loads((folder / "synthetic.json").read_text(encoding="utf-8"))
     assert sidecar["synthetic"] is True and sidecar["epsilon"] == 1.0 and sidecar["rows"] == 200
-    assert sidecar["generator"]["name"] == "pac-synth" and sidecar["generator"]["version"]
+    assert sidecar["generator"]["name"] == "marginal model" and sidecar["generator"]["version"]
     assert sidecar["generator"]["parameters"]["epsilon"] == 1.0
     assert sidecar["delta"] == 1e-6 and sidecar["created_at"]
     assert sidecar["source"] == {"release_id": None, "epoch": None}  # never harmonized
@@ -203,7 +203,7 @@ def test_the_budget_is_charged_before_anything_is_fitted_or_published(
     marked = Path(shutil.copytree(marked, tmp_path / "copy", symlinks=True))  # the policy changes
     assert run_ctdc(marked, "--data-dir", "data", "policy", "set", "dp_epsilon_budget=0.4",
                     "--reason", "test").exit_code == 0  # fmt: skip
-    monkeypatch.setattr(synthetic, "fit_and_sample", never)
+    monkeypatch.setattr(synthetic, "generate", never)
     ledger = budget_path(Workspace(marked / "data"))
     spent = ledger.read_bytes() if ledger.exists() else b""
     before = sorted((marked / "data" / "public" / "synthetic").iterdir())
@@ -233,7 +233,7 @@ def test_a_pac_synth_panic_is_a_clear_data_error_not_a_traceback(
     monkeypatch.setattr(pacsynth.DpAggregateSeededSynthesizer, "fit", panic, raising=False)
     before = sorted((marked / "data" / "public" / "synthetic").iterdir())
     result = run_ctdc(marked, "--data-dir", "data", "synthesize", "--epsilon", "1", "--rows",
-                      "10")  # fmt: skip
+                      "10", "--generator", "pac-synth")  # fmt: skip
     assert result.exit_code == 1, result.output
     assert "error[too-few-records]" in result.stderr and "Traceback" not in result.output
     assert calls == [1]
@@ -257,7 +257,7 @@ def test_too_few_records_for_pac_synth_is_a_clear_data_error_not_an_empty_table(
     ws = _ingested(tmp_path, 40)
     staged = pq.read_table(ws.root / "staging", columns=["case_pseudonym"]).num_rows
     result = run_ctdc(tmp_path, "--data-dir", "data", "synthesize", "--epsilon", "1", "--rows",
-                      "100", "--json")  # fmt: skip
+                      "100", "--json", "--generator", "pac-synth")  # fmt: skip
     assert result.exit_code == 1, result.output
     assert "error[too-few-records]" in result.stderr and "Traceback" not in result.output
     error = json.loads(result.stdout)["error"]

@@ -22,14 +22,8 @@ import pandas as pd
 import pytest
 
 from ctdc.dp.records import true_records
-from ctdc.dp.synthetic import (
-    RECORDS_EPSILON_PROPORTION,
-    SynthesisParams,
-    _parameters,
-    decode,
-    encode,
-    synthesized_fields,
-)
+from ctdc.dp.synthetic import SynthesisParams, synthesized_fields
+from ctdc.dp.synthetic_pacsynth import RECORDS_EPSILON_PROPORTION, _parameters, decode, encode
 from ctdc.dp.synthetic_sample import sample_rows
 from ctdc.schema import load_schema
 

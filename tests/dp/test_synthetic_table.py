@@ -114,7 +114,7 @@ def test_flags_keep_true_false_and_not_recorded_through_pac_synth_encoding() -> 
     """pac-synth does not count empty values: FALSE goes in empty, the NULL of a whole flag
     group once in its ``__not_recorded`` column (a group partly synthesized: a ``null`` per
     flag), and all three states (and NULL categories and years) come back as they went in."""
-    from ctdc.dp.synthetic import decode, encode
+    from ctdc.dp.synthetic_pacsynth import decode, encode
 
     schema = load_schema(ROOT / "schemas" / "ctdc.yaml")
     sex = [f.name for f in schema.groups["type_of_sex"].flags]

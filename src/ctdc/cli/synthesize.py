@@ -12,7 +12,7 @@ from ctdc.cli.runlog import logged
 from ctdc.terminal import say
 
 
-@logged("synthesize", args=("epsilon", "rows", "delta"))
+@logged("synthesize", args=("epsilon", "rows", "delta", "generator"))
 def synthesize(
     ctx: typer.Context,
     epsilon: Annotated[
@@ -26,18 +26,26 @@ def synthesize(
         int | None,
         typer.Option(
             "--rows",
-            help="How many synthetic rows to draw from pac-synth's full pass (default: the "
-            "whole pass, about as many as there are records; the cost is the same).",
+            help="How many synthetic rows to draw (default: about as many as there are "
+            "records; the budget spent is the same).",
         ),
     ] = None,
+    generator: Annotated[
+        str,
+        typer.Option(
+            "--generator",
+            help="marginal (default: OpenDP-measured marginals, MST-style) or pac-synth "
+            "(Synthetic Data Showcase); docs/synthetic.md compares them.",
+        ),
+    ] = "marginal",
     delta: Annotated[
         float, typer.Option("--delta", help="DP delta: far below 1 / (number of records).")
     ] = 1e-6,
     wait: Annotated[float, typer.Option(help="Seconds to wait for a running harmonize.")] = 0.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the sidecar as JSON.")] = False,
 ) -> None:
-    """Fit pac-synth (Synthetic Data Showcase) on the staged records with (epsilon, delta)
-    differential privacy and publish synthetic rows in <public>/synthetic/ (docs/synthetic.md).
+    """Fit a differentially private generator on the staged records with (epsilon, delta)
+    and publish synthetic rows in <public>/synthetic/ (docs/synthetic.md).
 
     No synthetic row is a real case; its rare combinations are noise, not people.
     """
@@ -45,7 +53,7 @@ def synthesize(
 
     run = state(ctx)
     with errors(run.debug, as_json=as_json):
-        params = SynthesisParams(epsilon=epsilon, rows=rows, delta=delta)
+        params = SynthesisParams(epsilon=epsilon, rows=rows, delta=delta, generator=generator)
         params.check()  # before the key and the data stack: a usage error is instant
         ws = workspace(run)
         from ctdc.dp.run import synthesize_and_publish

@@ -6,14 +6,15 @@
 * :mod:`ctdc.dp.keys` -- that key set, and its size limit;
 * :mod:`ctdc.dp.publish` -- the table and its JSON sidecar into ``<public>/dp/``;
 * :mod:`ctdc.dp.synthetic` -- a synthetic ``cases`` table with the release's columns, fitted
-  by Microsoft's Synthetic Data Showcase synthesizer (``pac-synth``) on the true staged
-  records (``ctdc synthesize``, docs/synthetic.md); :mod:`ctdc.dp.synthetic_publish` writes
-  it beside the k-anonymous release, :mod:`ctdc.dp.run` is the command's whole run;
+  on the true staged records (``ctdc synthesize``, docs/synthetic.md) by the marginal model
+  (:mod:`ctdc.dp.marginal_model`, OpenDP's measurements) or by Microsoft's Synthetic Data
+  Showcase synthesizer (:mod:`ctdc.dp.synthetic_pacsynth`); :mod:`ctdc.dp.synthetic_publish`
+  writes it beside the k-anonymous release, :mod:`ctdc.dp.run` is the command's whole run;
 * :mod:`ctdc.dp.budget` -- the privacy-budget ledger: ``charge`` (before any noise is
   drawn; raises ``budget-exceeded``), ``remaining``, ``budget_state``.
 
-No mechanism is written here: the noise is OpenDP's and pac-synth's. Nothing is imported
-here, so ``ctdc status`` can read the budget without OpenDP or harmonize (and the audit,
+No mechanism is written here: the noise is OpenDP's (pac-synth's when it is chosen). Nothing
+is imported here, so ``ctdc status`` can read the budget without OpenDP or harmonize (and the audit,
 which harmonize imports, pulls in no cycle); docs/stats.md ("Differential privacy") and
 docs/synthetic.md say what the guarantees mean.
 """

@@ -49,8 +49,8 @@ from ctdc.store.workspace import Workspace
 #: what every synthetic file says first
 NOTE = (
     "SYNTHETIC DATA: every row was sampled by a differentially private generator "
-    "(pac-synth); no row is a real case. Aggregates are approximate; a rare combination "
-    "is noise, never evidence of a real person (docs/synthetic.md)."
+    "(named in synthetic.json); no row is a real case. Aggregates are approximate; a rare "
+    "combination is noise, never evidence of a real person (docs/synthetic.md)."
 )
 
 

@@ -1,0 +1,170 @@
+"""Records as integer codes over public domains, for the marginal synthesizer.
+
+Every domain is public: the schema's values, a country hierarchy's leaves or an integer's
+bounds, each with NULL last. Nothing about a domain is read from the records, so the
+domains spend no privacy budget. Flag groups get one extra column, ``<group>__not_recorded``:
+organizations leave whole groups unrecorded, and one column saying so keeps the group's
+flags NULL together in the synthetic rows.
+
+:func:`compress` merges the values of a large domain whose *noisy* count is small (MST's
+domain compression: post-processing of a measured 1-way marginal, so free): the pairs
+measured later then spend their noise on values that exist.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ctdc.errors import CtdcError
+from ctdc.schema import Schema
+from ctdc.slugs import Slug
+
+#: the column that says, for a whole flag group, that it was not recorded
+GROUP_COLUMN = "{group}__not_recorded"
+
+Clique = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Merged:
+    """The values one code stands for after :func:`compress`, and their noisy counts."""
+
+    members: np.ndarray
+    weights: np.ndarray
+
+
+@dataclass(frozen=True)
+class Coded:
+    """Records as integer codes over public domains: column ``j`` of ``codes`` holds indexes
+    into ``values[names[j]]``, whose last entry is None (NULL)."""
+
+    names: list[str]
+    values: dict[str, list[Any]]
+    codes: np.ndarray
+    #: compressed fields: their public domain and what was merged (:func:`compress`)
+    merged: dict[str, tuple[list[Any], Merged]]
+
+    @property
+    def sizes(self) -> list[int]:
+        return [len(self.values[n]) for n in self.names]
+
+    def counts(self, clique: Clique) -> np.ndarray:
+        """The true counts of ``clique``'s marginal, flattened in C order."""
+        idx = [self.names.index(n) for n in clique]
+        shape = [len(self.values[n]) for n in clique]
+        cells = np.ravel_multi_index(tuple(self.codes[:, idx].T), shape)
+        return np.bincount(cells, minlength=math.prod(shape)).astype(float)
+
+
+def public_values(schema: Schema, name: str) -> list[Any]:
+    """A field's public domain, NULL last: flags FALSE/TRUE, a category's values, a
+    country's hierarchy leaves, an integer's bounds. Never read from the records."""
+    f = schema[name]
+    if f.type == "boolean":
+        return [False, True, None]
+    if f.values:
+        return [*f.values, None]
+    if f.type == "integer" and f.min is not None and f.max is not None:
+        return [*range(int(f.min), int(f.max) + 1), None]
+    if f.hierarchy is not None:
+        from ctdc.harmonize.settings import field_hierarchy
+
+        return [*field_hierarchy(f).leaves, None]
+    raise CtdcError(Slug.BAD_OPTION, f"field {name!r} ({f.type}) has no public domain: give "
+                    "it values, bounds or a hierarchy in the schema",
+                    fix="or synthesize with --generator pac-synth")  # fmt: skip
+
+
+def flag_groups(schema: Schema, names: Sequence[str]) -> dict[str, list[str]]:
+    """The flag groups all of whose flags are synthesized."""
+    chosen = set(names)
+    return {g: [f.name for f in grp.flags] for g, grp in schema.groups.items()
+            if all(f.name in chosen for f in grp.flags)}  # fmt: skip
+
+
+def encode(frame: pd.DataFrame, schema: Schema, names: Sequence[str]) -> Coded:
+    """The records as codes, plus one ``<group>__not_recorded`` column per flag group (1
+    where every flag of the group is NULL). A value outside its public domain is a schema
+    violation the ingest should have caught: refused, never silently made NULL."""
+    values = {n: public_values(schema, n) for n in names}
+    cols = []
+    for n in names:
+        cat = pd.Categorical(frame[n].astype(object), categories=values[n][:-1])
+        code = np.asarray(cat.codes, dtype=np.int64)
+        stray = (code < 0) & frame[n].notna().to_numpy()
+        if stray.any():
+            raise CtdcError(Slug.BAD_OPTION, f"{int(stray.sum())} staged values of {n!r} are "
+                            "outside the schema's values",
+                            fix="re-ingest with the current schema (`ctdc reprocess`)")  # fmt: skip
+        cols.append(np.where(code < 0, len(values[n]) - 1, code))
+    out = list(names)
+    for group, flags in flag_groups(schema, names).items():
+        out.append(GROUP_COLUMN.format(group=group))
+        values[out[-1]] = [False, True]
+        cols.append(frame[flags].isna().all(axis=1).to_numpy().astype(np.int64))
+    return Coded(out, values, np.stack(cols, axis=1), {})
+
+
+def compress(coded: Coded, name: str, noisy: np.ndarray, threshold: float) -> Coded:
+    """``name``'s values whose noisy count is under ``threshold`` merged into one code (the
+    last but one; NULL stays last and apart). :func:`expand` draws a merged value back."""
+    size = len(coded.values[name])
+    keep = noisy[:-1] >= threshold
+    if keep.all() or (~keep).sum() < 2:
+        return coded
+    kept = np.flatnonzero(keep)
+    mapping = np.full(size, len(kept), dtype=np.int64)  # merged values -> the bucket
+    mapping[kept] = np.arange(len(kept))
+    mapping[-1] = len(kept) + 1  # NULL
+    weights = np.clip(noisy[:-1][~keep], 0, None)
+    merged = Merged(np.flatnonzero(~keep), weights)
+    j = coded.names.index(name)
+    codes = coded.codes.copy()
+    codes[:, j] = mapping[codes[:, j]]
+    old = coded.values[name]
+    values = {**coded.values, name: [*(old[i] for i in kept), "(merged)", None]}
+    return replace(coded, values=values, codes=codes,
+                   merged={**coded.merged, name: (old, merged)})  # fmt: skip
+
+
+def expand(coded: Coded, name: str, column: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A compressed column back to indexes into the public domain: a merged code becomes
+    one of its values, drawn in proportion to their noisy counts (uniformly if all are 0)."""
+    if name not in coded.merged:
+        return column
+    old, merged = coded.merged[name]
+    kept = len(coded.values[name]) - 2
+    keep_idx = np.setdiff1d(np.arange(len(old) - 1), merged.members)
+    out = np.empty(len(column), dtype=np.int64)
+    plain = column < kept
+    out[plain] = keep_idx[column[plain]]
+    out[column == kept + 1] = len(old) - 1
+    bucket = column == kept
+    w = merged.weights if merged.weights.sum() > 0 else np.ones(len(merged.members))
+    out[bucket] = rng.choice(merged.members, size=int(bucket.sum()), p=w / w.sum())
+    return out
+
+
+def decode(codes: np.ndarray, coded: Coded, schema: Schema, names: Sequence[str],
+           rng: np.random.Generator) -> pd.DataFrame:  # fmt: skip
+    """Sampled codes back to typed columns; every flag of a group NULL where the model says
+    the group was not recorded (a TRUE there is noise on a cell empty by definition)."""
+    col = {n: codes[:, j] for j, n in enumerate(coded.names)}
+    out: dict[str, Any] = {}
+    for n in names:
+        domain = coded.merged[n][0] if n in coded.merged else coded.values[n]
+        vals = np.asarray(domain, dtype=object)[expand(coded, n, col[n], rng)]
+        kind = schema[n].type
+        dtype = "boolean" if kind == "boolean" else "Int16" if kind == "integer" else "string"
+        out[n] = pd.array(vals, dtype=dtype)
+    frame = pd.DataFrame(out)
+    for group, flags in flag_groups(schema, names).items():
+        unrecorded = col[GROUP_COLUMN.format(group=group)] == 1
+        frame.loc[unrecorded, flags] = pd.NA
+    return frame
