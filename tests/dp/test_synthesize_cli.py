@@ -166,6 +166,7 @@ def test_a_tighter_public_mode_reaches_the_dp_and_synthetic_products(
         ["--epsilon", "1", "--rows", "0"],
         ["--epsilon", "1", "--rows", "200001"],
         ["--epsilon", "1", "--rows", "10", "--delta", "0.5"],
+        ["--epsilon", "1", "--generator", "mbi"],
     ],
 )
 def test_bad_options_are_usage_errors(tmp_path: Path, args: list[str]) -> None:

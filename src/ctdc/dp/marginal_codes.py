@@ -76,7 +76,7 @@ def public_values(schema: Schema, name: str) -> list[Any]:
         from ctdc.harmonize.settings import field_hierarchy
 
         return [*field_hierarchy(f).leaves, None]
-    raise CtdcError(Slug.BAD_OPTION, f"field {name!r} ({f.type}) has no public domain: give "
+    raise CtdcError(Slug.BAD_SCHEMA, f"field {name!r} ({f.type}) has no public domain: give "
                     "it values, bounds or a hierarchy in the schema",
                     fix="or synthesize with --generator pac-synth")  # fmt: skip
 
@@ -95,11 +95,12 @@ def encode(frame: pd.DataFrame, schema: Schema, names: Sequence[str]) -> Coded:
     values = {n: public_values(schema, n) for n in names}
     cols = []
     for n in names:
-        cat = pd.Categorical(frame[n].astype(object), categories=values[n][:-1])
-        code = np.asarray(cat.codes, dtype=np.int64)
-        stray = (code < 0) & frame[n].notna().to_numpy()
+        present = frame[n].notna().to_numpy()
+        raw = frame[n].astype(object).where(present, None)
+        code = pd.Index(values[n][:-1], dtype=object).get_indexer(raw).astype(np.int64)
+        stray = (code < 0) & present
         if stray.any():
-            raise CtdcError(Slug.BAD_OPTION, f"{int(stray.sum())} staged values of {n!r} are "
+            raise CtdcError(Slug.SCHEMA_VIOLATION, f"{int(stray.sum())} staged values of {n!r} are "
                             "outside the schema's values",
                             fix="re-ingest with the current schema (`ctdc reprocess`)")  # fmt: skip
         cols.append(np.where(code < 0, len(values[n]) - 1, code))
