@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from ctdc.dp import marginal_measure as mm
-from ctdc.dp.marginal_codes import Coded, compress, encode, expand
+from ctdc.dp.marginal_codes import Coded, compress, encode, expand, public_values
 from ctdc.dp.marginal_model import synthesize_frame
 from ctdc.dp.records import true_records
 from ctdc.dp.synthetic import synthesized_fields
@@ -123,9 +123,7 @@ def test_a_pair_that_never_occurs_comes_back_only_at_the_noise_rate(truth: pd.Da
         drawn = synthetic["is_sexual_exploit"].fillna(False) & synthetic["is_forced_labour"].fillna(
             False
         )
-        print(
-            f"both TRUE: {drawn.mean():.4f} of {len(synthetic)} rows, bound {5 * sd / len(truth):.4f}"
-        )
+        print(f"both TRUE: {drawn.mean():.4f} of {len(synthetic)}, bound {5 * sd / len(truth):.4f}")
         assert drawn.sum() <= 5 * sd
         # and the flags' own shares are kept (within 5 noise sd plus sampling)
         for flag in ("is_sexual_exploit", "is_forced_labour"):
@@ -136,7 +134,9 @@ def test_a_pair_that_never_occurs_comes_back_only_at_the_noise_rate(truth: pd.Da
 @pytest.mark.slow  # a fit on ~12,000 records
 def test_unrecorded_groups_come_back_null_together(truth: pd.DataFrame) -> None:
     """A flag group is NULL as a whole where the model says it was not recorded, at about
-    the true share; a lone NULL flag in a recorded group (none in the truth) stays rare."""
+    the true share. A lone NULL flag in a recorded group (none in the truth) comes only from
+    the noise on that empty cell of each (group not recorded, flag) pair: at most one noise
+    sd of rows per flag (clipped at 0, its mean is 0.4 sd; docs/synthetic.md)."""
     schema = load_schema(ROOT / "schemas" / "ctdc.yaml")
     names = synthesized_fields(schema)
     synthetic, params = synthesize_frame(truth, schema, names, 1.0, 1e-6, None,
@@ -148,19 +148,19 @@ def test_unrecorded_groups_come_back_null_together(truth: pd.DataFrame) -> None:
         synth_null = synthetic[flags].isna()
         whole, partial = synth_null.all(axis=1), synth_null.any(axis=1) & ~synth_null.all(axis=1)
         assert abs(whole.mean() - real) <= (5 * sd + 4 * math.sqrt(len(truth))) / len(truth), group
-        assert partial.mean() <= 0.05, group
+        assert partial.sum() <= len(flags) * sd, group
 
 
 def test_merged_values_come_back_as_values_of_the_public_domain() -> None:
     """Compression keeps values whose noisy count clears the threshold, merges the rest into
-    one code and keeps NULL apart; expanding draws a merged code back as one of the merged
-    values, in proportion to their noisy counts (never one with a count of 0 or less)."""
+    one code (the last) and never merges NULL; expanding draws a merged code back as one of
+    the merged values, in proportion to their noisy counts (never one with a count of 0 or less)."""
     coded = _coded({"c": np.array([0, 1, 2, 3, 4, 5, 9])}, {"c": 10})
     noisy = np.array([50.0, 3.0, 40.0, -2.0, 4.0, 0.5, 0.0, 0.0, 0.0, 7.0])  # last: NULL
     small = compress(coded, "c", noisy, threshold=10.0)
-    assert small.values["c"] == [0, 2, "(merged)", None]
-    assert small.codes[:, 0].tolist() == [0, 2, 1, 2, 2, 2, 3]
-    drawn = expand(small, "c", np.array([2] * 2000 + [0, 1, 3]), np.random.default_rng(0))
+    assert small.values["c"] == [0, 2, None, "(merged)"]
+    assert small.codes[:, 0].tolist() == [0, 3, 1, 3, 3, 3, 2]
+    drawn = expand(small, "c", np.array([3] * 2000 + [0, 1, 2]), np.random.default_rng(0))
     assert drawn[-3:].tolist() == [0, 2, 9]  # kept values and NULL (index 9) map back
     assert set(drawn[:2000]) == {1, 4, 5}  # counts 3, 4, 0.5: 3 (-2) and 6-8 (0) never
     assert np.bincount(drawn[:2000], minlength=6)[4] > np.bincount(drawn[:2000], minlength=6)[5]
@@ -172,3 +172,8 @@ def test_a_staged_value_outside_the_schema_is_refused_not_made_null() -> None:
     with pytest.raises(CtdcError) as err:
         encode(frame, schema, ["gender"])
     assert err.value.slug == "schema-violation" and "1 staged values of 'gender'" in str(err.value)
+    # a required field has no NULL in its domain: a synthetic row never lacks its year
+    assert None not in public_values(schema, "year_of_registration")
+    frame = pd.DataFrame({"year_of_registration": pd.array([2019, None], dtype="Int16")})
+    with pytest.raises(CtdcError, match="NULL in a required field") as err:
+        encode(frame, schema, ["year_of_registration"])

@@ -38,17 +38,18 @@ def test_release_columns_types_and_row_count(synthesized: tuple) -> None:
 
 
 def test_values_stay_inside_each_field_domain(synthesized: tuple) -> None:
-    cases, truth, schema = synthesized
+    cases, _, schema = synthesized
     frame = cases.to_pandas()
     for name in schema.released:
         f, col = schema[name], frame[name].dropna()
         if f.type in ("category", "country"):
             assert set(col) <= set(f.allowed), name
         elif f.type == "integer":
-            assert col.between(f.min or 0, truth[name].max()).all(), name
+            # the schema's bounds: the marginal model may draw any year of the public domain
+            assert col.between(f.min, f.max).all(), name
     # the checks above are not vacuous: some values were synthesized. (How many is utility,
-    # not correctness, and random: at epsilon 1 on ~1,200 records pac-synth sometimes blanks
-    # gender in every row, so no share of one field is asserted; docs/synthetic.md.)
+    # not correctness, and random, so no share of one field is asserted here;
+    # test_marginal_model.py bounds the flags' shares.)
     checked = [n for n in schema.released if schema[n].type in ("category", "country", "integer")]
     assert sum(int(frame[n].notna().sum()) for n in checked) > 0
 

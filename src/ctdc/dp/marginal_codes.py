@@ -33,16 +33,20 @@ Clique = tuple[str, ...]
 
 @dataclass(frozen=True)
 class Merged:
-    """The values one code stands for after :func:`compress`, and their noisy counts."""
+    """What :func:`compress` did: the merged values and their noisy counts, the values kept
+    (new code ``i`` is old code ``kept[i]``; the merged values' code is ``len(kept)``), and
+    each old code's new code."""
 
     members: np.ndarray
     weights: np.ndarray
+    kept: np.ndarray
+    mapping: np.ndarray
 
 
 @dataclass(frozen=True)
 class Coded:
     """Records as integer codes over public domains: column ``j`` of ``codes`` holds indexes
-    into ``values[names[j]]``, whose last entry is None (NULL)."""
+    into ``values[names[j]]`` (None: NULL, in the domain unless the field is required)."""
 
     names: list[str]
     values: dict[str, list[Any]]
@@ -63,19 +67,21 @@ class Coded:
 
 
 def public_values(schema: Schema, name: str) -> list[Any]:
-    """A field's public domain, NULL last: flags FALSE/TRUE, a category's values, a
-    country's hierarchy leaves, an integer's bounds. Never read from the records."""
+    """A field's public domain: flags FALSE/TRUE, a category's values, a country's hierarchy
+    leaves, an integer's bounds, then NULL unless the schema requires the field (a synthetic
+    row must not lack a required year). Never read from the records."""
     f = schema[name]
+    null: list[Any] = [] if f.required else [None]
     if f.type == "boolean":
-        return [False, True, None]
+        return [False, True, *null]
     if f.values:
-        return [*f.values, None]
+        return [*f.values, *null]
     if f.type == "integer" and f.min is not None and f.max is not None:
-        return [*range(int(f.min), int(f.max) + 1), None]
+        return [*range(int(f.min), int(f.max) + 1), *null]
     if f.hierarchy is not None:
         from ctdc.harmonize.settings import field_hierarchy
 
-        return [*field_hierarchy(f).leaves, None]
+        return [*field_hierarchy(f).leaves, *null]
     raise CtdcError(Slug.BAD_SCHEMA, f"field {name!r} ({f.type}) has no public domain: give "
                     "it values, bounds or a hierarchy in the schema",
                     fix="or synthesize with --generator pac-synth")  # fmt: skip
@@ -97,13 +103,14 @@ def encode(frame: pd.DataFrame, schema: Schema, names: Sequence[str]) -> Coded:
     for n in names:
         present = frame[n].notna().to_numpy()
         raw = frame[n].astype(object).where(present, None)
-        code = pd.Index(values[n][:-1], dtype=object).get_indexer(raw).astype(np.int64)
-        stray = (code < 0) & present
+        domain = [v for v in values[n] if v is not None]
+        code = pd.Index(domain, dtype=object).get_indexer(raw).astype(np.int64)
+        stray = (code < 0) & (present | schema[n].required)
         if stray.any():
             raise CtdcError(Slug.SCHEMA_VIOLATION, f"{int(stray.sum())} staged values of {n!r} are "
-                            "outside the schema's values",
+                            "outside the schema's values (or NULL in a required field)",
                             fix="re-ingest with the current schema (`ctdc reprocess`)")  # fmt: skip
-        cols.append(np.where(code < 0, len(values[n]) - 1, code))
+        cols.append(np.where(code < 0, len(domain), code))  # NULL: the last code
     out = list(names)
     for group, flags in flag_groups(schema, names).items():
         out.append(GROUP_COLUMN.format(group=group))
@@ -113,23 +120,20 @@ def encode(frame: pd.DataFrame, schema: Schema, names: Sequence[str]) -> Coded:
 
 
 def compress(coded: Coded, name: str, noisy: np.ndarray, threshold: float) -> Coded:
-    """``name``'s values whose noisy count is under ``threshold`` merged into one code (the
-    last but one; NULL stays last and apart). :func:`expand` draws a merged value back."""
-    size = len(coded.values[name])
-    keep = noisy[:-1] >= threshold
-    if keep.all() or (~keep).sum() < 2:
+    """``name``'s values whose noisy count is under ``threshold`` merged into one code, the
+    last (NULL is never merged). :func:`expand` draws a merged value back."""
+    old = coded.values[name]
+    keep = (noisy >= threshold) | np.array([v is None for v in old])
+    if (~keep).sum() < 2:
         return coded
     kept = np.flatnonzero(keep)
-    mapping = np.full(size, len(kept), dtype=np.int64)  # merged values -> the bucket
+    mapping = np.full(len(old), len(kept), dtype=np.int64)  # merged values -> the last code
     mapping[kept] = np.arange(len(kept))
-    mapping[-1] = len(kept) + 1  # NULL
-    weights = np.clip(noisy[:-1][~keep], 0, None)
-    merged = Merged(np.flatnonzero(~keep), weights)
+    merged = Merged(np.flatnonzero(~keep), np.clip(noisy[~keep], 0, None), kept, mapping)
     j = coded.names.index(name)
     codes = coded.codes.copy()
     codes[:, j] = mapping[codes[:, j]]
-    old = coded.values[name]
-    values = {**coded.values, name: [*(old[i] for i in kept), "(merged)", None]}
+    values = {**coded.values, name: [*(old[i] for i in kept), "(merged)"]}
     return replace(coded, values=values, codes=codes,
                    merged={**coded.merged, name: (old, merged)})  # fmt: skip
 
@@ -139,14 +143,10 @@ def expand(coded: Coded, name: str, column: np.ndarray, rng: np.random.Generator
     one of its values, drawn in proportion to their noisy counts (uniformly if all are 0)."""
     if name not in coded.merged:
         return column
-    old, merged = coded.merged[name]
-    kept = len(coded.values[name]) - 2
-    keep_idx = np.setdiff1d(np.arange(len(old) - 1), merged.members)
+    merged = coded.merged[name][1]
+    bucket = column == len(merged.kept)
     out = np.empty(len(column), dtype=np.int64)
-    plain = column < kept
-    out[plain] = keep_idx[column[plain]]
-    out[column == kept + 1] = len(old) - 1
-    bucket = column == kept
+    out[~bucket] = merged.kept[column[~bucket]]
     w = merged.weights if merged.weights.sum() > 0 else np.ones(len(merged.members))
     out[bucket] = rng.choice(merged.members, size=int(bucket.sum()), p=w / w.sum())
     return out

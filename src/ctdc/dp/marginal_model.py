@@ -186,9 +186,8 @@ def _compressed(coded: Coded, measured: list[mm.Measured]) -> tuple[Coded, list[
             before = coded
             coded = compress(coded, name, noisy, COMPRESS_SD * sd)
             if name in coded.merged and name not in before.merged:
-                kept = np.setdiff1d(np.arange(len(noisy) - 1), coded.merged[name][1].members)
-                noisy = np.concatenate([noisy[kept], [noisy[coded.merged[name][1].members].sum()],
-                                        noisy[-1:]])  # fmt: skip
+                mapping = coded.merged[name][1].mapping
+                noisy = np.bincount(mapping, weights=noisy, minlength=len(coded.values[name]))
         out.append((clique, noisy, sd))
     return coded, out
 
@@ -221,7 +220,7 @@ def synthesize_frame(frame: pd.DataFrame, schema: Schema, names: list[str], epsi
         "fixed_marginals": [list(c) for c in fixed],
         "selected_pairs": [list(c) for c in tree],
         "compressed": {
-            n: {"kept": len(coded.values[n]) - 2, "merged": len(merged.members)}
+            n: {"kept": len(merged.kept), "merged": len(merged.members)}
             for n, (_, merged) in coded.merged.items()
         },
         "compress_below_sd": COMPRESS_SD,
