@@ -86,7 +86,7 @@ $(MBI_STAMP): Makefile
 	@touch $(MBI_STAMP)
 
 bench-mbi: $(STAMP) $(MBI_STAMP)  ## pac-synth against a marginal model (OpenDP + mbi) on the main variables
-	$(BIN)/python benchmarks/dp_utility.py --rows $(DP_ROWS) --synthetic-fields main,marginal --no-dp
+	$(BIN)/python benchmarks/dp_utility.py --rows $(DP_ROWS) --synthetic-fields main,mbi --no-dp
 
 lint: $(STAMP)  ## ruff check, format check and mypy on src
 	$(BIN)/ruff check src tests benchmarks

@@ -15,8 +15,8 @@ A pair that never occurs is measured as noise around 0, and the model gives it a
 no mass: the impossible pairs that pac-synth fabricates (docs/synthetic.md) cannot
 appear at the rate pac-synth draws them. This runs in its own venv
 (``benchmarks/.venv-mbi``: mbi needs JAX), on the coded truth that ``dp_utility.py``
-prepared; it imports nothing from ctdc. A spike for the choice of generator, not a
-product: ``ctdc synthesize`` still uses pac-synth.
+prepared; it imports nothing from ctdc. A spike for the choice of generator; ``ctdc
+synthesize``'s marginal model (:mod:`ctdc.dp.marginal_model`) came out of it, without mbi.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ ITERS = 2000
 
 
 def fit(folder: str, epsilon: float, rows: int) -> dict:
-    """Measure, fit and sample; save the rows' codes as ``synthetic-marginal-<eps>.npy``."""
+    """Measure, fit and sample; save the rows' codes as ``synthetic-mbi-<eps>.npy``."""
     import jax
 
     jax.config.update("jax_enable_x64", True)  # mbi's advice past ~100k records
@@ -70,5 +70,5 @@ def fit(folder: str, epsilon: float, rows: int) -> dict:
     model = MirrorDescent().estimate(Domain(names, sizes), measurements, iters=ITERS)
     synth = model.synthetic_data(rows=rows)
     codes = np.stack([np.asarray(synth.data[n]) for n in names], axis=1).astype(np.int64)
-    np.save(Path(folder) / f"synthetic-marginal-{epsilon:g}.npy", codes)
+    np.save(Path(folder) / f"synthetic-mbi-{epsilon:g}.npy", codes)
     return {"rows": len(codes), "marginals": len(cliques), "noise_scale": round(scale, 2)}

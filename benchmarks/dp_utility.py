@@ -21,12 +21,13 @@ shared machine disturbs less than wall time):
   honest cost of publishing every marginal).
 * **DP counts, one table**: one table over all main variables at the full epsilon, every
   marginal summed from it (post-processing: one epsilon pays for everything).
-* **DP synthetic**: pac-synth with ``ctdc synthesize``'s parameters and code
-  (``ctdc.dp.synthetic``'s encode, fit_and_sample, decode, synthetic_table; reporting
-  length 2), fitted on all the true records, ``--synthetic-rows`` rows sampled. On the
-  main variables' source fields (:data:`SOURCES`, ``--synthetic-fields main``, the
-  default), or on every released field as the command does (``all``: at 392,000 records
-  its fit passed 13 GB and 7 minutes without finishing, so the full run cannot use it).
+* **DP synthetic**: ``ctdc synthesize``'s table made by its own code
+  (``ctdc.dp.synthetic.generate`` and ``synthetic_table``), fitted on all the true records,
+  ``--synthetic-rows`` rows sampled. ``--synthetic-fields all`` (the default) is the
+  command's default generator, the marginal model, on every released field;
+  ``pac-synth`` is pac-synth on every released field (at 392,000 records its fit passed
+  13 GB and 7 minutes without finishing, so the full run cannot use it); ``main`` and
+  ``dense`` are pac-synth on the main variables' source fields (:data:`SOURCES`).
 * **sampling floor**: ``--synthetic-rows`` rows drawn from the truth itself (no privacy):
   the error a synthetic table of that size would have if its generator were perfect.
 
@@ -205,27 +206,35 @@ def dp_tables(folder: str, epsilon: float, mode: str) -> dict:
 
 def synthetic(folder: str, epsilon: float, rows: int, fields: str) -> dict:
     """``ctdc synthesize``'s table, made as it makes it (without the ledger), coded.
-    ``fields``: ``all`` (every released field, as the command), ``main`` (only
-    :data:`SOURCES`; the other columns of the table are then NULL) or ``dense`` (the same
+    ``fields``: ``all`` (every released field by the default generator, the marginal model,
+    as the command), ``pac-synth`` (every released field by pac-synth), ``main`` (pac-synth on
+    :data:`SOURCES` only; the other columns of the table are then NULL) or ``dense`` (the same
     fields, with FALSE and NULL given to pac-synth as values of their own, see
     :func:`dense`)."""
     from ctdc.dp.synthetic import (
         SynthesisParams,
-        decode,
-        encode,
-        fit_and_sample,
+        generate,
         hierarchies_of,
         synthesized_fields,
         synthetic_table,
     )
+    from ctdc.dp.synthetic_pacsynth import decode, encode, fit_and_sample
     from ctdc.store.policy import pinned_schema
     from ctdc.store.workspace import open_workspace
 
     schema = pinned_schema(open_workspace(Path(folder) / "data"))
     truth = pd.read_parquet(Path(folder) / "truth.parquet")
-    params = SynthesisParams(epsilon, rows)
+    generator = "pac-synth" if fields != "all" else "marginal"
+    params = SynthesisParams(epsilon, rows, generator=generator)
     params.check()
-    names = synthesized_fields(schema) if fields == "all" else SOURCES
+    names = synthesized_fields(schema) if fields in ("all", "pac-synth") else SOURCES
+    domains, _, _ = load(Path(folder))
+    if fields == "all":
+        sampled, _ = generate(truth, schema, names, params)
+        table = synthetic_table(sampled, schema, hierarchies_of(schema))
+        codes = M.code_frame(table.to_pandas(), domains)
+        np.save(Path(folder) / f"synthetic-{fields}-{epsilon:g}.npy", codes)
+        return {"rows": len(codes)}
     encoded = encode(truth, schema, names)
     if fields == "dense":
         flags = [n for n in names if schema[n].type == "boolean"]
@@ -234,7 +243,6 @@ def synthetic(folder: str, epsilon: float, rows: int, fields: str) -> dict:
     if fields == "dense":
         raw = undense(raw, flags)
     table = synthetic_table(decode(raw, schema, names), schema, hierarchies_of(schema))
-    domains, _, _ = load(Path(folder))
     codes = M.code_frame(table.to_pandas(), domains)
     np.save(Path(folder) / f"synthetic-{fields}-{epsilon:g}.npy", codes)
     return {"rows": len(codes)}
@@ -405,14 +413,15 @@ def run(args: argparse.Namespace) -> list[dict]:
             add(f"DP counts, {mode}", eps, counts, res["cpu_s"], peak,
                 epsilon_spent=round(res["epsilon_spent"], 4))  # fmt: skip
     for fields in args.synthetic_fields:
-        label = {"all": "all fields", "main": f"{len(SOURCES)} fields",
-                 "dense": f"{len(SOURCES)} fields, FALSE/NULL as values",
-                 "marginal": "marginal model (OpenDP + mbi)"}[fields]  # fmt: skip
+        label = {"all": "marginal model, all fields", "pac-synth": "pac-synth, all fields",
+                 "main": f"pac-synth, {len(SOURCES)} fields",
+                 "dense": f"pac-synth, {len(SOURCES)} fields, FALSE/NULL as values",
+                 "mbi": "mbi spike (OpenDP + mbi, 8 main variables)"}[fields]  # fmt: skip
         for eps in args.epsilons:
             for rep in range(1, args.repeat + 1):  # pac-synth's output swings from run to run
                 print(f"-- synthetic ({label}), epsilon {eps:g}, {args.synthetic_rows:,} rows, "
                       f"run {rep}", flush=True)  # fmt: skip
-                if fields == "marginal":  # dp_marginal_model.py, in its own venv
+                if fields == "mbi":  # dp_marginal_model.py, in its own venv
                     res, peak = child(f"synthetic {fields} {eps}", "fit", str(folder), eps,
                                       args.synthetic_rows, module="dp_marginal_model",
                                       python=MBI_PYTHON)  # fmt: skip
@@ -452,10 +461,11 @@ def main(argv: list[str] | None = None) -> str:
     ap.add_argument("--rows", type=int, default=100_000, help="ctdc sample rows per organization")
     ap.add_argument("--epsilons", default="0.5,1,2,4")
     ap.add_argument("--synthetic-rows", type=int, default=5_000)
-    ap.add_argument("--synthetic-fields", default="main,dense",
-                    help="comma-separated: all (every released field, as ctdc synthesize: "
-                    "over 13 GB and 7 minutes of fit at 392,000 records), main (the main "
-                    "variables' source fields), dense (same, FALSE/NULL as values), marginal "
+    ap.add_argument("--synthetic-fields", default="all",
+                    help="comma-separated: all (every released field by the marginal model, as "
+                    "ctdc synthesize), pac-synth (every released field by pac-synth: over 13 GB "
+                    "and 7 minutes of fit at 392,000 records), main (pac-synth on the main "
+                    "variables' source fields), dense (same, FALSE/NULL as values), mbi "
                     "(dp_marginal_model.py: OpenDP + mbi on the main variables, in "
                     "benchmarks/.venv-mbi: make bench-mbi)")  # fmt: skip
     ap.add_argument("--repeat", type=int, default=1, help="synthetic fits per epsilon")

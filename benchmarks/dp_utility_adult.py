@@ -99,10 +99,12 @@ def prepare(folder: Path) -> dict:
 
 def synthetic(folder: str, epsilon: float, rows: int) -> dict:
     """pac-synth with ctdc's parameters on the eight variables, coded (in a child)."""
-    from ctdc.dp.synthetic import SynthesisParams, fit_and_sample
+    from ctdc.dp.synthetic import SynthesisParams
+    from ctdc.dp.synthetic_pacsynth import fit_and_sample
 
     truth = pd.read_csv(ADULT / "adult.csv", sep=";", dtype=str, keep_default_na=False)
-    raw, _ = fit_and_sample(truth[list(LEVELS)], SynthesisParams(epsilon, rows))
+    params = SynthesisParams(epsilon, rows, generator="pac-synth")
+    raw, _ = fit_and_sample(truth[list(LEVELS)], params)
     sampled = pd.DataFrame(raw[1:], columns=raw[0]).replace("", None)
     domains, _, _ = U.load(Path(folder))
     np.save(Path(folder) / f"synthetic-{epsilon:g}.npy", coded(sampled, domains))
