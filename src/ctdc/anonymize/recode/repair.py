@@ -188,6 +188,11 @@ class State:
         self.foff = self.tables.foff
         self.fidx_t = self.top * self.n_leaves + self.leaves[self.rep] + self.foff
         self._brings: dict[int, np.ndarray] = {}
+        # moves so far, and at which each class (each tuple's class) last changed: what a
+        # class's list of options (repair_bound) still holds
+        self.clock = 0
+        self.ctime = np.zeros(n_cls, dtype=np.int64)
+        self.ttime = np.zeros(n, dtype=np.int64)
 
     def brings(self, held: int) -> np.ndarray:
         """Per tuple: whether it holds a witness outside mask ``held`` (kept per mask: the
@@ -288,6 +293,8 @@ class State:
             changed = [b]
         self.touched[changed] = True
         self.tables.drop([a, *changed])
+        self.clock += 1
+        self.ctime[[a, *changed]] = self.clock
         for c in changed:  # one or two classes: basic indexing, ~5x cheaper than fancy here
             self.fidx_t[c] = self.top[c] * self.n_leaves + self.leaves[self.rep[c]] + self.foff
             self.cmask[c] = ((self.cnt[c] > 0) << self.shifts).sum()
@@ -296,7 +303,9 @@ class State:
         members = self.members[into]
         self.pos[members] = self.top[into]
         self.own[members] = self._members_cost(members, into)
-        self._spare(np.concatenate([self.members[c] for c in set(changed)]))
+        moved = np.concatenate([self.members[c] for c in set(changed)])
+        self.ttime[moved] = self.clock
+        self._spare(moved)
 
     def _members_cost(self, t: np.ndarray, c: int) -> np.ndarray:
         """:meth:`_tuple_cost` of tuples ``t`` of class ``c``, all at its levels: one gather
