@@ -228,6 +228,17 @@ class State:
         safe = self.alive[c] & ~self.bad[c]
         self.spare[t] = safe & (self.w[c] - self.tw[t] >= self.k) & self.witness.ok(left_mask)
 
+    def _spare_class(self, c: int) -> None:
+        """:meth:`_spare` of class ``c``'s members: the class read once, not per member
+        (a move changes one or two classes; this was a third of a move's time)."""
+        t = self.members[c]
+        if not self.alive[c] or self.bad[c]:
+            self.spare[t] = False
+            return
+        tw = self.tw[t]
+        left_mask = ((self.cnt[c] - tw[:, None] * self.tbits[t] > 0) << self.shifts).sum(axis=1)
+        self.spare[t] = (self.w[c] - tw >= self.k) & self.witness.ok(left_mask)
+
     def _meet(self, j: int, x: np.ndarray, y: int) -> np.ndarray:
         """Lowest level index of QI j where leaves ``x`` meet leaf ``y`` (the root always)."""
         table = self.meet[j]
@@ -303,9 +314,9 @@ class State:
         members = self.members[into]
         self.pos[members] = self.top[into]
         self.own[members] = self._members_cost(members, into)
-        moved = np.concatenate([self.members[c] for c in set(changed)])
-        self.ttime[moved] = self.clock
-        self._spare(moved)
+        for c in set(changed):
+            self.ttime[self.members[c]] = self.clock
+            self._spare_class(c)
 
     def _members_cost(self, t: np.ndarray, c: int) -> np.ndarray:
         """:meth:`_tuple_cost` of tuples ``t`` of class ``c``, all at its levels: one gather

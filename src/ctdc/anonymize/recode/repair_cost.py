@@ -108,6 +108,8 @@ def options(st: State, classes: np.ndarray) -> list[Option | None]:
     # undecided: not listed, or the lists could not tell (None from a listed class is
     # "undecided" too: a class nothing fits is never listed)
     todo = np.array([r for r in range(len(classes)) if out[r] is None], dtype=np.int64)
+    if not len(todo):
+        return out
     for r, o in zip(todo.tolist(), _full(st, classes[todo]), strict=True):
         out[r] = o
     return out
