@@ -23,7 +23,8 @@ cells, who can be spared) is read afresh, so every entry is the float the full
 costing computes, summed in the same order, and the options (and the release) are the
 same (``tests/anonymize/test_anonymize_repair_tables.py`` checks it against the full
 costing on random data). ``_TABLE_CELLS`` bounds their memory; classes past it are
-costed in full.
+costed in full. A stale class is priced only against the columns that changed since its
+last costing, its list of cheapest options bounding the rest (:mod:`.repair_bound`).
 """
 
 from __future__ import annotations
