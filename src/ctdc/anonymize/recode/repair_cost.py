@@ -357,14 +357,14 @@ def _judge(st: State, costed: _Costed) -> _Judged:
     adds = (tmask & ~lack) != 0
     s_valid = adds & (st.cls[cand] != a[:, None])
     union = lack | tmask
-    s_fits = s_valid & st.witness.ok(union.ravel()).reshape(union.shape)
+    s_fits = s_valid & st.ok(union.ravel()).reshape(union.shape)
     if short.any():
         s_fits &= st.w[a][:, None] + st.tw[cand] >= k
     m_best = np.subtract(costed.m_cost, st.spent[others], out=np.empty((b, len(others))))
     np.subtract(m_best, st.spent[a][:, None], out=m_best)  # the added loss
     m_valid = others != a[:, None]
     union = st.mask(others) | lack
-    m_ok = st.witness.ok(union.ravel()).reshape(union.shape)
+    m_ok = st.ok(union.ravel()).reshape(union.shape)
     if short.any():
         m_fits = m_valid & m_ok & (st.w[others] + st.w[a][:, None] >= k)
         m_helps = m_valid & (m_fits | (union != lack) | short[:, None])
