@@ -26,10 +26,11 @@ repair_bound = importlib.import_module("ctdc.anonymize.recode.repair_bound")
 
 
 def _bounded_and_plain(
-    df: pd.DataFrame, k: int, rule: str, listed: int
+    df: pd.DataFrame, k: int, rule: str, listed: int, sample: int = 256
 ) -> tuple[pd.DataFrame, int, int]:
-    """The release with lists of ``listed`` options, checked against the unbounded path;
-    how many stale classes the lists decided and how many they left to the full costing."""
+    """The release with lists of about ``listed`` options (their threshold drawn from
+    ``sample`` columns), checked against the unbounded path; how many stale classes the
+    lists decided and how many they left to the full costing."""
     seen = {"decided": 0, "undecided": 0}
     real = repair_bound.decide
 
@@ -41,6 +42,7 @@ def _bounded_and_plain(
 
     with pytest.MonkeyPatch.context() as m:
         m.setattr(repair_bound, "_LIST", listed)
+        m.setattr(repair_bound, "_SAMPLE", sample)
         m.setattr(repair_bound, "decide", counted)
         bounded = _release(df, k, rule)
     with pytest.MonkeyPatch.context() as m:  # no lists: every stale class in full
@@ -51,7 +53,7 @@ def _bounded_and_plain(
 
 
 @pytest.mark.slow
-@settings(max_examples=8, deadline=None, derandomize=True, database=None,
+@settings(max_examples=10, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow])  # fmt: skip
 @given(
     seed=st.integers(0, 2**32 - 1),
@@ -59,12 +61,13 @@ def _bounded_and_plain(
     k=st.integers(2, 6),
     rule=st.sampled_from(["l2", "l3", "flags"]),
     listed=st.sampled_from([1, 3, 24]),
+    sample=st.sampled_from([8, 256]),
 )
 def test_the_bounded_costing_gives_the_release_of_the_full_one(
-    seed: int, n: int, k: int, rule: str, listed: int
+    seed: int, n: int, k: int, rule: str, listed: int, sample: int
 ) -> None:
     df = population(seed, n, protected=rule == "flags")
-    bounded, _, _ = _bounded_and_plain(df, k, rule, listed)
+    bounded, _, _ = _bounded_and_plain(df, k, rule, listed, sample)
     assert check_k_anonymity(bounded, ["age_band", "year", "gender", "source"], k).passed
 
 
@@ -77,3 +80,5 @@ def test_the_lists_decide_and_short_lists_fall_back(rule: str) -> None:
     assert decided > 0
     _, _, undecided = _bounded_and_plain(df, 3, rule, 1)
     assert undecided > 0
+    _, decided, _ = _bounded_and_plain(df, 3, rule, 24, sample=8)  # a threshold from few
+    assert decided > 0

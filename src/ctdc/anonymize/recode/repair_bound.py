@@ -10,7 +10,8 @@ levels, known cells, weight, witnesses; a tuple's class and whether it can be
 spared), and that state changes only when a move changes the other side's class.
 
 So every costing of a class from its tables (:func:`keep`) lists its options that fit
-at less than ``thr``, the (``_LIST`` + 1)-th least added loss of the options that fit.
+at less than a threshold ``thr`` (any threshold is exact, given every option below it is
+listed; one that lists about ``_LIST``, drawn from every few columns).
 For a column that has not changed since, that is a lower bound of what it adds: its
 listed value if listed, else ``thr``. A later costing (:func:`decide`) prices exactly
 only the columns whose class changed since (``State.ctime``, ``State.ttime``: a clock
@@ -39,6 +40,9 @@ if TYPE_CHECKING:
 #: options listed per class: those cheaper than the (_LIST + 1)-th least; 0 lists none
 #: (every stale class costed in full: the unbounded path the tests compare with)
 _LIST = 24
+
+#: columns of a costing the listing threshold is drawn from
+_SAMPLE = 256
 
 
 @dataclass(frozen=True)
@@ -77,11 +81,16 @@ def keep(st: State, costed: _Costed, judged: _Judged) -> None:
     if not _LIST:
         return
     sv, mv = _fitting(judged)
-    both = np.concatenate([sv, mv], axis=1)
-    b = len(both)
-    if both.shape[1] > _LIST:
-        both.partition(_LIST, axis=1)  # in place: a copy of the block cost as much
-        thr = both[:, _LIST].copy()
+    b, width = len(sv), sv.shape[1] + mv.shape[1]
+    # any threshold lists exactly: every column below it is listed. One that lists about
+    # _LIST options, from every step-th column: a partition of the whole block (~2,200
+    # columns) and its copy were most of what listing cost the first costing
+    step = max(1, width // _SAMPLE)
+    sample = np.concatenate([sv[:, ::step], mv[:, ::step]], axis=1)
+    nth = max(1, _LIST // step)
+    if sample.shape[1] > nth:
+        sample.partition(nth, axis=1)
+        thr = sample[:, nth].copy()
     else:
         thr = np.full(b, np.inf)
     s_r, s_c = np.nonzero(sv < thr[:, None])
