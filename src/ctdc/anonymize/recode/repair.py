@@ -42,6 +42,9 @@ _RECOST = 32
 #: QIs with at most this many leaves get a leaf x leaf table of the level where two meet
 _MEET_TABLE = 1024
 
+#: witness masks of at most this many bits get a table of which are enough
+_OK_TABLE_BITS = 16
+
 
 def repair(
     columns: list[Encoded],
@@ -164,6 +167,10 @@ class State:
                              for b in range(self.bits)], axis=1)  # fmt: skip
         self.known = np.stack([np.bincount(cls, weights=self.tw * self.tknown[:, j],
                                            minlength=n_cls) for j in range(m)], axis=1)  # fmt: skip
+        # whether a witness mask is enough, per mask (one gather, not a test per field),
+        # when the masks are few (2 bits for l = 2 over salary; not 36 flag columns)
+        self._ok = witness.ok(np.arange(1 << self.bits)) if self.bits <= _OK_TABLE_BITS else None
+        self.twbits = self.tw[:, None] * self.tbits  # each tuple's records per witness bit
         self.cmask = self._mask_from_counts(np.arange(n_cls))
         self.spent = self._cost(np.arange(n_cls), self.top)
         self.alive = np.ones(n_cls, dtype=bool)
@@ -188,6 +195,11 @@ class State:
         self.foff = self.tables.foff
         self.fidx_t = self.top * self.n_leaves + self.leaves[self.rep] + self.foff
         self._brings: dict[int, np.ndarray] = {}
+        # moves so far, and at which each class (each tuple's class) last changed: what a
+        # class's list of options (repair_bound) still holds
+        self.clock = 0
+        self.ctime = np.zeros(n_cls, dtype=np.int64)
+        self.ttime = np.zeros(n, dtype=np.int64)
 
     def brings(self, held: int) -> np.ndarray:
         """Per tuple: whether it holds a witness outside mask ``held`` (kept per mask: the
@@ -209,8 +221,12 @@ class State:
         """Witness mask of classes ``c``, from their per-bit record counts."""
         return ((self.cnt[c] > 0) << self.shifts).sum(axis=1)
 
+    def ok(self, masks: np.ndarray) -> np.ndarray:
+        """Whether each witness mask is enough (:meth:`.Witnesses.ok`)."""
+        return self.witness.ok(masks) if self._ok is None else self._ok[masks]
+
     def unsafe(self, c: np.ndarray) -> np.ndarray:
-        return (self.w[c] < self.k) | ~self.witness.ok(self.mask(c))
+        return (self.w[c] < self.k) | ~self.ok(self.mask(c))
 
     def unsafe_one(self, c: int) -> bool:
         return bool(self.bad[c])
@@ -222,6 +238,16 @@ class State:
         left_mask = ((left > 0) << self.shifts).sum(axis=1)
         safe = self.alive[c] & ~self.bad[c]
         self.spare[t] = safe & (self.w[c] - self.tw[t] >= self.k) & self.witness.ok(left_mask)
+
+    def _spare_class(self, c: int) -> None:
+        """:meth:`_spare` of class ``c``'s members: the class read once, not per member
+        (a move changes one or two classes; this was a third of a move's time)."""
+        t = self.members[c]
+        if not self.alive[c] or self.bad[c]:
+            self.spare[t] = False
+            return
+        left_mask = ((self.cnt[c] - self.twbits[t] > 0) << self.shifts).sum(axis=1)
+        self.spare[t] = (self.w[c] - self.tw[t] >= self.k) & self.ok(left_mask)
 
     def _meet(self, j: int, x: np.ndarray, y: int) -> np.ndarray:
         """Lowest level index of QI j where leaves ``x`` meet leaf ``y`` (the root always)."""
@@ -263,17 +289,21 @@ class State:
             tw = self.tw[x]
             self.w[d] -= tw
             self.known[d] -= tw * self.tknown[x]
-            self.cnt[d] -= tw * self.tbits[x]
+            self.cnt[d] -= self.twbits[x]
             self.spent[d] -= tw * self.own[x]
+            self.cmask[d] = ((self.cnt[d] > 0) << self.shifts).sum()
             self.cls[x] = a
             self.members[d] = self.members[d][self.members[d] != x]
             self.members[a] = np.append(self.members[a], x)
-            if self.rep[d] == x:
+            if self.rep[d] == x:  # the donor's levels stay: its index moves only with its member
                 self.rep[d] = int(self.members[d].min())
+                self._refresh_index(d)
             self.w[a] += tw
             self.known[a] += tw * self.tknown[x]
-            self.cnt[a] += tw * self.tbits[x]
+            self.cnt[a] += self.twbits[x]
+            self.cmask[a] |= self.tmask[x]  # counts only grow: the masks' union
             self.top[a], self.spent[a] = new, cost + tw * own
+            self._refresh_index(a)
             changed, into = [a, d], a
         else:
             b = into = x
@@ -281,22 +311,37 @@ class State:
             self.w[b] += self.w[a]
             self.known[b] += self.known[a]
             self.cnt[b] += self.cnt[a]
+            self.cmask[b] |= self.cmask[a]
+            self._refresh_index(b)
             self.alive[a] = False
             self.cls[self.members[a]] = b
             self.members[b] = np.concatenate([self.members[b], self.members[a]])
             self.members[a] = self.members[a][:0]
             changed = [b]
-        self.touched[changed] = True
         self.tables.drop([a, *changed])
+        self.clock += 1
+        self.ctime[a] = self.clock
         for c in changed:  # one or two classes: basic indexing, ~5x cheaper than fancy here
-            self.fidx_t[c] = self.top[c] * self.n_leaves + self.leaves[self.rep[c]] + self.foff
-            self.cmask[c] = ((self.cnt[c] > 0) << self.shifts).sum()
-        ch = np.array(changed)
-        self.bad[ch] = self.unsafe(ch)
+            self.touched[c] = True
+            self.ctime[c] = self.clock
+            self.bad[c] = self.w[c] < self.k or not self._ok_one(int(self.cmask[c]))
         members = self.members[into]
         self.pos[members] = self.top[into]
         self.own[members] = self._members_cost(members, into)
-        self._spare(np.concatenate([self.members[c] for c in set(changed)]))
+        for c in changed:
+            self.ttime[self.members[c]] = self.clock
+            self._spare_class(c)
+
+    def _refresh_index(self, c: int) -> None:
+        """Where class ``c``'s published (level, leaf) sits in a merge table (after its
+        levels or its member of record changed)."""
+        self.fidx_t[c] = self.top[c] * self.n_leaves + self.leaves[self.rep[c]] + self.foff
+
+    def _ok_one(self, mask: int) -> bool:
+        """:meth:`ok` of one mask."""
+        if self._ok is None:
+            return bool(self.witness.ok(np.array([mask]))[0])
+        return bool(self._ok[mask])
 
     def _members_cost(self, t: np.ndarray, c: int) -> np.ndarray:
         """:meth:`_tuple_cost` of tuples ``t`` of class ``c``, all at its levels: one gather

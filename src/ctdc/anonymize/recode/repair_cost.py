@@ -23,7 +23,8 @@ cells, who can be spared) is read afresh, so every entry is the float the full
 costing computes, summed in the same order, and the options (and the release) are the
 same (``tests/anonymize/test_anonymize_repair_tables.py`` checks it against the full
 costing on random data). ``_TABLE_CELLS`` bounds their memory; classes past it are
-costed in full.
+costed in full. A stale class is priced only against the columns that changed since its
+last costing, its list of cheapest options bounding the rest (:mod:`.repair_bound`).
 """
 
 from __future__ import annotations
@@ -34,8 +35,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ctdc.anonymize.recode import repair_bound
+
 if TYPE_CHECKING:
     from ctdc.anonymize.recode.repair import Option, State
+    from ctdc.anonymize.recode.repair_bound import Listed
 
 #: cells (classes x candidates x 4) of one block of :func:`options`: ~12 MB. On Adult the
 #: first costing (494 classes) ran ~14% faster in blocks of ~100 than in one, with the
@@ -65,6 +69,8 @@ class Tables:
 
     def __init__(self, m: int, n_leaves: list[int], n_levels: list[int]) -> None:
         self.rows: dict[int, _Row] = {}
+        #: per class: its block's lists (repair_bound) and its row there
+        self.lists: dict[int, tuple[Listed, int]] = {}
         self.goff = np.cumsum([0, *n_leaves])[:m]  # where QI j starts in g, o, lv
         sizes = [a * b for a, b in zip(n_levels, n_leaves, strict=True)]
         self.foff = np.cumsum([0, *sizes])[:m]  # and in f
@@ -83,14 +89,37 @@ class Tables:
     def drop(self, classes: list[int]) -> None:
         for c in classes:
             self.rows.pop(c, None)
+            self.lists.pop(c, None)
 
 
 def options(st: State, classes: np.ndarray) -> list[Option | None]:
     """The cheapest way to fix each of ``classes``: steal a tuple that brings what the
     class lacks from a class that stays safe without it, or merge with another class
     whole. One that makes the class safe beats one that only helps; a steal wins a tie.
-    Computed for many classes at once (a matrix per block of them), since the Python
-    calls, not the arithmetic, are what a class-by-class search would pay for."""
+    Classes listed by their last costing are priced against what changed since
+    (:mod:`.repair_bound`); the rest, and those the lists cannot decide, in full."""
+    out: list[Option | None] = [None] * len(classes)
+    listed, cand, partners = repair_bound.changed(st, classes)
+    if len(listed):
+        a = classes[listed]
+        costed, judged, rows = _price(st, a, cand, partners)
+        for r, o in zip(listed.tolist(), repair_bound.decide(st, costed, judged, rows),
+                        strict=True):  # fmt: skip
+            out[r] = o
+    # undecided: not listed, or the lists could not tell (None from a listed class is
+    # "undecided" too: a class nothing fits is never listed)
+    todo = np.array([r for r in range(len(classes)) if out[r] is None], dtype=np.int64)
+    if not len(todo):
+        return out
+    for r, o in zip(todo.tolist(), _full(st, classes[todo]), strict=True):
+        out[r] = o
+    return out
+
+
+def _full(st: State, classes: np.ndarray) -> list[Option | None]:
+    """:func:`options` of every column. Computed for many classes at once (a matrix per
+    block of them), since the Python calls, not the arithmetic, are what a class-by-class
+    search would pay for."""
     lacking = st.mask(classes)
     out: list[Option | None] = [None] * len(classes)
     # classes lacking the same witnesses share their candidates (on Adult: two groups);
@@ -215,10 +244,10 @@ def _from_tables(
     st: State, a: np.ndarray, cand: np.ndarray, others: np.ndarray
 ) -> list[Option | None]:
     """The costing of classes ``a`` from their kept tables: the same floats as
-    :func:`_block`, summed QI by QI in the same order."""
-    rows = [st.tables.rows[x] for x in a.tolist()]
-    gather = _gather_rows if len(a) > _FEW else _gather_flat
-    s_cost, own, m_cost = gather(st, a, cand, others, rows)
+    :func:`_block`, summed QI by QI in the same order; what fits cheapest is listed
+    (:func:`.repair_bound.keep`)."""
+    costed, judged, rows = _price(st, a, cand, others)
+    repair_bound.keep(st, costed, judged)
 
     def steal_levels(r: int, t: int) -> np.ndarray:
         return rows[r][2][st.gidx_t[t]]
@@ -227,8 +256,17 @@ def _from_tables(
         p = int(others[i])
         return np.maximum(rows[r][2][st.gidx_t[st.rep[p]]], st.top[p])
 
-    costed = _Costed(a, cand, others, s_cost, own, m_cost)
-    return _choose(costed, _judge(st, costed), steal_levels, merge_levels)
+    return _choose(costed, judged, steal_levels, merge_levels)
+
+
+def _price(
+    st: State, a: np.ndarray, cand: np.ndarray, others: np.ndarray
+) -> tuple[_Costed, _Judged, list[_Row]]:
+    """Classes ``a``'s costs against ``cand`` and ``others`` from their tables, judged."""
+    rows = [st.tables.rows[x] for x in a.tolist()]
+    gather = _gather_rows if len(a) > _FEW else _gather_flat
+    costed = _Costed(a, cand, others, *gather(st, a, cand, others, rows))
+    return costed, _judge(st, costed), rows
 
 
 def _gather_rows(
@@ -280,8 +318,9 @@ def _gather_flat(
     return s_cost, own, m_cost
 
 
-#: per class: (added loss, fits) of each steal, then of each merge; +inf where not allowed
-_Judged = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+#: per class: (added loss, fits) of each steal, then of each merge, +inf where not
+#: allowed; and whether something fits every class (then +inf wherever nothing fits)
+_Judged = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]
 
 
 @dataclass(frozen=True)
@@ -318,14 +357,14 @@ def _judge(st: State, costed: _Costed) -> _Judged:
     adds = (tmask & ~lack) != 0
     s_valid = adds & (st.cls[cand] != a[:, None])
     union = lack | tmask
-    s_fits = s_valid & st.witness.ok(union.ravel()).reshape(union.shape)
+    s_fits = s_valid & st.ok(union.ravel()).reshape(union.shape)
     if short.any():
         s_fits &= st.w[a][:, None] + st.tw[cand] >= k
     m_best = np.subtract(costed.m_cost, st.spent[others], out=np.empty((b, len(others))))
     np.subtract(m_best, st.spent[a][:, None], out=m_best)  # the added loss
     m_valid = others != a[:, None]
     union = st.mask(others) | lack
-    m_ok = st.witness.ok(union.ravel()).reshape(union.shape)
+    m_ok = st.ok(union.ravel()).reshape(union.shape)
     if short.any():
         m_fits = m_valid & m_ok & (st.w[others] + st.w[a][:, None] >= k)
         m_helps = m_valid & (m_fits | (union != lack) | short[:, None])
@@ -334,13 +373,14 @@ def _judge(st: State, costed: _Costed) -> _Judged:
         m_helps = m_valid & (m_ok | (union != lack))
     # per class: the cheapest that fits, of either kind; else the cheapest that helps
     fits_any = s_fits.any(axis=1) | m_fits.any(axis=1)
-    if fits_any.all():
+    every = bool(fits_any.all())
+    if every:
         s_best[~s_fits] = np.inf
         m_best[~m_fits] = np.inf
     else:
         s_best[~np.where(fits_any[:, None], s_fits, s_valid)] = np.inf
         m_best[~np.where(fits_any[:, None], m_fits, m_helps)] = np.inf
-    return s_best, s_fits, m_best, m_fits
+    return s_best, s_fits, m_best, m_fits, every
 
 
 def _choose(
@@ -350,7 +390,7 @@ def _choose(
     merge_levels: Callable[[int, int], np.ndarray],
 ) -> list[Option | None]:
     """Per class, the cheapest option (a steal wins a tie), or None."""
-    s_best, s_fits, m_best, m_fits = judged
+    s_best, s_fits, m_best, m_fits, _ = judged
     cand, others, s_cost, own, m_cost = (costed.cand, costed.others, costed.s_cost,
                                          costed.own, costed.m_cost)  # fmt: skip
     b = len(costed.a)
