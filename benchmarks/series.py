@@ -57,19 +57,33 @@ GRID = [(3.0, 30), (math.inf, 30), (1.0, 30), (6.0, 30), (1.0, 7), (3.0, 7), (6.
 class Candidate:
     cells: float
     days: int
+    #: harmonize every this many nights (the cron's rhythm); records are ingested nightly
+    every: int = 1
 
     @property
     def name(self) -> str:
         c = "inf" if math.isinf(self.cells) else f"{self.cells:g}"
-        return f"cells>{c}, wait {self.days}d"
+        rhythm = "" if self.every == 1 else f", harmonize every {self.every}d"
+        return f"cells>{c}, wait {self.days}d{rhythm}"
 
 
 def parse_policies(text: str) -> list[Candidate]:
+    """``cells:days`` or ``cells:days:every``, comma-separated."""
     out = []
     for part in text.split(","):
-        cells, days = part.split(":")
-        out.append(Candidate(math.inf if cells == "inf" else float(cells), int(days)))
+        cells, days, *every = part.split(":")
+        out.append(Candidate(math.inf if cells == "inf" else float(cells), int(days),
+                             int(every[0]) if every else 1))  # fmt: skip
     return out
+
+
+def staged_pseudonyms(root: Path) -> list[str]:
+    """Every staged record's pseudonym (the delay counts from the night it arrived)."""
+    import pyarrow.parquet as pq
+
+    if not (root / "staging").exists():
+        return []
+    return pq.read_table(root / "staging", columns=["case_pseudonym"]).column(0).to_pylist()
 
 
 # ---------------------------------------------------------------- arrivals
@@ -227,6 +241,10 @@ def simulate(
             ingest_file(ws, schema, mappings[org], path, key=key)
             path.unlink()
         t1 = time.perf_counter()
+        for p in staged_pseudonyms(ws.root):  # the night each record arrived
+            first_seen.setdefault(p, today["date"])
+        if night % policy.every != policy.every - 1 and night != nights - 1:
+            continue  # not a harmonize night: the records wait in staging
         try:
             result = harmonize(ws, schema)
         except Exception as exc:  # fewer than k staged on the first nights
@@ -238,8 +256,6 @@ def simulate(
             continue
         t2 = time.perf_counter()
         ledger = read_ledger(ws.root, result.release_id)
-        for p in ledger["case_pseudonym"]:
-            first_seen.setdefault(p, today["date"])
         live = len(ledger)
         held = int((ledger["state"] == "pending").sum())
         rows.append({"night": night, "arrived": sum(counts.values()), "live": live,
@@ -360,7 +376,9 @@ def main(argv: list[str] | None = None) -> str:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--nights", type=int, default=365)
     ap.add_argument("--per-night", default="100,20", help="arrival rates, comma-separated")
-    ap.add_argument("--policies", default="3:30", help="cells:days, comma-separated (inf ok)")
+    ap.add_argument("--policies", default="3:30",
+                    help="cells:days[:every], comma-separated (inf ok; every: harmonize "
+                    "every so many nights, default 1)")  # fmt: skip
     ap.add_argument("--grid", action="store_true",
                     help="cells {1,3,6} x days {7,30,90}, and inf:30 (never hold)")  # fmt: skip
     ap.add_argument("--seed", type=int, default=5)
@@ -377,7 +395,7 @@ def main(argv: list[str] | None = None) -> str:
     for rate in rates:
         for cand in candidates:
             print(f"-- {rate}/night, {cand.name}, {args.nights} nights", flush=True)
-            partial = OUT / f"{stamp}-{rate}-{cand.days}d-progress.csv"
+            partial = OUT / f"{stamp}-{rate}-{cand.days}d-{cand.every}e-progress.csv"
             rows, summary = simulate(args.nights, rate, cand, args.seed, Path(tmp) / "ws",
                                      partial)  # fmt: skip
             nightly += [{"per_night": rate, "policy": cand.name, **r} for r in rows]
@@ -417,7 +435,7 @@ def main(argv: list[str] | None = None) -> str:
             "LM and cells: the cumulative release of the last night scored against the staged "
             "records (a held record costs 1 per cell); one-shot: `harmonize(new_epoch=True)` "
             "over the same workspace after the last night.",
-            "Delay: published_on minus the night first seen in a ledger; a record still "
+            "Delay: published_on minus the night the record was staged; a record still "
             "pending at the end counts as infinite (the CSV's delay_p95_censored counts its "
             "wait so far instead).",
             "",
