@@ -57,23 +57,27 @@ GRID = [(3.0, 30), (math.inf, 30), (1.0, 30), (6.0, 30), (1.0, 7), (3.0, 7), (6.
 class Candidate:
     cells: float
     days: int
-    #: harmonize every this many nights (the cron's rhythm); records are ingested nightly
+    #: new records join the release every this many days (``series_increment_days``)
     every: int = 1
+    #: simulate the rhythm by a cron that harmonizes only every ``every`` nights instead
+    cron: bool = False
 
     @property
     def name(self) -> str:
         c = "inf" if math.isinf(self.cells) else f"{self.cells:g}"
-        rhythm = "" if self.every == 1 else f", harmonize every {self.every}d"
+        how = "harmonize every" if self.cron else "increments every"
+        rhythm = "" if self.every == 1 else f", {how} {self.every}d"
         return f"cells>{c}, wait {self.days}d{rhythm}"
 
 
 def parse_policies(text: str) -> list[Candidate]:
-    """``cells:days`` or ``cells:days:every``, comma-separated."""
+    """``cells:days``, ``cells:days:every`` (the policy's rhythm) or ``cells:days:every:cron``
+    (a cron that harmonizes every so many nights), comma-separated."""
     out = []
     for part in text.split(","):
-        cells, days, *every = part.split(":")
+        cells, days, *rest = part.split(":")
         out.append(Candidate(math.inf if cells == "inf" else float(cells), int(days),
-                             int(every[0]) if every else 1))  # fmt: skip
+                             int(rest[0]) if rest else 1, rest[1:] == ["cron"]))  # fmt: skip
     return out
 
 
@@ -213,7 +217,9 @@ def simulate(
     (work / "exports").mkdir(parents=True)
     ws, _ = init_workspace(work / "data", k=K)
     hold = policy.cells if policy.cells != float("inf") else 1e9
-    change_policy(ws, {"series_hold_cells": hold, "series_hold_days": policy.days},
+    every = 1 if policy.cron else policy.every
+    change_policy(ws, {"series_hold_cells": hold, "series_hold_days": policy.days,
+                       "series_increment_days": every},
                   by="benchmark", reason="candidate series policy")  # fmt: skip
     schema = load_schema(ROOT / "schemas" / "ctdc.yaml")
     key = ws.load_key()
@@ -243,7 +249,7 @@ def simulate(
         t1 = time.perf_counter()
         for p in staged_pseudonyms(ws.root):  # the night each record arrived
             first_seen.setdefault(p, today["date"])
-        if night % policy.every != policy.every - 1 and night != nights - 1:
+        if policy.cron and night % policy.every != policy.every - 1 and night != nights - 1:
             continue  # not a harmonize night: the records wait in staging
         try:
             result = harmonize(ws, schema)
@@ -377,8 +383,9 @@ def main(argv: list[str] | None = None) -> str:
     ap.add_argument("--nights", type=int, default=365)
     ap.add_argument("--per-night", default="100,20", help="arrival rates, comma-separated")
     ap.add_argument("--policies", default="3:30",
-                    help="cells:days[:every], comma-separated (inf ok; every: harmonize "
-                    "every so many nights, default 1)")  # fmt: skip
+                    help="cells:days[:every[:cron]], comma-separated (inf ok; every: the "
+                    "policy's series_increment_days, default 1; cron: harmonize only every so "
+                    "many nights instead)")  # fmt: skip
     ap.add_argument("--grid", action="store_true",
                     help="cells {1,3,6} x days {7,30,90}, and inf:30 (never hold)")  # fmt: skip
     ap.add_argument("--seed", type=int, default=5)
@@ -395,7 +402,8 @@ def main(argv: list[str] | None = None) -> str:
     for rate in rates:
         for cand in candidates:
             print(f"-- {rate}/night, {cand.name}, {args.nights} nights", flush=True)
-            partial = OUT / f"{stamp}-{rate}-{cand.days}d-{cand.every}e-progress.csv"
+            tag = f"{cand.every}{'c' if cand.cron else 'e'}"
+            partial = OUT / f"{stamp}-{rate}-{cand.days}d-{tag}-progress.csv"
             rows, summary = simulate(args.nights, rate, cand, args.seed, Path(tmp) / "ws",
                                      partial)  # fmt: skip
             nightly += [{"per_night": rate, "policy": cand.name, **r} for r in rows]

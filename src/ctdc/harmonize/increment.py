@@ -26,6 +26,7 @@ from ctdc.harmonize.series import (
     cancelling,
     content_hash,
     hold_back,
+    increment_due,
     normalize,
     whole_groups_wait,
 )
@@ -91,7 +92,8 @@ def run_increment(
     pending = plan.pending
     added = pending.iloc[0:0]
     report = _empty_report(k, schema.quasi_identifiers)
-    if len(pending) >= k:
+    due = first_of_epoch or increment_due(plan.frozen, policy, today)
+    if due and len(pending) >= k:  # not due: every pending record waits for the rhythm
         try:
             done = anonymize_records(Merged(pending, {}), schema, settings)
             added, report = done.frame, done.result.report

@@ -71,6 +71,18 @@ class SeriesPolicy:
     max_suppressed_cells: float = 3.0
     #: ... unless one of its records has waited this long
     max_wait_days: int = 30
+    #: new records join the release at most once every this many days (1: every night)
+    increment_days: int = 1
+
+
+def increment_due(frozen: pd.DataFrame, policy: SeriesPolicy, today: str) -> bool:
+    """Whether new records may join today: ``increment_days`` since the last night that
+    published any (the newest ``published_on`` of the rows that stay). Larger, rarer
+    increments lose less, since each must be k-anonymous on its own (docs/privacy.md)."""
+    if policy.increment_days <= 1 or frozen.empty:
+        return True
+    last = pd.to_datetime(frozen["published_on"]).max()
+    return pd.isna(last) or (pd.Timestamp(today) - last).days >= policy.increment_days
 
 
 def epoch_digest(schema_sha256: str, k: int, l: int | None, levels: dict[str, int | None],  # noqa: E741

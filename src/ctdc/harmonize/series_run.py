@@ -143,7 +143,8 @@ def kept_out(ws: Workspace, previous: Release | None) -> frozenset[str]:
 def series_policy(settings: RunSettings) -> SeriesPolicy:
     """The workspace policy's hold-back rule (``ctdc policy set series_hold_days=7``)."""
     policy = settings.policy
-    return SeriesPolicy(policy.series_hold_cells, policy.series_hold_days)
+    return SeriesPolicy(policy.series_hold_cells, policy.series_hold_days,
+                        policy.series_increment_days)  # fmt: skip
 
 
 def settings_digest(schema: Schema, settings: RunSettings) -> str:

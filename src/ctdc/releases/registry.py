@@ -141,6 +141,7 @@ def show_release(ws: Workspace, release_id: str) -> tuple[ReleaseSummary, dict[s
         "overrides",
         "series_hold_cells",
         "series_hold_days",
+        "series_increment_days",
         "licence",
     )
     details = {

@@ -77,6 +77,9 @@ class Policy:
     #: ``series_hold_days`` days (7, chosen from benchmarks/series.py: docs/benchmarks.md)
     series_hold_cells: float = 3.0
     series_hold_days: int = 7
+    #: new records join the release at most once every this many days (1: every night);
+    #: withdrawals and corrections still leave at the next harmonize (docs/privacy.md)
+    series_increment_days: int = 1
     #: the licence the public release is published under (an SPDX id, in datapackage.json
     #: and the public manifest): the collaborative's agreement decides it
     licence: str = DEFAULT_LICENCE
@@ -121,6 +124,7 @@ class Policy:
             series_hold_cells=float(doc.get("series_hold_cells", 3.0)),
             # a policy pinned before the key was written ran with 30: it keeps it
             series_hold_days=int(doc.get("series_hold_days", 30)),
+            series_increment_days=int(doc.get("series_increment_days", 1)),
             licence=str(doc.get("licence", DEFAULT_LICENCE)),
             silent_org_days=int(doc.get("silent_org_days", DEFAULT_SILENT_ORG_DAYS)),
             quarantine_retention_days=int(
@@ -143,6 +147,11 @@ class Policy:
             f"{self.keep_public}); the workspace keeps {self.keep_releases or 'all'} "
             "releases; the series holds a class losing over "
             f"{self.series_hold_cells:g} cells a record up to {self.series_hold_days} days"
+            + (
+                ""
+                if self.series_increment_days == 1
+                else f", and adds new records every {self.series_increment_days} days"
+            )
         )
 
 
@@ -221,6 +230,9 @@ def _check(policy: Policy) -> Policy:
         raise CtdcError(Slug.BAD_OPTION, "series_hold_cells and series_hold_days must be "
                         f"at least 0, got {policy.series_hold_cells} and "
                         f"{policy.series_hold_days}")  # fmt: skip
+    if policy.series_increment_days < 1:
+        raise CtdcError(Slug.BAD_OPTION, "series_increment_days must be at least 1 (1: every "
+                        f"night), got {policy.series_increment_days}")  # fmt: skip
     if policy.silent_org_days < 1:
         raise CtdcError(Slug.BAD_OPTION, "silent_org_days must be at least 1, got "
                         f"{policy.silent_org_days}")  # fmt: skip
@@ -346,6 +358,7 @@ def parse_setting(name: str, value: str, schema: Schema) -> Any:
             "keep_public",
             "keep_releases",
             "series_hold_days",
+            "series_increment_days",
             "silent_org_days",
             "quarantine_retention_days",
         ):
@@ -380,7 +393,8 @@ def parse_setting(name: str, value: str, schema: Schema) -> Any:
         Slug.BAD_OPTION,
         f"unknown policy setting {name!r}",
         fix="settable: k, k_floor, l, levels.<field>, publish_dir, public_mode, keep_public, "
-        "keep_releases, series_hold_cells, series_hold_days, licence, silent_org_days, "
+        "keep_releases, series_hold_cells, series_hold_days, series_increment_days, licence, "
+        "silent_org_days, "
         "quarantine_retention_days, archive_exports, dp_epsilon_budget",
     )
 
