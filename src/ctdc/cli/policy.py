@@ -56,7 +56,8 @@ def set_(
     by: ByOption = None,
 ) -> None:
     """Change the release policy; the change is recorded (who, when, old, new, why)."""
-    from ctdc.store.policy import change_policy, parse_settings
+    from ctdc.store.policy import change_policy
+    from ctdc.store.policy_settings import parse_settings
 
     run = state(ctx)
     with errors(run.debug):

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -192,7 +191,8 @@ def _copy_schema(ws: Workspace, schema: Schema) -> Path:
     return target / schema.source.name
 
 
-def _levels(schema: Schema) -> dict[str, int | None]:
+def hierarchy_levels(schema: Schema) -> dict[str, int | None]:
+    """Each quasi-identifier with a hierarchy and its schema level (None: auto)."""
     return {
         f.name: f.level
         for f in schema.fields
@@ -277,7 +277,7 @@ def create_policy(
             schema_sha256=schema_sha256(schema),
             schema_file=pinned.name,
             quasi_identifiers=tuple(schema.quasi_identifiers),
-            levels=_levels(schema),
+            levels=hierarchy_levels(schema),
             l=l,
             publish_dir=None if publish_dir is None else str(publish_dir.resolve()),
             public_mode=public_mode,
@@ -331,72 +331,6 @@ def schema_differs(ws: Workspace, path: Path) -> bool:
         return schema_sha256(load_schema(path)) != load_policy(ws).schema_sha256
     except CtdcError:
         return True
-
-
-_SWITCH = {"on": True, "true": True, "yes": True, "off": False, "false": False, "no": False}
-
-
-def parse_settings(pairs: list[str], schema: Schema) -> dict[str, Any]:
-    """``["k=12", "levels.age_band=1"]`` -> ``{"k": 12, "levels.age_band": 1}``."""
-    values = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep:
-            raise CtdcError(Slug.BAD_OPTION, f"{pair!r}: expected NAME=VALUE, e.g. k=12")
-        values[name.strip()] = parse_setting(name.strip(), value.strip(), schema)
-    return values
-
-
-def parse_setting(name: str, value: str, schema: Schema) -> Any:
-    """``k=12``, ``l=off``, ``levels.age_band=1`` -> a typed value, or ``bad-option``."""
-    try:
-        if name in ("k", "k_floor"):
-            return int(value)
-        if name == "l":
-            return None if value in ("off", "none", "") else int(value)
-        if name in (
-            "keep_public",
-            "keep_releases",
-            "series_hold_days",
-            "series_increment_days",
-            "silent_org_days",
-            "quarantine_retention_days",
-        ):
-            return int(value)
-        if name == "archive_exports":
-            if value.lower() not in _SWITCH:
-                raise CtdcError(Slug.BAD_OPTION, f"archive_exports={value!r}: expected on or off")
-            return _SWITCH[value.lower()]
-        if name in ("series_hold_cells", "dp_epsilon_budget"):
-            return float(value)
-        if name == "public_mode":
-            return int(value, 8)
-        if name == "licence":
-            if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.+-]{0,63}", value):
-                raise CtdcError(Slug.BAD_OPTION, f"licence={value!r}: expected an SPDX "
-                                "licence id such as CC-BY-4.0, CC0-1.0 or ODbL-1.0")  # fmt: skip
-            return value
-        if name == "publish_dir":
-            return None if value in ("", "default") else str(Path(value).resolve())
-        if name.startswith("levels."):
-            field_name = name.removeprefix("levels.")
-            if field_name not in _levels(schema):
-                raise CtdcError(
-                    Slug.BAD_OPTION,
-                    f"{name}: {field_name} is not a quasi-identifier "
-                    f"with a hierarchy; those are {', '.join(_levels(schema))}",
-                )
-            return None if value == "auto" else int(value)
-    except ValueError as exc:
-        raise CtdcError(Slug.BAD_OPTION, f"{name}={value!r}: not a number") from exc
-    raise CtdcError(
-        Slug.BAD_OPTION,
-        f"unknown policy setting {name!r}",
-        fix="settable: k, k_floor, l, levels.<field>, publish_dir, public_mode, keep_public, "
-        "keep_releases, series_hold_cells, series_hold_days, series_increment_days, licence, "
-        "silent_org_days, "
-        "quarantine_retention_days, archive_exports, dp_epsilon_budget",
-    )
 
 
 def _diff(old: Policy, new: Policy) -> dict[str, list[Any]]:
@@ -456,7 +390,7 @@ def _adopt(ws: Workspace, schema_path: Path, by: str | None, reason: str | None)
         schema_sha256=schema_sha256(schema),
         schema_file=pinned.name,
         quasi_identifiers=tuple(schema.quasi_identifiers),
-        levels=_levels(schema),
+        levels=hierarchy_levels(schema),
     )
     changes = _diff(old, new)
     _write(ws, new)
