@@ -202,7 +202,9 @@ def test_corrected_records_published_again_the_same_night_pass_the_audit(
 
     from ctdc.audit import audit_release
     from ctdc.report.harmonize import harmonize_tables
+    from ctdc.store.policy import change_policy
 
+    change_policy(workspace, {"series_increment_days": 1}, reason="the same night")
     qis = schema.quasi_identifiers
     first = night(workspace, schema, org, export(tmp_path, "a.csv", list(range(1, 121))))
     second = night(workspace, schema, org,

@@ -93,8 +93,10 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Project:
     (root / "pipelines" / "test-org.yaml").write_text(TEST_MAPPING, encoding="utf-8")
     init_workspace(root / "data", k_floor=2)
     project = Project(root)
-    # nothing waits: every increment is published at once, so R2 shows its 15 records
-    change_policy(project.ws, {"series_hold_cells": 1000.0}, reason="test")
+    # nothing waits: every increment is published at once (no hold, no monthly rhythm), so
+    # R2 shows its 15 records
+    change_policy(project.ws, {"series_hold_cells": 1000.0, "series_increment_days": 1},
+                  reason="test")  # fmt: skip
     project.night("a.csv", list(range(1, 61)))
     project.night("b.csv", list(range(61, 76)))
     return project

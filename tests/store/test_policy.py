@@ -221,12 +221,15 @@ def test_the_series_hold_back_rule_is_policy(staged: Path) -> None:
     assert load_policy(Workspace(staged)).series_hold_days == 30
     older = {k: v for k, v in policy.to_dict().items() if k != "series_hold_days"}
     assert Policy.from_dict(older).series_hold_days == 30
-    # the rhythm: every night by default, at least 1
-    assert policy.series_increment_days == 1
+    # the rhythm: a new workspace adds new records every 30 days; one pinned before the
+    # setting existed keeps every night
+    assert policy.series_increment_days == 30
+    older = {k: v for k, v in policy.to_dict().items() if k != "series_increment_days"}
+    assert Policy.from_dict(older).series_increment_days == 1
     code, _, err = run("--data-dir", str(staged), "policy", "set", "series_increment_days=0",
                        "--reason", "x")  # fmt: skip
     assert code == 2 and "series_increment_days must be at least 1" in err
-    code, _, err = run("--data-dir", str(staged), "policy", "set", "series_increment_days=30",
-                       "--reason", "benchmarks/series.py, a year")  # fmt: skip
+    code, _, err = run("--data-dir", str(staged), "policy", "set", "series_increment_days=1",
+                       "--reason", "every night")  # fmt: skip
     assert code == 0, err
-    assert load_policy(Workspace(staged)).series_increment_days == 30
+    assert load_policy(Workspace(staged)).series_increment_days == 1

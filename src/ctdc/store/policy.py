@@ -77,8 +77,9 @@ class Policy:
     series_hold_cells: float = 3.0
     series_hold_days: int = 7
     #: new records join the release at most once every this many days (1: every night);
-    #: withdrawals and corrections still leave at the next harmonize (docs/privacy.md)
-    series_increment_days: int = 1
+    #: withdrawals and corrections still leave at the next harmonize. 30, chosen from a
+    #: simulated year (benchmarks/series.py, docs/privacy.md "The series")
+    series_increment_days: int = 30
     #: the licence the public release is published under (an SPDX id, in datapackage.json
     #: and the public manifest): the collaborative's agreement decides it
     licence: str = DEFAULT_LICENCE
@@ -123,6 +124,7 @@ class Policy:
             series_hold_cells=float(doc.get("series_hold_cells", 3.0)),
             # a policy pinned before the key was written ran with 30: it keeps it
             series_hold_days=int(doc.get("series_hold_days", 30)),
+            # a policy pinned before the setting existed published every night: it keeps it
             series_increment_days=int(doc.get("series_increment_days", 1)),
             licence=str(doc.get("licence", DEFAULT_LICENCE)),
             silent_org_days=int(doc.get("silent_org_days", DEFAULT_SILENT_ORG_DAYS)),
