@@ -66,6 +66,13 @@ class Coded:
         return np.bincount(cells, minlength=math.prod(shape)).astype(float)
 
 
+def distribution(counts: np.ndarray) -> np.ndarray:
+    """Noisy counts as shares: negative noise clipped, uniform when nothing is left."""
+    clipped = np.clip(counts, 0, None)
+    total = clipped.sum()
+    return clipped / total if total > 0 else np.full(len(clipped), 1 / len(clipped))
+
+
 def public_values(schema: Schema, name: str) -> list[Any]:
     """A field's public domain: flags FALSE/TRUE, a category's values, a country's hierarchy
     leaves, an integer's bounds, then NULL unless the schema requires the field (a synthetic
@@ -147,8 +154,7 @@ def expand(coded: Coded, name: str, column: np.ndarray, rng: np.random.Generator
     bucket = column == len(merged.kept)
     out = np.empty(len(column), dtype=np.int64)
     out[~bucket] = merged.kept[column[~bucket]]
-    w = merged.weights if merged.weights.sum() > 0 else np.ones(len(merged.members))
-    out[bucket] = rng.choice(merged.members, size=int(bucket.sum()), p=w / w.sum())
+    out[bucket] = rng.choice(merged.members, size=int(bucket.sum()), p=distribution(merged.weights))
     return out
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ctdc.dp.marginal_codes import GROUP_COLUMN, Clique, Coded, flag_groups
+from ctdc.dp.marginal_codes import GROUP_COLUMN, Clique, Coded, distribution, flag_groups
 from ctdc.schema import Schema
 
 #: flag groups whose flags are measured pair by pair, all pairs: their flags exclude or
@@ -116,12 +116,7 @@ def one_ways(coded: Coded, measured: list[Measured]) -> dict[str, np.ndarray]:
         for axis, n in enumerate(clique):
             if n not in out:
                 other = tuple(a for a in range(len(clique)) if a != axis)
-                margin = table.sum(axis=other)
-                out[n] = (
-                    margin / margin.sum()
-                    if margin.sum() > 0
-                    else np.full(len(margin), 1 / len(margin))
-                )
+                out[n] = distribution(table.sum(axis=other))
     return out
 
 

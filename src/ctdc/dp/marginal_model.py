@@ -51,6 +51,7 @@ from ctdc.dp.marginal_codes import (
     Coded,
     compress,
     decode,
+    distribution,
     encode,
     flag_groups,
 )
@@ -86,8 +87,7 @@ def _conditional(joint: np.ndarray) -> np.ndarray:
     """Rows of ``joint`` (parent x children) as distributions; an empty row (the parent
     value never measured with these children) falls back to the children's margin."""
     joint = np.clip(joint, 0, None)
-    margin = joint.sum(axis=0)
-    margin = margin / margin.sum() if margin.sum() > 0 else np.full(len(margin), 1 / len(margin))
+    margin = distribution(joint.sum(axis=0))
     rows = joint.sum(axis=1, keepdims=True)
     return np.where(rows > 0, joint / np.where(rows > 0, rows, 1), margin)
 
@@ -161,8 +161,7 @@ def plan(coded: Coded, blocks: list[Clique], measured: list[mm.Measured], total:
     missing = set(coded.names) - done
     if missing:  # cannot happen with a spanning tree; a wrong model is never sampled
         raise AssertionError(f"the model does not reach {sorted(missing)}")
-    p = np.clip(one_way[root], 0, None)
-    return root, (p / p.sum() if p.sum() > 0 else np.full(len(p), 1 / len(p))), steps
+    return root, distribution(one_way[root]), steps
 
 
 def sample(coded: Coded, root: str, root_p: np.ndarray, steps: list[Step], rows: int,
