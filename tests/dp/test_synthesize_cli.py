@@ -245,7 +245,7 @@ def test_a_published_synthetic_table_is_in_the_privacy_budget_ledger(marked: Pat
     from ctdc.dp.budget import read_budget
 
     spent = [(e.product, e.epsilon) for e in read_budget(Workspace(marked / "data"))]
-    assert spent[0] == ("synthetic cases (200 rows)", 1.0)  # the fixture's; other tests add more
+    assert spent[0] == ("synthetic cases (200 rows, marginal)", 1.0)  # the fixture's; others add
     assert all(product.startswith("synthetic cases (") for product, _ in spent)
 
 

@@ -118,8 +118,9 @@ def _charge_budget(ws: Workspace, params: SynthesisParams) -> None:
     go over), before the fit: a refused charge spends nothing and publishes nothing."""
     from ctdc.dp.budget import charge
 
-    rows = "one full pass" if params.rows is None else f"{params.rows:,} rows"
-    charge(ws, product=f"synthetic cases ({rows})", epsilon=params.epsilon, delta=params.delta)
+    rows = "about one row per record" if params.rows is None else f"{params.rows:,} rows"
+    charge(ws, product=f"synthetic cases ({rows}, {params.generator})", epsilon=params.epsilon,
+           delta=params.delta)  # fmt: skip
 
 
 def synthesized_fields(schema: Schema) -> list[str]:
