@@ -64,8 +64,9 @@ RELEASE_FORMAT = 2
 
 @dataclass(frozen=True)
 class SeriesPolicy:
-    """When pending records are published: the workspace policy's ``series_hold_cells`` and
-    ``series_hold_days`` (docs/privacy.md, "The series": how they are chosen)."""
+    """When pending records are published: the workspace policy's ``series_hold_cells``,
+    ``series_hold_days`` and ``series_increment_days`` (docs/privacy.md, "The series": how
+    they are chosen)."""
 
     #: an increment class losing more than this many QI cells per record on average waits ...
     max_suppressed_cells: float = 3.0
