@@ -8,7 +8,10 @@ hold both salary classes. Measured in one run, alternating:
   within 2x, at most k - 1 records removed);
 * ctdc with ``sensitive=['salary-class'], l=2``, on Adult and on shuffled copies
   (the release must be the same, record for record: rows carry an id);
-* anjana's ``l_diversity`` (5% suppression allowed, as in its k run).
+* anjana's ``l_diversity`` (5% suppression allowed, as in its k run);
+* the per-record lower bounds on LM, with k only and with l: what no release can go
+  below (``ctdc.anonymize.loss_lower_bound``), so that each release's distance from
+  the possible is known, not only their ratio.
 
     python benchmarks/anonymize_adult_l.py --repeat 5
 """
@@ -35,6 +38,7 @@ from anonymize_adult import (
     revision,
     score,
 )
+from ctdc.anonymize import Hierarchy, loss_lower_bound
 from harness import OUT, Measurement, measure, record
 
 K, L, SENSITIVE = 10, 2, "salary-class"
@@ -92,6 +96,18 @@ def min_diversity(path: Path) -> int | None:
     return None if row is None else row[0]
 
 
+def bounds(adult: Path) -> dict[str, float]:
+    """LM of the per-record lower bounds (``ctdc.anonymize.loss_lower_bound``), with k only
+    and with l: no such release can lose less on these hierarchies."""
+    frame = pd.read_csv(adult / "adult.csv", sep=";", dtype=str, keep_default_na=False)
+    hier = {q: Hierarchy.from_csv(adult / f"adult_hierarchy_{q}.csv", delimiter=";") for q in QIS}
+    out = {}
+    for t, kwargs in (("k", {}), ("l", {"sensitive": [SENSITIVE], "l": L})):
+        floor = loss_lower_bound(frame, list(QIS), K, hierarchies=hier, **kwargs)
+        out[t] = float(floor.sum()) / (len(frame) * len(QIS))
+    return out
+
+
 def release_hash(path: Path) -> str:
     """The release record by record (sorted by row id), hashed."""
     df = pd.read_parquet(path).sort_values("row").reset_index(drop=True)
@@ -134,6 +150,10 @@ def main(argv: list[str] | None = None) -> str:
             "LM vs ctdc k-only": f"{o.lm / base_lm:.2f}x",
             "k (GROUP BY)": o.k_groupby, "min distinct salary (GROUP BY)": min_diversity(outs[t]),
         })  # fmt: skip
+    bound = bounds(adult)
+    for t, name in (("k", f"lower bound, k={K}"), ("l", f"lower bound, k={K}, l={L}")):
+        table.append({"name": name, "LM": round(bound[t], 4),
+                      "LM vs ctdc k-only": f"{bound[t] / base_lm:.2f}x"})  # fmt: skip
     reference = release_hash(outs["l"])
     same = []
     for seed in [int(s) for s in args.shuffles.split(",") if s]:
@@ -149,6 +169,8 @@ def main(argv: list[str] | None = None) -> str:
         f"Row order: the l release on shuffled copies, record by record (row ids): "
         f"{', '.join(same)} (release hash {reference}).",
         f"k-only release: {release_hash(outs['k'])}.",
+        f"Against the lower bounds: the k-only release loses {base_lm / bound['k']:.2f}x its "
+        f"bound, the l release {scored['l'].lm / bound['l']:.2f}x its bound.",
     ]  # fmt: skip
     if not anjana_py:
         notes.append("anjana's venv missing (`make bench` creates it): anjana skipped.")
