@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 from age_bands import AGE
 
-from ctdc.anonymize import anonymize, check_k_anonymity, check_protected
+from ctdc.anonymize import Tuning, anonymize, check_k_anonymity, check_protected
 
 QIS = ["citizenship", "age_band", "year"]
 
@@ -143,3 +143,28 @@ def test_object_flags_of_true_false_and_none_are_accepted() -> None:
     df["sexually_abused"] = df["sexually_abused"].astype(object).where(df.index % 7 != 0, None)
     result = anonymize(df, QIS, 4, hierarchies={"age_band": AGE}, protected=["sexually_abused"])
     assert check_protected(result.frame, QIS, ["sexually_abused"]).passed
+
+
+def test_the_repair_prices_a_not_recorded_cell_at_what_it_loses() -> None:
+    """Ten victims of one raid (all TRUE, entry not recorded) need a record not TRUE. The
+    cheap fix suppresses their entry, which they never had: they join the class already
+    published with entry suppressed, 1 cell lost in all (0.1 a cell). Priced as a known
+    value (1 a cell, as before), that looked dearer than stealing a record from an older
+    class and widening their age to "0-17" (2.75 cells), which the repair chose."""
+    raid = {"age": ["0-8"] * 10, "entry": [None] * 10, "debt": [True] * 10}
+    suppressed = {"age": ["0-8"] * 10, "entry": [f"e{i}" for i in range(10)],
+                  "debt": [False] * 10}  # fmt: skip
+    older = {"age": ["9-17"] * 11, "entry": [None] * 11, "debt": [False] * 11}
+    df = pd.concat([pd.DataFrame(d) for d in (raid, suppressed, older)], ignore_index=True)
+    df["debt"] = df["debt"].astype("boolean")
+    result = anonymize(
+        df, ["age", "entry"], 10, hierarchies={"age": AGE}, protected=["debt"],
+        tuning=Tuning(small=0),  # the repair's choice alone, not the better of two searches
+    )  # fmt: skip
+    out = result.frame
+    assert check_protected(out, ["age", "entry"], ["debt"]).passed
+    assert len(out) == 31
+    # the raid kept its age and joined the ten whose entry was suppressed
+    assert (out.loc[:9, "age"] == "0-8").all() and out.loc[:19, "entry"].isna().all()
+    assert (out.loc[20:, "age"] == "9-17").all()
+    assert result.report.loss_metric == pytest.approx((10 * 0.1 + 10 * 1.0) / (31 * 2), abs=1e-6)

@@ -110,7 +110,8 @@ class _Classes:
         self.start = self.top.copy()
         self.w = np.bincount(cls, minlength=n_cls).astype(float)
         self.known = np.stack(
-            [np.bincount(cls, weights=(leaves[:, j] > 0).astype(float), minlength=n_cls)
+            [np.bincount(cls, weights=(leaves[:, j] != (columns[j].not_recorded or 0)),
+                         minlength=n_cls)  # "not recorded" priced 0, as in the repair
              for j in range(m)], axis=1) if m else np.zeros((n_cls, 0))  # fmt: skip
         self.alive = np.ones(n_cls, dtype=bool)
         # per class and flag: TRUE?, and the key (flag, the other flags' published values)

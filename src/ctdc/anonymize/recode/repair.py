@@ -137,7 +137,12 @@ class State:
         self.bits = int(sum(witness.cards))
         self.shifts = np.arange(self.bits)
         self.tbits = ((self.tmask[:, None] >> self.shifts) & 1).astype(float)
-        self.tknown = (self.leaves > 0).astype(float)
+        # a "not recorded" cell loses nothing below the root and 0.1 at it: priced as known
+        # it cost 1.0 there, and classes with many unrecorded cells kept away from
+        # suppressing the column when that was the cheap fix; left out, it is priced 0 (a
+        # tenth under at the root, not nine tenths over; the release's LM is exact)
+        self.tknown = np.stack([self.leaves[:, j] != (c.not_recorded or 0)
+                                for j, c in enumerate(columns)], axis=1).astype(float)  # fmt: skip
         # levels as indexes into allowed; leftovers start at the lowest, each a class alone
         left = level[:, 0] < 0
         self.pos = np.stack(
