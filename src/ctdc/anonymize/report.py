@@ -9,7 +9,8 @@ and risk figures a data steward needs to judge a release are added
 * ``loss_metric``: Iyengar's LM, the mean over every QI cell of every *input*
   record of (leaves covered by the published value - 1) / (leaves in the domain
   - 1); a suppressed cell and every cell of a removed record cost 1, a leaf 0,
-  an input NA 0 (nothing was there to lose);
+  an input NA 0 as published and 0.1 when suppressed (no value was there to lose,
+  only the knowledge that none was recorded: ``WITHHELD_NOT_RECORDED``);
 * ``levels``: per QI, how many released records were published at each level
   (local recoding lets classes choose different levels);
 * ``class_sizes``: the equivalence-class size distribution of the release;
