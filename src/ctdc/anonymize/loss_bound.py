@@ -96,6 +96,6 @@ def _groups(published: list[np.ndarray]) -> np.ndarray:
 
 def _distinct_known(group: np.ndarray, n_groups: int, codes: np.ndarray) -> np.ndarray:
     """Distinct known (non-zero) codes per group."""
-    known = codes > 0
-    pairs = np.unique(group[known] * (int(codes.max()) + 1) + codes[known])
-    return np.bincount(pairs // (int(codes.max()) + 1), minlength=n_groups)
+    known, span = codes > 0, int(codes.max()) + 1
+    pairs = np.unique(group[known] * span + codes[known])
+    return np.bincount(pairs // span, minlength=n_groups)

@@ -56,7 +56,7 @@ from ctdc.anonymize.recode.qi_pairs import (
     status_table,
     usable,
 )
-from ctdc.anonymize.recode.repair import _value_cost
+from ctdc.anonymize.recode.repair import _known, _value_cost
 
 
 def repair_qi_flags(
@@ -109,10 +109,10 @@ class _Classes:
         np.maximum.at(self.top, cls, pos)
         self.start = self.top.copy()
         self.w = np.bincount(cls, minlength=n_cls).astype(float)
+        known = _known(columns, leaves)
         self.known = np.stack(
-            [np.bincount(cls, weights=(leaves[:, j] != (columns[j].not_recorded or 0)),
-                         minlength=n_cls)  # "not recorded" priced 0, as in the repair
-             for j in range(m)], axis=1) if m else np.zeros((n_cls, 0))  # fmt: skip
+            [np.bincount(cls, weights=known[:, j], minlength=n_cls) for j in range(m)], axis=1
+        ) if m else np.zeros((n_cls, 0))  # fmt: skip
         self.alive = np.ones(n_cls, dtype=bool)
         # per class and flag: TRUE?, and the key (flag, the other flags' published values)
         sig = pub[first][:, self.flag_cols]

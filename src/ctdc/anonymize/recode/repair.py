@@ -137,12 +137,7 @@ class State:
         self.bits = int(sum(witness.cards))
         self.shifts = np.arange(self.bits)
         self.tbits = ((self.tmask[:, None] >> self.shifts) & 1).astype(float)
-        # a "not recorded" cell loses nothing below the root and 0.1 at it: priced as known
-        # it cost 1.0 there, and classes with many unrecorded cells kept away from
-        # suppressing the column when that was the cheap fix; left out, it is priced 0 (a
-        # tenth under at the root, not nine tenths over; the release's LM is exact)
-        self.tknown = np.stack([self.leaves[:, j] != (c.not_recorded or 0)
-                                for j, c in enumerate(columns)], axis=1).astype(float)  # fmt: skip
+        self.tknown = _known(columns, self.leaves).astype(float)
         # levels as indexes into allowed; leftovers start at the lowest, each a class alone
         left = level[:, 0] < 0
         self.pos = np.stack(
@@ -384,6 +379,17 @@ def _meet_table(anc: np.ndarray) -> np.ndarray | None:
         return None
     eq = anc[:, :, None] == anc[:, None, :]
     return np.argmax(eq, axis=0).astype(np.int32)
+
+
+def _known(columns: list[Encoded], leaves: np.ndarray) -> np.ndarray:
+    """Which cells (rows of ``leaves``, one column per QI) the repairs price: the recorded
+    ones. A "not recorded" cell loses nothing below the root and 0.1 at it; priced as a
+    known value it cost 1.0 there, and classes with many unrecorded cells kept away from
+    suppressing the column when that was the cheap fix. Left out, it is priced 0 (a tenth
+    under at the root, not nine tenths over; the release's LM is computed exactly)."""
+    if not columns:
+        return np.zeros(leaves.shape, dtype=bool)
+    return np.stack([leaves[:, j] != (c.not_recorded or 0) for j, c in enumerate(columns)], 1)
 
 
 def _value_cost(ancestor: np.ndarray, cost: np.ndarray) -> np.ndarray:
