@@ -191,9 +191,18 @@ def k_pycanon(path: Path, python: Path | None) -> int | None:
 
 
 def revision() -> str:
-    """The commit measured; ``-dirty`` when the working tree had uncommitted changes."""
-    cmd = ["git", "-C", str(ROOT), "describe", "--always", "--dirty"]
-    return subprocess.run(cmd, capture_output=True, text=True).stdout.strip() or "unknown"
+    """The commit measured; ``-dirty`` when the working tree had uncommitted changes.
+
+    The tree is the one ``ctdc`` is imported from (the runs inherit this process's
+    PYTHONPATH), which is not this script's when a worktree's ``src`` is put first."""
+    import ctdc
+
+    for root in (Path(ctdc.__file__).resolve().parents[2], ROOT):
+        cmd = ["git", "-C", str(root), "describe", "--always", "--dirty"]
+        out = subprocess.run(cmd, capture_output=True, text=True).stdout.strip()
+        if out:
+            return out
+    return "unknown"
 
 
 def engine_missing() -> str | None:
